@@ -1,1 +1,2 @@
+//! graph-emulator binary.
 fn main() {}

@@ -1,0 +1,1 @@
+//! Graph object shapes: full default objects per type, read-only properties.

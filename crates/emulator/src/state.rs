@@ -1,0 +1,397 @@
+//! The in-memory directory: tenants, their Graph objects (kept in Graph's exact JSON shape) and the
+//! sandbox-only secrets that Graph never returns (passwords, client secrets, certificates).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A Graph object in Graph's exact JSON shape (property order preserved).
+pub type Obj = Map<String, Value>;
+
+/// The application id of Microsoft Graph (the same in every tenant).
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// The emulator's whole directory: many tenants at once, routed by the token's `tid`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Emulator {
+    /// Tenants keyed by tenant id (lower-case GUID).
+    pub tenants: BTreeMap<String, Tenant>,
+}
+
+impl Emulator {
+    /// The tenant with this id (GUID) or one of its verified domain names.
+    pub fn tenant(&self, id_or_domain: &str) -> Option<&Tenant> {
+        let key = id_or_domain.to_ascii_lowercase();
+        self.tenants
+            .get(&key)
+            .or_else(|| self.tenants.values().find(|t| t.has_domain(&key)))
+    }
+
+    /// Mutable access to the tenant with this id (GUID) or verified domain name.
+    pub fn tenant_mut(&mut self, id_or_domain: &str) -> Option<&mut Tenant> {
+        let key = id_or_domain.to_ascii_lowercase();
+        if self.tenants.contains_key(&key) {
+            return self.tenants.get_mut(&key);
+        }
+        self.tenants.values_mut().find(|t| t.has_domain(&key))
+    }
+}
+
+/// The licence tier of a tenant, reflected in `subscribedSkus` and `organization.assignedPlans`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LicenseTier {
+    /// Entra ID Free: no `AAD_PREMIUM` service plan.
+    #[default]
+    Free,
+    /// Entra ID P1 (`AAD_PREMIUM`).
+    P1,
+    /// Entra ID P2 (`AAD_PREMIUM` and `AAD_PREMIUM_P2`).
+    P2,
+}
+
+/// A certificate credential registered on an application (`keyCredentials`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateCredential {
+    /// keyId of the `keyCredentials` entry.
+    pub key_id: String,
+    /// SHA-256 thumbprint of the DER certificate, base64url without padding (what `x5t#S256` carries).
+    pub thumbprint_sha256: String,
+    /// The certificate's public key (PEM, `-----BEGIN PUBLIC KEY-----`), used to verify client assertions.
+    pub public_key_pem: String,
+}
+
+/// A federated identity credential of an application (`federatedIdentityCredentials`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FederatedCredential {
+    /// Graph id of the credential.
+    pub id: String,
+    /// Unique name of the credential within the application.
+    pub name: String,
+    /// Expected `iss` of the incoming token.
+    pub issuer: String,
+    /// Expected `sub` of the incoming token.
+    pub subject: String,
+    /// Accepted `aud` values (`api://AzureADTokenExchange`).
+    pub audiences: Vec<String>,
+}
+
+/// Properties Graph never returns but the emulator needs (passwords, secrets, members, per-user MFA).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Internal {
+    /// A user's password (sandbox only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// A user's legacy per-user MFA state: `disabled` | `enabled` | `enforced`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_user_mfa_state: Option<String>,
+    /// A group's direct members (object ids of users, groups, service principals), in insertion order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// An application's client secrets (plain text; sandbox only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// An application's certificate credentials.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<CertificateCredential>,
+    /// An application's federated identity credentials.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub federated_credentials: Vec<FederatedCredential>,
+}
+
+/// One stored object: its Graph JSON, its internal properties, and when other readers may see it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Record {
+    /// The object exactly as Graph returns it (all properties, nulls included).
+    pub obj: Obj,
+    /// Properties Graph does not return.
+    #[serde(default, skip_serializing_if = "is_default_internal")]
+    pub internal: Internal,
+    /// Replication delay: until this instant the object is invisible to reads (and references to it fail).
+    #[serde(skip)]
+    pub visible_at: Option<Instant>,
+}
+
+fn is_default_internal(i: &Internal) -> bool {
+    *i == Internal::default()
+}
+
+impl Record {
+    /// A record with no internal properties, visible immediately.
+    pub fn new(obj: Obj) -> Self {
+        Record {
+            obj,
+            internal: Internal::default(),
+            visible_at: None,
+        }
+    }
+
+    /// The Graph `id` of the object.
+    pub fn id(&self) -> &str {
+        self.obj.get("id").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// A string property of the Graph object.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.obj.get(key).and_then(Value::as_str)
+    }
+
+    /// A boolean property of the Graph object (`null`/absent = `None`).
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        self.obj.get(key).and_then(Value::as_bool)
+    }
+
+    /// Whether readers may see the object at `now` (replication delay over).
+    pub fn is_visible(&self, now: Instant) -> bool {
+        self.visible_at.is_none_or(|t| now >= t)
+    }
+}
+
+/// A collection of directory objects keyed by id. Iteration order is by id, which is the order the
+/// emulator pages in (Graph documents no order for these lists).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Collection {
+    items: BTreeMap<String, Record>,
+}
+
+impl Collection {
+    /// Number of objects, visible or not.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    /// True when the collection holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// The object with this id (case-insensitive GUIDs are stored lower-case).
+    pub fn get(&self, id: &str) -> Option<&Record> {
+        self.items.get(id).or_else(|| {
+            let lower = id.to_ascii_lowercase();
+            if lower != id { self.items.get(&lower) } else { None }
+        })
+    }
+    /// Mutable access to the object with this id.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut Record> {
+        if self.items.contains_key(id) {
+            return self.items.get_mut(id);
+        }
+        self.items.get_mut(&id.to_ascii_lowercase())
+    }
+    /// Insert or replace an object (keyed by its `id`).
+    pub fn insert(&mut self, record: Record) {
+        self.items.insert(record.id().to_string(), record);
+    }
+    /// Remove the object with this id.
+    pub fn remove(&mut self, id: &str) -> Option<Record> {
+        self.items
+            .remove(id)
+            .or_else(|| self.items.remove(&id.to_ascii_lowercase()))
+    }
+    /// All objects, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &Record> {
+        self.items.values()
+    }
+    /// All objects, mutably, in id order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Record> {
+        self.items.values_mut()
+    }
+    /// Objects whose id is strictly greater than `after` (for `$skiptoken` paging).
+    pub fn iter_after<'a>(&'a self, after: Option<&str>) -> Box<dyn Iterator<Item = &'a Record> + 'a> {
+        use std::ops::Bound;
+        match after {
+            Some(a) => Box::new(
+                self.items
+                    .range::<str, _>((Bound::Excluded(a), Bound::Unbounded))
+                    .map(|(_, r)| r),
+            ),
+            None => Box::new(self.items.values()),
+        }
+    }
+    /// The first object whose string property `key` equals `value` (case-insensitive).
+    pub fn find_by(&self, key: &str, value: &str) -> Option<&Record> {
+        self.items
+            .values()
+            .find(|r| r.str(key).is_some_and(|v| v.eq_ignore_ascii_case(value)))
+    }
+    /// Mutable version of [`Collection::find_by`].
+    pub fn find_by_mut(&mut self, key: &str, value: &str) -> Option<&mut Record> {
+        self.items
+            .values_mut()
+            .find(|r| r.str(key).is_some_and(|v| v.eq_ignore_ascii_case(value)))
+    }
+}
+
+/// A deleted directory object, restorable from `directory/deletedItems` for 30 days.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedItem {
+    /// The collection it came from: `applications`, `servicePrincipals`, `users`, `groups`.
+    pub kind: String,
+    /// The object as it was, with `deletedDateTime` set.
+    pub record: Record,
+}
+
+/// One tenant: organization, directory objects, policies.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    /// Tenant id (lower-case GUID).
+    pub id: String,
+    /// The `organization` object in Graph's shape.
+    pub organization: Obj,
+    /// Licence tier (decides `subscribedSkus`).
+    pub license: LicenseTier,
+    /// `subscribedSkus` objects in Graph's shape.
+    pub subscribed_skus: Vec<Obj>,
+    /// `users`.
+    pub users: Collection,
+    /// `groups` (members in `internal.members`).
+    pub groups: Collection,
+    /// `applications` (credentials in `internal`).
+    pub applications: Collection,
+    /// `servicePrincipals`.
+    pub service_principals: Collection,
+    /// `oauth2PermissionGrants`.
+    pub oauth2_permission_grants: Collection,
+    /// `appRoleAssignment` objects (both `appRoleAssignedTo` and `appRoleAssignments` views).
+    pub app_role_assignments: Collection,
+    /// `identity/conditionalAccess/policies`.
+    pub conditional_access_policies: Collection,
+    /// `policies/identitySecurityDefaultsEnforcementPolicy`.
+    pub security_defaults: Obj,
+    /// `directory/deletedItems`, keyed by object id.
+    pub deleted_items: BTreeMap<String, DeletedItem>,
+}
+
+impl Tenant {
+    /// Whether `domain` (lower-case) is one of the tenant's verified domains.
+    pub fn has_domain(&self, domain: &str) -> bool {
+        self.organization
+            .get("verifiedDomains")
+            .and_then(Value::as_array)
+            .is_some_and(|ds| {
+                ds.iter().any(|d| {
+                    d.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case(domain))
+                })
+            })
+    }
+
+    /// The tenant's display name.
+    pub fn display_name(&self) -> &str {
+        self.organization
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// Security defaults on?
+    pub fn security_defaults_enabled(&self) -> bool {
+        self.security_defaults
+            .get("isEnabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// A user by object id or userPrincipalName (case-insensitive).
+    pub fn user(&self, id_or_upn: &str) -> Option<&Record> {
+        self.users
+            .get(id_or_upn)
+            .or_else(|| self.users.find_by("userPrincipalName", id_or_upn))
+    }
+
+    /// Mutable version of [`Tenant::user`].
+    pub fn user_mut(&mut self, id_or_upn: &str) -> Option<&mut Record> {
+        if self.users.get(id_or_upn).is_some() {
+            return self.users.get_mut(id_or_upn);
+        }
+        self.users.find_by_mut("userPrincipalName", id_or_upn)
+    }
+
+    /// The application with this appId (client id).
+    pub fn application_by_app_id(&self, app_id: &str) -> Option<&Record> {
+        self.applications.find_by("appId", app_id)
+    }
+
+    /// The service principal with this appId.
+    pub fn service_principal_by_app_id(&self, app_id: &str) -> Option<&Record> {
+        self.service_principals.find_by("appId", app_id)
+    }
+
+    /// Ids of the groups `object_id` is a direct member of.
+    pub fn direct_groups_of(&self, object_id: &str) -> Vec<String> {
+        self.groups
+            .iter()
+            .filter(|g| g.internal.members.iter().any(|m| m == object_id))
+            .map(|g| g.id().to_string())
+            .collect()
+    }
+
+    /// Ids of all groups `object_id` belongs to, directly or through nested groups.
+    pub fn transitive_groups_of(&self, object_id: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut frontier = vec![object_id.to_string()];
+        while let Some(id) = frontier.pop() {
+            for g in self.direct_groups_of(&id) {
+                if !out.contains(&g) {
+                    out.push(g.clone());
+                    frontier.push(g);
+                }
+            }
+        }
+        out
+    }
+
+    /// Object ids of all members of a group, following nested groups (users, groups, SPs).
+    pub fn transitive_members_of(&self, group_id: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut frontier = vec![group_id.to_string()];
+        while let Some(gid) = frontier.pop() {
+            if let Some(g) = self.groups.get(&gid) {
+                for m in &g.internal.members {
+                    if seen.insert(m.clone()) {
+                        out.push(m.clone());
+                        if self.groups.get(m).is_some() {
+                            frontier.push(m.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Values of the app roles of `resource_app_id` (e.g. Microsoft Graph) granted to the client
+    /// application `client_app_id` through appRoleAssignments to its service principal.
+    pub fn granted_app_roles(&self, client_app_id: &str, resource_app_id: &str) -> Vec<String> {
+        let (Some(client), Some(resource)) = (
+            self.service_principal_by_app_id(client_app_id),
+            self.service_principal_by_app_id(resource_app_id),
+        ) else {
+            return Vec::new();
+        };
+        let roles = resource.obj.get("appRoles").and_then(Value::as_array);
+        let mut out = Vec::new();
+        for a in self.app_role_assignments.iter() {
+            if a.str("principalId") == Some(client.id()) && a.str("resourceId") == Some(resource.id()) {
+                let role_id = a.str("appRoleId").unwrap_or("");
+                if let Some(v) = roles.and_then(|rs| {
+                    rs.iter()
+                        .find(|r| r.get("id").and_then(Value::as_str) == Some(role_id))
+                        .and_then(|r| r.get("value").and_then(Value::as_str))
+                }) {
+                    out.push(v.to_string());
+                }
+            }
+        }
+        out
+    }
+}
