@@ -1,1 +1,302 @@
-//! placeholder
+//! entractl's desired-state file: parse with locations, check structure and meaning (reporting
+//! every error of a file at once), apply presets and defaults, generate the JSON Schema.
+//!
+//! ```
+//! let text = "version: 1\ntenant: contoso.onmicrosoft.com\npreset: kandji-passport\n\
+//!             app:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n";
+//! let loaded = entractl_spec::parse_str("spec.yaml", text).unwrap();
+//! assert_eq!(loaded.spec.app.public_client_flows, Some(true));
+//! assert_eq!(loaded.location("app.uniqueName").unwrap().line, 6);
+//! ```
+//!
+//! The library does no terminal I/O; [`SpecReport`] is a [`miette::Diagnostic`] that the binary
+//! renders, and [`SpecReport::render_plain`] renders it without any terminal features.
+
+mod claims;
+mod expand;
+mod model;
+mod node;
+mod raw;
+mod report;
+mod structure;
+mod suggest;
+mod validate;
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use model::*;
+pub use raw::{
+    OrderedMap, RawApp, RawAssignments, RawClaim, RawClaimDetail, RawConditionalAccess,
+    RawExcludeApp, RawExcludeKeyword, RawMfa, RawPerUserMfa, RawPermissions, RawRedirectUris,
+    RawSecurityDefaults, RawSpec, RawTokenClaims, RawTokens, json_schema,
+};
+pub use report::{ErrorKind, Location, SpecError, SpecReport};
+pub use suggest::{did_you_mean, edit_distance};
+pub use validate::{is_guid, is_upn};
+
+/// The largest spec file entractl reads. A real file is a few kilobytes.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// A spec that parsed and validated, with the preset and the defaults applied.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    /// The expanded spec.
+    pub spec: Spec,
+    /// The file as written.
+    pub raw: RawSpec,
+    /// The file name used in messages.
+    pub name: String,
+    text: Arc<String>,
+    tree: node::SNode,
+}
+
+impl LoadedSpec {
+    /// Where a value is in the file, by dotted path: `assignments.users[2]`,
+    /// `app.apiPermissions.Microsoft Graph.delegated[1]`, `mfa`. `None` when the file does not
+    /// contain that value (e.g. it comes from the preset).
+    pub fn location(&self, path: &str) -> Option<Location> {
+        let (node, _) = self.tree.find(path)?;
+        Some(Location::from_offset(
+            &self.text,
+            node.span.offset,
+            node.span.len,
+        ))
+    }
+
+    /// The source text of the file.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The expanded spec as YAML, written as an equivalent file without a preset (every managed
+    /// value explicit; unmanaged MFA settings written as `unmanaged`).
+    pub fn to_yaml(&self) -> String {
+        spec_to_yaml(&self.spec)
+    }
+
+    /// A report about a value of this file, for later stages that find a problem the file
+    /// cannot show by itself (e.g. a user that does not exist in the tenant). `path` is a dotted
+    /// path as for [`LoadedSpec::location`].
+    pub fn report_at(&self, path: &str, message: &str, label: &str, help: &str) -> SpecReport {
+        let error = SpecError::new(ErrorKind::InvalidValue, message)
+            .label(label)
+            .help(help)
+            .at(Some(path.to_string()), self.location(path));
+        SpecReport::new(&self.name, Some(Arc::clone(&self.text)), vec![error])
+    }
+}
+
+/// Writes an expanded spec as YAML (an equivalent file without a preset).
+pub fn spec_to_yaml(spec: &Spec) -> String {
+    let raw = expand::unexpand(spec);
+    let body = serde_saphyr::to_string(&raw).unwrap_or_default();
+    let mut out = String::new();
+    if let Some(p) = spec.preset {
+        out.push_str(&format!(
+            "# expanded: preset `{}` and defaults applied\n",
+            p.name()
+        ));
+    } else {
+        out.push_str("# expanded: defaults applied\n");
+    }
+    out.push_str(&body);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads, parses and validates a spec file.
+pub fn load_file(path: &Path) -> Result<LoadedSpec, SpecReport> {
+    let name = path.display().to_string();
+    let fail = |message: String, help: &str| {
+        SpecReport::single(
+            &name,
+            SpecError::new(ErrorKind::Read, message).help(help.to_string()),
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        let help = if e.kind() == std::io::ErrorKind::NotFound {
+            "check the path; spec files usually live in `specs/`"
+        } else {
+            "check that the file exists and that you may read it"
+        };
+        fail(
+            format!("cannot read the spec file: {}", io_reason(&e)),
+            help,
+        )
+    })?;
+    if meta.is_dir() {
+        return Err(fail(
+            "is a directory, not a spec file".to_string(),
+            "pass the YAML file itself, e.g. `specs/kandji-passport.yaml`",
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES as u64 {
+        return Err(too_large(&name, meta.len()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| {
+        fail(
+            format!("cannot read the spec file: {}", io_reason(&e)),
+            "check that the file exists and that you may read it",
+        )
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            fail(
+                format!("cannot read the spec file: {}", io_reason(&e)),
+                "check that the file is a regular, readable file",
+            )
+        })?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large(&name, bytes.len() as u64));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        fail(
+            format!("is not UTF-8 text (invalid byte at offset {offset})"),
+            "save the file as UTF-8",
+        )
+    })?;
+    parse_str(&name, &text)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+fn too_large(name: &str, len: u64) -> SpecReport {
+    SpecReport::single(
+        name,
+        SpecError::new(
+            ErrorKind::Read,
+            format!(
+                "the file is too large ({len} bytes; a spec file may have at most {MAX_FILE_BYTES} bytes)"
+            ),
+        )
+        .help("a spec describes one app registration and is a few kilobytes; check that this is the right file"),
+    )
+}
+
+/// Parses and validates spec text. `name` is the file name used in messages.
+pub fn parse_str(name: &str, text: &str) -> Result<LoadedSpec, SpecReport> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(too_large(name, text.len() as u64));
+    }
+    let text = Arc::new(text.to_string());
+    let report = |errors: Vec<SpecError>| SpecReport::new(name, Some(Arc::clone(&text)), errors);
+
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(report(vec![
+            SpecError::new(ErrorKind::Syntax, "the file is empty")
+                .label("nothing here")
+                .help("start from `specs/kandji-passport.yaml`, or run `entractl schema` for the format")
+                .at(None, Some(Location::from_offset(&text, 0, 0))),
+        ]));
+    }
+
+    let tree: node::SNode = serde_saphyr::from_str_with_options(&text, yaml_options())
+        .map_err(|e| report(vec![yaml_error(&text, &e)]))?;
+
+    let structural = structure::check(&tree, &text);
+    if !structural.is_empty() {
+        return Err(report(structural));
+    }
+
+    let raw: RawSpec = serde_saphyr::from_str_with_options(&text, yaml_options())
+        .map_err(|e| report(vec![yaml_error(&text, &e)]))?;
+
+    let spec = expand::expand(&raw);
+    let errors = validate::validate(&raw, &spec, &tree, &text);
+    if !errors.is_empty() {
+        return Err(report(errors));
+    }
+    Ok(LoadedSpec {
+        spec,
+        raw,
+        name: name.to_string(),
+        text,
+        tree,
+    })
+}
+
+/// Parser options: limits far above any real spec and far below what hurts.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: 100_000,
+            max_aliases: 100,
+            max_anchors: 100,
+            max_depth: 32,
+            max_documents: 1,
+            max_nodes: 20_000,
+            max_total_scalar_bytes: MAX_FILE_BYTES,
+            max_merge_keys: 100,
+            max_recorded_anchor_events: 10_000,
+            max_recorded_anchor_bytes: MAX_FILE_BYTES,
+            max_reader_input_bytes: Some(MAX_FILE_BYTES),
+        },
+        with_snippet: false,
+    }
+}
+
+fn yaml_error(text: &str, e: &serde_saphyr::Error) -> SpecError {
+    let inner = e.without_snippet();
+    let mut message = inner.to_string();
+    // The location is shown by the report itself.
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
+    }
+    let location = e.location().and_then(|l| {
+        if l.line() == 0 {
+            return None;
+        }
+        let span = l.span();
+        match span.byte_offset() {
+            Some(off) => Some(Location::from_offset(
+                text,
+                usize::try_from(off).unwrap_or(0),
+                usize::try_from(span.byte_len().unwrap_or(0)).unwrap_or(0),
+            )),
+            None => Some(Location::from_line_column(
+                text,
+                usize::try_from(l.line()).unwrap_or(1),
+                usize::try_from(l.column()).unwrap_or(1),
+            )),
+        }
+    });
+    let lower = message.to_lowercase();
+    let (label, help) = if lower.contains("budget")
+        || lower.contains("limit")
+        || lower.contains("depth")
+    {
+        (
+            "over the limit here",
+            "a spec file is small and flat: no deep nesting, no alias expansion tricks, no huge values",
+        )
+    } else {
+        (
+            "here",
+            "check the YAML syntax near this place (indentation, quotes, a missing `:`)",
+        )
+    };
+    SpecError::new(
+        ErrorKind::Syntax,
+        format!("not a valid YAML spec: {message}"),
+    )
+    .label(label)
+    .help(help)
+    .at(None, location.or(Some(Location::from_offset(text, 0, 0))))
+}
