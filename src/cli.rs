@@ -1,0 +1,43 @@
+//! The command line. Adding a subcommand = one variant of [`Command`] + one module under
+//! `src/commands/`; global flags go in [`GlobalArgs`].
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+
+/// Keep a Microsoft Entra ID tenant's sign-in configuration in git: plan and apply from a
+/// YAML file.
+#[derive(Debug, Parser)]
+#[command(name = "entractl", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Colour in error output: `auto` (when stderr is a terminal and NO_COLOR is unset),
+    /// `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check spec files: exit 0 when all are valid, 1 with every error otherwise.
+    Validate(commands::validate::ValidateArgs),
+    /// Print the JSON Schema of the spec file format (for editors and CI).
+    Schema(commands::schema::SchemaArgs),
+}

@@ -1,0 +1,133 @@
+//! The one place that turns results into exit codes and prints errors.
+//!
+//! Exit codes: 0 success / no changes, 1 error, 2 changes present (only with
+//! `--detailed-exitcode`).
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+
+use crate::cli::ColorChoice;
+
+/// What a successful command found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; nothing to change (exit 0).
+    Success,
+    /// A plan has changes and `--detailed-exitcode` was given (exit 2).
+    #[cfg_attr(not(test), allow(dead_code))] // returned by `plan --detailed-exitcode`
+    ChangesPresent,
+}
+
+/// Every way a command can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// One or more spec files are not valid; each report holds all errors of its file.
+    #[error("{} of {files} spec file(s) are not valid", reports.len())]
+    InvalidSpecs {
+        reports: Vec<entractl_spec::SpecReport>,
+        files: usize,
+    },
+    /// Writing to stdout failed.
+    #[error("cannot write to stdout: {0}")]
+    Stdout(#[source] std::io::Error),
+}
+
+static COLOR: OnceLock<ColorChoice> = OnceLock::new();
+
+/// Records `--color` for error rendering.
+pub fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
+}
+
+fn use_color() -> bool {
+    match COLOR.get().copied().unwrap_or(ColorChoice::Auto) {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+/// Renders a diagnostic the way entractl prints every error.
+pub fn render(diagnostic: &dyn Diagnostic) -> String {
+    let theme = if use_color() {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let mut out = String::new();
+    if handler.render_report(&mut out, diagnostic).is_err() {
+        out = format!("{diagnostic}\n");
+    }
+    out
+}
+
+fn eprint(text: &str) {
+    let mut err = std::io::stderr().lock();
+    // Nothing sensible is left to do when stderr itself is gone.
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
+/// The exit code of a result: 0 success / no changes (and a closed stdout pipe), 1 error,
+/// 2 changes present.
+pub fn code(result: &Result<Outcome, CliError>) -> u8 {
+    match result {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::ChangesPresent) => 2,
+        Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(_) => 1,
+    }
+}
+
+/// Prints the error (once) and gives the exit code.
+pub fn exit(result: Result<Outcome, CliError>) -> ExitCode {
+    let code = ExitCode::from(code(&result));
+    match result {
+        Ok(_) => {}
+        Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(CliError::InvalidSpecs { reports, files }) => {
+            let mut text = String::new();
+            for report in &reports {
+                text.push_str(&render(report));
+                text.push('\n');
+            }
+            if files > 1 {
+                text.push_str(&format!(
+                    "error: {} of {files} spec files are not valid\n",
+                    reports.len()
+                ));
+            }
+            eprint(&text);
+        }
+        Err(e @ CliError::Stdout(_)) => eprint(&format!("error: {e}\n")),
+    }
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(code(&Ok(Outcome::Success)), 0);
+        assert_eq!(code(&Ok(Outcome::ChangesPresent)), 2);
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert_eq!(code(&Err(CliError::Stdout(pipe))), 0);
+        let full = std::io::Error::other("disk full");
+        assert_eq!(code(&Err(CliError::Stdout(full))), 1);
+        let report = entractl_spec::parse_str("x.yaml", "").unwrap_err();
+        let invalid = CliError::InvalidSpecs {
+            reports: vec![report],
+            files: 1,
+        };
+        assert_eq!(code(&Err(invalid)), 1);
+    }
+}
