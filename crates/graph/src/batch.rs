@@ -1,0 +1,341 @@
+//! `send_all`: independent requests combined into `$batch` requests of at most 20.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::client::{Failure, GraphClient, Target, headers_from_json};
+use crate::error::{GraphError, GraphErrorKind};
+use crate::request::{GraphRequest, GraphResponse};
+
+/// The most requests Graph accepts in one `$batch`.
+pub const MAX_BATCH: usize = 20;
+
+type Res = Result<GraphResponse, GraphError>;
+
+impl GraphClient {
+    /// Sends many requests, combined into `$batch` requests of at most 20 (results in input order).
+    ///
+    /// Inner 429/5xx answers are retried one by one with their own `Retry-After`; a request marked
+    /// [`GraphRequest::depends_on`] goes in the same batch as its dependency (`dependsOn`) and fails
+    /// with 424 when the dependency fails. Conditional-access requests are sent alone (paced);
+    /// v1.0 and beta requests go in separate batches. At most `max_in_flight` requests are in flight.
+    pub async fn send_all(&self, reqs: Vec<GraphRequest>) -> Vec<Res> {
+        let n = reqs.len();
+        let mut results: Vec<Option<Res>> = (0..n).map(|_| None).collect();
+        // Validate dependencies and group requests linked by dependsOn (union-find).
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        for (i, r) in reqs.iter().enumerate() {
+            for &d in &r.depends_on {
+                if d >= n || d == i || reqs[d].beta != r.beta {
+                    results[i] = Some(Err(GraphError::new(
+                        GraphErrorKind::Config,
+                        r.method.as_str(),
+                        r.path(),
+                        format!("depends_on({d}) does not name another request of the same send_all call and API version"),
+                    )
+                    .with_operation(r.label.as_deref())));
+                } else {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, d));
+                    parent[a] = b;
+                }
+            }
+        }
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, r) in results.iter().enumerate() {
+            if r.is_none() {
+                let root = find(&mut parent, i);
+                groups.entry(root).or_default().push(i);
+            }
+        }
+        let mut alone: Vec<usize> = Vec::new();
+        let mut packs: Vec<(bool, Vec<usize>)> = Vec::new();
+        let mut open: BTreeMap<bool, Vec<usize>> = BTreeMap::new();
+        for (_, members) in groups {
+            let beta = reqs[members[0]].beta;
+            if members.len() == 1 && reqs[members[0]].is_conditional_access() {
+                alone.push(members[0]);
+                continue;
+            }
+            if members.len() > MAX_BATCH {
+                for &i in &members {
+                    results[i] = Some(Err(GraphError::new(
+                        GraphErrorKind::Config,
+                        reqs[i].method.as_str(),
+                        reqs[i].path(),
+                        format!(
+                            "a dependsOn chain of {} requests does not fit in one $batch of {MAX_BATCH}",
+                            members.len()
+                        ),
+                    )));
+                }
+                continue;
+            }
+            let cur = open.entry(beta).or_default();
+            if cur.len() + members.len() > MAX_BATCH {
+                packs.push((beta, std::mem::take(cur)));
+            }
+            cur.extend(members);
+        }
+        for (beta, cur) in open {
+            if !cur.is_empty() {
+                packs.push((beta, cur));
+            }
+        }
+        // A pack of one is just a request.
+        let (singles, packs): (Vec<_>, Vec<_>) = packs.into_iter().partition(|(_, m)| m.len() == 1);
+        alone.extend(singles.into_iter().map(|(_, m)| m[0]));
+
+        let mut set: JoinSet<Vec<(usize, Res)>> = JoinSet::new();
+        for i in alone {
+            let c = self.clone();
+            let r = reqs[i].clone();
+            set.spawn(async move { vec![(i, c.send(r).await)] });
+        }
+        for (beta, members) in packs {
+            let c = self.clone();
+            let items: Vec<(usize, GraphRequest)> =
+                members.iter().map(|&i| (i, reqs[i].clone())).collect();
+            set.spawn(async move { c.run_batch(beta, items).await });
+        }
+        while let Some(done) = set.join_next().await {
+            match done {
+                Ok(list) => {
+                    for (i, r) in list {
+                        results[i] = Some(r);
+                    }
+                }
+                Err(e) => tracing::error!("a batch task failed: {e}"),
+            }
+        }
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.unwrap_or_else(|| {
+                    Err(GraphError::new(
+                        GraphErrorKind::Transport,
+                        reqs[i].method.as_str(),
+                        reqs[i].path(),
+                        "the request was not completed (internal task failure)",
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    async fn run_batch(&self, beta: bool, items: Vec<(usize, GraphRequest)>) -> Vec<(usize, Res)> {
+        let start = Instant::now();
+        let requests: Vec<Value> = items
+            .iter()
+            .map(|(i, r)| {
+                let mut o = Map::new();
+                o.insert("id".into(), json!(i.to_string()));
+                o.insert("method".into(), json!(r.method.as_str()));
+                o.insert("url".into(), json!(r.relative_url()));
+                let mut headers = Map::new();
+                for (k, v) in &r.headers {
+                    headers.insert(k.clone(), json!(v));
+                }
+                if let Some(b) = &r.body {
+                    headers.insert("Content-Type".into(), json!("application/json"));
+                    o.insert("body".into(), b.clone());
+                }
+                if !headers.is_empty() {
+                    o.insert("headers".into(), Value::Object(headers));
+                }
+                if !r.depends_on.is_empty() {
+                    o.insert(
+                        "dependsOn".into(),
+                        json!(
+                            r.depends_on
+                                .iter()
+                                .map(|d| d.to_string())
+                                .collect::<Vec<_>>()
+                        ),
+                    );
+                }
+                Value::Object(o)
+            })
+            .collect();
+        let mut outer = GraphRequest::post("/$batch")
+            .json(json!({ "requests": requests }))
+            .label(format!("$batch of {} requests", items.len()));
+        outer.beta = beta;
+        outer.idempotent = Some(items.iter().all(|(_, r)| r.is_idempotent()));
+
+        let resp = match self.send(outer).await {
+            Ok(r) => r,
+            Err(e) if e.kind == GraphErrorKind::Ambiguous => {
+                // The batch may have been applied: idempotent requests are simply re-sent,
+                // creates only through their probe.
+                let mut out = Vec::new();
+                for (i, r) in items {
+                    let res = if r.is_idempotent() || r.probe.is_some() {
+                        let first = Failure::Transport {
+                            err: e.clone(),
+                            maybe_applied: true,
+                        };
+                        self.run(&r, &Target::Relative, Some(first), start).await
+                    } else {
+                        let mut ie = e.clone();
+                        ie.method = r.method.to_string();
+                        ie.path = r.path().to_string();
+                        ie.operation = r.label.clone();
+                        Err(ie)
+                    };
+                    out.push((i, res));
+                }
+                return out;
+            }
+            Err(e) => {
+                return items
+                    .into_iter()
+                    .map(|(i, r)| {
+                        let mut ie = e.clone();
+                        ie.message =
+                            format!("the $batch carrying this request failed: {}", e.message);
+                        ie.method = r.method.to_string();
+                        ie.path = r.path().to_string();
+                        ie.operation = r.label.clone();
+                        (i, Err(ie))
+                    })
+                    .collect();
+            }
+        };
+        let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
+        for r in resp
+            .json()
+            .get("responses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = r.get("id").and_then(Value::as_str) {
+                by_id.insert(id.to_string(), r.clone());
+            }
+        }
+        let mut done: BTreeMap<usize, Res> = BTreeMap::new();
+        let mut retry: Vec<(usize, Failure)> = Vec::new();
+        let mut failed_dep: Vec<usize> = Vec::new();
+        let reqs: BTreeMap<usize, GraphRequest> = items.into_iter().collect();
+        for (&i, r) in &reqs {
+            let Some(sub) = by_id.get(&i.to_string()) else {
+                let mut e = GraphError::new(
+                    GraphErrorKind::Decode,
+                    r.method.as_str(),
+                    r.path(),
+                    "the $batch response has no answer for this request",
+                );
+                e.request_id = resp.request_id.clone();
+                done.insert(i, Err(e.with_operation(r.label.as_deref())));
+                continue;
+            };
+            let status = sub.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+            let headers = headers_from_json(sub.get("headers"));
+            let body = sub.get("body").cloned().filter(|b| !b.is_null());
+            if (200..300).contains(&status) {
+                done.insert(
+                    i,
+                    Ok(GraphResponse {
+                        status,
+                        headers,
+                        body,
+                        request_id: resp.request_id.clone(),
+                    }),
+                );
+                continue;
+            }
+            let err = GraphError::from_response(
+                r.method.as_str(),
+                r.path(),
+                status,
+                body.as_ref(),
+                resp.request_id.clone(),
+                None,
+            )
+            .with_operation(r.label.as_deref());
+            if status == 424 {
+                failed_dep.push(i);
+            } else {
+                retry.push((i, Failure::Http { err, headers }));
+            }
+        }
+        // Failed answers go through the single-request policy, each with its own Retry-After.
+        let mut set: JoinSet<(usize, Res)> = JoinSet::new();
+        for (i, first) in retry {
+            let c = self.clone();
+            let r = reqs[&i].clone();
+            set.spawn(async move { (i, c.run(&r, &Target::Relative, Some(first), start).await) });
+        }
+        while let Some(Ok((i, res))) = set.join_next().await {
+            done.insert(i, res);
+        }
+        // 424: run once every dependency has succeeded (in input order), else report which failed.
+        let mut waiting: BTreeSet<usize> = failed_dep.into_iter().collect();
+        while !waiting.is_empty() {
+            let ready: Vec<usize> = waiting
+                .iter()
+                .copied()
+                .filter(|i| reqs[i].depends_on.iter().all(|d| done.contains_key(d)))
+                .collect();
+            if ready.is_empty() {
+                for i in std::mem::take(&mut waiting) {
+                    let r = &reqs[&i];
+                    let mut e = GraphError::new(
+                        GraphErrorKind::Graph,
+                        r.method.as_str(),
+                        r.path(),
+                        "not run: a request it depends on did not complete",
+                    );
+                    e.status = Some(424);
+                    done.insert(i, Err(e.with_operation(r.label.as_deref())));
+                }
+                break;
+            }
+            for i in ready {
+                waiting.remove(&i);
+                let r = reqs[&i].clone();
+                let failed: Vec<String> = r
+                    .depends_on
+                    .iter()
+                    .filter_map(|d| match &done[d] {
+                        Err(e) => Some(format!(
+                            "#{d} ({})",
+                            e.operation
+                                .clone()
+                                .unwrap_or_else(|| format!("{} {}", e.method, e.path))
+                        )),
+                        Ok(_) => None,
+                    })
+                    .collect();
+                let res = if failed.is_empty() {
+                    self.run(&r, &Target::Relative, None, start).await
+                } else {
+                    let mut e = GraphError::new(
+                        GraphErrorKind::Graph,
+                        r.method.as_str(),
+                        r.path(),
+                        format!(
+                            "not run because the request(s) it depends on failed: {}",
+                            failed.join(", ")
+                        ),
+                    );
+                    e.status = Some(424);
+                    Err(e.with_operation(r.label.as_deref()))
+                };
+                done.insert(i, res);
+            }
+        }
+        done.into_iter().collect()
+    }
+}

@@ -1,0 +1,495 @@
+//! `GraphClient`: one request with the retry policy, lists with paging.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::auth::TokenSource;
+use crate::config::GraphConfig;
+use crate::error::{GraphError, GraphErrorKind};
+use crate::request::{GraphRequest, GraphResponse};
+use crate::retry::{Pacer, WaitEvent, WaitReason, backoff, retry_after};
+use crate::secret::AccessToken;
+
+/// A Microsoft Graph client. Cheap to clone (one HTTP client and one token cache per run).
+#[derive(Clone)]
+pub struct GraphClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: GraphConfig,
+    http: reqwest::Client,
+    creds: Arc<dyn TokenSource>,
+    pacer: Pacer,
+    in_flight: Semaphore,
+}
+
+/// Where a request goes.
+pub(crate) enum Target {
+    /// Relative to the version root; the request's query is appended.
+    Relative,
+    /// A `@odata.nextLink`, sent verbatim.
+    Absolute(Url),
+}
+
+/// One attempt that did not succeed.
+pub(crate) enum Failure {
+    /// No token: never retried here.
+    Auth(GraphError),
+    /// No complete response. `maybe_applied`: the request may have reached Graph.
+    Transport {
+        err: GraphError,
+        maybe_applied: bool,
+    },
+    /// Graph answered with an error status.
+    Http { err: GraphError, headers: HeaderMap },
+}
+
+enum Decision {
+    Done(Result<GraphResponse, GraphError>),
+    Retry(GraphError, WaitReason, Option<Duration>),
+}
+
+enum Probe {
+    Found(GraphResponse),
+    Absent,
+    Failed(GraphError),
+}
+
+impl GraphClient {
+    /// Builds the client: validates the configuration (https, or http to loopback only) and creates
+    /// the HTTP client (rustls, HTTP/2 by ALPN, certificate verification always on).
+    pub fn new(cfg: GraphConfig, creds: Arc<dyn TokenSource>) -> Result<GraphClient, GraphError> {
+        cfg.validate().map_err(GraphError::config)?;
+        let http = crate::transport::build_http_client(&cfg).map_err(|e| {
+            GraphError::new(
+                GraphErrorKind::Config,
+                "",
+                "",
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })?;
+        Ok(GraphClient {
+            inner: Arc::new(Inner {
+                in_flight: Semaphore::new(cfg.max_in_flight),
+                cfg,
+                http,
+                creds,
+                pacer: Pacer::new(),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &GraphConfig {
+        &self.inner.cfg
+    }
+
+    /// Which credential is used (no secret).
+    pub fn credential_description(&self) -> String {
+        self.inner.creds.describe()
+    }
+
+    /// The current access token (e.g. to check its permissions before a write).
+    pub async fn token(&self) -> Result<AccessToken, GraphError> {
+        self.inner
+            .creds
+            .token()
+            .await
+            .map_err(|e| GraphError::auth(e, "", ""))
+    }
+
+    /// Sends one request with the retry policy: 429/503/504 and connection failures are retried
+    /// (`Retry-After` honoured, else exponential back-off with jitter), plus the request's own
+    /// `RetryRule`s, all within the operation's time budget. A POST whose outcome is unknown is
+    /// never re-sent blindly: see [`GraphRequest::idempotency_probe`].
+    pub async fn send(&self, req: GraphRequest) -> Result<GraphResponse, GraphError> {
+        self.run(&req, &Target::Relative, None, Instant::now())
+            .await
+    }
+
+    /// Reads a whole collection: follows `@odata.nextLink` verbatim to the end, re-sending the
+    /// request's headers (e.g. `ConsistencyLevel`) on every page. A next link to any other host
+    /// than the configured Graph host is refused.
+    pub async fn list_all(&self, req: GraphRequest) -> Result<Vec<Value>, GraphError> {
+        let first = self.send(req.clone()).await?;
+        let mut out = first.values();
+        let mut next = next_link(first.json());
+        let root = self.inner.cfg.graph_root();
+        while let Some(link) = next {
+            let url = match Url::parse(&link) {
+                Ok(u) if same_origin(&u, &root) => u,
+                _ => {
+                    let mut e = GraphError::new(
+                        GraphErrorKind::UnsafeNextLink,
+                        req.method().as_str(),
+                        req.path(),
+                        format!(
+                            "Graph returned a @odata.nextLink to `{}`, which is not under the configured Graph URL {root}; it was not followed",
+                            origin_of(&link)
+                        ),
+                    );
+                    e.operation = req.label.clone();
+                    return Err(e);
+                }
+            };
+            let page = self
+                .run(&req, &Target::Absolute(url), None, Instant::now())
+                .await?;
+            out.extend(page.values());
+            next = next_link(page.json());
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn report(&self, ev: WaitEvent) {
+        tracing::info!(target: "entractl_graph::wait", "{ev}");
+        if let Some(cb) = &self.inner.cfg.on_wait {
+            cb(&ev);
+        }
+    }
+
+    fn operation_name(req: &GraphRequest) -> String {
+        req.label
+            .clone()
+            .unwrap_or_else(|| format!("{} {}", req.method, req.path()))
+    }
+
+    /// The retry loop. `first` is an already observed failure of attempt 1 (from a `$batch`).
+    pub(crate) async fn run(
+        &self,
+        req: &GraphRequest,
+        target: &Target,
+        first: Option<Failure>,
+        start: Instant,
+    ) -> Result<GraphResponse, GraphError> {
+        let cfg = &self.inner.cfg;
+        let budget = req.budget.unwrap_or(cfg.operation_budget);
+        let mut pending = first;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let failure = match pending.take() {
+                Some(f) => f,
+                None => match self.execute_once(req, target).await {
+                    Ok(r) => return Ok(r),
+                    Err(f) => f,
+                },
+            };
+            let (mut err, reason, ra) = match self.decide(req, failure, start).await {
+                Decision::Done(r) => {
+                    return r.map_err(|mut e| {
+                        e.attempts = attempt;
+                        if attempt > 1 {
+                            e.elapsed = Some(start.elapsed());
+                        }
+                        e
+                    });
+                }
+                Decision::Retry(e, reason, ra) => (e, reason, ra),
+            };
+            let delay = ra.unwrap_or_else(|| backoff(attempt, cfg.backoff_base, cfg.backoff_cap));
+            let elapsed = start.elapsed();
+            if elapsed + delay > budget {
+                err.kind = GraphErrorKind::Budget;
+                err.attempts = attempt;
+                err.elapsed = Some(elapsed);
+                err.message = format!(
+                    "{} (gave up: the next retry in {:.1}s would exceed the operation budget of {}s)",
+                    err.message,
+                    delay.as_secs_f64(),
+                    budget.as_secs()
+                );
+                return Err(err);
+            }
+            self.report(WaitEvent {
+                operation: Self::operation_name(req),
+                reason,
+                attempt,
+                delay,
+            });
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Classifies a failure: give up, or retry (with why and Graph's `Retry-After`).
+    async fn decide(&self, req: &GraphRequest, failure: Failure, start: Instant) -> Decision {
+        match failure {
+            Failure::Auth(e) => Decision::Done(Err(e)),
+            Failure::Transport { err, maybe_applied } => {
+                if maybe_applied && !req.is_idempotent() {
+                    self.resolve_ambiguous(req, err, WaitReason::Connection, start)
+                        .await
+                } else {
+                    Decision::Retry(err, WaitReason::Connection, None)
+                }
+            }
+            Failure::Http { err, headers } => {
+                let status = err.status.unwrap_or(0);
+                let ra = retry_after(&headers);
+                match status {
+                    429 => Decision::Retry(err, WaitReason::Throttled { retry_after: ra }, ra),
+                    // 503: Graph did not process the request.
+                    503 => Decision::Retry(err, WaitReason::ServerError { status }, ra),
+                    500 | 502 | 504 if req.is_idempotent() => {
+                        Decision::Retry(err, WaitReason::ServerError { status }, ra)
+                    }
+                    500 | 502 | 504 if req.probe.is_some() => {
+                        self.resolve_ambiguous(req, err, WaitReason::ServerError { status }, start)
+                            .await
+                    }
+                    _ => {
+                        let code = err.code.clone();
+                        if req
+                            .retry_rules
+                            .iter()
+                            .any(|r| r.matches(status, code.as_deref(), &err.message))
+                        {
+                            Decision::Retry(err, WaitReason::RetryRule { status, code }, ra)
+                        } else {
+                            Decision::Done(Err(err))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A POST may have been applied: look the object up by its key before anything else.
+    async fn resolve_ambiguous(
+        &self,
+        req: &GraphRequest,
+        mut err: GraphError,
+        reason: WaitReason,
+        start: Instant,
+    ) -> Decision {
+        let Some(probe) = &req.probe else {
+            if err.kind == GraphErrorKind::Transport {
+                err.kind = GraphErrorKind::Ambiguous;
+                err.message = format!(
+                    "{}; Graph may have applied this create, so it was not sent again",
+                    err.message
+                );
+            }
+            return Decision::Done(Err(err));
+        };
+        match self.probe(probe, start).await {
+            Probe::Found(resp) => {
+                tracing::debug!(method = %req.method, path = req.path(), "create was applied: found by its key");
+                Decision::Done(Ok(resp))
+            }
+            Probe::Absent => Decision::Retry(err, reason, None),
+            Probe::Failed(pe) => {
+                err.kind = GraphErrorKind::Ambiguous;
+                err.message = format!(
+                    "{}; Graph may have applied this create and looking it up failed too ({pe}), so it was not sent again",
+                    err.message
+                );
+                Decision::Done(Err(err))
+            }
+        }
+    }
+
+    async fn probe(&self, probe: &GraphRequest, start: Instant) -> Probe {
+        let r = Box::pin(self.run(probe, &Target::Relative, None, start)).await;
+        match r {
+            Ok(resp) => match resp.json().get("value").and_then(Value::as_array) {
+                Some(items) if items.is_empty() => Probe::Absent,
+                Some(items) if items.len() == 1 => Probe::Found(GraphResponse {
+                    status: 200,
+                    body: Some(items[0].clone()),
+                    ..resp
+                }),
+                Some(items) => Probe::Failed(GraphError::new(
+                    GraphErrorKind::Graph,
+                    probe.method.as_str(),
+                    probe.path(),
+                    format!("{} objects match the key", items.len()),
+                )),
+                None => Probe::Found(GraphResponse {
+                    status: 200,
+                    ..resp
+                }),
+            },
+            Err(e) if e.is_not_found() => Probe::Absent,
+            Err(e) => Probe::Failed(e),
+        }
+    }
+
+    fn url_for(&self, req: &GraphRequest, target: &Target) -> String {
+        match target {
+            Target::Absolute(u) => u.to_string(),
+            Target::Relative => {
+                let root = self.inner.cfg.graph_root();
+                let version = if req.beta { "beta" } else { "v1.0" };
+                format!("{}{version}{}", root, req.relative_url())
+            }
+        }
+    }
+
+    /// One HTTP exchange (after pacing and under the in-flight limit).
+    pub(crate) async fn execute_once(
+        &self,
+        req: &GraphRequest,
+        target: &Target,
+    ) -> Result<GraphResponse, Failure> {
+        let method = req.method.as_str();
+        let path = req.path();
+        if req.is_conditional_access() {
+            let interval = self.inner.cfg.conditional_access_interval;
+            let op = Self::operation_name(req);
+            self.inner
+                .pacer
+                .wait(interval, |d| {
+                    self.report(WaitEvent {
+                        operation: op.clone(),
+                        reason: WaitReason::Pacing,
+                        attempt: 0,
+                        delay: d,
+                    })
+                })
+                .await;
+        }
+        let token = self.inner.creds.token().await.map_err(|e| {
+            Failure::Auth(GraphError::auth(e, method, path).with_operation(req.label.as_deref()))
+        })?;
+        let _permit = self
+            .inner
+            .in_flight
+            .acquire()
+            .await
+            .expect("semaphore is never closed");
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let mut rb = self
+            .inner
+            .http
+            .request(req.method.clone(), self.url_for(req, target))
+            .bearer_auth(token.secret().expose())
+            .header("client-request-id", &client_request_id)
+            .header("return-client-request-id", "true");
+        for (k, v) in &req.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = &req.body {
+            rb = rb.json(b);
+        }
+        tracing::debug!(method, path, client_request_id = %client_request_id, "graph request");
+        let transport = |e: reqwest::Error, maybe_applied: bool| {
+            let mut g = GraphError::new(
+                GraphErrorKind::Transport,
+                method,
+                path,
+                format!("the request did not complete: {}", e.without_url()),
+            )
+            .with_operation(req.label.as_deref());
+            g.client_request_id = Some(client_request_id.clone());
+            Failure::Transport {
+                err: g,
+                maybe_applied,
+            }
+        };
+        let resp = match rb.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let not_sent = e.is_connect() || e.is_builder();
+                return Err(transport(e, !not_sent));
+            }
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let request_id = headers
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = resp.bytes().await.map_err(|e| transport(e, true))?;
+        tracing::debug!(
+            method,
+            path,
+            status,
+            request_id = request_id.as_deref().unwrap_or("-"),
+            "graph response"
+        );
+        let body: Option<Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            match serde_json::from_slice(&bytes) {
+                Ok(v) => Some(v),
+                Err(_) if (200..300).contains(&status) => {
+                    let mut g = GraphError::new(
+                        GraphErrorKind::Decode,
+                        method,
+                        path,
+                        format!("Graph answered {status} with a body that is not JSON"),
+                    )
+                    .with_operation(req.label.as_deref());
+                    g.request_id = request_id;
+                    g.client_request_id = Some(client_request_id);
+                    g.status = Some(status);
+                    return Err(Failure::Http { err: g, headers });
+                }
+                Err(_) => None,
+            }
+        };
+        if (200..300).contains(&status) {
+            return Ok(GraphResponse {
+                status,
+                headers,
+                body,
+                request_id,
+            });
+        }
+        let err = GraphError::from_response(
+            method,
+            path,
+            status,
+            body.as_ref(),
+            request_id,
+            Some(client_request_id),
+        )
+        .with_operation(req.label.as_deref());
+        Err(Failure::Http { err, headers })
+    }
+}
+
+fn next_link(body: &Value) -> Option<String> {
+    body.get("@odata.nextLink")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+fn origin_of(link: &str) -> String {
+    Url::parse(link)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| "(unparseable URL)".into())
+}
+
+/// Converts a `$batch` response's `headers` object.
+pub(crate) fn headers_from_json(v: Option<&Value>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Some(obj) = v.and_then(Value::as_object) {
+        for (k, v) in obj {
+            let val = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(k.as_str()), HeaderValue::try_from(val))
+            {
+                h.insert(name, value);
+            }
+        }
+    }
+    h
+}
