@@ -1,1 +1,24 @@
-//! placeholder
+//! entractl's engine: `plan = diff(desired, observed)`, with fetch (Graph reads) before it and
+//! apply (ordered, journaled writes) after it.
+//!
+//! The pure core — [`desired`], [`observed`], [`plan`], [`diff()`], [`simulate`], [`render`] —
+//! does no I/O and is tested without a network.
+
+pub mod desired;
+pub mod diff;
+pub mod error;
+pub mod normalize;
+pub mod observed;
+pub mod plan;
+pub mod render;
+pub mod simulate;
+
+pub use desired::{ApiPermission, AppIdentity, Desired, DesiredApp, OptionalClaim, ResourceRef};
+pub use diff::diff;
+pub use error::PlanError;
+pub use observed::Observed;
+pub use plan::{Action, Change, FieldChange, ObjectKind, ObjectRef, Outputs, Plan, Risk};
+pub use simulate::simulate_apply;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,84 @@
+//! Errors of the engine. Each says what went wrong, where, and how to fix it.
+
+use crate::plan::ObjectKind;
+
+/// A permission named in the spec that the resource API does not offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPermission {
+    pub resource: String,
+    /// `delegated` or `application`.
+    pub kind: &'static str,
+    pub name: String,
+    pub suggestions: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownPermission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` does not offer a {} permission `{}` (spec: app.apiPermissions.{}.{})",
+            self.resource, self.kind, self.name, self.resource, self.kind
+        )?;
+        if !self.suggestions.is_empty() {
+            write!(
+                f,
+                "; did you mean {}?",
+                self.suggestions
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a plan could not be made from the desired and observed states.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "the spec gives the app neither `uniqueName` nor `appId` (spec: app)\n  hint: add `uniqueName: <a stable key>` to create and find the app, or `appId: <guid>` to adopt an existing one"
+    )]
+    NoAppKey,
+    #[error(
+        "more than one application matches app `{key}` of the spec: {}\n  hint: entractl never guesses; delete or rename the stray one (or remove its `entractl:{key}` tag), or pin the right one with `appId:` in the spec",
+        candidates.join("; ")
+    )]
+    AmbiguousApplication {
+        key: String,
+        candidates: Vec<String>,
+    },
+    #[error(
+        "application \"{display_name}\" (appId {app_id}) already has uniqueName `{key}` but is not managed by entractl\n  hint: to take it over, add `appId: {app_id}` to the app in the spec (adoption); or choose another `uniqueName`"
+    )]
+    UnmanagedApplication {
+        key: String,
+        display_name: String,
+        app_id: String,
+    },
+    #[error(
+        "no application with appId {app_id} exists in tenant {tenant} (spec: app.appId)\n  hint: check the appId (Entra admin center → App registrations → Application (client) ID) and the tenant; to create a new app instead, remove `appId` and set `uniqueName`"
+    )]
+    AdoptedAppNotFound { app_id: String, tenant: String },
+    #[error(
+        "the API `{resource}` named in app.apiPermissions has no service principal in tenant {tenant}\n  hint: check the name as it appears under Enterprise applications, or name it by its appId"
+    )]
+    ResourceNotFound { resource: String, tenant: String },
+    #[error(
+        "the API name `{resource}` in app.apiPermissions matches several service principals: {}\n  hint: name it by its appId instead",
+        candidates.join(", ")
+    )]
+    AmbiguousResource {
+        resource: String,
+        candidates: Vec<String>,
+    },
+    #[error(
+        "{} permission(s) in the spec do not exist:\n{}\n  hint: use the permission values shown in Entra admin center → API permissions",
+        .0.len(),
+        .0.iter().map(|u| format!("  - {u}")).collect::<Vec<_>>().join("\n")
+    )]
+    UnknownPermissions(Vec<UnknownPermission>),
+    #[error("internal: a {kind} change has no usable payload: {detail}")]
+    BadPayload { kind: ObjectKind, detail: String },
+}

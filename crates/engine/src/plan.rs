@@ -1,0 +1,232 @@
+//! The plan: a value type with no I/O. `diff` produces it, renderers print it, `apply` executes it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Version of the JSON plan format (`docs/plan-format.md`). Bump on any incompatible change.
+pub const FORMAT_VERSION: &str = "1";
+
+/// The Entra object kinds the engine knows, in Graph's own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ObjectKind {
+    Application,
+    ServicePrincipal,
+    #[serde(rename = "oauth2PermissionGrant")]
+    OAuth2PermissionGrant,
+    AppRoleAssignment,
+    ConditionalAccessPolicy,
+    SecurityDefaults,
+    PerUserMfa,
+}
+
+impl ObjectKind {
+    /// The name used in plans, journals and JSON (`application`, `servicePrincipal`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Application => "application",
+            ObjectKind::ServicePrincipal => "servicePrincipal",
+            ObjectKind::OAuth2PermissionGrant => "oauth2PermissionGrant",
+            ObjectKind::AppRoleAssignment => "appRoleAssignment",
+            ObjectKind::ConditionalAccessPolicy => "conditionalAccessPolicy",
+            ObjectKind::SecurityDefaults => "securityDefaults",
+            ObjectKind::PerUserMfa => "perUserMfa",
+        }
+    }
+
+    /// Dependency rank: changes are applied in increasing rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            ObjectKind::Application => 0,
+            ObjectKind::ServicePrincipal => 1,
+            ObjectKind::OAuth2PermissionGrant => 2,
+            ObjectKind::AppRoleAssignment => 3,
+            ObjectKind::SecurityDefaults => 4,
+            ObjectKind::PerUserMfa => 5,
+            ObjectKind::ConditionalAccessPolicy => 6,
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which object a change is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub kind: ObjectKind,
+    /// Stable key within the kind (the app's uniqueName or appId, `app → resource` for a grant, …).
+    pub key: String,
+    /// What a person calls it (display name).
+    pub display: String,
+    /// Graph object id, when the object exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    /// Take an existing, not yet managed object under management (and update it).
+    Adopt,
+    NoOp,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Adopt => "adopt",
+            Action::NoOp => "no-op",
+        }
+    }
+}
+
+/// One property's before and after. `null` means absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Graph property path, e.g. `isFallbackPublicClient`, `optionalClaims.idToken`,
+    /// `requiredResourceAccess[Microsoft Graph]`.
+    pub path: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Risk {
+    /// Weakens MFA or another security control.
+    SecurityDowngrade,
+    /// Grants tenant-wide consent to permissions.
+    TenantWideConsent,
+    /// Takes over an object created outside entractl.
+    Adoption,
+    /// Removes something.
+    Removal,
+}
+
+impl Risk {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::SecurityDowngrade => "security-downgrade",
+            Risk::TenantWideConsent => "tenant-wide-consent",
+            Risk::Adoption => "adoption",
+            Risk::Removal => "removal",
+        }
+    }
+}
+
+/// One change of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub object: ObjectRef,
+    pub action: Action,
+    /// Field-level differences (for people and machines).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+    /// Why this change is planned.
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risks: Vec<Risk>,
+    /// The Graph request body that `apply` sends (create/update), already merged with the
+    /// current values of properties Graph replaces whole (read-modify-write). References to
+    /// objects created earlier in the same apply are `null` and filled in by `apply`.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub payload: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoteKind {
+    /// A section of the spec this version does not apply yet.
+    NotYetApplied,
+    /// Something entractl saw but leaves alone.
+    Unmanaged,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub message: String,
+}
+
+/// A property of a managed object the spec does not mention: left exactly as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unmanaged {
+    pub object: ObjectKind,
+    pub path: String,
+    pub current: Value,
+}
+
+/// Values to copy into Kandji (and CI): known after apply when the objects do not exist yet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outputs {
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub oidc_metadata_url: Option<String>,
+    pub application_object_id: Option<String>,
+    pub service_principal_object_id: Option<String>,
+}
+
+/// The plan: ordered changes (dependency order), notes, unmanaged properties and outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The tenant as the spec names it.
+    pub tenant: String,
+    pub cloud: String,
+    pub changes: Vec<Change>,
+    #[serde(default)]
+    pub notes: Vec<Note>,
+    #[serde(default)]
+    pub unmanaged: Vec<Unmanaged>,
+    pub outputs: Outputs,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub adopt: usize,
+    pub unchanged: usize,
+    pub security_downgrades: usize,
+}
+
+impl Plan {
+    /// True when applying would change anything.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+
+    /// Changes other than no-ops, in order.
+    pub fn actionable(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.action != Action::NoOp)
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Delete => s.delete += 1,
+                Action::Adopt => s.adopt += 1,
+                Action::NoOp => s.unchanged += 1,
+            }
+            if c.action != Action::NoOp && c.risks.contains(&Risk::SecurityDowngrade) {
+                s.security_downgrades += 1;
+            }
+        }
+        s
+    }
+}
