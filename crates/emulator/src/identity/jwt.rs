@@ -76,6 +76,39 @@ pub fn issue_access_token(state: &SharedState, claims: &AccessClaims) -> String 
         .unwrap_or_default()
 }
 
+/// Sign ID-token (or any other) claims with the emulator's per-process HS256 key.
+///
+/// Real Entra signs with RS256 keys published at `jwks_uri`; the emulator's tokens are HS256 with a
+/// random per-process secret, so clients can decode but not verify them (see docs/emulator.md).
+pub fn issue_id_token(
+    state: &SharedState,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let header = Header::new(Algorithm::HS256);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&state.jwt_key))
+        .unwrap_or_default()
+}
+
+/// Mint a federated (workload identity) token as the emulator's test OIDC issuer, signed with the
+/// emulator's key so the token endpoint can verify it.
+pub fn issue_federated_token(
+    state: &SharedState,
+    issuer: &str,
+    subject: &str,
+    audience: &str,
+    iat: i64,
+    exp: i64,
+    jti: &str,
+) -> String {
+    let claims = serde_json::json!({
+        "iss": issuer, "sub": subject, "aud": audience,
+        "iat": iat, "nbf": iat, "exp": exp, "jti": jti,
+    });
+    let header = Header::new(Algorithm::HS256);
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&state.jwt_key))
+        .unwrap_or_default()
+}
+
 /// Verify a bearer token issued by this emulator process and return its claims.
 pub fn verify_access_token(state: &SharedState, token: &str) -> Result<AccessClaims, TokenError> {
     if token.is_empty() {
@@ -88,12 +121,13 @@ pub fn verify_access_token(state: &SharedState, token: &str) -> Result<AccessCla
     v.validate_aud = false;
     v.leeway = 0;
     v.set_required_spec_claims(&["exp"]);
-    let data = jsonwebtoken::decode::<AccessClaims>(token, &DecodingKey::from_secret(&state.jwt_key), &v)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
-            _ => TokenError::Malformed,
-        })?;
+    let data =
+        jsonwebtoken::decode::<AccessClaims>(token, &DecodingKey::from_secret(&state.jwt_key), &v)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
+                _ => TokenError::Malformed,
+            })?;
     if !is_graph_audience(&data.claims.aud) {
         return Err(TokenError::WrongAudience);
     }
