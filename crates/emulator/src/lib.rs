@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! graph-emulator: an in-memory Microsoft Graph tenant with an identity-platform token endpoint, served
 //! on loopback for entractl's tests and sandbox. See `docs/emulator.md` for what is modelled.
 //!

@@ -102,6 +102,9 @@ pub struct Internal {
     /// An application's federated identity credentials.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub federated_credentials: Vec<FederatedCredential>,
+    /// Object ids of the owners of an application or service principal (Application.ReadWrite.OwnedBy).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
 }
 
 /// One stored object: its Graph JSON, its internal properties, and when other readers may see it.
@@ -115,6 +118,9 @@ pub struct Record {
     /// Replication delay: until this instant the object is invisible to reads (and references to it fail).
     #[serde(skip)]
     pub visible_at: Option<Instant>,
+    /// Replication delay on an update: what other readers still see until `visible_at`.
+    #[serde(skip)]
+    pub previous: Option<Obj>,
 }
 
 fn is_default_internal(i: &Internal) -> bool {
@@ -128,6 +134,7 @@ impl Record {
             obj,
             internal: Internal::default(),
             visible_at: None,
+            previous: None,
         }
     }
 
@@ -149,6 +156,16 @@ impl Record {
     /// Whether readers may see the object at `now` (replication delay over).
     pub fn is_visible(&self, now: Instant) -> bool {
         self.visible_at.is_none_or(|t| now >= t)
+    }
+
+    /// What a reader sees at `now`: the object, its previous version while an update replicates, or
+    /// nothing while a creation replicates.
+    pub fn view(&self, now: Instant) -> Option<&Obj> {
+        if self.is_visible(now) {
+            Some(&self.obj)
+        } else {
+            self.previous.as_ref()
+        }
     }
 }
 
