@@ -30,6 +30,9 @@ pub enum CliError {
         reports: Vec<entractl_spec::SpecReport>,
         files: usize,
     },
+    /// The command line is wrong (or asked for `--help`/`--version`, which clap prints).
+    #[error("{0}")]
+    Usage(clap::Error),
     /// Writing to stdout failed.
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),
@@ -82,6 +85,7 @@ pub fn code(result: &Result<Outcome, CliError>) -> u8 {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::ChangesPresent) => 2,
         Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(CliError::Usage(e)) if !e.use_stderr() => 0,
         Err(_) => 1,
     }
 }
@@ -95,7 +99,14 @@ pub fn exit(result: Result<Outcome, CliError>) -> ExitCode {
         Err(CliError::InvalidSpecs { reports, files }) => {
             let mut text = String::new();
             for report in &reports {
-                text.push_str(&render(report));
+                if report.errors().iter().all(|e| e.location.is_none()) {
+                    text.push_str(&render(report));
+                } else {
+                    text.push_str(&format!("error: {report}\n\n"));
+                    for error in report.errors() {
+                        text.push_str(&render(error));
+                    }
+                }
                 text.push('\n');
             }
             if files > 1 {
@@ -105,6 +116,10 @@ pub fn exit(result: Result<Outcome, CliError>) -> ExitCode {
                 ));
             }
             eprint(&text);
+        }
+        Err(CliError::Usage(e)) => {
+            // clap prints help and version to stdout, usage errors to stderr.
+            let _ = e.print();
         }
         Err(e @ CliError::Stdout(_)) => eprint(&format!("error: {e}\n")),
     }

@@ -15,7 +15,7 @@ use clap::Parser;
 use crate::error::{CliError, Outcome};
 
 fn run() -> Result<Outcome, CliError> {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::try_parse().map_err(CliError::Usage)?;
     commands::run(cli)
 }
 

@@ -278,10 +278,19 @@ fn yaml_error(text: &str, e: &serde_saphyr::Error) -> SpecError {
         }
     });
     let lower = message.to_lowercase();
-    let (label, help) = if lower.contains("budget")
-        || lower.contains("limit")
-        || lower.contains("depth")
-    {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(", set ").next().unwrap_or(rest);
+        return SpecError::new(
+            ErrorKind::Syntax,
+            format!("the key `{key}` appears twice in the same mapping"),
+        )
+        .label("second occurrence")
+        .help("each key may appear once; remove one of them")
+        .at(None, location.or(Some(Location::from_offset(text, 0, 0))));
+    }
+    let (label, help) = if lower.contains("tab") {
+        ("tab", "YAML indentation must use spaces, not tabs")
+    } else if lower.contains("budget") || lower.contains("limit") || lower.contains("depth") {
         (
             "over the limit here",
             "a spec file is small and flat: no deep nesting, no alias expansion tricks, no huge values",

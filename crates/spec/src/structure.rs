@@ -178,7 +178,7 @@ impl<'a> Checker<'a> {
         }
         if matches!(node.node, Node::Null) {
             help = format!(
-                "`{path}` has no value; give it {expected}, or remove the line to leave it out"
+                "`{path}` has no value; give it {expected} (or remove the line if the field is optional)"
             );
         }
         let e = SpecError::new(

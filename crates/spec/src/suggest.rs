@@ -23,12 +23,24 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let limit = (input.chars().count() / 3).max(2);
+    let lower = input.to_ascii_lowercase();
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
     candidates
-        .into_iter()
-        .map(|c| (edit_distance(input, c), c))
+        .iter()
+        .map(|c| (edit_distance(input, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+        .or_else(|| {
+            // A clear abbreviation: `single` for `single-tenant`.
+            let mut prefixed = candidates
+                .iter()
+                .filter(|c| lower.len() >= 3 && c.to_ascii_lowercase().starts_with(&lower));
+            match (prefixed.next(), prefixed.next()) {
+                (Some(c), None) => Some(*c),
+                _ => None,
+            }
+        })
 }
 
 #[cfg(test)]
@@ -50,5 +62,8 @@ mod tests {
         assert_eq!(did_you_mean("redirectUri", fields), Some("redirectUris"));
         assert_eq!(did_you_mean("displayname", fields), Some("displayName"));
         assert_eq!(did_you_mean("zzz", fields), None);
+        let audiences = ["single-tenant", "multi-tenant", "multi-tenant-and-personal"];
+        assert_eq!(did_you_mean("single", audiences), Some("single-tenant"));
+        assert_eq!(did_you_mean("multi", audiences), None);
     }
 }
