@@ -28,6 +28,11 @@ mod retry;
 mod secret;
 mod transport;
 
+#[cfg(test)]
+mod client_tests;
+#[cfg(test)]
+mod testutil;
+
 pub use auth::{
     AuthError, AuthMethod, AuthOptions, AzureCliCredential, BoxFuture, CachedTokenSource,
     CertificateCredential, ClientSecretCredential, DeviceCodeCallback, DeviceCodeCredential,
