@@ -388,7 +388,7 @@ async fn jwks() -> Response {
 
 /// Body of `POST /_emulator/federated-token`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct FederatedTokenRequest {
     /// `iss`; default: the emulator's base URL.
     issuer: Option<String>,
