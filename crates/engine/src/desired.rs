@@ -157,3 +157,69 @@ pub fn default_authority_url(cloud: &str) -> &'static str {
         _ => "https://login.microsoftonline.com",
     }
 }
+
+impl Desired {
+    /// The desired state of an expanded spec. `authority_url` overrides the cloud's identity
+    /// platform host (`--authority-url`), for the OIDC metadata URL output.
+    pub fn from_spec(spec: &entractl_spec::Spec, authority_url: Option<&str>) -> Desired {
+        let claims = |v: &Option<Vec<entractl_spec::OptionalClaim>>| {
+            v.as_ref().map(|cs| {
+                cs.iter()
+                    .map(|c| OptionalClaim {
+                        name: c.name.clone(),
+                        source: c.source.clone(),
+                        essential: c.essential,
+                        additional_properties: c.additional_properties.clone(),
+                    })
+                    .collect()
+            })
+        };
+        let app = &spec.app;
+        let mut not_yet_applied = Vec::new();
+        if spec.assignments.is_some() {
+            not_yet_applied.push("assignments".to_string());
+        }
+        if spec.mfa.is_some() {
+            not_yet_applied.push("mfa".to_string());
+        }
+        Desired {
+            tenant: spec.tenant.clone(),
+            cloud: spec.cloud.name().to_string(),
+            authority_url: authority_url
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| spec.cloud.login_url().to_string()),
+            app: DesiredApp {
+                display_name: app.display_name.clone(),
+                identity: AppIdentity {
+                    unique_name: app.unique_name.clone(),
+                    adopt_app_id: app.app_id.as_ref().map(|a| a.to_ascii_lowercase()),
+                },
+                sign_in_audience: app.audience.map(|a| a.graph_value().to_string()),
+                is_fallback_public_client: app.public_client_flows,
+                web_redirect_uris: app.redirect_uris.web.clone(),
+                public_client_redirect_uris: app.redirect_uris.public_client.clone(),
+                spa_redirect_uris: app.redirect_uris.spa.clone(),
+                optional_claims: OptionalClaims {
+                    id_token: claims(&app.tokens.id),
+                    access_token: claims(&app.tokens.access),
+                    saml2_token: claims(&app.tokens.saml2),
+                },
+                group_membership_claims: app
+                    .tokens
+                    .groups_claim
+                    .map(|g| g.graph_value().to_string()),
+                api_permissions: app.api_permissions.as_ref().map(|ps| {
+                    ps.iter()
+                        .map(|p| ApiPermission {
+                            resource: ResourceRef::parse(&p.resource),
+                            delegated: p.delegated.clone(),
+                            application: p.application.clone(),
+                        })
+                        .collect()
+                }),
+                admin_consent: app.admin_consent,
+            },
+            not_yet_applied,
+        }
+    }
+}

@@ -286,6 +286,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         display: desired.app.display_name.clone(),
         id: sp.map(|s| s.id.clone()),
     };
+    let sp_tag = desired.app.identity.managed_tag();
     match sp {
         None => changes.push(Change {
             object: sp_ref,
@@ -299,9 +300,25 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
             risks: vec![],
             payload: json!({
                 "appId": app.map(|a| json!(a.app_id)).unwrap_or(Value::Null),
-                "tags": [INTEGRATED_APP_TAG],
+                "tags": [INTEGRATED_APP_TAG, sp_tag],
             }),
         }),
+        Some(s) if !s.tags.iter().any(|t| t.eq_ignore_ascii_case(&sp_tag)) => {
+            let mut after = s.tags.clone();
+            after.push(sp_tag);
+            changes.push(Change {
+                object: sp_ref,
+                action: Action::Update,
+                fields: vec![FieldChange {
+                    path: "tags".into(),
+                    before: json!(s.tags),
+                    after: json!(after),
+                }],
+                reason: "mark the service principal as managed (found in one read next time)".into(),
+                risks: vec![],
+                payload: json!({ "tags": after }),
+            })
+        }
         Some(_) => changes.push(Change {
             object: sp_ref,
             action: Action::NoOp,

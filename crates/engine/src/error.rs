@@ -82,3 +82,67 @@ pub enum PlanError {
     #[error("internal: a {kind} change has no usable payload: {detail}")]
     BadPayload { kind: ObjectKind, detail: String },
 }
+
+/// Why fetching, applying or loading a saved plan failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("could not {what}: {source}")]
+    Read {
+        what: String,
+        #[source]
+        source: entractl_graph::GraphError,
+    },
+    #[error(
+        "could not {what}: {source}\n  changes before this one were made; the journal {journal} holds the prior state of every object changed.\n  hint: fix the cause and run apply again: it plans from the tenant as it is now"
+    )]
+    Write {
+        what: String,
+        journal: String,
+        #[source]
+        source: entractl_graph::GraphError,
+    },
+    #[error(
+        "could not write the journal {}: {source}\n  nothing was changed in the tenant.\n  hint: choose a writable directory with `--journal-dir DIR`",
+        path.display()
+    )]
+    Journal {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the plan weakens security and apply was not allowed to: {}\n  hint: review these changes, then run apply with `--allow-security-downgrade`",
+        changes.join("; ")
+    )]
+    SecurityDowngrade { changes: Vec<String> },
+    #[error(
+        "the saved plan {} is stale: {}\n  hint: make a new plan with `entractl plan SPEC --out FILE`, review it, and apply that",
+        path.display(),
+        reasons.join("; ")
+    )]
+    StalePlan {
+        path: std::path::PathBuf,
+        reasons: Vec<String>,
+    },
+    #[error(
+        "{} is not a usable saved plan: {reason}\n  hint: saved plans are written by `entractl plan SPEC --out FILE` (format_version {})",
+        path.display(),
+        crate::plan::FORMAT_VERSION
+    )]
+    SavedPlan {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+}
+
+impl EngineError {
+    /// Maps a failed read to an error saying what was being read.
+    pub fn read(what: &str) -> impl FnOnce(entractl_graph::GraphError) -> EngineError + '_ {
+        move |source| EngineError::Read {
+            what: what.to_string(),
+            source,
+        }
+    }
+}

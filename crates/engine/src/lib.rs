@@ -4,20 +4,27 @@
 //! The pure core — [`desired`], [`observed`], [`plan`], [`diff()`], [`simulate`], [`render`] —
 //! does no I/O and is tested without a network.
 
+pub mod apply;
 pub mod desired;
 pub mod diff;
 pub mod error;
+pub mod fetch;
+pub mod journal;
 pub mod normalize;
 pub mod observed;
 pub mod plan;
 pub mod render;
+pub mod saved;
 pub mod simulate;
 
+pub use apply::{ApplyOptions, ApplyReport, apply};
 pub use desired::{ApiPermission, AppIdentity, Desired, DesiredApp, OptionalClaim, ResourceRef};
 pub use diff::diff;
-pub use error::PlanError;
+pub use error::{EngineError, PlanError};
+pub use fetch::{FetchStats, fetch};
 pub use observed::Observed;
 pub use plan::{Action, Change, FieldChange, ObjectKind, ObjectRef, Outputs, Plan, Risk};
+pub use saved::SavedPlan;
 pub use simulate::simulate_apply;
 
 #[cfg(test)]

@@ -78,6 +78,15 @@ pub fn simulate_apply(observed: &Observed, plan: &Plan) -> Result<Observed, Plan
                         .ok_or_else(|| bad(c.object.kind, "cannot parse"))?,
                 );
             }
+            (ObjectKind::ServicePrincipal, Action::Update) => {
+                let sp = o
+                    .service_principal
+                    .as_mut()
+                    .ok_or_else(|| bad(c.object.kind, "update of a missing service principal"))?;
+                let raw = merge_patch(&sp.raw, &c.payload);
+                *sp = ServicePrincipal::from_graph(&raw)
+                    .ok_or_else(|| bad(c.object.kind, "cannot parse"))?;
+            }
             (ObjectKind::OAuth2PermissionGrant, Action::Create) => {
                 let sp = o
                     .service_principal

@@ -111,7 +111,8 @@ fn portal_app(tags: &[&str]) -> Value {
 fn converged() -> Observed {
     let app = Application::from_graph(&portal_app(&["entractl:kandji-passport"])).unwrap();
     let sp = ServicePrincipal::from_graph(&json!({
-        "id": "22222222-aaaa-4bbb-8ccc-000000000003", "appId": app.app_id, "displayName": "Kandji Passport"
+        "id": "22222222-aaaa-4bbb-8ccc-000000000003", "appId": app.app_id, "displayName": "Kandji Passport",
+        "tags": ["WindowsAzureActiveDirectoryIntegratedApp", "entractl:kandji-passport"]
     }))
     .unwrap();
     let grant = OAuth2PermissionGrant::from_graph(&json!({
@@ -287,6 +288,30 @@ fn grant_scope_drift_is_an_update_of_that_grant() {
     assert_eq!(c[0].object.kind, ObjectKind::OAuth2PermissionGrant);
     assert_eq!(c[0].action, Action::Update);
     assert_eq!(c[0].payload, json!({"scope": "email profile User.Read"}));
+}
+
+#[test]
+fn an_untagged_service_principal_gets_the_managed_tag_and_keeps_its_others() {
+    let mut o = converged();
+    let mut raw = o.service_principal.as_ref().unwrap().raw.clone();
+    raw["tags"] = json!(["HideApp"]);
+    o.service_principal = ServicePrincipal::from_graph(&raw);
+    let plan = diff(&kandji(), &o).unwrap();
+    let c: Vec<_> = plan.actionable().collect();
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        (c[0].object.kind, c[0].action),
+        (ObjectKind::ServicePrincipal, Action::Update)
+    );
+    assert_eq!(
+        c[0].payload,
+        json!({"tags": ["HideApp", "entractl:kandji-passport"]})
+    );
+    assert!(
+        !diff(&kandji(), &simulate_apply(&o, &plan).unwrap())
+            .unwrap()
+            .has_changes()
+    );
 }
 
 #[test]

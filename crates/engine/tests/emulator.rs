@@ -1,0 +1,162 @@
+//! fetch → diff → apply against graph-emulator on loopback: request counts, convergence,
+//! replication delay, journal.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use entractl_engine::{ApplyOptions, Desired, apply, diff, fetch};
+use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, credential_from_env};
+use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
+use graph_emulator::{EmulatorConfig, RunningEmulator};
+
+fn client(emu: &RunningEmulator) -> GraphClient {
+    let base = emu.base_url();
+    let mut cfg = GraphConfig::for_cloud(Cloud::Public, P1_TENANT_ID)
+        .with_graph_url(&base)
+        .unwrap()
+        .with_authority_url(&base)
+        .unwrap();
+    cfg.backoff_base = Duration::from_millis(20);
+    cfg.backoff_cap = Duration::from_millis(200);
+    let env: BTreeMap<String, String> = [
+        ("AZURE_TENANT_ID", P1_TENANT_ID),
+        ("AZURE_CLIENT_ID", CI_CLIENT_ID),
+        ("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let creds = credential_from_env(&env, None, &cfg, &AuthOptions::default()).unwrap();
+    GraphClient::new(cfg, creds).unwrap()
+}
+
+fn desired() -> Desired {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../specs/kandji-passport.yaml"
+    );
+    let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
+    Desired::from_spec(&loaded.spec, None)
+}
+
+fn opts(dir: &std::path::Path) -> ApplyOptions {
+    let mut o = ApplyOptions::new(dir.to_path_buf());
+    o.verify_interval = Duration::from_millis(50);
+    o.verify_budget = Duration::from_secs(30);
+    o
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "entractl-engine-{name}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Graph requests (inner batch requests counted, the `$batch` envelope and token calls not).
+fn graph_requests(emu: &RunningEmulator) -> Vec<graph_emulator::LogEntry> {
+    emu.request_log()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/v1.0/") || e.path.starts_with("/beta/"))
+        .filter(|e| !e.path.starts_with("/v1.0/$batch"))
+        .collect()
+}
+
+fn writes(log: &[graph_emulator::LogEntry]) -> usize {
+    log.iter().filter(|e| e.method != "GET").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_on_an_empty_tenant_converges_then_reads_in_two_waves_and_writes_nothing() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let client = client(&emu);
+    let d = desired();
+    let (observed, _) = fetch(&client, &d).await.unwrap();
+    let plan = diff(&d, &observed).unwrap();
+    assert!(plan.has_changes());
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.message.contains("`assignments`"))
+    );
+    let dir = tempdir("empty");
+    let report = apply(&client, &d, &plan, &observed, &opts(&dir))
+        .await
+        .unwrap();
+    assert!(report.converged, "{:?}", report.final_plan);
+    assert_eq!(report.writes, 3);
+    // The journal has one entry per change.
+    let entries = std::fs::read_dir(report.journal_dir.unwrap())
+        .unwrap()
+        .count();
+    assert_eq!(entries, 3);
+    assert_eq!(
+        report.final_plan.outputs.tenant_id.as_deref(),
+        Some(P1_TENANT_ID)
+    );
+    assert!(report.final_plan.outputs.client_id.is_some());
+
+    // A converged tenant: two waves, no writes.
+    emu.clear_log();
+    let (observed, stats) = fetch(&client, &d).await.unwrap();
+    assert_eq!(stats.waves, 2, "{stats:?}");
+    let plan = diff(&d, &observed).unwrap();
+    assert!(!plan.has_changes());
+    let log = graph_requests(&emu);
+    assert_eq!(log.len(), stats.requests, "{log:#?}");
+    assert_eq!(log.len(), 5, "{log:#?}");
+    let report = apply(&client, &d, &plan, &observed, &opts(&dir))
+        .await
+        .unwrap();
+    assert_eq!(report.writes, 0);
+    assert_eq!(writes(&graph_requests(&emu)), 0);
+    emu.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_delay_on_every_create_converges_in_one_apply_without_duplicates() {
+    let mut cfg = EmulatorConfig::scenario("p1");
+    cfg.knobs.replication_delay_ms = 300;
+    let emu = graph_emulator::start(cfg).unwrap();
+    let client = client(&emu);
+    let d = desired();
+    let (observed, _) = fetch(&client, &d).await.unwrap();
+    let plan = diff(&d, &observed).unwrap();
+    let dir = tempdir("delay");
+    let progress: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let mut o = opts(&dir);
+    let p = progress.clone();
+    o.progress = Some(Arc::new(move |l: &str| {
+        p.lock().unwrap().push(l.to_string())
+    }));
+    let report = apply(&client, &d, &plan, &observed, &o).await.unwrap();
+    assert!(report.converged, "{:?}", report.final_plan);
+    let log = graph_requests(&emu);
+    let created = |path: &str| {
+        log.iter()
+            .filter(|e| e.method == "POST" && e.path.starts_with(path) && e.status == 201)
+            .count()
+    };
+    assert_eq!(created("/v1.0/applications"), 1);
+    assert_eq!(created("/v1.0/servicePrincipals"), 1);
+    assert_eq!(created("/v1.0/oauth2PermissionGrants"), 1);
+    let apps = emu.with_tenant(|t| {
+        t.applications
+            .iter()
+            .filter(|a| a.obj.get("uniqueName").and_then(|v| v.as_str()) == Some("kandji-passport"))
+            .count()
+    });
+    assert_eq!(apps, 1);
+    assert!(
+        progress
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("creating application"))
+    );
+    emu.shutdown();
+}
