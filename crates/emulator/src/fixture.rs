@@ -149,15 +149,68 @@ struct FederatedSpec {
 }
 
 const FIRST: &[&str] = &[
-    "Adele", "Alex", "Allan", "Christie", "Debra", "Diego", "Emily", "Enrico", "Grady", "Henrietta",
-    "Irvin", "Isaiah", "Johanna", "Joni", "Lee", "Lidia", "Lynne", "Megan", "Miriam", "Nestor",
-    "Patti", "Pradeep", "Raul", "Sanjay", "Wei", "Yuki", "Zrinka", "Omar", "Fatima", "Kofi",
+    "Adele",
+    "Alex",
+    "Allan",
+    "Christie",
+    "Debra",
+    "Diego",
+    "Emily",
+    "Enrico",
+    "Grady",
+    "Henrietta",
+    "Irvin",
+    "Isaiah",
+    "Johanna",
+    "Joni",
+    "Lee",
+    "Lidia",
+    "Lynne",
+    "Megan",
+    "Miriam",
+    "Nestor",
+    "Patti",
+    "Pradeep",
+    "Raul",
+    "Sanjay",
+    "Wei",
+    "Yuki",
+    "Zrinka",
+    "Omar",
+    "Fatima",
+    "Kofi",
 ];
 const LAST: &[&str] = &[
-    "Vance", "Wilber", "Deyoung", "Cline", "Berg", "Siciliani", "Braun", "Ciccone", "Archie",
-    "Gonzalez", "Sink", "Langer", "Lambert", "Sherman", "Gu", "Holloway", "Robbins", "Bowen",
-    "Graham", "Wilke", "Fernandez", "Gupta", "Mendez", "Patel", "Zhang", "Tanaka", "Horvat",
-    "Haddad", "Rahman", "Mensah",
+    "Vance",
+    "Wilber",
+    "Deyoung",
+    "Cline",
+    "Berg",
+    "Siciliani",
+    "Braun",
+    "Ciccone",
+    "Archie",
+    "Gonzalez",
+    "Sink",
+    "Langer",
+    "Lambert",
+    "Sherman",
+    "Gu",
+    "Holloway",
+    "Robbins",
+    "Bowen",
+    "Graham",
+    "Wilke",
+    "Fernandez",
+    "Gupta",
+    "Mendez",
+    "Patel",
+    "Zhang",
+    "Tanaka",
+    "Horvat",
+    "Haddad",
+    "Rahman",
+    "Mensah",
 ];
 
 fn fixture_err(name: &str, message: impl Into<String>) -> Error {
@@ -172,19 +225,31 @@ fn now_iso() -> String {
 }
 
 /// Load a tenant from fixture YAML text.
-pub fn load_str(name: &str, text: &str, base_url: &str, rng: &mut SplitMix64) -> Result<Tenant, Error> {
+pub fn load_str(
+    name: &str,
+    text: &str,
+    base_url: &str,
+    rng: &mut SplitMix64,
+) -> Result<Tenant, Error> {
     let text = text.replace("${BASE_URL}", base_url);
-    let fx: Fixture = serde_saphyr::from_str(&text).map_err(|e| fixture_err(name, e.to_string()))?;
+    let fx: Fixture =
+        serde_saphyr::from_str(&text).map_err(|e| fixture_err(name, e.to_string()))?;
     build(name, fx, base_url, rng)
 }
 
 fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Result<Tenant, Error> {
     let tid = fx.tenant.id.to_ascii_lowercase();
     if tid.len() != 36 {
-        return Err(fixture_err(name, format!("tenant.id `{tid}` is not a GUID")));
+        return Err(fixture_err(
+            name,
+            format!("tenant.id `{tid}` is not a GUID"),
+        ));
     }
     if fx.tenant.domains.is_empty() {
-        return Err(fixture_err(name, "tenant.domains needs at least the initial *.onmicrosoft.com domain"));
+        return Err(fixture_err(
+            name,
+            "tenant.domains needs at least the initial *.onmicrosoft.com domain",
+        ));
     }
     let created = now_iso();
     let mut t = Tenant {
@@ -227,13 +292,34 @@ fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Resul
     // users
     let mut generated: Vec<String> = Vec::new();
     for u in &fx.users {
-        let id = u.id.clone().unwrap_or_else(|| rng.guid()).to_ascii_lowercase();
-        let rec = user_record(&id, &u.upn, &u.display_name, u.account_enabled, u.job_title.as_deref(), u.user_type.as_deref(), &created);
+        let id =
+            u.id.clone()
+                .unwrap_or_else(|| rng.guid())
+                .to_ascii_lowercase();
+        let rec = user_record(
+            &id,
+            &u.upn,
+            &u.display_name,
+            u.account_enabled,
+            u.job_title.as_deref(),
+            u.user_type.as_deref(),
+            &created,
+        );
         let mut rec = rec;
-        rec.internal.password = Some(u.password.clone().unwrap_or_else(|| DEFAULT_PASSWORD.into()));
+        rec.internal.password = Some(
+            u.password
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PASSWORD.into()),
+        );
         let mfa = u.per_user_mfa.clone().unwrap_or_else(|| "disabled".into());
         if !matches!(mfa.as_str(), "disabled" | "enabled" | "enforced") {
-            return Err(fixture_err(name, format!("user {}: perUserMfa must be disabled, enabled or enforced", u.upn)));
+            return Err(fixture_err(
+                name,
+                format!(
+                    "user {}: perUserMfa must be disabled, enabled or enforced",
+                    u.upn
+                ),
+            ));
         }
         rec.internal.per_user_mfa_state = Some(mfa);
         t.users.insert(rec);
@@ -250,10 +336,19 @@ fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Resul
             };
             let id = rng.guid();
             let upn = format!("{nick}@{}", g.domain);
-            let mut rec = user_record(&id, &upn, &format!("{first} {last}"), true, None, None, &created);
+            let mut rec = user_record(
+                &id,
+                &upn,
+                &format!("{first} {last}"),
+                true,
+                None,
+                None,
+                &created,
+            );
             rec.internal.password = Some(DEFAULT_PASSWORD.into());
             let enforced = g.per_user_mfa_every > 0 && i % g.per_user_mfa_every == 0;
-            rec.internal.per_user_mfa_state = Some(if enforced { "enforced" } else { "disabled" }.into());
+            rec.internal.per_user_mfa_state =
+                Some(if enforced { "enforced" } else { "disabled" }.into());
             generated.push(id);
             t.users.insert(rec);
         }
@@ -262,20 +357,36 @@ fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Resul
     // groups (two passes: create, then resolve members so nested groups can reference each other)
     let mut group_ids = Vec::new();
     for g in &fx.groups {
-        let id = g.id.clone().unwrap_or_else(|| rng.guid()).to_ascii_lowercase();
-        t.groups.insert(group_record(&id, &g.display_name, g.description.as_deref(), &created));
+        let id =
+            g.id.clone()
+                .unwrap_or_else(|| rng.guid())
+                .to_ascii_lowercase();
+        t.groups.insert(group_record(
+            &id,
+            &g.display_name,
+            g.description.as_deref(),
+            &created,
+        ));
         group_ids.push(id);
     }
     for (g, gid) in fx.groups.iter().zip(&group_ids) {
         let mut members = Vec::new();
         for m in &g.members {
             let resolved = if let Some(gname) = m.strip_prefix("group:") {
-                t.groups.find_by("displayName", gname).map(|r| r.id().to_string())
+                t.groups
+                    .find_by("displayName", gname)
+                    .map(|r| r.id().to_string())
             } else {
                 t.user(m).map(|r| r.id().to_string())
             };
             members.push(resolved.ok_or_else(|| {
-                fixture_err(name, format!("group `{}`: member `{m}` is not a user or `group:<name>` of the fixture", g.display_name))
+                fixture_err(
+                    name,
+                    format!(
+                        "group `{}`: member `{m}` is not a user or `group:<name>` of the fixture",
+                        g.display_name
+                    ),
+                )
             })?);
         }
         if let Some(rec) = t.groups.get_mut(gid) {
@@ -291,7 +402,8 @@ fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Resul
 
     // Microsoft Graph service principal
     let graph_sp_id = rng.guid();
-    t.service_principals.insert(graph_service_principal(&graph_sp_id, &created));
+    t.service_principals
+        .insert(graph_service_principal(&graph_sp_id, &created));
 
     // automation clients
     for c in &fx.automation_clients {
@@ -301,7 +413,10 @@ fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Resul
     // conditional access policies
     for (i, p) in fx.conditional_access_policies.iter().enumerate() {
         let Value::Object(body) = p else {
-            return Err(fixture_err(name, format!("conditionalAccessPolicies[{i}] is not a mapping")));
+            return Err(fixture_err(
+                name,
+                format!("conditionalAccessPolicies[{i}] is not a mapping"),
+            ));
         };
         let mut body = body.clone();
         let id = body
@@ -349,7 +464,14 @@ fn user_record(
         ("id", json!(id)),
         ("displayName", json!(display_name)),
         ("givenName", json!(given)),
-        ("surname", if sur.is_empty() { Value::Null } else { json!(sur) }),
+        (
+            "surname",
+            if sur.is_empty() {
+                Value::Null
+            } else {
+                json!(sur)
+            },
+        ),
         ("jobTitle", json!(job_title)),
         ("mail", json!(upn.to_ascii_lowercase())),
         ("userPrincipalName", json!(upn.to_ascii_lowercase())),
@@ -366,7 +488,10 @@ fn user_record(
 
 fn group_record(id: &str, display_name: &str, description: Option<&str>, created: &str) -> Record {
     let mut o = Kind::Group.template();
-    let nick: String = display_name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let nick: String = display_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     for (k, v) in [
         ("id", json!(id)),
         ("displayName", json!(display_name)),
@@ -412,10 +537,24 @@ fn graph_service_principal(id: &str, created: &str) -> Record {
         ("id", json!(id)),
         ("appDisplayName", json!("Microsoft Graph")),
         ("appId", json!(GRAPH_APP_ID)),
-        ("appOwnerOrganizationId", json!("f8cdef31-a31e-4b4a-93e4-5f571e91255a")),
+        (
+            "appOwnerOrganizationId",
+            json!("f8cdef31-a31e-4b4a-93e4-5f571e91255a"),
+        ),
         ("createdDateTime", json!(created)),
         ("displayName", json!("Microsoft Graph")),
-        ("servicePrincipalNames", json!([GRAPH_APP_ID, "https://canary.graph.microsoft.com", "https://graph.microsoft.com", "https://ags.windows.net", "https://graph.microsoft.us", "https://graph.microsoft.com/", "https://dod-graph.microsoft.us"])),
+        (
+            "servicePrincipalNames",
+            json!([
+                GRAPH_APP_ID,
+                "https://canary.graph.microsoft.com",
+                "https://graph.microsoft.com",
+                "https://ags.windows.net",
+                "https://graph.microsoft.us",
+                "https://graph.microsoft.com/",
+                "https://dod-graph.microsoft.us"
+            ]),
+        ),
         ("signInAudience", json!("AzureADMultipleOrgs")),
         ("appRoles", Value::Array(roles)),
         ("oauth2PermissionScopes", Value::Array(scopes)),
@@ -450,7 +589,10 @@ fn add_client(
         ("displayName", json!(c.display_name)),
         ("signInAudience", json!("AzureADMyOrg")),
         ("tags", json!(["entractl-automation"])),
-        ("publisherDomain", t.organization["verifiedDomains"][0]["name"].clone()),
+        (
+            "publisherDomain",
+            t.organization["verifiedDomains"][0]["name"].clone(),
+        ),
     ] {
         app.insert(k.into(), v);
     }
@@ -473,7 +615,8 @@ fn add_client(
         let hex1: String = sha1.as_ref().iter().map(|b| format!("{b:02X}")).collect();
         rec.internal.certificates.push(CertificateCredential {
             key_id: key_id.clone(),
-            thumbprint_sha256: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha256.as_ref()),
+            thumbprint_sha256: base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha256.as_ref()),
             public_key_pem: TEST_PUBLIC_KEY_PEM.to_string(),
         });
         app.insert(
@@ -484,13 +627,15 @@ fn add_client(
         );
     }
     for f in &c.federated {
-        rec.internal.federated_credentials.push(FederatedCredential {
-            id: rng.guid(),
-            name: f.name.clone(),
-            issuer: f.issuer.clone(),
-            subject: f.subject.clone(),
-            audiences: f.audiences.clone(),
-        });
+        rec.internal
+            .federated_credentials
+            .push(FederatedCredential {
+                id: rng.guid(),
+                name: f.name.clone(),
+                issuer: f.issuer.clone(),
+                subject: f.subject.clone(),
+                audiences: f.audiences.clone(),
+            });
     }
     rec.obj = app;
     t.applications.insert(rec);
@@ -530,7 +675,10 @@ fn add_client(
             ch.copy_from_slice(&rng.next_u64().to_le_bytes());
         }
         for (k, v) in [
-            ("id", json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(idb))),
+            (
+                "id",
+                json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(idb)),
+            ),
             ("appRoleId", json!(role_id)),
             ("createdDateTime", json!(created)),
             ("principalDisplayName", json!(c.display_name)),
@@ -550,15 +698,16 @@ fn add_client(
 /// Microsoft's "Product names and service plan identifiers for licensing" (entra-docs
 /// `identity/users/licensing-service-plan-reference.md`).
 fn licence(tier: LicenseTier, tid: &str) -> (Vec<Obj>, Vec<Value>) {
-    let plan = |name: &str, id: &str| {
-        json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
-    };
+    let plan = |name: &str, id: &str| json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"});
     let (sku_id, part, plans) = match tier {
         LicenseTier::Free => (
             "3b555118-da6a-4418-894f-7df1e2096870",
             "O365_BUSINESS_ESSENTIALS",
             vec![
-                plan("EXCHANGE_S_STANDARD", "9aaf7827-d63c-4b61-89c3-182f06f82e5c"),
+                plan(
+                    "EXCHANGE_S_STANDARD",
+                    "9aaf7827-d63c-4b61-89c3-182f06f82e5c",
+                ),
                 plan("SHAREPOINTSTANDARD", "c7699d2e-19aa-44de-8edf-1736da088ca1"),
             ],
         ),
@@ -569,7 +718,10 @@ fn licence(tier: LicenseTier, tid: &str) -> (Vec<Obj>, Vec<Value>) {
                 plan("AAD_PREMIUM", "41781fb2-bc02-4b7c-bd55-b576c07bb09d"),
                 plan("MFA_PREMIUM", "8a256a2b-b617-496d-b51b-e76466e88db0"),
                 plan("INTUNE_A", "c1ec4a95-1f05-45b3-a911-aa3fa01094f5"),
-                plan("EXCHANGE_S_STANDARD", "9aaf7827-d63c-4b61-89c3-182f06f82e5c"),
+                plan(
+                    "EXCHANGE_S_STANDARD",
+                    "9aaf7827-d63c-4b61-89c3-182f06f82e5c",
+                ),
             ],
         ),
         LicenseTier::P2 => (

@@ -40,7 +40,8 @@ impl std::str::FromStr for Throttle {
     type Err = String;
     /// `CAPACITY/REFILL_PER_SECOND`, e.g. `100/10`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || format!("invalid throttle `{s}`: write CAPACITY/REFILL_PER_SECOND, e.g. 100/10");
+        let err =
+            || format!("invalid throttle `{s}`: write CAPACITY/REFILL_PER_SECOND, e.g. 100/10");
         let (c, r) = s.split_once('/').ok_or_else(err)?;
         let capacity: f64 = c.trim().parse().map_err(|_| err())?;
         let refill_per_second: f64 = r.trim().parse().map_err(|_| err())?;
@@ -159,7 +160,11 @@ mod tests {
 
     #[test]
     fn throttle_parse_errors_say_how_to_fix() {
-        assert!("x".parse::<Throttle>().unwrap_err().contains("CAPACITY/REFILL_PER_SECOND"));
+        assert!(
+            "x".parse::<Throttle>()
+                .unwrap_err()
+                .contains("CAPACITY/REFILL_PER_SECOND")
+        );
         assert!("0/1".parse::<Throttle>().is_err());
     }
 

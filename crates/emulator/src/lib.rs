@@ -56,7 +56,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A fixture is not valid.
-    #[error("invalid fixture `{name}`: {message}. Fix the fixture (see docs/emulator.md, \"Fixtures\")")]
+    #[error(
+        "invalid fixture `{name}`: {message}. Fix the fixture (see docs/emulator.md, \"Fixtures\")"
+    )]
     Fixture {
         /// Fixture name or path.
         name: String,
@@ -319,7 +321,11 @@ impl RunningEmulator {
             .expect("the default tenant always exists")
     }
     /// Direct access to the tenant with this id.
-    pub fn with_tenant_id<R>(&self, id: &str, f: impl FnOnce(&mut Tenant) -> R) -> Result<R, Error> {
+    pub fn with_tenant_id<R>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut Tenant) -> R,
+    ) -> Result<R, Error> {
         let r = {
             let mut emu = self.state.write();
             let t = emu
@@ -399,10 +405,12 @@ pub fn start(config: EmulatorConfig) -> Result<RunningEmulator, Error> {
         addr: config.listen.to_string(),
         source: e,
     })?;
-    std_listener.set_nonblocking(true).map_err(|e| Error::Bind {
-        addr: config.listen.to_string(),
-        source: e,
-    })?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::Bind {
+            addr: config.listen.to_string(),
+            source: e,
+        })?;
     let base_url = format!("http://{addr}");
     let emu = load_directory(&config, &base_url)?;
     let default_tenant = emu

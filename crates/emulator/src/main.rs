@@ -53,10 +53,18 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     if !(0.0..=1.0).contains(&args.fault_rate) {
-        eprintln!("error: --fault-rate must be between 0 and 1 (got {})", args.fault_rate);
+        eprintln!(
+            "error: --fault-rate must be between 0 and 1 (got {})",
+            args.fault_rate
+        );
         return ExitCode::from(2);
     }
-    let mut sources: Vec<TenantSource> = args.scenario.iter().cloned().map(TenantSource::Scenario).collect();
+    let mut sources: Vec<TenantSource> = args
+        .scenario
+        .iter()
+        .cloned()
+        .map(TenantSource::Scenario)
+        .collect();
     sources.extend(args.fixture.iter().cloned().map(TenantSource::FixtureFile));
     let config = EmulatorConfig {
         sources,
@@ -92,7 +100,10 @@ fn main() -> ExitCode {
         emu.base_url(),
         emu.tenant_id()
     );
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot wait for signals: {e}");

@@ -190,7 +190,11 @@ impl Collection {
     pub fn get(&self, id: &str) -> Option<&Record> {
         self.items.get(id).or_else(|| {
             let lower = id.to_ascii_lowercase();
-            if lower != id { self.items.get(&lower) } else { None }
+            if lower != id {
+                self.items.get(&lower)
+            } else {
+                None
+            }
         })
     }
     /// Mutable access to the object with this id.
@@ -219,7 +223,10 @@ impl Collection {
         self.items.values_mut()
     }
     /// Objects whose id is strictly greater than `after` (for `$skiptoken` paging).
-    pub fn iter_after<'a>(&'a self, after: Option<&str>) -> Box<dyn Iterator<Item = &'a Record> + 'a> {
+    pub fn iter_after<'a>(
+        &'a self,
+        after: Option<&str>,
+    ) -> Box<dyn Iterator<Item = &'a Record> + 'a> {
         use std::ops::Bound;
         match after {
             Some(a) => Box::new(
@@ -398,7 +405,9 @@ impl Tenant {
         let roles = resource.obj.get("appRoles").and_then(Value::as_array);
         let mut out = Vec::new();
         for a in self.app_role_assignments.iter() {
-            if a.str("principalId") == Some(client.id()) && a.str("resourceId") == Some(resource.id()) {
+            if a.str("principalId") == Some(client.id())
+                && a.str("resourceId") == Some(resource.id())
+            {
                 let role_id = a.str("appRoleId").unwrap_or("");
                 if let Some(v) = roles.and_then(|rs| {
                     rs.iter()

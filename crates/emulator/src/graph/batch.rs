@@ -33,7 +33,11 @@ fn bad(msg: &str) -> GraphError {
     GraphError::new(400, "BadRequest", msg)
 }
 
-fn run(state: &SharedState, req: &GraphRequest, request_id: &str) -> Result<(GraphResponse, String), GraphError> {
+fn run(
+    state: &SharedState,
+    req: &GraphRequest,
+    request_id: &str,
+) -> Result<(GraphResponse, String), GraphError> {
     let caller = authenticate(state, req)?;
     let requests = req
         .body
@@ -42,7 +46,9 @@ fn run(state: &SharedState, req: &GraphRequest, request_id: &str) -> Result<(Gra
         .and_then(Value::as_array)
         .ok_or_else(|| bad("Invalid batch payload format: a 'requests' array is required."))?;
     if requests.is_empty() {
-        return Err(bad("Invalid batch payload format: the 'requests' array is empty."));
+        return Err(bad(
+            "Invalid batch payload format: the 'requests' array is empty.",
+        ));
     }
     if requests.len() > MAX_BATCH {
         return Err(bad(&format!(
@@ -58,7 +64,9 @@ fn run(state: &SharedState, req: &GraphRequest, request_id: &str) -> Result<(Gra
             _ => return Err(bad("Every request in a batch needs an 'id'.")),
         };
         if ids.contains(&id) {
-            return Err(bad(&format!("Request id '{id}' is not unique within the batch.")));
+            return Err(bad(&format!(
+                "Request id '{id}' is not unique within the batch."
+            )));
         }
         for key in ["method", "url"] {
             if !r.get(key).is_some_and(Value::is_string) {
@@ -66,7 +74,9 @@ fn run(state: &SharedState, req: &GraphRequest, request_id: &str) -> Result<(Gra
             }
         }
         if let Some(deps) = r.get("dependsOn") {
-            let deps = deps.as_array().ok_or_else(|| bad("'dependsOn' must be an array of request ids."))?;
+            let deps = deps
+                .as_array()
+                .ok_or_else(|| bad("'dependsOn' must be an array of request ids."))?;
             for d in deps {
                 let d = d.as_str().unwrap_or("");
                 if !ids.iter().any(|i| i == d) {
@@ -91,7 +101,11 @@ fn run(state: &SharedState, req: &GraphRequest, request_id: &str) -> Result<(Gra
             .map(str::to_string);
         let inner_request_id = state.new_guid();
         let resp = if let Some(dep) = failed_dep {
-            let e = GraphError::new(424, "FailedDependency", format!("The request depends on request '{dep}', which failed."));
+            let e = GraphError::new(
+                424,
+                "FailedDependency",
+                format!("The request depends on request '{dep}', which failed."),
+            );
             state.record(
                 r["method"].as_str().unwrap_or(""),
                 r["url"].as_str().unwrap_or(""),
@@ -122,10 +136,19 @@ fn run(state: &SharedState, req: &GraphRequest, request_id: &str) -> Result<(Gra
         responses.push(Value::Object(out));
     }
     let _ = request_id;
-    Ok((GraphResponse::ok(json!({"responses": responses})), caller.tenant))
+    Ok((
+        GraphResponse::ok(json!({"responses": responses})),
+        caller.tenant,
+    ))
 }
 
-fn inner(state: &SharedState, outer: &GraphRequest, r: &Value, id: &str, request_id: &str) -> GraphResponse {
+fn inner(
+    state: &SharedState,
+    outer: &GraphRequest,
+    r: &Value,
+    id: &str,
+    request_id: &str,
+) -> GraphResponse {
     let method = r["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
     let url = r["url"].as_str().unwrap_or("");
     let mut headers: Vec<(String, String)> = r
@@ -146,17 +169,45 @@ fn inner(state: &SharedState, outer: &GraphRequest, r: &Value, id: &str, request
         Some(b) => serde_json::to_vec(b).unwrap_or_default(),
     };
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
     let mut greq = parse_request(&method, &outer.version, &path, query, headers, &body_bytes);
     greq.batch_id = Some(id.to_string());
     if url.starts_with("http") || path.starts_with("/v1.0/") || path.starts_with("/beta/") {
-        let e = GraphError::new(400, "BadRequest", "Invalid request URL: batch request URLs must be relative to the version (e.g. '/users').");
-        state.record(&method, url, "/$batch/{invalidUrl}", 400, None, Some(id.to_string()));
+        let e = GraphError::new(
+            400,
+            "BadRequest",
+            "Invalid request URL: batch request URLs must be relative to the version (e.g. '/users').",
+        );
+        state.record(
+            &method,
+            url,
+            "/$batch/{invalidUrl}",
+            400,
+            None,
+            Some(id.to_string()),
+        );
         return GraphResponse::error(&e, &greq, request_id);
     }
     if !body_bytes.is_empty() && greq.header("content-type").is_none() {
-        let e = GraphError::new(400, "BadRequest", "Write request id : ".to_string() + id + " does not contain Content-Type header or body.");
-        state.record(&method, url, "/$batch/{missingContentType}", 400, None, Some(id.to_string()));
+        let e = GraphError::new(
+            400,
+            "BadRequest",
+            "Write request id : ".to_string()
+                + id
+                + " does not contain Content-Type header or body.",
+        );
+        state.record(
+            &method,
+            url,
+            "/$batch/{missingContentType}",
+            400,
+            None,
+            Some(id.to_string()),
+        );
         return GraphResponse::error(&e, &greq, request_id);
     }
     handle(state, &greq, request_id)

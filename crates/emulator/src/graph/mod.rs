@@ -177,7 +177,9 @@ async fn http_entry(State(state): State<SharedState>, req: Request) -> Response 
     let greq = from_http(&parts.method, &parts.uri, &parts.headers, &bytes);
     if let Some(f) = fault {
         let request_id = state.new_guid();
-        let tmpl = resources::route(&greq).map(|r| r.template).unwrap_or_default();
+        let tmpl = resources::route(&greq)
+            .map(|r| r.template)
+            .unwrap_or_default();
         let status = match f {
             Fault::ServiceUnavailable => 503,
             Fault::GatewayTimeout => 504,
@@ -204,7 +206,11 @@ async fn http_entry(State(state): State<SharedState>, req: Request) -> Response 
             }
             Fault::GatewayTimeout => to_http(
                 GraphResponse::error(
-                    &GraphError::new(504, "GatewayTimeout", "The gateway did not receive a response in time."),
+                    &GraphError::new(
+                        504,
+                        "GatewayTimeout",
+                        "The gateway did not receive a response in time.",
+                    ),
                     &greq,
                     &request_id,
                 ),
@@ -232,7 +238,12 @@ fn dropped_connection() -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-fn from_http(method: &axum::http::Method, uri: &axum::http::Uri, headers: &HeaderMap, body: &[u8]) -> GraphRequest {
+fn from_http(
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> GraphRequest {
     let path = uri.path();
     let (version, rest) = match path.strip_prefix("/v1.0") {
         Some(r) => ("v1.0", r),
@@ -246,7 +257,12 @@ fn from_http(method: &axum::http::Method, uri: &axum::http::Uri, headers: &Heade
         &raw_query,
         headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().unwrap_or("").to_string(),
+                )
+            })
             .collect(),
         body,
     )
@@ -263,7 +279,7 @@ pub fn parse_request(
 ) -> GraphRequest {
     let decoded_path = path
         .split('/')
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect::<Vec<_>>()
         .join("/");
     let query = url::form_urlencoded::parse(raw_query.as_bytes())
@@ -281,7 +297,11 @@ pub fn parse_request(
     GraphRequest {
         method: method.to_ascii_uppercase(),
         version: version.to_string(),
-        path: if decoded_path.is_empty() { "/".into() } else { decoded_path },
+        path: if decoded_path.is_empty() {
+            "/".into()
+        } else {
+            decoded_path
+        },
         query,
         raw_query: raw_query.to_string(),
         headers,
@@ -317,7 +337,10 @@ fn to_http(resp: GraphResponse, request_id: &str) -> Response {
         if k.eq_ignore_ascii_case("content-type") {
             has_ct = true;
         }
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::try_from(v.as_str())) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(k.as_str()),
+            HeaderValue::try_from(v.as_str()),
+        ) {
             builder = builder.header(n, v);
         }
     }
@@ -351,10 +374,10 @@ pub fn authenticate(state: &SharedState, req: &GraphRequest) -> Result<Caller, G
         .or_else(|| header.strip_prefix("bearer "))
         .unwrap_or("")
         .trim();
-    let claims =
-        verify_access_token(state, token).map_err(|e| GraphError::unauthenticated(e.to_string()))?;
+    let claims = verify_access_token(state, token)
+        .map_err(|e| GraphError::unauthenticated(e.to_string()))?;
     let tenant = claims.tid.to_ascii_lowercase();
-    if state.read().tenants.get(&tenant).is_none() {
+    if !state.read().tenants.contains_key(&tenant) {
         return Err(GraphError::unauthenticated(
             "Access token validation failure. Invalid issuer or tenant.",
         ));
@@ -383,7 +406,10 @@ pub fn handle(state: &SharedState, req: &GraphRequest, request_id: &str) -> Grap
             return Err(GraphError::new(
                 400,
                 "BadRequest",
-                format!("Resource not found for the segment '{}'.", route.segment_hint),
+                format!(
+                    "Resource not found for the segment '{}'.",
+                    route.segment_hint
+                ),
             ));
         }
         let rule = perms::rule(&req.method, route.template).ok_or_else(|| {
@@ -428,7 +454,10 @@ fn throttle(state: &SharedState, tenant: &str, template: &str) -> Result<(), Gra
     let knobs = state.knobs();
     let now = Instant::now();
     let mut t = lock(&state.throttle);
-    if knobs.ca_throttle && template.starts_with("/identity/conditionalAccess") && !t.take_ca(tenant, now) {
+    if knobs.ca_throttle
+        && template.starts_with("/identity/conditionalAccess")
+        && !t.take_ca(tenant, now)
+    {
         // Conditional access: 1 request/s per tenant, and no Retry-After (concepts/throttling-limits).
         return Err(GraphError::new(
             429,

@@ -67,9 +67,7 @@ impl GraphError {
     }
     /// 400 for a read-only property in a write body.
     pub fn read_only_property(prop: &str) -> Self {
-        Self::bad_request(format!(
-            "Property '{prop}' is read-only and cannot be set."
-        ))
+        Self::bad_request(format!("Property '{prop}' is read-only and cannot be set."))
     }
 
     /// The JSON body, with `innerError` (date, request-id, client-request-id).
@@ -237,9 +235,9 @@ impl Clause {
     /// The property this clause filters on.
     pub fn prop(&self) -> &str {
         match self {
-            Clause::Eq { prop, .. } | Clause::StartsWith { prop, .. } | Clause::AnyEq { prop, .. } => {
-                prop
-            }
+            Clause::Eq { prop, .. }
+            | Clause::StartsWith { prop, .. }
+            | Clause::AnyEq { prop, .. } => prop,
         }
     }
     fn describe(&self) -> &'static str {
@@ -480,7 +478,12 @@ impl Parser<'_> {
             let value = self.literal()?;
             return Ok(Clause::Eq { prop: path, value });
         }
-        if self.keyword("ne") || self.keyword("lt") || self.keyword("gt") || self.keyword("le") || self.keyword("ge") {
+        if self.keyword("ne")
+            || self.keyword("lt")
+            || self.keyword("gt")
+            || self.keyword("le")
+            || self.keyword("ge")
+        {
             return Err(GraphError::unsupported_query(format!(
                 "Unsupported or invalid query filter clause specified for property '{path}': this operator needs ConsistencyLevel: eventual and $count=true (advanced query), which graph-emulator does not model."
             )));
@@ -525,7 +528,11 @@ pub fn select(obj: &Obj, select: Option<&[String]>, default_props: Option<&[&str
 }
 
 /// Reject `$select` properties unknown on the type.
-pub fn check_select(select: Option<&[String]>, template: &Obj, odata_type: &str) -> Result<(), GraphError> {
+pub fn check_select(
+    select: Option<&[String]>,
+    template: &Obj,
+    odata_type: &str,
+) -> Result<(), GraphError> {
     if let Some(props) = select {
         for p in props {
             if !template.contains_key(p) {
@@ -564,18 +571,38 @@ mod tests {
 
     #[test]
     fn rejects_advanced_and_broken_filters() {
-        assert_eq!(Filter::parse("displayName ne 'x'").unwrap_err().code, "Request_UnsupportedQuery");
-        assert_eq!(Filter::parse("displayName eq").unwrap_err().code, "Request_BadRequest");
-        assert_eq!(Filter::parse("displayName eq 'x' xor y").unwrap_err().code, "Request_BadRequest");
+        assert_eq!(
+            Filter::parse("displayName ne 'x'").unwrap_err().code,
+            "Request_UnsupportedQuery"
+        );
+        assert_eq!(
+            Filter::parse("displayName eq").unwrap_err().code,
+            "Request_BadRequest"
+        );
+        assert_eq!(
+            Filter::parse("displayName eq 'x' xor y").unwrap_err().code,
+            "Request_BadRequest"
+        );
     }
 
     #[test]
     fn top_limits_and_skiptoken_roundtrip() {
         let pairs = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
         assert!(Query::parse(&pairs("$top", "999"), false).is_ok());
-        assert!(Query::parse(&pairs("$top", "1000"), false).unwrap_err().message.contains("between 1 and 999"));
+        assert!(
+            Query::parse(&pairs("$top", "1000"), false)
+                .unwrap_err()
+                .message
+                .contains("between 1 and 999")
+        );
         let t = encode_skiptoken("abc");
-        assert_eq!(Query::parse(&pairs("$skiptoken", &t), false).unwrap().skip_after.as_deref(), Some("abc"));
+        assert_eq!(
+            Query::parse(&pairs("$skiptoken", &t), false)
+                .unwrap()
+                .skip_after
+                .as_deref(),
+            Some("abc")
+        );
         assert!(Query::parse(&pairs("$skiptoken", "garbage!"), false).is_err());
     }
 }

@@ -39,7 +39,10 @@ const ARA_READ: &[&[&str]] = &[
 ];
 const ARA_CREATE: &[&[&str]] = &[
     &["AppRoleAssignment.ReadWrite.All", "Application.Read.All"],
-    &["AppRoleAssignment.ReadWrite.All", "Application.ReadWrite.All"],
+    &[
+        "AppRoleAssignment.ReadWrite.All",
+        "Application.ReadWrite.All",
+    ],
     &["AppRoleAssignment.ReadWrite.All", "Directory.Read.All"],
 ];
 const ARA_DELETE: &[&[&str]] = &[&["AppRoleAssignment.ReadWrite.All"]];
@@ -81,7 +84,10 @@ const ORG_READ: &[&[&str]] = &[
     &["Directory.Read.All"],
     &["Directory.ReadWrite.All"],
 ];
-const POLICY_READ: &[&[&str]] = &[&["Policy.Read.All"], &["Policy.ReadWrite.ConditionalAccess"]];
+const POLICY_READ: &[&[&str]] = &[
+    &["Policy.Read.All"],
+    &["Policy.ReadWrite.ConditionalAccess"],
+];
 const CA_WRITE: &[&[&str]] = &[
     &["Policy.ReadWrite.ConditionalAccess", "Application.Read.All"],
     &["Policy.ReadWrite.ConditionalAccess", "Policy.Read.All"],
@@ -100,62 +106,286 @@ const AUTH_REQ_WRITE: &[&[&str]] = &[&["Policy.ReadWrite.AuthenticationMethod"]]
 
 /// Every Graph operation the emulator serves and the permissions it accepts.
 pub const RULES: &[Rule] = &[
-    Rule { method: "GET", template: "/applications", accepted: APP_READ },
-    Rule { method: "POST", template: "/applications", accepted: APP_CREATE },
-    Rule { method: "GET", template: "/applications/{id}", accepted: APP_READ },
-    Rule { method: "PATCH", template: "/applications/{id}", accepted: APP_WRITE },
-    Rule { method: "DELETE", template: "/applications/{id}", accepted: APP_WRITE },
-    Rule { method: "GET", template: "/applications(appId='{appId}')", accepted: APP_READ },
-    Rule { method: "PATCH", template: "/applications(appId='{appId}')", accepted: APP_WRITE },
-    Rule { method: "DELETE", template: "/applications(appId='{appId}')", accepted: APP_WRITE },
-    Rule { method: "GET", template: "/applications(uniqueName='{uniqueName}')", accepted: APP_READ },
-    Rule { method: "PATCH", template: "/applications(uniqueName='{uniqueName}')", accepted: APP_WRITE },
-    Rule { method: "DELETE", template: "/applications(uniqueName='{uniqueName}')", accepted: APP_WRITE },
-    Rule { method: "GET", template: "/servicePrincipals", accepted: APP_READ },
-    Rule { method: "POST", template: "/servicePrincipals", accepted: APP_WRITE },
-    Rule { method: "GET", template: "/servicePrincipals/{id}", accepted: APP_READ },
-    Rule { method: "PATCH", template: "/servicePrincipals/{id}", accepted: APP_WRITE },
-    Rule { method: "DELETE", template: "/servicePrincipals/{id}", accepted: APP_WRITE },
-    Rule { method: "GET", template: "/servicePrincipals(appId='{appId}')", accepted: APP_READ },
-    Rule { method: "PATCH", template: "/servicePrincipals(appId='{appId}')", accepted: APP_WRITE },
-    Rule { method: "DELETE", template: "/servicePrincipals(appId='{appId}')", accepted: APP_WRITE },
-    Rule { method: "GET", template: "/servicePrincipals/{id}/appRoleAssignedTo", accepted: ARA_READ },
-    Rule { method: "POST", template: "/servicePrincipals/{id}/appRoleAssignedTo", accepted: ARA_CREATE },
-    Rule { method: "DELETE", template: "/servicePrincipals/{id}/appRoleAssignedTo/{id}", accepted: ARA_DELETE },
-    Rule { method: "GET", template: "/servicePrincipals/{id}/appRoleAssignments", accepted: ARA_READ },
-    Rule { method: "GET", template: "/servicePrincipals/{id}/oauth2PermissionGrants", accepted: GRANT_READ },
-    Rule { method: "GET", template: "/oauth2PermissionGrants", accepted: GRANT_READ },
-    Rule { method: "POST", template: "/oauth2PermissionGrants", accepted: GRANT_WRITE },
-    Rule { method: "GET", template: "/oauth2PermissionGrants/{id}", accepted: GRANT_READ },
-    Rule { method: "PATCH", template: "/oauth2PermissionGrants/{id}", accepted: GRANT_WRITE },
-    Rule { method: "DELETE", template: "/oauth2PermissionGrants/{id}", accepted: GRANT_WRITE },
-    Rule { method: "GET", template: "/users", accepted: USER_READ },
-    Rule { method: "POST", template: "/users", accepted: USER_WRITE },
-    Rule { method: "GET", template: "/users/{id}", accepted: USER_READ },
-    Rule { method: "GET", template: "/users/{id}/authentication/requirements", accepted: AUTH_REQ_READ },
-    Rule { method: "PATCH", template: "/users/{id}/authentication/requirements", accepted: AUTH_REQ_WRITE },
-    Rule { method: "GET", template: "/groups", accepted: GROUP_READ },
-    Rule { method: "POST", template: "/groups", accepted: GROUP_CREATE },
-    Rule { method: "GET", template: "/groups/{id}", accepted: GROUP_READ },
-    Rule { method: "GET", template: "/groups/{id}/members", accepted: GROUP_READ },
-    Rule { method: "GET", template: "/groups/{id}/transitiveMembers", accepted: GROUP_READ },
-    Rule { method: "POST", template: "/groups/{id}/members/$ref", accepted: MEMBER_WRITE },
-    Rule { method: "DELETE", template: "/groups/{id}/members/{id}/$ref", accepted: MEMBER_WRITE },
-    Rule { method: "GET", template: "/subscribedSkus", accepted: ORG_READ },
-    Rule { method: "GET", template: "/organization", accepted: ORG_READ },
-    Rule { method: "GET", template: "/organization/{id}", accepted: ORG_READ },
-    Rule { method: "GET", template: "/identity/conditionalAccess/policies", accepted: POLICY_READ },
-    Rule { method: "POST", template: "/identity/conditionalAccess/policies", accepted: CA_WRITE },
-    Rule { method: "GET", template: "/identity/conditionalAccess/policies/{id}", accepted: POLICY_READ },
-    Rule { method: "PATCH", template: "/identity/conditionalAccess/policies/{id}", accepted: CA_WRITE },
-    Rule { method: "DELETE", template: "/identity/conditionalAccess/policies/{id}", accepted: CA_DELETE },
-    Rule { method: "GET", template: "/policies/identitySecurityDefaultsEnforcementPolicy", accepted: SD_READ },
-    Rule { method: "PATCH", template: "/policies/identitySecurityDefaultsEnforcementPolicy", accepted: SD_WRITE },
-    Rule { method: "GET", template: "/directory/deletedItems/microsoft.graph.application", accepted: APP_READ },
-    Rule { method: "GET", template: "/directory/deletedItems/microsoft.graph.servicePrincipal", accepted: APP_READ },
-    Rule { method: "GET", template: "/directory/deletedItems/{id}", accepted: APP_READ },
-    Rule { method: "POST", template: "/directory/deletedItems/{id}/restore", accepted: APP_WRITE },
-    Rule { method: "DELETE", template: "/directory/deletedItems/{id}", accepted: APP_WRITE },
+    Rule {
+        method: "GET",
+        template: "/applications",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/applications",
+        accepted: APP_CREATE,
+    },
+    Rule {
+        method: "GET",
+        template: "/applications/{id}",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/applications/{id}",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/applications/{id}",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/applications(appId='{appId}')",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/applications(appId='{appId}')",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/applications(appId='{appId}')",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/applications(uniqueName='{uniqueName}')",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/applications(uniqueName='{uniqueName}')",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/applications(uniqueName='{uniqueName}')",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/servicePrincipals",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/servicePrincipals",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/servicePrincipals/{id}",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/servicePrincipals/{id}",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/servicePrincipals/{id}",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/servicePrincipals(appId='{appId}')",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/servicePrincipals(appId='{appId}')",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/servicePrincipals(appId='{appId}')",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/servicePrincipals/{id}/appRoleAssignedTo",
+        accepted: ARA_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/servicePrincipals/{id}/appRoleAssignedTo",
+        accepted: ARA_CREATE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/servicePrincipals/{id}/appRoleAssignedTo/{id}",
+        accepted: ARA_DELETE,
+    },
+    Rule {
+        method: "GET",
+        template: "/servicePrincipals/{id}/appRoleAssignments",
+        accepted: ARA_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/servicePrincipals/{id}/oauth2PermissionGrants",
+        accepted: GRANT_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/oauth2PermissionGrants",
+        accepted: GRANT_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/oauth2PermissionGrants",
+        accepted: GRANT_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/oauth2PermissionGrants/{id}",
+        accepted: GRANT_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/oauth2PermissionGrants/{id}",
+        accepted: GRANT_WRITE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/oauth2PermissionGrants/{id}",
+        accepted: GRANT_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/users",
+        accepted: USER_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/users",
+        accepted: USER_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/users/{id}",
+        accepted: USER_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/users/{id}/authentication/requirements",
+        accepted: AUTH_REQ_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/users/{id}/authentication/requirements",
+        accepted: AUTH_REQ_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/groups",
+        accepted: GROUP_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/groups",
+        accepted: GROUP_CREATE,
+    },
+    Rule {
+        method: "GET",
+        template: "/groups/{id}",
+        accepted: GROUP_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/groups/{id}/members",
+        accepted: GROUP_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/groups/{id}/transitiveMembers",
+        accepted: GROUP_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/groups/{id}/members/$ref",
+        accepted: MEMBER_WRITE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/groups/{id}/members/{id}/$ref",
+        accepted: MEMBER_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/subscribedSkus",
+        accepted: ORG_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/organization",
+        accepted: ORG_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/organization/{id}",
+        accepted: ORG_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/identity/conditionalAccess/policies",
+        accepted: POLICY_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/identity/conditionalAccess/policies",
+        accepted: CA_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/identity/conditionalAccess/policies/{id}",
+        accepted: POLICY_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/identity/conditionalAccess/policies/{id}",
+        accepted: CA_WRITE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/identity/conditionalAccess/policies/{id}",
+        accepted: CA_DELETE,
+    },
+    Rule {
+        method: "GET",
+        template: "/policies/identitySecurityDefaultsEnforcementPolicy",
+        accepted: SD_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/policies/identitySecurityDefaultsEnforcementPolicy",
+        accepted: SD_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/directory/deletedItems/microsoft.graph.application",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/directory/deletedItems/microsoft.graph.servicePrincipal",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/directory/deletedItems/{id}",
+        accepted: APP_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/directory/deletedItems/{id}/restore",
+        accepted: APP_WRITE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/directory/deletedItems/{id}",
+        accepted: APP_WRITE,
+    },
 ];
 
 /// The rule for an operation.
@@ -181,9 +411,15 @@ mod tests {
     fn least_privileged_permissions_are_enough_and_others_are_not() {
         let r = rule("POST", "/servicePrincipals/{id}/appRoleAssignedTo").unwrap();
         assert!(!allowed(r, &["AppRoleAssignment.ReadWrite.All"]));
-        assert!(allowed(r, &["AppRoleAssignment.ReadWrite.All", "Application.Read.All"]));
+        assert!(allowed(
+            r,
+            &["AppRoleAssignment.ReadWrite.All", "Application.Read.All"]
+        ));
         let r = rule("PATCH", "/users/{id}/authentication/requirements").unwrap();
-        assert!(!allowed(r, &["Policy.Read.All", "UserAuthenticationMethod.ReadWrite.All"]));
+        assert!(!allowed(
+            r,
+            &["Policy.Read.All", "UserAuthenticationMethod.ReadWrite.All"]
+        ));
         assert!(allowed(r, &["Policy.ReadWrite.AuthenticationMethod"]));
         let r = rule("GET", "/subscribedSkus").unwrap();
         assert!(allowed(r, &["Organization.Read.All"]));
@@ -194,7 +430,12 @@ mod tests {
     fn every_rule_is_unique() {
         for (i, a) in RULES.iter().enumerate() {
             for b in &RULES[i + 1..] {
-                assert!(!(a.method == b.method && a.template == b.template), "{} {}", a.method, a.template);
+                assert!(
+                    !(a.method == b.method && a.template == b.template),
+                    "{} {}",
+                    a.method,
+                    a.template
+                );
             }
         }
     }

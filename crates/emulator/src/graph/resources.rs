@@ -66,7 +66,11 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         segment_hint: String::new(),
     };
     let rest = &segs[1..];
-    let route = match (name, key.as_ref().map(|(k, v)| (k.as_str(), v.clone())), rest) {
+    let route = match (
+        name,
+        key.as_ref().map(|(k, v)| (k.as_str(), v.clone())),
+        rest,
+    ) {
         ("applications", None, []) => r("/applications", vec![]),
         ("applications", None, [id]) => r("/applications/{id}", p(&[id])),
         ("applications", Some(("appId", v)), []) => r("/applications(appId='{appId}')", vec![v]),
@@ -81,9 +85,10 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         ("servicePrincipals", None, [id, "appRoleAssignedTo"]) => {
             r("/servicePrincipals/{id}/appRoleAssignedTo", p(&[id]))
         }
-        ("servicePrincipals", None, [id, "appRoleAssignedTo", aid]) => {
-            r("/servicePrincipals/{id}/appRoleAssignedTo/{id}", p(&[id, aid]))
-        }
+        ("servicePrincipals", None, [id, "appRoleAssignedTo", aid]) => r(
+            "/servicePrincipals/{id}/appRoleAssignedTo/{id}",
+            p(&[id, aid]),
+        ),
         ("servicePrincipals", None, [id, "appRoleAssignments"]) => {
             r("/servicePrincipals/{id}/appRoleAssignments", p(&[id]))
         }
@@ -94,13 +99,13 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         ("oauth2PermissionGrants", None, [id]) => r("/oauth2PermissionGrants/{id}", p(&[id])),
         ("users", None, []) => r("/users", vec![]),
         ("users", None, [id]) => r("/users/{id}", p(&[id])),
-        ("users", Some((k, v)), []) if k.is_empty() => r("/users/{id}", vec![v]),
+        ("users", Some(("", v)), []) => r("/users/{id}", vec![v]),
         ("users", None, [id, "authentication", "requirements"]) => Route {
             beta_only: true,
             segment_hint: "authentication".into(),
             ..r("/users/{id}/authentication/requirements", p(&[id]))
         },
-        ("users", Some((k, v)), ["authentication", "requirements"]) if k.is_empty() => Route {
+        ("users", Some(("", v)), ["authentication", "requirements"]) => Route {
             beta_only: true,
             segment_hint: "authentication".into(),
             ..r("/users/{id}/authentication/requirements", vec![v])
@@ -108,7 +113,9 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         ("groups", None, []) => r("/groups", vec![]),
         ("groups", None, [id]) => r("/groups/{id}", p(&[id])),
         ("groups", None, [id, "members"]) => r("/groups/{id}/members", p(&[id])),
-        ("groups", None, [id, "transitiveMembers"]) => r("/groups/{id}/transitiveMembers", p(&[id])),
+        ("groups", None, [id, "transitiveMembers"]) => {
+            r("/groups/{id}/transitiveMembers", p(&[id]))
+        }
         ("groups", None, [id, "members", "$ref"]) => r("/groups/{id}/members/$ref", p(&[id])),
         ("groups", None, [id, "members", mid, "$ref"]) => {
             r("/groups/{id}/members/{id}/$ref", p(&[id, mid]))
@@ -122,15 +129,18 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         ("identity", None, ["conditionalAccess", "policies", id]) => {
             r("/identity/conditionalAccess/policies/{id}", p(&[id]))
         }
-        ("policies", None, ["identitySecurityDefaultsEnforcementPolicy"]) => {
-            r("/policies/identitySecurityDefaultsEnforcementPolicy", vec![])
-        }
-        ("directory", None, ["deletedItems", "microsoft.graph.application"]) => {
-            r("/directory/deletedItems/microsoft.graph.application", vec![])
-        }
-        ("directory", None, ["deletedItems", "microsoft.graph.servicePrincipal"]) => {
-            r("/directory/deletedItems/microsoft.graph.servicePrincipal", vec![])
-        }
+        ("policies", None, ["identitySecurityDefaultsEnforcementPolicy"]) => r(
+            "/policies/identitySecurityDefaultsEnforcementPolicy",
+            vec![],
+        ),
+        ("directory", None, ["deletedItems", "microsoft.graph.application"]) => r(
+            "/directory/deletedItems/microsoft.graph.application",
+            vec![],
+        ),
+        ("directory", None, ["deletedItems", "microsoft.graph.servicePrincipal"]) => r(
+            "/directory/deletedItems/microsoft.graph.servicePrincipal",
+            vec![],
+        ),
         ("directory", None, ["deletedItems", id]) => r("/directory/deletedItems/{id}", p(&[id])),
         ("directory", None, ["deletedItems", id, "restore"]) => {
             r("/directory/deletedItems/{id}/restore", p(&[id]))
@@ -148,10 +158,25 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
 }
 
 const KNOWN_SEGMENTS: &[&str] = &[
-    "applications", "servicePrincipals", "oauth2PermissionGrants", "users", "groups", "members",
-    "transitiveMembers", "subscribedSkus", "organization", "identity", "conditionalAccess", "policies",
-    "identitySecurityDefaultsEnforcementPolicy", "directory", "deletedItems", "appRoleAssignedTo",
-    "appRoleAssignments", "authentication", "requirements",
+    "applications",
+    "servicePrincipals",
+    "oauth2PermissionGrants",
+    "users",
+    "groups",
+    "members",
+    "transitiveMembers",
+    "subscribedSkus",
+    "organization",
+    "identity",
+    "conditionalAccess",
+    "policies",
+    "identitySecurityDefaultsEnforcementPolicy",
+    "directory",
+    "deletedItems",
+    "appRoleAssignedTo",
+    "appRoleAssignments",
+    "authentication",
+    "requirements",
 ];
 
 /// Context for one handler run.
@@ -224,15 +249,24 @@ pub fn execute(
     match (m, route.template) {
         ("GET", "/applications") => list_top(&c, Coll::Applications),
         ("POST", "/applications") => create_application(&c, None),
-        ("GET", "/applications/{id}" | "/applications(appId='{appId}')" | "/applications(uniqueName='{uniqueName}')") => {
-            get_one(&c, Coll::Applications)
-        }
-        ("PATCH", "/applications/{id}" | "/applications(appId='{appId}')" | "/applications(uniqueName='{uniqueName}')") => {
-            patch_application(&c)
-        }
-        ("DELETE", "/applications/{id}" | "/applications(appId='{appId}')" | "/applications(uniqueName='{uniqueName}')") => {
-            delete_directory_object(&c, Coll::Applications)
-        }
+        (
+            "GET",
+            "/applications/{id}"
+            | "/applications(appId='{appId}')"
+            | "/applications(uniqueName='{uniqueName}')",
+        ) => get_one(&c, Coll::Applications),
+        (
+            "PATCH",
+            "/applications/{id}"
+            | "/applications(appId='{appId}')"
+            | "/applications(uniqueName='{uniqueName}')",
+        ) => patch_application(&c),
+        (
+            "DELETE",
+            "/applications/{id}"
+            | "/applications(appId='{appId}')"
+            | "/applications(uniqueName='{uniqueName}')",
+        ) => delete_directory_object(&c, Coll::Applications),
         ("GET", "/servicePrincipals") => list_top(&c, Coll::ServicePrincipals),
         ("POST", "/servicePrincipals") => create_service_principal(&c),
         ("GET", "/servicePrincipals/{id}" | "/servicePrincipals(appId='{appId}')") => {
@@ -245,7 +279,9 @@ pub fn execute(
             delete_directory_object(&c, Coll::ServicePrincipals)
         }
         ("GET", "/servicePrincipals/{id}/appRoleAssignedTo") => list_assignments(&c, "resourceId"),
-        ("GET", "/servicePrincipals/{id}/appRoleAssignments") => list_assignments(&c, "principalId"),
+        ("GET", "/servicePrincipals/{id}/appRoleAssignments") => {
+            list_assignments(&c, "principalId")
+        }
         ("POST", "/servicePrincipals/{id}/appRoleAssignedTo") => create_assignment(&c),
         ("DELETE", "/servicePrincipals/{id}/appRoleAssignedTo/{id}") => delete_assignment(&c),
         ("GET", "/servicePrincipals/{id}/oauth2PermissionGrants") => list_grants_of_sp(&c),
@@ -275,8 +311,12 @@ pub fn execute(
         ("PATCH", "/identity/conditionalAccess/policies/{id}") => patch_policy(&c),
         ("DELETE", "/identity/conditionalAccess/policies/{id}") => delete_policy(&c),
         ("GET", "/policies/identitySecurityDefaultsEnforcementPolicy") => get_security_defaults(&c),
-        ("PATCH", "/policies/identitySecurityDefaultsEnforcementPolicy") => patch_security_defaults(&c),
-        ("GET", "/directory/deletedItems/microsoft.graph.application") => list_deleted(&c, "applications"),
+        ("PATCH", "/policies/identitySecurityDefaultsEnforcementPolicy") => {
+            patch_security_defaults(&c)
+        }
+        ("GET", "/directory/deletedItems/microsoft.graph.application") => {
+            list_deleted(&c, "applications")
+        }
         ("GET", "/directory/deletedItems/microsoft.graph.servicePrincipal") => {
             list_deleted(&c, "servicePrincipals")
         }
@@ -348,13 +388,27 @@ impl Coll {
         match self {
             Coll::Applications => Filterable {
                 odata_type,
-                eq: &["displayName", "appId", "uniqueName", "id", "publisherDomain", "signInAudience"],
+                eq: &[
+                    "displayName",
+                    "appId",
+                    "uniqueName",
+                    "id",
+                    "publisherDomain",
+                    "signInAudience",
+                ],
                 starts_with: &["displayName"],
                 any: &["tags", "identifierUris"],
             },
             Coll::ServicePrincipals => Filterable {
                 odata_type,
-                eq: &["displayName", "appId", "id", "accountEnabled", "servicePrincipalType", "appOwnerOrganizationId"],
+                eq: &[
+                    "displayName",
+                    "appId",
+                    "id",
+                    "accountEnabled",
+                    "servicePrincipalType",
+                    "appOwnerOrganizationId",
+                ],
                 starts_with: &["displayName"],
                 any: &["tags", "servicePrincipalNames"],
             },
@@ -366,13 +420,37 @@ impl Coll {
             },
             Coll::Users => Filterable {
                 odata_type,
-                eq: &["userPrincipalName", "displayName", "mail", "id", "accountEnabled", "givenName", "surname", "userType", "mailNickname"],
-                starts_with: &["displayName", "userPrincipalName", "mail", "givenName", "surname", "mailNickname"],
+                eq: &[
+                    "userPrincipalName",
+                    "displayName",
+                    "mail",
+                    "id",
+                    "accountEnabled",
+                    "givenName",
+                    "surname",
+                    "userType",
+                    "mailNickname",
+                ],
+                starts_with: &[
+                    "displayName",
+                    "userPrincipalName",
+                    "mail",
+                    "givenName",
+                    "surname",
+                    "mailNickname",
+                ],
                 any: &["businessPhones"],
             },
             Coll::Groups => Filterable {
                 odata_type,
-                eq: &["displayName", "id", "mailNickname", "securityEnabled", "mailEnabled", "mail"],
+                eq: &[
+                    "displayName",
+                    "id",
+                    "mailNickname",
+                    "securityEnabled",
+                    "mailEnabled",
+                    "mail",
+                ],
                 starts_with: &["displayName", "mailNickname", "mail"],
                 any: &["groupTypes", "proxyAddresses"],
             },
@@ -387,15 +465,18 @@ impl Coll {
 }
 
 fn tenant_of<'a>(emu: &'a crate::state::Emulator, c: &Ctx) -> Result<&'a Tenant, GraphError> {
-    emu.tenants
-        .get(&c.caller.tenant)
-        .ok_or_else(|| GraphError::unauthenticated("Access token validation failure. Invalid issuer or tenant."))
+    emu.tenants.get(&c.caller.tenant).ok_or_else(|| {
+        GraphError::unauthenticated("Access token validation failure. Invalid issuer or tenant.")
+    })
 }
 
-fn tenant_mut<'a>(emu: &'a mut crate::state::Emulator, c: &Ctx) -> Result<&'a mut Tenant, GraphError> {
-    emu.tenants
-        .get_mut(&c.caller.tenant)
-        .ok_or_else(|| GraphError::unauthenticated("Access token validation failure. Invalid issuer or tenant."))
+fn tenant_mut<'a>(
+    emu: &'a mut crate::state::Emulator,
+    c: &Ctx,
+) -> Result<&'a mut Tenant, GraphError> {
+    emu.tenants.get_mut(&c.caller.tenant).ok_or_else(|| {
+        GraphError::unauthenticated("Access token validation failure. Invalid issuer or tenant.")
+    })
 }
 
 /// A page of results in Graph's shape, with `@odata.nextLink` when more remain.
@@ -508,7 +589,11 @@ fn get_one(c: &Ctx, coll: Coll) -> Result<GraphResponse, GraphError> {
         None => format!("{}/$entity", coll.name()),
     };
     out.insert("@odata.context".into(), json!(c.context(&ctx)));
-    out.extend(odata::select(obj, q.select.as_deref(), kind.default_select()));
+    out.extend(odata::select(
+        obj,
+        q.select.as_deref(),
+        kind.default_select(),
+    ));
     Ok(GraphResponse::ok(Value::Object(out)))
 }
 
@@ -558,9 +643,11 @@ fn create_application(c: &Ctx, unique_name: Option<&str>) -> Result<GraphRespons
     require_str(&body, "displayName")?;
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let unique = unique_name
-        .map(str::to_string)
-        .or_else(|| body.get("uniqueName").and_then(Value::as_str).map(str::to_string));
+    let unique = unique_name.map(str::to_string).or_else(|| {
+        body.get("uniqueName")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
     if let Some(u) = &unique
         && t.applications.find_by("uniqueName", u).is_some()
     {
@@ -606,7 +693,7 @@ fn check_owner(c: &Ctx, t: &Tenant, rec: &Record) -> Result<(), GraphError> {
         return Ok(());
     }
     let me = c.caller_object_id(t).unwrap_or_default();
-    if rec.internal.owners.iter().any(|o| *o == me) {
+    if rec.internal.owners.contains(&me) {
         Ok(())
     } else {
         Err(GraphError::denied())
@@ -624,10 +711,10 @@ fn update_record(c: &Ctx, rec: &mut Record, patch: &Obj, replace_whole: &[&str])
 
 fn patch_application(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let upsert = c.route.template.contains("(uniqueName=");
-    let create_if_missing = c
-        .req
-        .header("prefer")
-        .is_some_and(|p| p.split(',').any(|x| x.trim().eq_ignore_ascii_case("create-if-missing")));
+    let create_if_missing = c.req.header("prefer").is_some_and(|p| {
+        p.split(',')
+            .any(|x| x.trim().eq_ignore_ascii_case("create-if-missing"))
+    });
     let body = schema::validate_write(Kind::Application, c.req.body.as_ref(), &[])?;
     {
         let mut emu = c.state.write();
@@ -636,14 +723,19 @@ fn patch_application(c: &Ctx) -> Result<GraphResponse, GraphError> {
         match id {
             Some(id) => {
                 if let Some(u) = body.get("uniqueName") {
-                    let current = t.applications.get(&id).and_then(|r| r.obj.get("uniqueName").cloned());
+                    let current = t
+                        .applications
+                        .get(&id)
+                        .and_then(|r| r.obj.get("uniqueName").cloned());
                     if current.as_ref().is_some_and(|cu| !cu.is_null() && cu != u) {
                         return Err(GraphError::bad_request(
                             "Property 'uniqueName' is immutable once set and cannot be changed.",
                         ));
                     }
                     if let Some(us) = u.as_str()
-                        && t.applications.find_by("uniqueName", us).is_some_and(|r| r.id() != id)
+                        && t.applications
+                            .find_by("uniqueName", us)
+                            .is_some_and(|r| r.id() != id)
                     {
                         return Err(conflict("uniqueName"));
                     }
@@ -651,7 +743,9 @@ fn patch_application(c: &Ctx) -> Result<GraphResponse, GraphError> {
                 if let Some(Value::String(dn)) = body.get("displayName")
                     && dn.trim().is_empty()
                 {
-                    return Err(GraphError::bad_request("Property 'displayName' cannot be empty."));
+                    return Err(GraphError::bad_request(
+                        "Property 'displayName' cannot be empty.",
+                    ));
                 }
                 let rec = t.applications.get(&id).cloned().unwrap_or_default();
                 check_owner(c, t, &rec)?;
@@ -677,7 +771,9 @@ fn patch_application(c: &Ctx) -> Result<GraphResponse, GraphError> {
 fn delete_directory_object(c: &Ctx, coll: Coll) -> Result<GraphResponse, GraphError> {
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let rec = find_key(c, coll.get(t)).cloned().ok_or_else(|| key_not_found(c))?;
+    let rec = find_key(c, coll.get(t))
+        .cloned()
+        .ok_or_else(|| key_not_found(c))?;
     check_owner(c, t, &rec)?;
     let mut rec = coll.get_mut(t).remove(rec.id()).unwrap_or(rec);
     let when = c.timestamp();
@@ -688,7 +784,9 @@ fn delete_directory_object(c: &Ctx, coll: Coll) -> Result<GraphResponse, GraphEr
     if coll == Coll::Applications {
         // Deleting an application also deletes its service principal in the home tenant.
         let app_id = rec.str("appId").unwrap_or("").to_string();
-        if let Some(sp) = t.service_principal_by_app_id(&app_id).map(|r| r.id().to_string())
+        if let Some(sp) = t
+            .service_principal_by_app_id(&app_id)
+            .map(|r| r.id().to_string())
             && let Some(mut sp_rec) = t.service_principals.remove(&sp)
         {
             sp_rec.obj.insert("deletedDateTime".into(), json!(when));
@@ -745,10 +843,16 @@ fn create_service_principal(c: &Ctx) -> Result<GraphResponse, GraphError> {
         ("signInAudience", "signInAudience"),
         ("appRoles", "appRoles"),
     ] {
-        obj.insert(sp_prop.into(), app.obj.get(app_prop).cloned().unwrap_or(Value::Null));
+        obj.insert(
+            sp_prop.into(),
+            app.obj.get(app_prop).cloned().unwrap_or(Value::Null),
+        );
     }
     if body.get("displayName").is_none() {
-        obj.insert("displayName".into(), app.obj.get("displayName").cloned().unwrap_or(Value::Null));
+        obj.insert(
+            "displayName".into(),
+            app.obj.get("displayName").cloned().unwrap_or(Value::Null),
+        );
     }
     obj.insert(
         "oauth2PermissionScopes".into(),
@@ -771,9 +875,15 @@ fn create_service_principal(c: &Ctx) -> Result<GraphResponse, GraphError> {
     {
         rec.internal.owners.push(owner);
     }
-    rec.internal.owners.extend(app.internal.owners.iter().cloned());
+    rec.internal
+        .owners
+        .extend(app.internal.owners.iter().cloned());
     t.service_principals.insert(rec);
-    Ok(GraphResponse::created(entity_body(c, "servicePrincipals", &obj)))
+    Ok(GraphResponse::created(entity_body(
+        c,
+        "servicePrincipals",
+        &obj,
+    )))
 }
 
 fn patch_service_principal(c: &Ctx) -> Result<GraphResponse, GraphError> {
@@ -783,7 +893,9 @@ fn patch_service_principal(c: &Ctx) -> Result<GraphResponse, GraphError> {
     }
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let mut rec = find_key(c, &t.service_principals).cloned().ok_or_else(|| key_not_found(c))?;
+    let mut rec = find_key(c, &t.service_principals)
+        .cloned()
+        .ok_or_else(|| key_not_found(c))?;
     check_owner(c, t, &rec)?;
     update_record(c, &mut rec, &body, &[]);
     t.service_principals.insert(rec);
@@ -795,7 +907,11 @@ fn patch_service_principal(c: &Ctx) -> Result<GraphResponse, GraphError> {
 
 fn list_assignments(c: &Ctx, by: &str) -> Result<GraphResponse, GraphError> {
     let q = c.query()?;
-    odata::check_select(q.select.as_deref(), &Kind::AppRoleAssignment.template(), Kind::AppRoleAssignment.odata_type())?;
+    odata::check_select(
+        q.select.as_deref(),
+        &Kind::AppRoleAssignment.template(),
+        Kind::AppRoleAssignment.odata_type(),
+    )?;
     if let Some(f) = &q.filter {
         f.check(&Filterable {
             odata_type: Kind::AppRoleAssignment.odata_type(),
@@ -807,7 +923,11 @@ fn list_assignments(c: &Ctx, by: &str) -> Result<GraphResponse, GraphError> {
     let emu = c.state.read();
     let t = tenant_of(&emu, c)?;
     let sp_id = c.param(0).to_ascii_lowercase();
-    if t.service_principals.get(&sp_id).filter(|r| r.is_visible(c.now)).is_none() {
+    if t.service_principals
+        .get(&sp_id)
+        .filter(|r| r.is_visible(c.now))
+        .is_none()
+    {
         return Err(GraphError::not_found(&sp_id));
     }
     let now = c.now;
@@ -818,9 +938,20 @@ fn list_assignments(c: &Ctx, by: &str) -> Result<GraphResponse, GraphError> {
         .filter(|r| r.str(by) == Some(sp_id.as_str()))
         .filter_map(move |r| r.view(now).map(|o| (r.id(), o)))
         .filter(move |(_, o)| filter.as_ref().is_none_or(|f| f.matches(o)));
-    let nav = if by == "resourceId" { "appRoleAssignedTo" } else { "appRoleAssignments" };
+    let nav = if by == "resourceId" {
+        "appRoleAssignedTo"
+    } else {
+        "appRoleAssignments"
+    };
     let ctx = c.context(&format!("servicePrincipals('{sp_id}')/{nav}"));
-    Ok(GraphResponse::ok(page(c, ctx, items, &q, Kind::AppRoleAssignment, |o| o.clone())))
+    Ok(GraphResponse::ok(page(
+        c,
+        ctx,
+        items,
+        &q,
+        Kind::AppRoleAssignment,
+        |o| o.clone(),
+    )))
 }
 
 fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
@@ -842,11 +973,17 @@ fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
             "Resource '{resource_id}' does not exist or one of its queried reference-property objects are not present."
         )));
     }
-    let (principal_type, principal_name) = if let Some(u) = t.users.get(&principal_id).filter(|r| r.is_visible(c.now)) {
+    let (principal_type, principal_name) = if let Some(u) =
+        t.users.get(&principal_id).filter(|r| r.is_visible(c.now))
+    {
         ("User", u.obj.get("displayName").cloned())
     } else if let Some(g) = t.groups.get(&principal_id).filter(|r| r.is_visible(c.now)) {
         ("Group", g.obj.get("displayName").cloned())
-    } else if let Some(s) = t.service_principals.get(&principal_id).filter(|r| r.is_visible(c.now)) {
+    } else if let Some(s) = t
+        .service_principals
+        .get(&principal_id)
+        .filter(|r| r.is_visible(c.now))
+    {
         ("ServicePrincipal", s.obj.get("displayName").cloned())
     } else {
         return Err(GraphError::bad_request(format!(
@@ -859,7 +996,13 @@ fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
             .obj
             .get("appRoles")
             .and_then(Value::as_array)
-            .is_some_and(|rs| rs.iter().any(|r| r.get("id").and_then(Value::as_str).is_some_and(|i| i.eq_ignore_ascii_case(&app_role_id))));
+            .is_some_and(|rs| {
+                rs.iter().any(|r| {
+                    r.get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|i| i.eq_ignore_ascii_case(&app_role_id))
+                })
+            });
     if !role_exists {
         return Err(GraphError::bad_request(format!(
             "Permission being assigned was not found on application '{}'.",
@@ -869,7 +1012,8 @@ fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let dup = t.app_role_assignments.iter().any(|a| {
         a.str("principalId") == Some(principal_id.as_str())
             && a.str("resourceId") == Some(resource_id.as_str())
-            && a.str("appRoleId").is_some_and(|r| r.eq_ignore_ascii_case(&app_role_id))
+            && a.str("appRoleId")
+                .is_some_and(|r| r.eq_ignore_ascii_case(&app_role_id))
     });
     if dup {
         return Err(GraphError::bad_request(
@@ -880,10 +1024,20 @@ fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
     obj.insert("id".into(), json!(c.opaque_id()));
     obj.insert("appRoleId".into(), json!(app_role_id));
     obj.insert("createdDateTime".into(), json!(c.timestamp()));
-    obj.insert("principalDisplayName".into(), principal_name.unwrap_or(Value::Null));
+    obj.insert(
+        "principalDisplayName".into(),
+        principal_name.unwrap_or(Value::Null),
+    );
     obj.insert("principalId".into(), json!(principal_id));
     obj.insert("principalType".into(), json!(principal_type));
-    obj.insert("resourceDisplayName".into(), resource.obj.get("displayName").cloned().unwrap_or(Value::Null));
+    obj.insert(
+        "resourceDisplayName".into(),
+        resource
+            .obj
+            .get("displayName")
+            .cloned()
+            .unwrap_or(Value::Null),
+    );
     obj.insert("resourceId".into(), json!(resource_id));
     let mut rec = Record::new(obj.clone());
     rec.visible_at = c.replication_until();
@@ -891,7 +1045,9 @@ fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let mut out = Map::new();
     out.insert(
         "@odata.context".into(),
-        json!(c.context(&format!("servicePrincipals('{sp_in_path}')/appRoleAssignedTo/$entity"))),
+        json!(c.context(&format!(
+            "servicePrincipals('{sp_in_path}')/appRoleAssignedTo/$entity"
+        ))),
     );
     out.extend(obj);
     Ok(GraphResponse::created(Value::Object(out)))
@@ -922,7 +1078,11 @@ fn list_grants_of_sp(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let emu = c.state.read();
     let t = tenant_of(&emu, c)?;
     let sp = c.param(0).to_ascii_lowercase();
-    if t.service_principals.get(&sp).filter(|r| r.is_visible(c.now)).is_none() {
+    if t.service_principals
+        .get(&sp)
+        .filter(|r| r.is_visible(c.now))
+        .is_none()
+    {
         return Err(GraphError::not_found(&sp));
     }
     let now = c.now;
@@ -932,7 +1092,14 @@ fn list_grants_of_sp(c: &Ctx) -> Result<GraphResponse, GraphError> {
         .filter(|r| r.str("clientId") == Some(sp.as_str()))
         .filter_map(move |r| r.view(now).map(|o| (r.id(), o)));
     let ctx = c.context("oauth2PermissionGrants");
-    Ok(GraphResponse::ok(page(c, ctx, items, &q, Kind::Grant, |o| o.clone())))
+    Ok(GraphResponse::ok(page(
+        c,
+        ctx,
+        items,
+        &q,
+        Kind::Grant,
+        |o| o.clone(),
+    )))
 }
 
 fn create_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
@@ -944,7 +1111,11 @@ fn create_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
         .get("principalId")
         .and_then(Value::as_str)
         .map(str::to_ascii_lowercase);
-    let scope = body.get("scope").and_then(Value::as_str).unwrap_or("").to_string();
+    let scope = body
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     match (consent_type.as_str(), &principal_id) {
         ("AllPrincipals", Some(_)) => {
             return Err(GraphError::bad_request(
@@ -964,12 +1135,18 @@ fn create_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
         }
     }
     if scope.len() > 3850 {
-        return Err(GraphError::bad_request("The scope property cannot exceed 3850 characters."));
+        return Err(GraphError::bad_request(
+            "The scope property cannot exceed 3850 characters.",
+        ));
     }
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
     for id in [&client_id, &resource_id] {
-        if t.service_principals.get(id).filter(|r| r.is_visible(c.now)).is_none() {
+        if t.service_principals
+            .get(id)
+            .filter(|r| r.is_visible(c.now))
+            .is_none()
+        {
             return Err(GraphError::bad_request(format!(
                 "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
             )));
@@ -1005,7 +1182,11 @@ fn create_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let mut rec = Record::new(obj.clone());
     rec.visible_at = c.replication_until();
     t.oauth2_permission_grants.insert(rec);
-    Ok(GraphResponse::created(entity_body(c, "oauth2PermissionGrants", &obj)))
+    Ok(GraphResponse::created(entity_body(
+        c,
+        "oauth2PermissionGrants",
+        &obj,
+    )))
 }
 
 fn patch_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
@@ -1019,7 +1200,9 @@ fn patch_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
     }
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let mut rec = find_key(c, &t.oauth2_permission_grants).cloned().ok_or_else(|| key_not_found(c))?;
+    let mut rec = find_key(c, &t.oauth2_permission_grants)
+        .cloned()
+        .ok_or_else(|| key_not_found(c))?;
     update_record(c, &mut rec, &body, &[]);
     t.oauth2_permission_grants.insert(rec);
     Ok(GraphResponse::no_content())
@@ -1028,7 +1211,9 @@ fn patch_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
 fn delete_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let id = find_key(c, &t.oauth2_permission_grants).map(|r| r.id().to_string()).ok_or_else(|| key_not_found(c))?;
+    let id = find_key(c, &t.oauth2_permission_grants)
+        .map(|r| r.id().to_string())
+        .ok_or_else(|| key_not_found(c))?;
     t.oauth2_permission_grants.remove(&id);
     Ok(GraphResponse::no_content())
 }
@@ -1042,18 +1227,25 @@ fn create_user(c: &Ctx) -> Result<GraphResponse, GraphError> {
         require_str(&body, p)?;
     }
     if !body.get("accountEnabled").is_some_and(Value::is_boolean) {
-        return Err(GraphError::bad_request("Property 'accountEnabled' is required and must be a boolean."));
+        return Err(GraphError::bad_request(
+            "Property 'accountEnabled' is required and must be a boolean.",
+        ));
     }
     let password = body
         .get("passwordProfile")
         .and_then(|p| p.get("password"))
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| GraphError::bad_request("Property 'passwordProfile' with a password is required."))?;
+        .ok_or_else(|| {
+            GraphError::bad_request("Property 'passwordProfile' with a password is required.")
+        })?;
     let upn = require_str(&body, "userPrincipalName")?.to_string();
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let domain = upn.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+    let domain = upn
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_ascii_lowercase())
+        .unwrap_or_default();
     if !t.has_domain(&domain) {
         return Err(GraphError::bad_request(format!(
             "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization. ('{domain}')"
@@ -1081,7 +1273,9 @@ fn create_group(c: &Ctx) -> Result<GraphResponse, GraphError> {
     require_str(&body, "mailNickname")?;
     for p in ["mailEnabled", "securityEnabled"] {
         if !body.get(p).is_some_and(Value::is_boolean) {
-            return Err(GraphError::bad_request(format!("Property '{p}' is required and must be a boolean.")));
+            return Err(GraphError::bad_request(format!(
+                "Property '{p}' is required and must be a boolean."
+            )));
         }
     }
     let mut emu = c.state.write();
@@ -1097,7 +1291,10 @@ fn create_group(c: &Ctx) -> Result<GraphResponse, GraphError> {
 
 fn directory_object(t: &Tenant, id: &str, now: Instant) -> Option<(&'static str, Obj)> {
     if let Some(u) = t.users.get(id).and_then(|r| r.view(now)) {
-        return Some(("#microsoft.graph.user", odata::select(u, None, Kind::User.default_select())));
+        return Some((
+            "#microsoft.graph.user",
+            odata::select(u, None, Kind::User.default_select()),
+        ));
     }
     if let Some(g) = t.groups.get(id).and_then(|r| r.view(now)) {
         return Some(("#microsoft.graph.group", g.clone()));
@@ -1118,8 +1315,16 @@ fn list_members(c: &Ctx, transitive: bool) -> Result<GraphResponse, GraphError> 
     let emu = c.state.read();
     let t = tenant_of(&emu, c)?;
     let gid = c.param(0).to_ascii_lowercase();
-    let g = t.groups.get(&gid).filter(|r| r.view(c.now).is_some()).ok_or_else(|| GraphError::not_found(&gid))?;
-    let mut ids: Vec<String> = if transitive { t.transitive_members_of(&gid) } else { g.internal.members.clone() };
+    let g = t
+        .groups
+        .get(&gid)
+        .filter(|r| r.view(c.now).is_some())
+        .ok_or_else(|| GraphError::not_found(&gid))?;
+    let mut ids: Vec<String> = if transitive {
+        t.transitive_members_of(&gid)
+    } else {
+        g.internal.members.clone()
+    };
     ids.sort();
     let start = match &q.skip_after {
         Some(after) => ids.partition_point(|i| i.as_str() <= after.as_str()),
@@ -1130,13 +1335,17 @@ fn list_members(c: &Ctx, transitive: bool) -> Result<GraphResponse, GraphError> 
         .filter_map(|id| directory_object(t, id, c.now).map(|(ty, o)| (id.clone(), ty, o)))
         .collect();
     let items = objs.iter().map(|(id, _, o)| (id.as_str(), o));
-    let types: std::collections::HashMap<&str, &str> = objs.iter().map(|(id, ty, _)| (id.as_str(), *ty)).collect();
-    let nav = if transitive { "transitiveMembers" } else { "members" };
-    let ctx = c.context(&format!("directoryObjects"));
-    let _ = nav;
+    let types: std::collections::HashMap<&str, &str> =
+        objs.iter().map(|(id, ty, _)| (id.as_str(), *ty)).collect();
+    let ctx = c.context("directoryObjects");
     let body = page(c, ctx, items, &q, Kind::Group, |o| {
         let mut out = Map::new();
-        let ty = o.get("id").and_then(Value::as_str).and_then(|i| types.get(i)).copied().unwrap_or("#microsoft.graph.directoryObject");
+        let ty = o
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|i| types.get(i))
+            .copied()
+            .unwrap_or("#microsoft.graph.directoryObject");
         out.insert("@odata.type".into(), json!(ty));
         out.extend(o.clone());
         out
@@ -1145,23 +1354,42 @@ fn list_members(c: &Ctx, transitive: bool) -> Result<GraphResponse, GraphError> 
 }
 
 fn add_member(c: &Ctx) -> Result<GraphResponse, GraphError> {
-    let body = c.req.body.as_ref().and_then(Value::as_object).ok_or_else(|| {
-        GraphError::new(400, "BadRequest", "Empty Payload. JSON content expected.")
-    })?;
-    let odata_id = body.get("@odata.id").and_then(Value::as_str).ok_or_else(|| {
-        GraphError::bad_request("Invalid request body: '@odata.id' is required.")
-    })?;
-    let member = odata_id.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+    let body = c
+        .req
+        .body
+        .as_ref()
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            GraphError::new(400, "BadRequest", "Empty Payload. JSON content expected.")
+        })?;
+    let odata_id = body
+        .get("@odata.id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| GraphError::bad_request("Invalid request body: '@odata.id' is required."))?;
+    let member = odata_id
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let gid = c.param(0).to_ascii_lowercase();
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
     if t.groups.get(&gid).filter(|r| r.is_visible(c.now)).is_none() {
         return Err(GraphError::not_found(&gid));
     }
-    if directory_object(t, &member, c.now).is_none() || !odata_id.contains("directoryObjects") && !odata_id.contains("users") && !odata_id.contains("groups") && !odata_id.contains("servicePrincipals") {
+    if directory_object(t, &member, c.now).is_none()
+        || !odata_id.contains("directoryObjects")
+            && !odata_id.contains("users")
+            && !odata_id.contains("groups")
+            && !odata_id.contains("servicePrincipals")
+    {
         return Err(GraphError::not_found(&member));
     }
-    let g = t.groups.get_mut(&gid).ok_or_else(|| GraphError::not_found(&gid))?;
+    let g = t
+        .groups
+        .get_mut(&gid)
+        .ok_or_else(|| GraphError::not_found(&gid))?;
     if g.internal.members.contains(&member) {
         return Err(GraphError::bad_request(
             "One or more added object references already exist for the following modified properties: 'members'.",
@@ -1176,7 +1404,10 @@ fn remove_member(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let mid = c.param(1).to_ascii_lowercase();
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let g = t.groups.get_mut(&gid).ok_or_else(|| GraphError::not_found(&gid))?;
+    let g = t
+        .groups
+        .get_mut(&gid)
+        .ok_or_else(|| GraphError::not_found(&gid))?;
     let before = g.internal.members.len();
     g.internal.members.retain(|m| *m != mid);
     if g.internal.members.len() == before {
@@ -1191,7 +1422,9 @@ fn remove_member(c: &Ctx) -> Result<GraphResponse, GraphError> {
 fn subscribed_skus(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let q = c.query()?;
     if q.filter.is_some() {
-        return Err(GraphError::bad_request("$filter is not supported on subscribedSkus."));
+        return Err(GraphError::bad_request(
+            "$filter is not supported on subscribedSkus.",
+        ));
     }
     let emu = c.state.read();
     let t = tenant_of(&emu, c)?;
@@ -1200,7 +1433,9 @@ fn subscribed_skus(c: &Ctx) -> Result<GraphResponse, GraphError> {
         .iter()
         .map(|s| Value::Object(odata::select(s, q.select.as_deref(), None)))
         .collect();
-    Ok(GraphResponse::ok(json!({"@odata.context": c.context("subscribedSkus"), "value": value})))
+    Ok(GraphResponse::ok(
+        json!({"@odata.context": c.context("subscribedSkus"), "value": value}),
+    ))
 }
 
 fn organization(c: &Ctx, one: bool) -> Result<GraphResponse, GraphError> {
@@ -1214,7 +1449,9 @@ fn organization(c: &Ctx, one: bool) -> Result<GraphResponse, GraphError> {
         }
         return Ok(GraphResponse::ok(entity_body(c, "organization", &org)));
     }
-    Ok(GraphResponse::ok(json!({"@odata.context": c.context("organization"), "value": [org]})))
+    Ok(GraphResponse::ok(
+        json!({"@odata.context": c.context("organization"), "value": [org]}),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1235,15 +1472,28 @@ fn validate_policy_body(body: &Obj, creating: bool) -> Result<(), GraphError> {
         if let Some(op) = g.get("operator")
             && !matches!(op.as_str(), Some("AND" | "OR"))
         {
-            return Err(GraphError::bad_request("grantControls.operator must be 'AND' or 'OR'."));
+            return Err(GraphError::bad_request(
+                "grantControls.operator must be 'AND' or 'OR'.",
+            ));
         }
         if let Some(Value::Array(ctrls)) = g.get("builtInControls") {
             for ctl in ctrls {
                 if !matches!(
                     ctl.as_str(),
-                    Some("block" | "mfa" | "compliantDevice" | "domainJoinedDevice" | "approvedApplication" | "compliantApplication" | "passwordChange" | "unknownFutureValue")
+                    Some(
+                        "block"
+                            | "mfa"
+                            | "compliantDevice"
+                            | "domainJoinedDevice"
+                            | "approvedApplication"
+                            | "compliantApplication"
+                            | "passwordChange"
+                            | "unknownFutureValue"
+                    )
                 ) {
-                    return Err(GraphError::bad_request(format!("Invalid value '{ctl}' in grantControls.builtInControls.")));
+                    return Err(GraphError::bad_request(format!(
+                        "Invalid value '{ctl}' in grantControls.builtInControls."
+                    )));
                 }
             }
         }
@@ -1253,15 +1503,18 @@ fn validate_policy_body(body: &Obj, creating: bool) -> Result<(), GraphError> {
         if !body.contains_key("state") {
             return Err(GraphError::bad_request("Property 'state' is required."));
         }
-        let conditions = body.get("conditions").and_then(Value::as_object).ok_or_else(|| {
-            GraphError::bad_request("Property 'conditions' is required.")
-        })?;
+        let conditions = body
+            .get("conditions")
+            .and_then(Value::as_object)
+            .ok_or_else(|| GraphError::bad_request("Property 'conditions' is required."))?;
         if !conditions.contains_key("applications") || !conditions.contains_key("users") {
             return Err(GraphError::bad_request(
                 "conditions.applications and conditions.users are required.",
             ));
         }
-        if body.get("grantControls").is_none_or(Value::is_null) && body.get("sessionControls").is_none_or(Value::is_null) {
+        if body.get("grantControls").is_none_or(Value::is_null)
+            && body.get("sessionControls").is_none_or(Value::is_null)
+        {
             return Err(GraphError::bad_request(
                 "A policy needs grantControls or sessionControls.",
             ));
@@ -1275,7 +1528,10 @@ fn expand_strength(c: &Ctx, obj: &mut Obj) {
         if !g.contains_key("authenticationStrength") {
             g.insert("authenticationStrength".into(), Value::Null);
         }
-        for (k, d) in [("customAuthenticationFactors", json!([])), ("termsOfUse", json!([]))] {
+        for (k, d) in [
+            ("customAuthenticationFactors", json!([])),
+            ("termsOfUse", json!([])),
+        ] {
             g.entry(k).or_insert(d);
         }
         let ctx = c.context(&format!(
@@ -1309,7 +1565,11 @@ fn create_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let mut rec = Record::new(obj.clone());
     rec.visible_at = c.replication_until();
     t.conditional_access_policies.insert(rec);
-    Ok(GraphResponse::created(entity_body(c, "identity/conditionalAccess/policies", &obj)))
+    Ok(GraphResponse::created(entity_body(
+        c,
+        "identity/conditionalAccess/policies",
+        &obj,
+    )))
 }
 
 fn patch_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
@@ -1317,9 +1577,12 @@ fn patch_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
     validate_policy_body(&body, false)?;
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let mut rec = find_key(c, &t.conditional_access_policies).cloned().ok_or_else(|| key_not_found(c))?;
+    let mut rec = find_key(c, &t.conditional_access_policies)
+        .cloned()
+        .ok_or_else(|| key_not_found(c))?;
     update_record(c, &mut rec, &body, &["grantControls", "sessionControls"]);
-    rec.obj.insert("modifiedDateTime".into(), json!(c.timestamp()));
+    rec.obj
+        .insert("modifiedDateTime".into(), json!(c.timestamp()));
     expand_strength(c, &mut rec.obj);
     t.conditional_access_policies.insert(rec);
     Ok(GraphResponse::no_content())
@@ -1328,7 +1591,9 @@ fn patch_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
 fn delete_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let id = find_key(c, &t.conditional_access_policies).map(|r| r.id().to_string()).ok_or_else(|| key_not_found(c))?;
+    let id = find_key(c, &t.conditional_access_policies)
+        .map(|r| r.id().to_string())
+        .ok_or_else(|| key_not_found(c))?;
     t.conditional_access_policies.remove(&id);
     Ok(GraphResponse::no_content())
 }
@@ -1345,14 +1610,27 @@ fn get_security_defaults(c: &Ctx) -> Result<GraphResponse, GraphError> {
 
 fn patch_security_defaults(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let Some(Value::Object(body)) = c.req.body.as_ref() else {
-        return Err(GraphError::new(400, "BadRequest", "Empty Payload. JSON content expected."));
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Empty Payload. JSON content expected.",
+        ));
     };
     for (k, v) in body {
         match k.as_str() {
             "isEnabled" if v.is_boolean() => {}
-            "isEnabled" => return Err(GraphError::bad_request("Property 'isEnabled' must be a boolean.")),
+            "isEnabled" => {
+                return Err(GraphError::bad_request(
+                    "Property 'isEnabled' must be a boolean.",
+                ));
+            }
             "displayName" | "description" | "id" => return Err(GraphError::read_only_property(k)),
-            _ => return Err(GraphError::unknown_property(k, "microsoft.graph.identitySecurityDefaultsEnforcementPolicy")),
+            _ => {
+                return Err(GraphError::unknown_property(
+                    k,
+                    "microsoft.graph.identitySecurityDefaultsEnforcementPolicy",
+                ));
+            }
         }
     }
     let mut emu = c.state.write();
@@ -1367,7 +1645,11 @@ fn get_auth_requirements(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let emu = c.state.read();
     let t = tenant_of(&emu, c)?;
     let u = find_key(c, &t.users).ok_or_else(|| key_not_found(c))?;
-    let state = u.internal.per_user_mfa_state.clone().unwrap_or_else(|| "disabled".into());
+    let state = u
+        .internal
+        .per_user_mfa_state
+        .clone()
+        .unwrap_or_else(|| "disabled".into());
     Ok(GraphResponse::ok(json!({
         "@odata.context": c.context(&format!("users('{}')/authentication/requirements/$entity", c.param(0))),
         "perUserMfaState": state
@@ -1376,23 +1658,36 @@ fn get_auth_requirements(c: &Ctx) -> Result<GraphResponse, GraphError> {
 
 fn patch_auth_requirements(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let Some(Value::Object(body)) = c.req.body.as_ref() else {
-        return Err(GraphError::new(400, "BadRequest", "Empty Payload. JSON content expected."));
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Empty Payload. JSON content expected.",
+        ));
     };
     let mut new_state = None;
     for (k, v) in body {
         match (k.as_str(), v.as_str()) {
-            ("perUserMfaState", Some(s @ ("disabled" | "enabled" | "enforced"))) => new_state = Some(s.to_string()),
+            ("perUserMfaState", Some(s @ ("disabled" | "enabled" | "enforced"))) => {
+                new_state = Some(s.to_string())
+            }
             ("perUserMfaState", _) => {
                 return Err(GraphError::bad_request(format!(
                     "Invalid value '{v}' for property 'perUserMfaState'. Valid values are 'disabled', 'enabled' and 'enforced'."
                 )));
             }
-            _ => return Err(GraphError::unknown_property(k, "microsoft.graph.strongAuthenticationRequirements")),
+            _ => {
+                return Err(GraphError::unknown_property(
+                    k,
+                    "microsoft.graph.strongAuthenticationRequirements",
+                ));
+            }
         }
     }
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let id = find_key(c, &t.users).map(|r| r.id().to_string()).ok_or_else(|| key_not_found(c))?;
+    let id = find_key(c, &t.users)
+        .map(|r| r.id().to_string())
+        .ok_or_else(|| key_not_found(c))?;
     if let (Some(s), Some(u)) = (new_state, t.users.get_mut(&id)) {
         u.internal.per_user_mfa_state = Some(s);
     }
@@ -1412,20 +1707,41 @@ fn list_deleted(c: &Ctx, kind: &str) -> Result<GraphResponse, GraphError> {
         .filter(|(id, d)| d.kind == kind && q.skip_after.as_deref().is_none_or(|a| id.as_str() > a))
         .map(|(id, d)| (id.as_str(), &d.record.obj))
         .filter(|(_, o)| q.filter.as_ref().is_none_or(|f| f.matches(o)));
-    let ty = if kind == "applications" { "application" } else { "servicePrincipal" };
+    let ty = if kind == "applications" {
+        "application"
+    } else {
+        "servicePrincipal"
+    };
     let ctx = c.context(&format!("directory/deletedItems/microsoft.graph.{ty}"));
-    let k = if kind == "applications" { Kind::Application } else { Kind::ServicePrincipal };
+    let k = if kind == "applications" {
+        Kind::Application
+    } else {
+        Kind::ServicePrincipal
+    };
     Ok(GraphResponse::ok(page(c, ctx, items, &q, k, |o| o.clone())))
 }
 
 fn get_deleted(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let emu = c.state.read();
     let t = tenant_of(&emu, c)?;
-    let d = t.deleted_items.get(&c.param(0).to_ascii_lowercase()).ok_or_else(|| GraphError::not_found(c.param(0)))?;
-    let ty = if d.kind == "applications" { "application" } else { "servicePrincipal" };
+    let d = t
+        .deleted_items
+        .get(&c.param(0).to_ascii_lowercase())
+        .ok_or_else(|| GraphError::not_found(c.param(0)))?;
+    let ty = if d.kind == "applications" {
+        "application"
+    } else {
+        "servicePrincipal"
+    };
     let mut out = Map::new();
-    out.insert("@odata.context".into(), json!(c.context("directory/deletedItems/$entity")));
-    out.insert("@odata.type".into(), json!(format!("#microsoft.graph.{ty}")));
+    out.insert(
+        "@odata.context".into(),
+        json!(c.context("directory/deletedItems/$entity")),
+    );
+    out.insert(
+        "@odata.type".into(),
+        json!(format!("#microsoft.graph.{ty}")),
+    );
     out.extend(d.record.obj.clone());
     Ok(GraphResponse::ok(Value::Object(out)))
 }
@@ -1434,7 +1750,11 @@ fn restore_deleted(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let id = c.param(0).to_ascii_lowercase();
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let d = t.deleted_items.get(&id).cloned().ok_or_else(|| GraphError::not_found(&id))?;
+    let d = t
+        .deleted_items
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| GraphError::not_found(&id))?;
     check_owner(c, t, &d.record)?;
     let mut rec = d.record;
     if d.kind == "applications"
@@ -1452,10 +1772,20 @@ fn restore_deleted(c: &Ctx) -> Result<GraphResponse, GraphError> {
         "users" => t.users.insert(rec),
         _ => t.groups.insert(rec),
     }
-    let ty = if d.kind == "applications" { "application" } else { "servicePrincipal" };
+    let ty = if d.kind == "applications" {
+        "application"
+    } else {
+        "servicePrincipal"
+    };
     let mut out = Map::new();
-    out.insert("@odata.context".into(), json!(c.context("directoryObjects/$entity")));
-    out.insert("@odata.type".into(), json!(format!("#microsoft.graph.{ty}")));
+    out.insert(
+        "@odata.context".into(),
+        json!(c.context("directoryObjects/$entity")),
+    );
+    out.insert(
+        "@odata.type".into(),
+        json!(format!("#microsoft.graph.{ty}")),
+    );
     out.extend(obj);
     Ok(GraphResponse::ok(Value::Object(out)))
 }
@@ -1464,7 +1794,11 @@ fn purge_deleted(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let id = c.param(0).to_ascii_lowercase();
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let d = t.deleted_items.get(&id).cloned().ok_or_else(|| GraphError::not_found(&id))?;
+    let d = t
+        .deleted_items
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| GraphError::not_found(&id))?;
     check_owner(c, t, &d.record)?;
     t.deleted_items.remove(&id);
     Ok(GraphResponse::no_content())

@@ -138,22 +138,50 @@ impl Kind {
     pub fn read_only(self) -> &'static [&'static str] {
         match self {
             Kind::Application => &[
-                "id", "appId", "createdDateTime", "deletedDateTime", "publisherDomain",
-                "disabledByMicrosoftStatus", "verifiedPublisher", "passwordCredentials",
+                "id",
+                "appId",
+                "createdDateTime",
+                "deletedDateTime",
+                "publisherDomain",
+                "disabledByMicrosoftStatus",
+                "verifiedPublisher",
+                "passwordCredentials",
             ],
             Kind::ServicePrincipal => &[
-                "id", "deletedDateTime", "appDisplayName", "appOwnerOrganizationId", "createdDateTime",
-                "disabledByMicrosoftStatus", "signInAudience", "verifiedPublisher", "passwordCredentials",
+                "id",
+                "deletedDateTime",
+                "appDisplayName",
+                "appOwnerOrganizationId",
+                "createdDateTime",
+                "disabledByMicrosoftStatus",
+                "signInAudience",
+                "verifiedPublisher",
+                "passwordCredentials",
             ],
             Kind::User => &["id", "createdDateTime", "onPremisesSyncEnabled"],
-            Kind::Group => &["id", "createdDateTime", "deletedDateTime", "mail", "securityIdentifier",
-                "renewedDateTime", "expirationDateTime", "onPremisesSyncEnabled", "proxyAddresses"],
+            Kind::Group => &[
+                "id",
+                "createdDateTime",
+                "deletedDateTime",
+                "mail",
+                "securityIdentifier",
+                "renewedDateTime",
+                "expirationDateTime",
+                "onPremisesSyncEnabled",
+                "proxyAddresses",
+            ],
             Kind::Grant => &["id"],
             Kind::AppRoleAssignment => &[
-                "id", "createdDateTime", "deletedDateTime", "principalDisplayName", "principalType",
+                "id",
+                "createdDateTime",
+                "deletedDateTime",
+                "principalDisplayName",
+                "principalType",
                 "resourceDisplayName",
             ],
-            Kind::ConditionalAccessPolicy => &["id", "createdDateTime", "modifiedDateTime", "templateId"],
+            Kind::ConditionalAccessPolicy => {
+                &["id", "createdDateTime", "modifiedDateTime", "templateId"]
+            }
         }
     }
 
@@ -161,8 +189,17 @@ impl Kind {
     pub fn default_select(self) -> Option<&'static [&'static str]> {
         match self {
             Kind::User => Some(&[
-                "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-                "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id",
+                "businessPhones",
+                "displayName",
+                "givenName",
+                "jobTitle",
+                "mail",
+                "mobilePhone",
+                "officeLocation",
+                "preferredLanguage",
+                "surname",
+                "userPrincipalName",
+                "id",
             ]),
             _ => None,
         }
@@ -215,15 +252,15 @@ fn check_nested(path: &str, template: &Value, value: &Value, kind: Kind) -> Resu
             }
             Ok(())
         }
-        (Value::Array(_), v) if !v.is_array() && !v.is_null() => Err(GraphError::bad_request(format!(
-            "Invalid value for property '{path}': a collection is expected."
-        ))),
+        (Value::Array(_), v) if !v.is_array() && !v.is_null() => Err(GraphError::bad_request(
+            format!("Invalid value for property '{path}': a collection is expected."),
+        )),
         (Value::Array(_), Value::Null) => Err(GraphError::bad_request(format!(
             "Invalid value for property '{path}': collections cannot be null."
         ))),
-        (Value::Bool(_), v) if !v.is_boolean() && !v.is_null() => Err(GraphError::bad_request(format!(
-            "Invalid value for property '{path}': a boolean is expected."
-        ))),
+        (Value::Bool(_), v) if !v.is_boolean() && !v.is_null() => Err(GraphError::bad_request(
+            format!("Invalid value for property '{path}': a boolean is expected."),
+        )),
         _ => Ok(()),
     }
 }
@@ -249,7 +286,11 @@ pub fn merge_patch(target: &mut Obj, patch: &Obj, replace_whole: &[&str]) {
 /// A new object of `kind`: the template overlaid with `body`.
 pub fn instantiate(kind: Kind, body: &Obj) -> Obj {
     let mut obj = kind.template();
-    merge_patch(&mut obj, body, &["optionalClaims", "grantControls", "sessionControls"]);
+    merge_patch(
+        &mut obj,
+        body,
+        &["optionalClaims", "grantControls", "sessionControls"],
+    );
     obj
 }
 
@@ -259,13 +300,30 @@ mod tests {
 
     #[test]
     fn unknown_and_read_only_properties_are_rejected() {
-        let e = validate_write(Kind::Application, Some(&json!({"displayName": "x", "bogus": 1})), &[]).unwrap_err();
+        let e = validate_write(
+            Kind::Application,
+            Some(&json!({"displayName": "x", "bogus": 1})),
+            &[],
+        )
+        .unwrap_err();
         assert!(e.message.contains("'bogus'"), "{}", e.message);
         let e = validate_write(Kind::Application, Some(&json!({"appId": "x"})), &[]).unwrap_err();
         assert!(e.message.contains("read-only"));
-        let e = validate_write(Kind::Application, Some(&json!({"web": {"redirectUri": []}})), &[]).unwrap_err();
+        let e = validate_write(
+            Kind::Application,
+            Some(&json!({"web": {"redirectUri": []}})),
+            &[],
+        )
+        .unwrap_err();
         assert!(e.message.contains("'redirectUri'"));
-        assert!(validate_write(Kind::ServicePrincipal, Some(&json!({"appId": "x"})), &["appId"]).is_ok());
+        assert!(
+            validate_write(
+                Kind::ServicePrincipal,
+                Some(&json!({"appId": "x"})),
+                &["appId"]
+            )
+            .is_ok()
+        );
         assert!(validate_write(Kind::Application, Some(&json!({"tags": null})), &[]).is_err());
     }
 
@@ -275,7 +333,10 @@ mod tests {
         let patch = json!({"web": {"redirectUris": ["https://a"]}, "tags": ["t"]});
         merge_patch(&mut app, patch.as_object().unwrap(), &["optionalClaims"]);
         assert_eq!(app["web"]["redirectUris"], json!(["https://a"]));
-        assert_eq!(app["web"]["implicitGrantSettings"]["enableIdTokenIssuance"], json!(false));
+        assert_eq!(
+            app["web"]["implicitGrantSettings"]["enableIdTokenIssuance"],
+            json!(false)
+        );
         let patch = json!({"tags": []});
         merge_patch(&mut app, patch.as_object().unwrap(), &[]);
         assert_eq!(app["tags"], json!([]));
