@@ -997,3 +997,123 @@ async fn openid_configuration_by_id_and_unknown_tenant() {
         == "/{tenant}/v2.0/.well-known/openid-configuration"
         && e.status == 400));
 }
+
+// ---- replication delay, overage, device-code-flow policies, the devicelogin page ---------------
+
+#[tokio::test]
+async fn a_client_not_yet_replicated_is_unknown() {
+    let emu = start();
+    emu.with_tenant(|t| {
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+        let id = t.application_by_app_id(PASSPORT).unwrap().id().to_string();
+        t.applications.get_mut(&id).unwrap().visible_at = Some(later);
+        t.service_principals
+            .get_mut(PASSPORT_SP)
+            .unwrap()
+            .visible_at = Some(later);
+    });
+    let (s, b) = ropc(&emu, ALICE_UPN, PASSWORD).await;
+    assert_eq!((s, code(&b)), (400, 700016), "{b}");
+}
+
+#[tokio::test]
+async fn more_than_200_groups_become_the_overage_claim() {
+    let emu = start();
+    emu.with_tenant(|t| {
+        for i in 0..201 {
+            let mut g = graph_emulator::Record::new(
+                json!({"id": format!("7a1b2c3d-0000-4000-8000-1{i:011}"), "displayName": format!("G{i}"),
+                       "securityEnabled": true})
+                .as_object()
+                .unwrap()
+                .clone(),
+            );
+            g.internal.members = vec![ALICE.to_string()];
+            t.groups.insert(g);
+        }
+    });
+    let (_, b) = ropc(&emu, ALICE_UPN, PASSWORD).await;
+    let id = claims(b["id_token"].as_str().unwrap());
+    assert!(id.get("groups").is_none(), "{id}");
+    assert_eq!(id["_claim_names"]["groups"], "src1");
+    assert!(
+        id["_claim_sources"]["src1"]["endpoint"]
+            .as_str()
+            .unwrap()
+            .contains(ALICE)
+    );
+}
+
+#[tokio::test]
+async fn device_code_flow_policy_blocks_only_device_code() {
+    let emu = start();
+    let mut p = ca_policy(
+        "pol-dcf",
+        "enabled",
+        all_users(),
+        all_apps(&[]),
+        json!({"operator": "OR", "builtInControls": ["block"]}),
+    );
+    p.obj["conditions"]["authenticationFlows"] = json!({"transferMethods": "deviceCodeFlow"});
+    add_policy(&emu, p);
+    assert_eq!(ropc(&emu, ALICE_UPN, PASSWORD).await.0, 200);
+    let (_, dc) = devicecode(&emu, PASSPORT).await;
+    emu.approve_device_code(dc["user_code"].as_str().unwrap(), ALICE_UPN)
+        .unwrap();
+    let (s, b) = poll(&emu, dc["device_code"].as_str().unwrap()).await;
+    assert_eq!((s, code(&b)), (400, 53003), "{b}");
+}
+
+#[tokio::test]
+async fn devicelogin_page_and_device_code_listing() {
+    let emu = start();
+    let (_, dc) = devicecode(&emu, PASSPORT).await;
+    let user_code = dc["user_code"].as_str().unwrap();
+    assert_eq!(
+        dc["verification_uri"],
+        format!("{}/devicelogin", emu.base_url())
+    );
+    let page = http()
+        .get(format!("{}/devicelogin", emu.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("user_code"));
+
+    let listed: Value = http()
+        .get(format!("{}/_emulator/device-codes", emu.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["value"][0]["userCode"], user_code);
+    assert_eq!(listed["value"][0]["status"], "pending");
+
+    let bad = http()
+        .post(format!("{}/devicelogin", emu.base_url()))
+        .form(&[
+            ("user_code", user_code),
+            ("upn", "nobody@idtest.example"),
+            ("action", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let ok = http()
+        .post(format!("{}/devicelogin", emu.base_url()))
+        .form(&[
+            ("user_code", user_code),
+            ("upn", ALICE_UPN),
+            ("action", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let (s, b) = poll(&emu, dc["device_code"].as_str().unwrap()).await;
+    assert_eq!(s, 200, "{b}");
+}
