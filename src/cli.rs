@@ -24,6 +24,10 @@ pub struct GlobalArgs {
     /// `always` or `never`.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Microsoft Graph and sign-in options (plan, apply).
+    #[command(flatten)]
+    pub graph: commands::plan::GraphArgs,
 }
 
 /// When to colour output.
@@ -40,4 +44,12 @@ pub enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Print the JSON Schema of the spec file format (for editors and CI).
     Schema(commands::schema::SchemaArgs),
+    /// Read the tenant and show what applying the spec would change (exit 2 with
+    /// --detailed-exitcode when there are changes).
+    Plan(commands::plan::PlanArgs),
+    /// Apply a spec (or a saved plan): asks first on a terminal, journals every change, then
+    /// reads back and reports "converged".
+    Apply(commands::apply::ApplyArgs),
+    /// Print the least-privileged Graph application permissions needed to plan and to apply a spec.
+    Permissions(commands::permissions::PermissionsArgs),
 }

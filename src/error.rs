@@ -17,7 +17,6 @@ pub enum Outcome {
     /// Done; nothing to change (exit 0).
     Success,
     /// A plan has changes and `--detailed-exitcode` was given (exit 2).
-    #[cfg_attr(not(test), allow(dead_code))] // returned by `plan --detailed-exitcode`
     ChangesPresent,
 }
 
@@ -33,6 +32,9 @@ pub enum CliError {
     /// The command line is wrong (or asked for `--help`/`--version`, which clap prints).
     #[error("{0}")]
     Usage(clap::Error),
+    /// plan/apply/permissions failed; the message says what, where and how to fix it.
+    #[error("{0}")]
+    Run(String),
     /// Writing to stdout failed.
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),
@@ -121,7 +123,7 @@ pub fn exit(result: Result<Outcome, CliError>) -> ExitCode {
             // clap prints help and version to stdout, usage errors to stderr.
             let _ = e.print();
         }
-        Err(e @ CliError::Stdout(_)) => eprint(&format!("error: {e}\n")),
+        Err(e @ (CliError::Stdout(_) | CliError::Run(_))) => eprint(&format!("error: {e}\n")),
     }
     code
 }

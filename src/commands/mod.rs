@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub mod apply;
+pub mod permissions;
+pub mod plan;
 pub mod schema;
 pub mod validate;
 
@@ -12,5 +15,8 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Plan(args) => plan::run(&args, &cli.global.graph, cli.global.color),
+        Command::Apply(args) => apply::run(&args, &cli.global.graph, cli.global.color),
+        Command::Permissions(args) => permissions::run(&args),
     }
 }

@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod journal;
 pub mod normalize;
 pub mod observed;
+pub mod permissions;
 pub mod plan;
 pub mod render;
 pub mod saved;

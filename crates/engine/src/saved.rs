@@ -83,6 +83,24 @@ impl SavedPlan {
         }
     }
 
+    /// [`SavedPlan::new`] stamped with the current time.
+    pub fn new_now(
+        spec_path: &str,
+        spec_bytes: &[u8],
+        desired: &Desired,
+        observed: &Observed,
+        plan: &Plan,
+    ) -> SavedPlan {
+        SavedPlan::new(
+            spec_path,
+            spec_bytes,
+            desired,
+            observed,
+            plan,
+            chrono::Utc::now(),
+        )
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
     }

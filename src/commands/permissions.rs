@@ -1,0 +1,54 @@
+//! `entractl permissions SPEC`: the least-privileged Graph application permissions needed to plan,
+//! and to apply, this spec.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use entractl_engine::Desired;
+use entractl_engine::permissions::required_permissions;
+
+use super::plan::load_spec;
+use crate::error::{CliError, Outcome};
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct PermissionsArgs {
+    /// The spec file.
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &PermissionsArgs) -> Result<Outcome, CliError> {
+    let (loaded, _) = load_spec(&args.spec)?;
+    let desired = Desired::from_spec(&loaded.spec, None);
+    let req = required_permissions(&desired);
+    if args.json {
+        let text = serde_json::to_string_pretty(&req).unwrap_or_default() + "\n";
+        return output::stdout(&text).map(|()| Outcome::Success);
+    }
+    let mut out = format!(
+        "Microsoft Graph application permissions for {} (grant them to entractl's identity, with admin consent)\n\nTo plan (read only):\n",
+        args.spec.display()
+    );
+    for n in &req.plan {
+        out.push_str(&format!("  {:<40}{}\n", n.permission, n.why));
+    }
+    out.push_str("\nTo apply (includes what plan needs):\n");
+    for n in &req.apply {
+        out.push_str(&format!("  {:<40}{}\n", n.permission, n.why));
+    }
+    if !req.not_covered.is_empty() {
+        out.push_str(&format!(
+            "\nNot listed: {} in the spec is not applied by this version of entractl.\n",
+            req.not_covered
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    output::stdout(&out).map(|()| Outcome::Success)
+}
