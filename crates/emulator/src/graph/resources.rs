@@ -1601,11 +1601,13 @@ fn delete_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
 fn get_security_defaults(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let emu = c.state.read();
     let t = tenant_of(&emu, c)?;
-    Ok(GraphResponse::ok(entity_body(
-        c,
-        "policies/identitySecurityDefaultsEnforcementPolicy",
-        &t.security_defaults,
-    )))
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(c.context("policies/identitySecurityDefaultsEnforcementPolicy")),
+    );
+    out.extend(t.security_defaults.clone());
+    Ok(GraphResponse::ok(Value::Object(out)))
 }
 
 fn patch_security_defaults(c: &Ctx) -> Result<GraphResponse, GraphError> {
