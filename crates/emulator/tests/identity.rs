@@ -700,7 +700,7 @@ async fn ropc_mfa_50076_security_defaults_and_per_user() {
 async fn ropc_mfa_50076_conditional_access_and_exclusions() {
     let emu = start();
     let mfa = json!({"operator": "OR", "builtInControls": ["mfa"], "authenticationStrength": null});
-    // Report-only and OR-ed-with-a-device-control policies do not force MFA.
+    // Report-only policies do not force MFA.
     add_policy(
         &emu,
         ca_policy(
@@ -721,6 +721,13 @@ async fn ropc_mfa_50076_conditional_access_and_exclusions() {
             json!({"operator": "OR", "builtInControls": ["mfa", "compliantDevice"]}),
         ),
     );
+    // A password sign-in carries no device, so `mfa OR compliantDevice` can only be met by MFA.
+    let (s, b) = ropc(&emu, ALICE_UPN, PASSWORD).await;
+    assert_eq!((s, code(&b)), (400, 50076), "{b}");
+    emu.with_tenant(|t| {
+        let p = t.conditional_access_policies.get_mut("pol-or").unwrap();
+        p.obj["conditions"]["applications"]["excludeApplications"] = json!([PASSPORT]);
+    });
     assert_eq!(ropc(&emu, ALICE_UPN, PASSWORD).await.0, 200);
 
     add_policy(

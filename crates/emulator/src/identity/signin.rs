@@ -41,10 +41,9 @@
 //!   match and an `exclude` filter does; `authenticationFlows.transferMethods` — applies only to the
 //!   device-code flow when it lists `deviceCodeFlow`.
 //! * grant controls: `block` blocks. MFA is required when `builtInControls` has `mfa` or
-//!   `authenticationStrength` is set **and** either the `operator` is `AND` or MFA is the only control.
-//!   With `OR` and another control (e.g. `mfa OR compliantDevice`), Entra lets the user satisfy the
-//!   other control; the emulator treats such a policy as not requiring MFA (simplification: ROPC cannot
-//!   actually prove device compliance).
+//!   `authenticationStrength` is set, whatever the `operator`: with `OR` (e.g. `mfa OR compliantDevice`)
+//!   the other controls are device or app controls, and a password sign-in presents no device and no
+//!   app-protection state, so MFA is the only way to satisfy the policy.
 
 use std::time::Instant;
 
@@ -614,17 +613,9 @@ pub fn policy_requires_mfa(policy: &Value) -> bool {
     };
     let builtins = strings(g, "builtInControls");
     let strength = get(g, "authenticationStrength").is_some_and(|s| !s.is_null());
-    let custom = strings(g, "customAuthenticationFactors");
-    let terms = strings(g, "termsOfUse");
-    let has_mfa = contains_ci(&builtins, "mfa") || strength;
-    if !has_mfa {
-        return false;
-    }
-    let controls = builtins.len() + usize::from(strength) + custom.len() + terms.len();
-    let and = get(g, "operator")
-        .and_then(Value::as_str)
-        .is_some_and(|o| o.eq_ignore_ascii_case("AND"));
-    and || controls == 1
+    // With `OR`, the alternatives to MFA (compliant or joined device, approved app, app protection,
+    // terms of use) all need a device or an interactive client: a password grant presents neither.
+    contains_ci(&builtins, "mfa") || strength
 }
 
 #[cfg(test)]
@@ -672,7 +663,7 @@ mod tests {
             json!({"operator": "OR", "builtInControls": ["mfa"], "authenticationStrength": null});
         assert!(policy_requires_mfa(&json!({"grantControls": mfa})));
         let or = json!({"operator": "OR", "builtInControls": ["mfa", "compliantDevice"]});
-        assert!(!policy_requires_mfa(&json!({"grantControls": or})));
+        assert!(policy_requires_mfa(&json!({"grantControls": or})));
         let and = json!({"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]});
         assert!(policy_requires_mfa(&json!({"grantControls": and})));
         let strength = json!({"operator": "OR", "builtInControls": [],
