@@ -144,6 +144,11 @@ async fn replication_delay_on_every_create_converges_in_one_apply_without_duplic
     assert_eq!(created("/v1.0/applications"), 1);
     assert_eq!(created("/v1.0/servicePrincipals"), 1);
     assert_eq!(created("/v1.0/oauth2PermissionGrants"), 1);
+    assert!(
+        log.iter()
+            .any(|e| e.path.starts_with("/v1.0/servicePrincipals") && e.status == 400),
+        "the replication delay was not exercised: {log:#?}"
+    );
     let apps = emu.with_tenant(|t| {
         t.applications
             .iter()
