@@ -75,24 +75,31 @@ async fn contoso_passport_sign_in_follows_conditional_access() {
     let emu = start("p1");
     emu.with_tenant(add_passport);
 
-    // CA001 (all users, mfa) and CA005 (authentication strength) require MFA; CA002 (admin roles),
-    // CA003 (report-only), CA004 (legacy auth), CA006 (mfa OR compliant device), CA007 (disabled)
-    // do not apply or do not force it.
+    // CA001 (all users, mfa), CA005 (authentication strength) and CA006 (mfa OR compliant device: a
+    // password sign-in has no device, so only MFA satisfies it) require MFA; CA002 (admin roles),
+    // CA003 (report-only), CA004 (legacy auth), CA007 (disabled) do not apply or do not force it.
     let (s, b) = ropc(&emu, "alice@contoso.com").await;
     assert_eq!((s, code(&b)), (400, 50076), "{b}");
     let challenge: Value = serde_json::from_str(b["claims"].as_str().unwrap()).unwrap();
     let mut ids: Vec<String> =
         serde_json::from_value(challenge["access_token"]["capolids"]["values"].clone()).unwrap();
     ids.sort();
-    let mut want = vec![policy_id(&emu, "CA001"), policy_id(&emu, "CA005")];
+    let mut want = vec![
+        policy_id(&emu, "CA001"),
+        policy_id(&emu, "CA005"),
+        policy_id(&emu, "CA006"),
+    ];
     want.sort();
     assert_eq!(ids, want);
 
-    // The remediation entractl applies: exclude the Passport app from the MFA policies.
+    // The remediation entractl applies: exclude the Passport app from the policies requiring MFA.
     emu.with_tenant(|t| {
         for p in t.conditional_access_policies.iter_mut() {
             let name = p.str("displayName").unwrap_or("").to_string();
-            if name.starts_with("CA001") || name.starts_with("CA005") {
+            if ["CA001", "CA005", "CA006"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            {
                 p.obj["conditions"]["applications"]["excludeApplications"] = json!([PASSPORT]);
             }
         }
