@@ -297,6 +297,13 @@ async fn application_service_principal_grant_and_assignment_lifecycle() {
         ))
         .await;
     assert_eq!(s, 204);
+    let by_app_id = format!("/v1.0/servicePrincipals(appId='{app_id}')/appRoleAssignedTo");
+    let (s, ara2) = g
+        .post(&by_app_id, json!({"principalId": alice, "resourceId": sp_id, "appRoleId": "00000000-0000-0000-0000-000000000000"}))
+        .await;
+    assert_eq!(s, 201, "appRoleAssignedTo by appId: {ara2}");
+    let (_, list) = g.get(&by_app_id).await;
+    assert_eq!(list["value"].as_array().unwrap().len(), 1);
     let (s, _) = g
         .delete(&format!("/v1.0/oauth2PermissionGrants/{gid}"))
         .await;

@@ -22,6 +22,9 @@ pub struct Route {
     pub beta_only: bool,
     /// Segment named in "Resource not found for the segment" errors.
     pub segment_hint: String,
+    /// `params[0]` is a service principal's appId (`servicePrincipals(appId='…')/…`), resolved to its id
+    /// before the handler runs.
+    pub sp_by_app_id: bool,
 }
 
 fn seg_key(seg: &str) -> (&str, Option<(String, String)>) {
@@ -64,6 +67,7 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         params,
         beta_only: false,
         segment_hint: String::new(),
+        sp_by_app_id: false,
     };
     let rest = &segs[1..];
     let route = match (
@@ -89,6 +93,17 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
             "/servicePrincipals/{id}/appRoleAssignedTo/{id}",
             p(&[id, aid]),
         ),
+        ("servicePrincipals", Some(("appId", v)), ["appRoleAssignedTo"]) => Route {
+            sp_by_app_id: true,
+            ..r("/servicePrincipals/{id}/appRoleAssignedTo", vec![v])
+        },
+        ("servicePrincipals", Some(("appId", v)), ["appRoleAssignedTo", aid]) => Route {
+            sp_by_app_id: true,
+            ..r(
+                "/servicePrincipals/{id}/appRoleAssignedTo/{id}",
+                vec![v, aid.to_string()],
+            )
+        },
         ("servicePrincipals", None, [id, "appRoleAssignments"]) => {
             r("/servicePrincipals/{id}/appRoleAssignments", p(&[id]))
         }
@@ -238,6 +253,26 @@ pub fn execute(
     req: &GraphRequest,
     route: &Route,
 ) -> Result<GraphResponse, GraphError> {
+    let resolved;
+    let route = if route.sp_by_app_id {
+        let app_id = route.params.first().cloned().unwrap_or_default();
+        let id = {
+            let emu = state.read();
+            emu.tenants
+                .get(&caller.tenant)
+                .and_then(|t| t.service_principal_by_app_id(&app_id))
+                .filter(|r| r.is_visible(Instant::now()))
+                .map(|r| r.id().to_string())
+        }
+        .ok_or_else(|| GraphError::not_found(&format!("appId={app_id}")))?;
+        let mut r = route.clone();
+        r.params[0] = id;
+        r.sp_by_app_id = false;
+        resolved = r;
+        &resolved
+    } else {
+        route
+    };
     let c = Ctx {
         state,
         caller,
