@@ -21,3 +21,8 @@ fmt:
 	$(CARGO) fmt --all
 
 lint: check-fmt clippy
+
+## The README's first command: plan and apply specs/kandji-passport.yaml against graph-emulator.
+.PHONY: demo
+demo:
+	CARGO="$(CARGO)" ./scripts/demo.sh

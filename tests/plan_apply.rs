@@ -489,3 +489,16 @@ fn permissions_lists_what_plan_and_apply_need() {
     );
     assert!(out.stdout.contains("`assignments`, `mfa`"));
 }
+
+#[test]
+fn the_demo_script_signs_in_as_the_scenarios_automation_client() {
+    let script = std::fs::read_to_string(root().join("scripts/demo.sh")).unwrap();
+    for constant in [P1_TENANT_ID, CI_CLIENT_ID, CI_CLIENT_SECRET] {
+        assert!(
+            script.contains(constant),
+            "scripts/demo.sh lacks {constant}"
+        );
+    }
+    assert!(script.contains("--scenario p1"));
+    assert!(script.contains("trap cleanup EXIT"));
+}
