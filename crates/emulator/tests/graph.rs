@@ -498,6 +498,17 @@ async fn users_groups_paging_and_query_errors() {
         page["value"][0].get("accountEnabled").is_none(),
         "users return the default property set"
     );
+    let (s, counted, _) = g
+        .send(
+            "GET",
+            "/v1.0/users?$count=true&$top=5",
+            None,
+            &[("ConsistencyLevel", "eventual")],
+        )
+        .await;
+    assert_eq!((s.as_u16(), &counted["@odata.count"]), (200, &json!(305)));
+    let (s, e) = g.get("/v1.0/users?$count=true").await;
+    assert_eq!(s, 400, "$count needs ConsistencyLevel: eventual: {e}");
     let (s, e) = g.get("/v1.0/users?$top=1000").await;
     assert_eq!(s, 400);
     assert!(e["error"]["message"].as_str().unwrap().contains("999"));

@@ -575,7 +575,26 @@ fn list_top(c: &Ctx, coll: Coll) -> Result<GraphResponse, GraphError> {
         .iter_after(q.skip_after.as_deref())
         .filter_map(move |r| r.view(now).map(|o| (r.id(), o)))
         .filter(move |(_, o)| filter.as_ref().is_none_or(|f| f.matches(o)));
-    let body = page(c, c.context(coll.name()), items, &q, kind, |o| o.clone());
+    let mut body = page(c, c.context(coll.name()), items, &q, kind, |o| o.clone());
+    if q.count && q.skip_after.is_none() {
+        // `$count=true` (with ConsistencyLevel: eventual): `@odata.count` on the first page only.
+        let total = coll
+            .get(t)
+            .iter()
+            .filter_map(|r| r.view(now))
+            .filter(|o| q.filter.as_ref().is_none_or(|f| f.matches(o)))
+            .count();
+        if let Value::Object(m) = &mut body {
+            let mut out = Map::new();
+            for (k, v) in std::mem::take(m) {
+                out.insert(k.clone(), v);
+                if k == "@odata.context" {
+                    out.insert("@odata.count".into(), json!(total));
+                }
+            }
+            *m = out;
+        }
+    }
     Ok(GraphResponse::ok(body))
 }
 
