@@ -11,6 +11,10 @@ use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
 use graph_emulator::{EmulatorConfig, RunningEmulator};
 
 fn client(emu: &RunningEmulator) -> GraphClient {
+    client_with_budget(emu, Duration::from_secs(30))
+}
+
+fn client_with_budget(emu: &RunningEmulator, budget: Duration) -> GraphClient {
     let base = emu.base_url();
     let mut cfg = GraphConfig::for_cloud(Cloud::Public, P1_TENANT_ID)
         .with_graph_url(&base)
@@ -19,6 +23,7 @@ fn client(emu: &RunningEmulator) -> GraphClient {
         .unwrap();
     cfg.backoff_base = Duration::from_millis(20);
     cfg.backoff_cap = Duration::from_millis(200);
+    cfg.operation_budget = budget;
     let env: BTreeMap<String, String> = [
         ("AZURE_TENANT_ID", P1_TENANT_ID),
         ("AZURE_CLIENT_ID", CI_CLIENT_ID),
@@ -163,5 +168,70 @@ async fn replication_delay_on_every_create_converges_in_one_apply_without_duplic
             .iter()
             .any(|l| l.starts_with("creating application"))
     );
+    emu.shutdown();
+}
+
+fn write_count(emu: &RunningEmulator) -> usize {
+    writes(&graph_requests(emu))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_read_is_an_error_never_an_absent_object() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let client = client_with_budget(&emu, Duration::from_millis(400));
+    let d = desired();
+    // Warm the token first so only Graph reads fail.
+    client.token().await.unwrap();
+    let mut knobs = emu.state().knobs();
+    knobs.fault_rate = 1.0;
+    emu.set_knobs(knobs);
+    let err = fetch(&client, &d).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("could not find"), "{msg}");
+    assert_eq!(write_count(&emu), 0);
+    emu.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_downgrades_are_refused_without_permission_and_nothing_is_written() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let client = client(&emu);
+    let d = desired();
+    let (observed, _) = fetch(&client, &d).await.unwrap();
+    let mut plan = diff(&d, &observed).unwrap();
+    plan.changes[0]
+        .risks
+        .push(entractl_engine::Risk::SecurityDowngrade);
+    let dir = tempdir("downgrade");
+    let err = apply(&client, &d, &plan, &observed, &opts(&dir))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        entractl_engine::EngineError::SecurityDowngrade { .. }
+    ));
+    assert!(err.to_string().contains("--allow-security-downgrade"));
+    assert_eq!(write_count(&emu), 0);
+    emu.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_journal_stops_apply_before_any_change() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let client = client(&emu);
+    let d = desired();
+    let (observed, _) = fetch(&client, &d).await.unwrap();
+    let plan = diff(&d, &observed).unwrap();
+    let file = tempdir("journal-file").join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let err = apply(&client, &d, &plan, &observed, &opts(&file))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, entractl_engine::EngineError::Journal { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--journal-dir"));
+    assert_eq!(write_count(&emu), 0);
     emu.shutdown();
 }
