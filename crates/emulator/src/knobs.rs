@@ -169,6 +169,26 @@ mod tests {
     }
 
     #[test]
+    fn latency_is_fixed_plus_seeded_jitter() {
+        let k = Knobs {
+            latency_ms: 10,
+            jitter_ms: 5,
+            ..Knobs::default()
+        };
+        let run = |seed| {
+            let mut r = SplitMix64::new(seed);
+            (0..20)
+                .map(|_| k.pick_latency(&mut r).as_millis())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(3), run(3));
+        assert!(run(3).iter().all(|ms| (10..=15).contains(ms)));
+        assert!(run(3).iter().any(|ms| *ms != run(3)[0]) || run(4) != run(3));
+        let none = Knobs::default();
+        assert!(none.pick_latency(&mut SplitMix64::new(1)).is_zero());
+    }
+
+    #[test]
     fn faults_replay_by_seed() {
         let k = Knobs {
             fault_rate: 0.5,
