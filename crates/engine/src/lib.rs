@@ -4,12 +4,14 @@
 //! The pure core — [`desired`], [`observed`], [`plan`], [`diff()`], [`simulate`], [`render`] —
 //! does no I/O and is tested without a network.
 
+pub mod aadsts;
 pub mod apply;
 pub mod desired;
 pub mod diff;
 pub mod error;
 pub mod fetch;
 pub mod journal;
+pub mod mfa;
 pub mod normalize;
 pub mod observed;
 pub mod permissions;

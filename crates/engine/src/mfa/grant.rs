@@ -24,7 +24,10 @@ impl MfaRequirement {
     /// counts: a Mac signing in through the password grant (ROPC) cannot prove device compliance
     /// or a domain join either, so the other controls cannot be met and the sign-in fails.
     pub fn counts_for_exclusion(self) -> bool {
-        matches!(self, MfaRequirement::Required | MfaRequirement::OneOfSeveral)
+        matches!(
+            self,
+            MfaRequirement::Required | MfaRequirement::OneOfSeveral
+        )
     }
 }
 
@@ -137,15 +140,19 @@ mod tests {
         let p = policy(json!({"operator": "OR", "builtInControls": [],
             "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}}));
         assert_eq!(requires_mfa(&p), MfaRequirement::Required);
-        let p = policy(json!({"operator": "AND", "builtInControls": ["riskRemediation"],
-            "authenticationStrength": {"displayName": "Phishing-resistant MFA"}}));
+        let p = policy(
+            json!({"operator": "AND", "builtInControls": ["riskRemediation"],
+            "authenticationStrength": {"displayName": "Phishing-resistant MFA"}}),
+        );
         assert_eq!(requires_mfa(&p), MfaRequirement::Required);
         assert_eq!(
             describe_grant(&p),
             "riskRemediation AND authentication strength \"Phishing-resistant MFA\""
         );
-        let p = policy(json!({"operator": "OR", "builtInControls": ["compliantDevice"],
-            "authenticationStrength@odata.context": "x", "authenticationStrength": null}));
+        let p = policy(
+            json!({"operator": "OR", "builtInControls": ["compliantDevice"],
+            "authenticationStrength@odata.context": "x", "authenticationStrength": null}),
+        );
         assert_eq!(requires_mfa(&p), MfaRequirement::No);
     }
 

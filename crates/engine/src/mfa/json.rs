@@ -45,7 +45,8 @@ pub(crate) fn string<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 /// Whether a list holds `wanted`, compared without regard to ASCII case (GUIDs and Graph's
 /// keywords such as `All` are case-insensitive).
 pub(crate) fn contains(list: &[&str], wanted: &str) -> bool {
-    list.iter().any(|s| s.trim().eq_ignore_ascii_case(wanted.trim()))
+    list.iter()
+        .any(|s| s.trim().eq_ignore_ascii_case(wanted.trim()))
 }
 
 #[cfg(test)]
@@ -76,7 +77,10 @@ mod tests {
     fn path_walks_objects() {
         let v = json!({"conditions": {"Applications": {"includeApplications": ["All"]}}});
         assert_eq!(
-            strings(path(&v, &["conditions", "applications", "includeApplications"])),
+            strings(path(
+                &v,
+                &["conditions", "applications", "includeApplications"]
+            )),
             vec!["All"]
         );
         assert!(path(&v, &["conditions", "users"]).is_none());

@@ -87,7 +87,10 @@ mod tests {
                 ["Office365", "2793995e-0a7d-40d7-bd35-6968ba142197", APP]}}})
         );
         let after = apply_exclusion_patch(&policy, &patch);
-        assert_eq!(after["conditions"]["applications"]["includeApplications"], json!(["All"]));
+        assert_eq!(
+            after["conditions"]["applications"]["includeApplications"],
+            json!(["All"])
+        );
         assert_eq!(after["id"], "p");
         assert_eq!(exclusion_patch(&after, APP), None, "idempotent");
     }
@@ -108,9 +111,15 @@ mod tests {
             json!({}),
         ] {
             let patch = exclusion_patch(&policy, APP).expect("a patch");
-            assert_eq!(patch["conditions"]["applications"]["excludeApplications"], json!([APP]));
+            assert_eq!(
+                patch["conditions"]["applications"]["excludeApplications"],
+                json!([APP])
+            );
             let after = apply_exclusion_patch(&policy, &patch);
-            assert_eq!(after["conditions"]["applications"]["excludeApplications"], json!([APP]));
+            assert_eq!(
+                after["conditions"]["applications"]["excludeApplications"],
+                json!([APP])
+            );
         }
     }
 
@@ -119,6 +128,9 @@ mod tests {
         let policy = json!({"Conditions": {"Applications": {"ExcludeApplications": ["x"]}}});
         let patch = exclusion_patch(&policy, APP).expect("a patch");
         let after = apply_exclusion_patch(&policy, &patch);
-        assert_eq!(after, json!({"Conditions": {"Applications": {"ExcludeApplications": ["x", APP]}}}));
+        assert_eq!(
+            after,
+            json!({"Conditions": {"Applications": {"ExcludeApplications": ["x", APP]}}})
+        );
     }
 }

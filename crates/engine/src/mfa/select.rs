@@ -116,8 +116,7 @@ impl PolicyDecision {
             Reason::Named => "named in mfa.conditionalAccess.excludeApp".to_string(),
             Reason::NotNamed => "not named in mfa.conditionalAccess.excludeApp".to_string(),
             Reason::AmbiguousName { name } => format!(
-                "{} policies are named \"{name}\": name the one to change by its id in mfa.conditionalAccess.excludeApp",
-                "several"
+                "several policies are named \"{name}\": name the one to change by its id in mfa.conditionalAccess.excludeApp"
             ),
         }
     }
@@ -190,7 +189,11 @@ pub fn check_selection(policies: &[Value], selection: &Selection) -> Vec<Selecti
             count => errors.push(SelectionError::Ambiguous {
                 name: name.clone(),
                 count,
-                ids: found.iter().map(|p| id_of(p)).collect::<Vec<_>>().join(", "),
+                ids: found
+                    .iter()
+                    .map(|p| id_of(p))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }

@@ -116,9 +116,8 @@ pub fn app_targeting(policy: &Value, app_id: &str) -> AppTargeting {
         if !actions.is_empty() {
             return AppTargeting::UserActionsOnly;
         }
-        let contexts = strings(
-            apps.and_then(|a| get(a, "includeAuthenticationContextClassReferences")),
-        );
+        let contexts =
+            strings(apps.and_then(|a| get(a, "includeAuthenticationContextClassReferences")));
         if !contexts.is_empty() {
             return AppTargeting::AuthenticationContextOnly;
         }
@@ -255,7 +254,8 @@ pub fn covers_users(policy: &Value, scope: &UserScope) -> Coverage {
     let guests = contains(&include_users, "GuestsOrExternalUsers")
         || users_member(policy, "includeGuestsOrExternalUsers");
     let anyone_else = include_users.iter().any(|u| {
-        !u.trim().eq_ignore_ascii_case("None") && !u.trim().eq_ignore_ascii_case("GuestsOrExternalUsers")
+        !u.trim().eq_ignore_ascii_case("None")
+            && !u.trim().eq_ignore_ascii_case("GuestsOrExternalUsers")
     }) || !include_groups.is_empty()
         || !include_roles.is_empty();
     if guests && !anyone_else {
@@ -282,22 +282,28 @@ mod tests {
 
     #[test]
     fn states() {
-        assert_eq!(policy_state(&json!({"state": "enabled"})), PolicyState::Enabled);
+        assert_eq!(
+            policy_state(&json!({"state": "enabled"})),
+            PolicyState::Enabled
+        );
         assert_eq!(
             policy_state(&json!({"state": "enabledForReportingButNotEnforced"})),
             PolicyState::ReportOnly
         );
-        assert_eq!(policy_state(&json!({"state": "Disabled"})), PolicyState::Disabled);
         assert_eq!(
-            policy_state(&json!({})),
-            PolicyState::Other(String::new())
+            policy_state(&json!({"state": "Disabled"})),
+            PolicyState::Disabled
         );
+        assert_eq!(policy_state(&json!({})), PolicyState::Other(String::new()));
     }
 
     #[test]
     fn app_targeting_rules() {
         let t = |apps| app_targeting(&with_apps(apps), APP);
-        assert_eq!(t(json!({"includeApplications": ["All"]})), AppTargeting::AllResources);
+        assert_eq!(
+            t(json!({"includeApplications": ["All"]})),
+            AppTargeting::AllResources
+        );
         assert_eq!(
             t(json!({"includeApplications": [APP.to_uppercase()]})),
             AppTargeting::ThisApp
@@ -306,24 +312,39 @@ mod tests {
             t(json!({"includeApplications": ["All"], "excludeApplications": [APP.to_uppercase()]})),
             AppTargeting::AlreadyExcluded
         );
-        assert_eq!(t(json!({"includeApplications": ["Office365"]})), AppTargeting::Office365Only);
         assert_eq!(
-            t(json!({"includeApplications": [], "includeUserActions": ["urn:user:registerdevice"]})),
+            t(json!({"includeApplications": ["Office365"]})),
+            AppTargeting::Office365Only
+        );
+        assert_eq!(
+            t(
+                json!({"includeApplications": [], "includeUserActions": ["urn:user:registerdevice"]})
+            ),
             AppTargeting::UserActionsOnly
         );
         assert_eq!(
-            t(json!({"includeApplications": ["None"], "includeAuthenticationContextClassReferences": ["c1"]})),
+            t(
+                json!({"includeApplications": ["None"], "includeAuthenticationContextClassReferences": ["c1"]})
+            ),
             AppTargeting::AuthenticationContextOnly
         );
         assert_eq!(
             t(json!({"includeApplications": ["None"]})),
-            AppTargeting::OtherApps { include: vec!["None".into()] }
+            AppTargeting::OtherApps {
+                include: vec!["None".into()]
+            }
         );
         assert_eq!(
-            app_targeting(&json!({"conditions": {"applications": {"globalSecureAccess": {}}}}), APP),
+            app_targeting(
+                &json!({"conditions": {"applications": {"globalSecureAccess": {}}}}),
+                APP
+            ),
             AppTargeting::OtherApps { include: vec![] }
         );
-        assert!(applies_to_app(&with_apps(json!({"includeApplications": ["All"]})), APP));
+        assert!(applies_to_app(
+            &with_apps(json!({"includeApplications": ["All"]})),
+            APP
+        ));
         assert!(!applies_to_app(&json!({}), APP));
     }
 
@@ -333,8 +354,14 @@ mod tests {
         assert!(client_app_types_cover_ropc(&json!({"conditions": {}})));
         assert!(client_app_types_cover_ropc(&p(json!([]))));
         assert!(client_app_types_cover_ropc(&p(json!(["All"]))));
-        assert!(client_app_types_cover_ropc(&p(json!(["browser", "mobileAppsAndDesktopClients"]))));
-        assert!(!client_app_types_cover_ropc(&p(json!(["exchangeActiveSync", "other"]))));
+        assert!(client_app_types_cover_ropc(&p(json!([
+            "browser",
+            "mobileAppsAndDesktopClients"
+        ]))));
+        assert!(!client_app_types_cover_ropc(&p(json!([
+            "exchangeActiveSync",
+            "other"
+        ]))));
         assert!(!client_app_types_cover_ropc(&p(json!(["browser"]))));
     }
 
@@ -359,16 +386,25 @@ mod tests {
             Coverage::AllUsers
         );
         assert_eq!(
-            c(json!({"includeUsers": ["All"], "excludeUsers": ["u1", "U2"], "excludeGroups": ["g1"]})),
+            c(
+                json!({"includeUsers": ["All"], "excludeUsers": ["u1", "U2"], "excludeGroups": ["g1"]})
+            ),
             Coverage::NotCovered
         );
         assert_eq!(
-            covers_users(&users(json!({"includeUsers": ["All"]})), &UserScope::default()),
+            covers_users(
+                &users(json!({"includeUsers": ["All"]})),
+                &UserScope::default()
+            ),
             Coverage::AllUsers
         );
         assert_eq!(
             c(json!({"includeUsers": ["u2"], "includeGroups": ["g1", "g9"], "excludeGroups": []})),
-            Coverage::Specific { users: vec!["u2".into()], groups: vec!["g1".into()], roles: vec![] }
+            Coverage::Specific {
+                users: vec!["u2".into()],
+                groups: vec!["g1".into()],
+                roles: vec![]
+            }
         );
         assert_eq!(
             c(json!({"includeRoles": ["r1"], "excludeRoles": ["r1"]})),
@@ -381,7 +417,9 @@ mod tests {
             Coverage::GuestsOrExternalUsersOnly
         );
         assert_eq!(
-            c(json!({"includeUsers": [], "includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest"}})),
+            c(
+                json!({"includeUsers": [], "includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest"}})
+            ),
             Coverage::GuestsOrExternalUsersOnly
         );
         assert_eq!(
