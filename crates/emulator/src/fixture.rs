@@ -438,6 +438,7 @@ fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Resul
         }
         t.conditional_access_policies.insert(Record::new(o));
     }
+    t.reindex();
     Ok(t)
 }
 

@@ -338,7 +338,9 @@ impl RunningEmulator {
             let t = emu
                 .tenant_mut(id)
                 .ok_or_else(|| Error::UnknownTenant(id.to_string()))?;
-            f(t)
+            let r = f(t);
+            t.reindex();
+            r
         };
         self.state.persist();
         Ok(r)
@@ -376,10 +378,12 @@ pub fn load_directory(config: &EmulatorConfig, base_url: &str) -> Result<Emulato
             path: path.clone(),
             message: e.to_string(),
         })?;
-        return serde_json::from_slice(&text).map_err(|e| Error::StateFile {
+        let mut emu: Emulator = serde_json::from_slice(&text).map_err(|e| Error::StateFile {
             path: path.clone(),
             message: format!("not a state file written by graph-emulator: {e}"),
-        });
+        })?;
+        emu.tenants.values_mut().for_each(Tenant::reindex);
+        return Ok(emu);
     }
     let mut emu = Emulator::default();
     let mut seed_rng = rng::SplitMix64::new(config.seed ^ 0x5EED_F1C7_u64);

@@ -436,6 +436,7 @@ pub fn handle(state: &SharedState, req: &GraphRequest, request_id: &str) -> Grap
         Ok(r) => r,
         Err(e) => GraphResponse::error(&e, req, request_id),
     };
+    let req_tenant = tenant_for_log.clone();
     state.record(
         &req.method,
         &req.full_path(),
@@ -445,6 +446,11 @@ pub fn handle(state: &SharedState, req: &GraphRequest, request_id: &str) -> Grap
         req.batch_id.clone(),
     );
     if resp.status < 300 && req.method != "GET" {
+        if let Some(t) = req_tenant.as_deref()
+            && let Some(t) = state.write().tenants.get_mut(t)
+        {
+            t.reindex();
+        }
         state.persist();
     }
     resp
