@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::desired::Desired;
 use crate::diff::diff;
 use crate::error::{EngineError, PlanError};
-use crate::fetch::{APP_SELECT, fetch, odata_str};
+use crate::fetch::{APP_SELECT, by_unique_name, fetch, odata_str};
 use crate::journal::Journal;
 use crate::observed::Observed;
 use crate::plan::{Action, Change, ObjectKind, Plan, Risk};
@@ -273,11 +273,7 @@ fn request_for(c: &Change, st: &State, desired: &Desired) -> Result<GraphRequest
                     })?;
                 GraphRequest::post("/applications")
                     .json(c.payload.clone())
-                    .idempotency_probe(
-                        GraphRequest::get("/applications")
-                            .query("$filter", format!("uniqueName eq {}", odata_str(key)))
-                            .select(APP_SELECT),
-                    )
+                    .idempotency_probe(GraphRequest::get(by_unique_name(key)).select(APP_SELECT))
             }
             (ObjectKind::Application, Action::Update | Action::Adopt) => {
                 let id = st

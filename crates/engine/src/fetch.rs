@@ -82,6 +82,11 @@ async fn values(
     Ok(resp.values())
 }
 
+/// `/applications(uniqueName='…')`, the alternate key an application is created with and found by.
+pub fn by_unique_name(unique_name: &str) -> String {
+    format!("/applications(uniqueName={})", odata_str(unique_name))
+}
+
 fn tag_filter(tag: &str) -> String {
     format!("tags/any(t:t eq {})", odata_str(tag))
 }
@@ -103,13 +108,11 @@ pub async fn fetch(
     // Wave 1.
     let mut reqs: Vec<(GraphRequest, Slot)> = Vec::new();
     if let Some(u) = &id.unique_name {
+        // The documented alternate key (`application-upsert.md`); 404 Request_ResourceNotFound = absent.
         reqs.push((
-            list(
-                "/applications",
-                format!("uniqueName eq {}", odata_str(u)),
-                APP_SELECT,
-                "find the application by uniqueName",
-            ),
+            GraphRequest::get(by_unique_name(u))
+                .select(APP_SELECT)
+                .label("find the application by uniqueName"),
             Slot::App(MatchedBy::UniqueName),
         ));
     }
@@ -272,12 +275,21 @@ async fn run_wave(
         client.send_all(sent).await
     };
     let mut out = Vec::new();
-    for ((req, _), res) in reqs.iter().zip(results) {
+    for ((req, slot), res) in reqs.iter().zip(results) {
         let what = req.label_text().unwrap_or("read").to_string();
-        let resp = res.map_err(|e| EngineError::Read {
-            what: what.clone(),
-            source: e,
-        })?;
+        let resp = match res {
+            Ok(r) => r,
+            // Only a lookup by key may answer "not found", and only that means absent.
+            Err(e) if e.is_not_found() && matches!(slot, Slot::App(MatchedBy::UniqueName)) => {
+                out.push(Vec::new());
+                continue;
+            }
+            Err(e) => return Err(EngineError::Read { what, source: e }),
+        };
+        if resp.json().get("value").is_none() && resp.json().get("id").is_some() {
+            out.push(vec![resp.json().clone()]);
+            continue;
+        }
         out.push(
             values(client, req, resp, stats)
                 .await
