@@ -436,6 +436,23 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         }
     }
 
+    if let (Some(true), Some(resolved)) = (desired.app.admin_consent, resolved.as_ref()) {
+        for r in resolved.iter().filter(|r| !r.application.is_empty()) {
+            notes.push(Note {
+                kind: NoteKind::NotYetApplied,
+                message: format!(
+                    "admin consent for the application permissions of `{}` ({}) is not granted by this version: they are declared in requiredResourceAccess only; grant them in the Entra admin center (API permissions → Grant admin consent)",
+                    r.label,
+                    r.application
+                        .iter()
+                        .map(|(_, v)| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+
     for section in &desired.not_yet_applied {
         notes.push(Note {
             kind: NoteKind::NotYetApplied,

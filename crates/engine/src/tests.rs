@@ -416,6 +416,29 @@ fn adopting_a_missing_app_is_an_error() {
 }
 
 #[test]
+fn application_permissions_are_declared_and_their_consent_is_a_visible_note() {
+    let mut d = kandji();
+    d.app.api_permissions.as_mut().unwrap()[0].application = vec!["User.Read.All".into()];
+    let plan = diff(&d, &converged()).unwrap();
+    let c: Vec<_> = plan.actionable().collect();
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        c[0].fields[0].after,
+        json!([
+            "User.Read (delegated)",
+            "User.Read.All (application)",
+            "email (delegated)",
+            "profile (delegated)"
+        ])
+    );
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.kind == NoteKind::NotYetApplied && n.message.contains("User.Read.All"))
+    );
+}
+
+#[test]
 fn admin_consent_false_removes_the_tenant_wide_grant() {
     let mut d = kandji();
     d.app.admin_consent = Some(false);
