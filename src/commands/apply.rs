@@ -10,7 +10,9 @@ use clap::Args;
 use entractl_engine::render::{Format, render};
 use entractl_engine::{ApplyOptions, Desired, SavedPlan, apply, diff, fetch};
 
-use super::plan::{GraphArgs, client, color_stdout, fail, init_logging, load_spec, runtime};
+use super::plan::{
+    GraphArgs, announce, client, color_stdout, fail, init_logging, load_spec, runtime,
+};
 use crate::cli::ColorChoice;
 use crate::error::{CliError, Outcome};
 use crate::output;
@@ -70,6 +72,7 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
         }
     };
     let client = client(&desired.tenant, &desired.cloud, g)?;
+    announce(&desired, &client);
     let rt = runtime()?;
     let color_on = color_stdout(color);
     rt.block_on(async {

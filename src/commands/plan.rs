@@ -153,6 +153,18 @@ pub fn client(tenant: &str, cloud_name: &str, g: &GraphArgs) -> Result<GraphClie
     GraphClient::new(cfg, creds).map_err(fail)
 }
 
+/// Says which tenant is read and as whom (stderr, on a terminal only).
+pub fn announce(desired: &Desired, client: &GraphClient) {
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "Reading tenant {} (cloud {}) as {}",
+            desired.tenant,
+            desired.cloud,
+            client.credential_description()
+        );
+    }
+}
+
 /// A multi-threaded runtime for one command.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
@@ -167,6 +179,7 @@ pub fn run(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome
     let (loaded, bytes) = load_spec(&args.spec)?;
     let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref());
     let client = client(&desired.tenant, &desired.cloud, g)?;
+    announce(&desired, &client);
     let rt = runtime()?;
     let (observed, plan) = rt.block_on(async {
         let (observed, _) = fetch(&client, &desired).await.map_err(engine)?;

@@ -235,3 +235,25 @@ async fn an_unwritable_journal_stops_apply_before_any_change() {
     assert_eq!(write_count(&emu), 0);
     emu.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_does_not_take_is_reported_not_converged() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let client = client(&emu);
+    let planned = desired();
+    let (observed, _) = fetch(&client, &planned).await.unwrap();
+    let plan = diff(&planned, &observed).unwrap();
+    // The tenant is then compared with a spec the plan does not fulfil.
+    let mut wanted = planned.clone();
+    wanted.app.display_name = "Kandji Passport (renamed)".into();
+    let dir = tempdir("not-converged");
+    let mut o = opts(&dir);
+    o.verify_budget = Duration::from_millis(200);
+    let report = apply(&client, &wanted, &plan, &observed, &o).await.unwrap();
+    assert!(!report.converged);
+    assert_eq!(report.writes, 3);
+    let left: Vec<_> = report.final_plan.actionable().collect();
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(left[0].fields[0].path, "displayName");
+    emu.shutdown();
+}
