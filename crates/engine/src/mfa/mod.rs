@@ -29,5 +29,5 @@ pub use select::{
 };
 pub use target::{
     AppTargeting, Coverage, PolicyState, UserScope, app_targeting, applies_to_app,
-    client_app_types_cover_ropc, covers_users, policy_state,
+    authentication_flows, client_app_types_cover_ropc, covers_users, policy_state,
 };

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::grant::{MfaRequirement, blocks, describe_grant, requires_mfa};
 use super::json::{get, path, string, strings};
 use super::target::{
-    AppTargeting, Coverage, PolicyState, UserScope, app_targeting, client_app_types_cover_ropc,
-    covers_users, policy_state,
+    AppTargeting, Coverage, PolicyState, UserScope, app_targeting, authentication_flows,
+    client_app_types_cover_ropc, covers_users, policy_state,
 };
 
 /// Which policies to exclude the app from (`mfa.conditionalAccess.excludeApp` of the spec).
@@ -58,6 +58,8 @@ pub enum Reason {
     AppNotTargeted { targeting: AppTargeting },
     /// `clientAppTypes` leaves out desktop apps (`mobileAppsAndDesktopClients`).
     ClientAppTypes { client_app_types: Vec<String> },
+    /// Limited to device code or authentication transfer flows, never a password sign-in.
+    AuthenticationFlows { transfer_methods: String },
     /// None of the app's users is covered.
     UsersNotCovered { coverage: Coverage },
     /// Named in the spec.
@@ -111,6 +113,9 @@ impl PolicyDecision {
             Reason::ClientAppTypes { client_app_types } => format!(
                 "client app types {} do not include desktop apps (the password sign-in Passport uses)",
                 client_app_types.join(", ")
+            ),
+            Reason::AuthenticationFlows { transfer_methods } => format!(
+                "applies only to the authentication flows {transfer_methods} (not the password sign-in Passport uses)"
             ),
             Reason::UsersNotCovered { coverage } => coverage.describe(),
             Reason::Named => "named in mfa.conditionalAccess.excludeApp".to_string(),
@@ -335,6 +340,10 @@ fn decide(
         };
         return d;
     }
+    if let Some(transfer_methods) = authentication_flows(policy) {
+        d.reason = Reason::AuthenticationFlows { transfer_methods };
+        return d;
+    }
     let coverage = covers_users(policy, scope);
     if !coverage.covers_any() {
         d.reason = Reason::UsersNotCovered { coverage };
@@ -384,7 +393,6 @@ fn add_common_notes(d: &mut PolicyDecision, policy: &Value) {
         ("locations", "locations"),
         ("platforms", "device platforms"),
         ("devices", "device filter"),
-        ("authenticationFlows", "authentication flows"),
     ]
     .into_iter()
     .filter(|(key, _)| {

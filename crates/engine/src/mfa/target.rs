@@ -145,6 +145,30 @@ pub fn client_app_types_cover_ropc(policy: &Value) -> bool {
     types.is_empty() || contains(&types, "all") || contains(&types, "mobileAppsAndDesktopClients")
 }
 
+/// The authentication flows a policy is limited to (`conditions.authenticationFlows.
+/// transferMethods`: `deviceCodeFlow`, `authenticationTransfer`), or `None` when it is not
+/// limited. A limited policy is evaluated only for those flows, never for a password sign-in.
+pub fn authentication_flows(policy: &Value) -> Option<String> {
+    let methods = path(
+        policy,
+        &["conditions", "authenticationFlows", "transferMethods"],
+    )?;
+    let text = match methods {
+        Value::String(s) => s.trim().to_string(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => String::new(),
+    };
+    let none = text.is_empty()
+        || text
+            .split(',')
+            .all(|m| m.trim().is_empty() || m.trim().eq_ignore_ascii_case("none"));
+    (!none).then_some(text)
+}
+
 /// The people who sign in to the app, by object id: the users assigned to it and the members of
 /// its assigned groups (`user_ids`), the assigned groups (`group_ids`), and the directory role
 /// template ids those users hold, when known (`role_ids`).
@@ -349,6 +373,18 @@ mod tests {
     }
 
     #[test]
+    fn authentication_flows_limit() {
+        let p = |m: Value| json!({"conditions": {"authenticationFlows": {"transferMethods": m}}});
+        assert_eq!(
+            authentication_flows(&p(json!("deviceCodeFlow"))),
+            Some("deviceCodeFlow".into())
+        );
+        assert_eq!(authentication_flows(&p(json!("none"))), None);
+        assert_eq!(authentication_flows(&p(json!(null))), None);
+        assert_eq!(authentication_flows(&json!({"conditions": {}})), None);
+    }
+
+    #[test]
     fn client_app_types() {
         let p = |types: Value| json!({"conditions": {"clientAppTypes": types}});
         assert!(client_app_types_cover_ropc(&json!({"conditions": {}})));
@@ -410,7 +446,7 @@ mod tests {
             c(json!({"includeRoles": ["r1"], "excludeRoles": ["r1"]})),
             Coverage::NotCovered
         );
-        assert_eq!(c(json!({"includeRoles": ["r1"]})).covers_any(), true);
+        assert!(c(json!({"includeRoles": ["r1"]})).covers_any());
         assert_eq!(c(json!({"includeUsers": ["None"]})), Coverage::NotCovered);
         assert_eq!(
             c(json!({"includeUsers": ["GuestsOrExternalUsers"]})),
