@@ -360,7 +360,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
                     fields: vec![FieldChange {
                         path: "scope".into(),
                         before: Value::Null,
-                        after: json!(want),
+                        after: json!(sorted(&want)),
                     }],
                     reason: "admin consent: the spec asks for a tenant-wide grant of the delegated permissions".into(),
                     risks: vec![Risk::TenantWideConsent],
@@ -376,7 +376,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
                     action: Action::Delete,
                     fields: vec![FieldChange {
                         path: "scope".into(),
-                        before: json!(g.scopes()),
+                        before: json!(sorted(&g.scopes())),
                         after: Value::Null,
                     }],
                     reason: if consent {
@@ -397,8 +397,8 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
                             action: Action::Update,
                             fields: vec![FieldChange {
                                 path: "scope".into(),
-                                before: json!(g.scopes()),
-                                after: json!(want),
+                                before: json!(sorted(&g.scopes())),
+                                after: json!(sorted(&want)),
                             }],
                             reason: "the granted scopes differ from the delegated permissions in the spec".into(),
                             risks: if added > 0 {
@@ -546,8 +546,11 @@ fn claim_names(cs: &[ObservedClaim]) -> Value {
     json!(cs.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
 }
 
+/// A display order for collections: duplicates removed, sorted case-insensitively.
 fn sorted(v: &[String]) -> Vec<String> {
-    normalize::set(v).into_iter().collect()
+    let mut out: Vec<String> = normalize::set(v).into_iter().collect();
+    out.sort_by_key(|s| (s.to_lowercase(), s.clone()));
+    out
 }
 
 /// Human-readable access list of one resource, e.g. `["email (delegated)", "User.Read.All (application)"]`.

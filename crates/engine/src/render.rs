@@ -203,11 +203,9 @@ fn text_changes(plan: &Plan, paint: &Paint) -> String {
         };
         out.push_str(&format!("  {head}\n"));
         out.push_str(&format!("      # {}\n", c.reason));
-        if c.action != Action::Delete {
-            for f in &c.fields {
-                for l in field_lines(f, c.action == Action::Create, paint) {
-                    out.push_str(&format!("      {l}\n"));
-                }
+        for f in &c.fields {
+            for l in field_lines(f, c.action == Action::Create, paint) {
+                out.push_str(&format!("      {l}\n"));
             }
         }
         out.push('\n');

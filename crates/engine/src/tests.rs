@@ -530,6 +530,19 @@ fn snapshot_markdown_drift() {
 }
 
 #[test]
+fn snapshot_text_adopt_and_delete() {
+    let mut d = kandji();
+    d.app.identity.adopt_app_id = Some("9b1f0000-2222-4333-8444-000000000002".into());
+    d.app.admin_consent = Some(false);
+    let mut o = converged();
+    o.candidates[0] = Candidate {
+        app: Application::from_graph(&portal_app(&["HideApp"])).unwrap(),
+        matched_by: vec![MatchedBy::UniqueName, MatchedBy::AppId],
+    };
+    insta::assert_snapshot!(render(&diff(&d, &o).unwrap(), Format::Text, false));
+}
+
+#[test]
 fn snapshot_markdown_no_changes() {
     insta::assert_snapshot!(render(
         &diff(&kandji(), &converged()).unwrap(),
