@@ -52,4 +52,7 @@ pub enum Command {
     Apply(commands::apply::ApplyArgs),
     /// Print the least-privileged Graph application permissions needed to plan and to apply a spec.
     Permissions(commands::permissions::PermissionsArgs),
+    /// Explain a sign-in error (AADSTS code): what it means for Kandji Passport and which spec
+    /// setting or Entra change fixes it (`--list` shows every known code).
+    Explain(commands::explain::ExplainArgs),
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod apply;
+pub mod explain;
 pub mod permissions;
 pub mod plan;
 pub mod schema;
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Plan(args) => plan::run(&args, &cli.global.graph, cli.global.color),
         Command::Apply(args) => apply::run(&args, &cli.global.graph, cli.global.color),
         Command::Permissions(args) => permissions::run(&args),
+        Command::Explain(args) => explain::run(&args),
     }
 }

@@ -13,7 +13,8 @@ use serde::Serialize;
 pub struct SignInError {
     /// The number after `AADSTS`.
     pub code: u32,
-    /// Entra's name for it (`UserStrongAuthClientAuthNRequired`).
+    /// Entra's name for it (`UserStrongAuthClientAuthNRequired`), or a short description in
+    /// words where Entra's table gives no name (7000215, 7000218, 9001023).
     pub name: &'static str,
     /// Entra's message (entra-docs, `reference-error-codes.md`).
     pub message: &'static str,
@@ -34,7 +35,7 @@ impl SignInError {
 
 const MFA_FIX_SPEC: &str = "Set `mfa.securityDefaults: disabled`, `mfa.perUserMfa: disabled-for-app-users` and `mfa.conditionalAccess.excludeApp: from-policies-requiring-mfa` (the `kandji-passport` preset sets all three), run `entractl plan` to see which policies and users change, then `entractl apply --allow-security-downgrade`. `entractl verify-signin SPEC --username UPN` checks the result.";
 
-const MFA_FIX_PORTAL: &str = "Entra admin center: Identity > Overview > Properties > Manage security defaults: Disabled; legacy per-user MFA (Users > Per-user MFA): Disabled for the Passport users; Protection > Conditional Access: in every policy whose Grant requires MFA, Target resources > Exclude > select the Passport app.";
+const MFA_FIX_PORTAL: &str = "Identity > Overview > Properties > Manage security defaults: Disabled; legacy per-user MFA (Users > Per-user MFA): Disabled for the Passport users; Protection > Conditional Access: in every policy whose Grant requires MFA, Target resources > Exclude > select the Passport app.";
 
 static TABLE: &[SignInError] = &[
     SignInError {
@@ -167,7 +168,7 @@ static TABLE: &[SignInError] = &[
     },
     SignInError {
         code: 7000215,
-        name: "InvalidClientSecret",
+        name: "Invalid client secret",
         message: "Invalid client secret is provided.",
         meaning: "A client secret was sent and it is not a valid secret of the app. Passport needs no secret when the app allows public client flows. If entractl itself signs in with a client secret (`--auth client-secret`), that secret is wrong.",
         fix_entractl: "For Passport: `app.publicClientFlows: true` and no secret in the Passport library item. For entractl's own sign-in: put the secret's value (not its id) in the environment variable entractl reads, or create a new one.",
@@ -175,7 +176,7 @@ static TABLE: &[SignInError] = &[
     },
     SignInError {
         code: 7000218,
-        name: "InvalidClientMissingCredential",
+        name: "Client secret or assertion missing",
         message: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         meaning: "Public client flows are off for the Passport app, so Entra treats the password sign-in as coming from a confidential client and wants a secret. This is the \"Enable the following mobile and desktop flows\" step of Kandji's guide.",
         fix_entractl: "Set `app.publicClientFlows: true` (the `kandji-passport` preset does), then `entractl apply`.",
@@ -191,7 +192,7 @@ static TABLE: &[SignInError] = &[
     },
     SignInError {
         code: 9001023,
-        name: "GrantTypeNotSupportedOverCommon",
+        name: "Grant type not supported over /common",
         message: "The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.",
         meaning: "The password grant was sent to /common; it needs the tenant-specific endpoint (or /organizations).",
         fix_entractl: "Use the OIDC metadata URL entractl prints (it contains the tenant id) as Passport's identity provider URL.",
