@@ -208,8 +208,25 @@ fn empty_tenant_apply_converges_then_plan_is_empty_and_a_second_apply_writes_not
         "second apply wrote: {:?}",
         writes(&emu)
     );
-    // Two waves of reads on a converged tenant: 4 + 1 Graph requests.
+    // Two waves of reads on a converged tenant: 4 + 1 Graph requests, in two HTTP round trips
+    // (one `$batch`, one GET) after the token.
     assert_eq!(graph_log(&emu).len(), 5, "{:#?}", graph_log(&emu));
+    let round_trips: Vec<_> = emu
+        .request_log()
+        .into_iter()
+        .filter(|e| e.batch_id.is_none() && e.path.starts_with("/v1.0/"))
+        .map(|e| format!("{} {}", e.method, e.template))
+        .collect();
+    assert_eq!(
+        round_trips,
+        ["POST /v1.0/$batch", "GET /v1.0/oauth2PermissionGrants"],
+        "{round_trips:#?}"
+    );
+
+    // The same tenant and spec give the same JSON plan, byte for byte.
+    let a = entractl(&emu, &["plan", SPEC, "--format", "json"]).stdout;
+    let b = entractl(&emu, &["plan", SPEC, "--format", "json"]).stdout;
+    assert_eq!(a, b);
     emu.shutdown();
 }
 
