@@ -220,23 +220,15 @@ fn policies_without_the_key_get_it() {
 }
 
 fn decisions_by_prefix(scope: &UserScope) -> BTreeMap<String, PolicyDecision> {
-    let all = policies();
-    let names: Vec<&String> = all.keys().collect();
-    let values: Vec<Value> = all.values().cloned().collect();
-    let decisions = select_policies(&values, APP, scope, &Selection::Auto);
-    // Map each decision back to its file by its (display name, id), unique in the fixtures.
+    // With `Auto`, a policy's decision does not depend on the others: decide each file alone
+    // (two alexf templates share a display name, so names cannot map decisions back to files).
     let mut out = BTreeMap::new();
-    for (name, value) in names.iter().zip(&values) {
-        let display = value["displayName"].as_str().unwrap_or("");
-        let id = value.get("id").and_then(Value::as_str).unwrap_or("");
-        let found: Vec<&PolicyDecision> = decisions
-            .iter()
-            .filter(|d| d.display_name == display && d.id == id)
-            .collect();
-        assert_eq!(found.len(), 1, "{name}: one decision with its name and id");
-        let d = found[0];
+    for (name, value) in policies() {
+        let mut decisions =
+            select_policies(std::slice::from_ref(&value), APP, scope, &Selection::Auto);
+        assert_eq!(decisions.len(), 1, "{name}");
         let prefix: String = name.splitn(3, '-').take(2).collect::<Vec<_>>().join("-");
-        out.insert(prefix, d.clone());
+        out.insert(prefix, decisions.remove(0));
     }
     out
 }
@@ -587,4 +579,22 @@ fn named_selection_reports_unknown_and_ambiguous_names() {
             }
         );
     }
+}
+
+#[test]
+fn a_policy_on_azure_ad_graph_is_skipped_with_a_warning() {
+    let p = json!({"id": "aad", "displayName": "MFA for directory access", "state": "enabled",
+        "conditions": {"applications": {"includeApplications": ["00000002-0000-0000-c000-000000000000"]},
+            "users": {"includeUsers": ["All"]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}});
+    let d = &select_policies(&[p], APP, &scope(), &Selection::Auto)[0];
+    assert_eq!(d.verdict, Verdict::Skip);
+    assert!(matches!(d.reason, Reason::AppNotTargeted { .. }));
+    assert!(
+        d.notes
+            .join("\n")
+            .contains("Windows Azure Active Directory"),
+        "{:?}",
+        d.notes
+    );
 }

@@ -11,6 +11,9 @@ use super::target::{
     client_app_types_cover_ropc, covers_users, policy_state,
 };
 
+/// The appId of Windows Azure Active Directory (Azure AD Graph).
+const AZURE_AD_GRAPH: &str = "00000002-0000-0000-c000-000000000000";
+
 /// Which policies to exclude the app from (`mfa.conditionalAccess.excludeApp` of the spec).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
@@ -326,6 +329,15 @@ fn decide(
             return d;
         }
         t if !t.applies() => {
+            if let AppTargeting::OtherApps { include } = &t
+                && include
+                    .iter()
+                    .any(|a| a.trim().eq_ignore_ascii_case(AZURE_AD_GRAPH))
+            {
+                d.notes.push(format!(
+                    "the policy targets Windows Azure Active Directory ({AZURE_AD_GRAPH}); since Microsoft's 2026 change, Passport's low-privilege scopes are evaluated against it, and excluding the app does not help: check with `entractl verify-signin` (see docs/mfa.md)"
+                ));
+            }
             d.reason = Reason::AppNotTargeted { targeting: t };
             return d;
         }
