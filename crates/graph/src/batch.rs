@@ -57,6 +57,28 @@ impl GraphClient {
                 groups.entry(root).or_default().push(i);
             }
         }
+        if !self.config().batching {
+            // No `$batch`: each group of linked requests is sent one request at a time,
+            // dependencies first; groups run concurrently up to `max_in_flight`.
+            let mut set: JoinSet<Vec<(usize, Res)>> = JoinSet::new();
+            for (_, members) in groups {
+                let c = self.clone();
+                let items: Vec<(usize, GraphRequest)> =
+                    members.iter().map(|&i| (i, reqs[i].clone())).collect();
+                set.spawn(async move { c.run_unbatched(items).await });
+            }
+            while let Some(done) = set.join_next().await {
+                match done {
+                    Ok(list) => {
+                        for (i, r) in list {
+                            results[i] = Some(r);
+                        }
+                    }
+                    Err(e) => tracing::error!("a request task failed: {e}"),
+                }
+            }
+            return finish(&reqs, results);
+        }
         let mut alone: Vec<usize> = Vec::new();
         let mut packs: Vec<(bool, Vec<usize>)> = Vec::new();
         let mut open: BTreeMap<bool, Vec<usize>> = BTreeMap::new();
@@ -117,20 +139,63 @@ impl GraphClient {
                 Err(e) => tracing::error!("a batch task failed: {e}"),
             }
         }
-        results
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                r.unwrap_or_else(|| {
-                    Err(GraphError::new(
-                        GraphErrorKind::Transport,
-                        reqs[i].method.as_str(),
-                        reqs[i].path(),
-                        "the request was not completed (internal task failure)",
-                    ))
+        finish(&reqs, results)
+    }
+
+    /// Sends linked requests one at a time (naive mode): a request runs once its dependencies
+    /// have answered, and fails with 424 when one of them failed, as inside a `$batch`.
+    async fn run_unbatched(&self, items: Vec<(usize, GraphRequest)>) -> Vec<(usize, Res)> {
+        let mut done: BTreeMap<usize, Res> = BTreeMap::new();
+        let mut waiting: Vec<(usize, GraphRequest)> = items;
+        while !waiting.is_empty() {
+            let Some(pos) = waiting
+                .iter()
+                .position(|(_, r)| r.depends_on.iter().all(|d| done.contains_key(d)))
+            else {
+                for (i, r) in waiting.drain(..) {
+                    let mut e = GraphError::new(
+                        GraphErrorKind::Config,
+                        r.method.as_str(),
+                        r.path(),
+                        "not run: its depends_on requests form a cycle",
+                    );
+                    e.status = Some(424);
+                    done.insert(i, Err(e.with_operation(r.label.as_deref())));
+                }
+                break;
+            };
+            let (i, r) = waiting.remove(pos);
+            let failed: Vec<String> = r
+                .depends_on
+                .iter()
+                .filter_map(|d| match &done[d] {
+                    Err(e) => Some(format!(
+                        "#{d} ({})",
+                        e.operation
+                            .clone()
+                            .unwrap_or_else(|| format!("{} {}", e.method, e.path))
+                    )),
+                    Ok(_) => None,
                 })
-            })
-            .collect()
+                .collect();
+            let res = if failed.is_empty() {
+                self.send(r).await
+            } else {
+                let mut e = GraphError::new(
+                    GraphErrorKind::Graph,
+                    r.method.as_str(),
+                    r.path(),
+                    format!(
+                        "not run because the request(s) it depends on failed: {}",
+                        failed.join(", ")
+                    ),
+                );
+                e.status = Some(424);
+                Err(e.with_operation(r.label.as_deref()))
+            };
+            done.insert(i, res);
+        }
+        done.into_iter().collect()
     }
 
     async fn run_batch(&self, beta: bool, items: Vec<(usize, GraphRequest)>) -> Vec<(usize, Res)> {
@@ -338,4 +403,22 @@ impl GraphClient {
         }
         done.into_iter().collect()
     }
+}
+
+/// The results in input order (a missing one means its task failed).
+fn finish(reqs: &[GraphRequest], results: Vec<Option<Res>>) -> Vec<Res> {
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| {
+                Err(GraphError::new(
+                    GraphErrorKind::Transport,
+                    reqs[i].method.as_str(),
+                    reqs[i].path(),
+                    "the request was not completed (internal task failure)",
+                ))
+            })
+        })
+        .collect()
 }

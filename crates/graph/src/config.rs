@@ -191,6 +191,9 @@ pub struct GraphConfig {
     pub scope: String,
     /// How many `$batch` requests (or single requests in `send_all` fallbacks) may be in flight at once.
     pub max_in_flight: usize,
+    /// Combine independent requests into `$batch` requests (`send_all`). `false` (entractl's
+    /// `--naive`, for benchmarks): every request is sent on its own, dependencies first.
+    pub batching: bool,
     /// Time budget for one operation including all its retries and waits.
     pub operation_budget: Duration,
     /// Timeout for one HTTP exchange.
@@ -216,6 +219,7 @@ impl fmt::Debug for GraphConfig {
             .field("authority_url", &self.authority_url.as_str())
             .field("scope", &self.scope)
             .field("max_in_flight", &self.max_in_flight)
+            .field("batching", &self.batching)
             .field("operation_budget", &self.operation_budget)
             .field("request_timeout", &self.request_timeout)
             .field("backoff_base", &self.backoff_base)
@@ -241,6 +245,7 @@ impl GraphConfig {
             authority_url: cloud.authority_url(),
             scope: cloud.default_scope(),
             max_in_flight: 4,
+            batching: true,
             operation_budget: Duration::from_secs(120),
             request_timeout: Duration::from_secs(60),
             backoff_base: Duration::from_secs(1),
