@@ -26,6 +26,7 @@ mod permissions;
 mod request;
 mod retry;
 mod secret;
+pub mod signin;
 mod transport;
 
 #[cfg(test)]
