@@ -202,7 +202,8 @@ mod tests {
 
     #[tokio::test]
     async fn success_reads_the_id_token_claims_and_sends_the_password_grant() {
-        let id = jwt(j!({"preferred_username": "alice@contoso.com", "groups": ["g1"], "oid": "u1"}));
+        let id =
+            jwt(j!({"preferred_username": "alice@contoso.com", "groups": ["g1"], "oid": "u1"}));
         let server = serve(move |_, _| {
             json(
                 200,
@@ -220,18 +221,21 @@ mod tests {
         )
         .await
         .expect("signed in");
-        assert_eq!(ok.id_token_claims["preferred_username"], "alice@contoso.com");
+        assert_eq!(
+            ok.id_token_claims["preferred_username"],
+            "alice@contoso.com"
+        );
         assert_eq!(ok.id_token_claims["groups"], j!(["g1"]));
         assert!(ok.refresh_token_issued);
         assert_eq!(ok.granted_scopes.len(), 4);
         let seen = server.seen();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].method, "POST");
+        assert_eq!(seen[0].target, "/contoso.onmicrosoft.com/oauth2/v2.0/token");
         assert_eq!(
-            seen[0].target,
-            "/contoso.onmicrosoft.com/oauth2/v2.0/token"
+            seen[0].form_value("grant_type").as_deref(),
+            Some("password")
         );
-        assert_eq!(seen[0].form_value("grant_type").as_deref(), Some("password"));
         assert_eq!(seen[0].form_value("client_id").as_deref(), Some("client-1"));
         assert_eq!(
             seen[0].form_value("scope").as_deref(),
@@ -241,7 +245,10 @@ mod tests {
         assert_eq!(seen[0].form_value("client_secret"), None);
         // Nothing of the answer that is a token is kept.
         let debug = format!("{ok:?}");
-        assert!(!debug.contains("\"at\"") && !debug.contains("\"rt\""), "{debug}");
+        assert!(
+            !debug.contains("\"at\"") && !debug.contains("\"rt\""),
+            "{debug}"
+        );
     }
 
     #[tokio::test]
