@@ -26,3 +26,15 @@ lint: check-fmt clippy
 .PHONY: demo
 demo:
 	CARGO="$(CARGO)" ./scripts/demo.sh
+
+## Benchmarks (crates/bench): release build, every scenario against graph-emulator with injected
+## latency, batched and naive; writes docs/benchmarks.md. Takes a few minutes.
+.PHONY: bench bench-smoke
+bench:
+	$(CARGO) build --release -p entractl -p entractl-bench --bins
+	target/release/entractl-bench --entractl target/release/entractl --out docs/benchmarks.md
+
+## The same harness with tiny sizes on the debug build (also run by `cargo test -p entractl-bench`).
+bench-smoke:
+	$(CARGO) build -p entractl -p entractl-bench --bins
+	target/debug/entractl-bench --smoke --entractl target/debug/entractl --out target/benchmarks-smoke.md

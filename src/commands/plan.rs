@@ -31,6 +31,10 @@ pub struct GraphArgs {
     /// More diagnostics on stderr: -v info, -vv debug, -vvv trace (never tokens or secrets).
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Naive Graph traffic, for benchmarks: no `$batch`, one request in flight at a time (what
+    /// a script over the Graph SDK does). Slower; same results.
+    #[arg(long, global = true, env = "ENTRACTL_NAIVE", hide = true)]
+    pub naive: bool,
 }
 
 /// Output formats of a plan.
@@ -133,6 +137,10 @@ pub fn client(tenant: &str, cloud_name: &str, g: &GraphArgs) -> Result<GraphClie
         cfg = cfg
             .with_authority_url(u)
             .map_err(|e| fail(format!("--authority-url: {e}")))?;
+    }
+    if g.naive {
+        cfg.max_in_flight = 1;
+        cfg.batching = false;
     }
     if std::io::stderr().is_terminal() {
         cfg = cfg.with_on_wait(Arc::new(|w| eprintln!("  … {w}")));
