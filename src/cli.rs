@@ -55,4 +55,7 @@ pub enum Command {
     /// Explain a sign-in error (AADSTS code): what it means for Kandji Passport and which spec
     /// setting or Entra change fixes it (`--list` shows every known code).
     Explain(commands::explain::ExplainArgs),
+    /// Fleets of tenants: merge shard reports (`merge`), print the fleet file's JSON Schema
+    /// (`schema`). Plan and apply a fleet with `plan --fleet FILE` and `apply --fleet FILE`.
+    Fleet(commands::fleet::FleetCommand),
 }

@@ -20,8 +20,12 @@ use crate::output;
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A spec file, or a plan saved with `entractl plan SPEC --out FILE`.
-    #[arg(value_name = "SPEC|PLAN")]
-    pub target: PathBuf,
+    #[arg(
+        value_name = "SPEC|PLAN",
+        required_unless_present = "fleet",
+        conflicts_with = "fleet"
+    )]
+    pub target: Option<PathBuf>,
     /// Apply without asking (for automation). Without it, apply asks on a terminal and refuses
     /// otherwise.
     #[arg(long)]
@@ -35,6 +39,9 @@ pub struct ApplyArgs {
     /// How long to read back while Graph replicates the writes, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub verify_timeout: u64,
+    /// Many tenants: `--fleet FILE`, `--shard I/N`, `--parallel N`, `--report FILE`.
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 fn confirm() -> Result<bool, CliError> {
@@ -53,18 +60,19 @@ fn confirm() -> Result<bool, CliError> {
 }
 
 pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CliError> {
+    let Some(target) = args.target.as_deref() else {
+        return super::fleet::apply(args, g, color);
+    };
     init_logging(g.verbose);
-    let text = std::fs::read_to_string(&args.target).ok();
+    let text = std::fs::read_to_string(target).ok();
     let saved = match &text {
-        Some(t) if SavedPlan::looks_like(t) => {
-            Some(SavedPlan::from_json(&args.target, t).map_err(fail)?)
-        }
+        Some(t) if SavedPlan::looks_like(t) => Some(SavedPlan::from_json(target, t).map_err(fail)?),
         _ => None,
     };
     let (desired, spec_bytes): (Desired, Option<Vec<u8>>) = match &saved {
         Some(s) => (s.desired.clone(), std::fs::read(&s.spec_path).ok()),
         None => {
-            let (loaded, bytes) = load_spec(&args.target)?;
+            let (loaded, bytes) = load_spec(target)?;
             (
                 Desired::from_spec(&loaded.spec, g.authority_url.as_deref()),
                 Some(bytes),
@@ -79,7 +87,7 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
         let (observed, _) = fetch(&client, &desired).await.map_err(fail)?;
         let plan = match &saved {
             Some(s) => {
-                s.check_fresh(&args.target, spec_bytes.as_deref(), &observed)
+                s.check_fresh(target, spec_bytes.as_deref(), &observed)
                     .map_err(fail)?;
                 s.plan.clone()
             }

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod explain;
+pub mod fleet;
 pub mod permissions;
 pub mod plan;
 pub mod schema;
@@ -20,5 +21,6 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Apply(args) => apply::run(&args, &cli.global.graph, cli.global.color),
         Command::Permissions(args) => permissions::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Fleet(args) => fleet::run(&args, cli.global.color),
     }
 }

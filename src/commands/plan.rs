@@ -58,8 +58,12 @@ impl FormatArg {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The spec file.
-    #[arg(value_name = "SPEC")]
-    pub spec: PathBuf,
+    #[arg(
+        value_name = "SPEC",
+        required_unless_present = "fleet",
+        conflicts_with = "fleet"
+    )]
+    pub spec: Option<PathBuf>,
     /// Output format: text for people, json for machines, markdown for pull-request comments.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
@@ -67,8 +71,11 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Save the plan (with fingerprints of the spec and the tenant objects) for `entractl apply FILE`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "fleet")]
     pub out: Option<PathBuf>,
+    /// Many tenants: `--fleet FILE`, `--shard I/N`, `--parallel N`, `--report FILE`.
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 /// A command failure with a message that already says what, where and how to fix it.
@@ -183,8 +190,11 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 pub fn run(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CliError> {
+    let Some(spec_path) = args.spec.as_deref() else {
+        return super::fleet::plan(args, g, color);
+    };
     init_logging(g.verbose);
-    let (loaded, bytes) = load_spec(&args.spec)?;
+    let (loaded, bytes) = load_spec(spec_path)?;
     let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref());
     let client = client(&desired.tenant, &desired.cloud, g)?;
     announce(&desired, &client);
@@ -202,7 +212,7 @@ pub fn run(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome
     ))?;
     if let Some(out) = &args.out {
         let saved = SavedPlan::new_now(
-            &args.spec.display().to_string(),
+            &spec_path.display().to_string(),
             &bytes,
             &desired,
             &observed,
