@@ -1,5 +1,6 @@
 //! The one integration-test binary of the `entractl` package: one module per area.
 
+mod assignments;
 mod explain;
 mod plan_apply;
 mod schema;

@@ -74,7 +74,7 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
         None => {
             let (loaded, bytes) = load_spec(target)?;
             (
-                Desired::from_spec(&loaded.spec, g.authority_url.as_deref()),
+                Desired::from_spec(&loaded.spec, g.authority_url.as_deref()).locate(&loaded),
                 Some(bytes),
             )
         }

@@ -195,7 +195,7 @@ pub fn run(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome
     };
     init_logging(g.verbose);
     let (loaded, bytes) = load_spec(spec_path)?;
-    let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref());
+    let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref()).locate(&loaded);
     let client = client(&desired.tenant, &desired.cloud, g)?;
     announce(&desired, &client);
     let rt = runtime()?;

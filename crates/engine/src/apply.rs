@@ -111,6 +111,7 @@ fn prior_state(observed: &Observed, c: &Change) -> Value {
             .find(|g| Some(&g.id) == c.object.id.as_ref())
             .map(|g| g.raw.clone())
             .unwrap_or(Value::Null),
+        ObjectKind::AppRoleAssignment => crate::assignments::prior_state(observed, c),
         _ => Value::Null,
     }
 }
@@ -184,15 +185,21 @@ pub async fn apply(
         );
         let req = request_for(c, &state, desired)?;
         writes += 1;
-        let resp = client
-            .send(req)
-            .await
-            .map_err(|source| EngineError::Write {
-                what: what.clone(),
-                journal: journal_dir.clone(),
-                source,
-            })?;
-        if c.action == Action::Create {
+        let resp = match client.send(req).await {
+            Ok(r) => Some(r),
+            // A duplicate assignment (made meanwhile) or one already removed: as planned.
+            Err(e) if crate::assignments::already_done(c, &e) => None,
+            Err(source) => {
+                return Err(EngineError::Write {
+                    what: what.clone(),
+                    journal: journal_dir.clone(),
+                    source,
+                });
+            }
+        };
+        if c.action == Action::Create
+            && let Some(resp) = resp
+        {
             let body = resp.json().clone();
             let id = body.get("id").and_then(Value::as_str).map(str::to_string);
             match c.object.kind {
@@ -343,6 +350,13 @@ fn request_for(c: &Change, st: &State, desired: &Desired) -> Result<GraphRequest
                     .as_deref()
                     .ok_or_else(|| bad(c, "no grant id"))?;
                 GraphRequest::delete(format!("/oauth2PermissionGrants/{id}"))
+            }
+            // Retried while a service principal created just before replicates.
+            (ObjectKind::AppRoleAssignment, Action::Create) => reference_rules(
+                crate::assignments::request_for(c, st.sp_id.as_deref()).map_err(|d| bad(c, &d))?,
+            ),
+            (ObjectKind::AppRoleAssignment, _) => {
+                crate::assignments::request_for(c, st.sp_id.as_deref()).map_err(|d| bad(c, &d))?
             }
             (kind, action) => {
                 return Err(bad(

@@ -144,6 +144,9 @@ pub struct Desired {
     /// metadata URL output.
     pub authority_url: String,
     pub app: DesiredApp,
+    /// Users and groups assigned to the app (`assignments` of the spec); `None`: unmanaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignments: Option<crate::assignments::DesiredAssignments>,
     /// Spec sections present in the file that this version does not apply yet (e.g.
     /// `assignments`, `mfa`): each becomes a visible note in every plan.
     pub not_yet_applied: Vec<String>,
@@ -176,9 +179,6 @@ impl Desired {
         };
         let app = &spec.app;
         let mut not_yet_applied = Vec::new();
-        if spec.assignments.is_some() {
-            not_yet_applied.push("assignments".to_string());
-        }
         if spec.mfa.is_some() {
             not_yet_applied.push("mfa".to_string());
         }
@@ -219,7 +219,20 @@ impl Desired {
                 }),
                 admin_consent: app.admin_consent,
             },
+            assignments: spec
+                .assignments
+                .as_ref()
+                .map(crate::assignments::DesiredAssignments::from_spec),
             not_yet_applied,
         }
+    }
+
+    /// Adds the file, line and column of spec entries (users and groups under `assignments`)
+    /// so that errors found against the tenant point at the spec.
+    pub fn locate(mut self, loaded: &entractl_spec::LoadedSpec) -> Desired {
+        if let Some(a) = self.assignments.as_mut() {
+            a.locate(loaded);
+        }
+        self
     }
 }

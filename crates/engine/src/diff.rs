@@ -453,6 +453,10 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         }
     }
 
+    // 5. Users and groups assigned to the app (and `appRoleAssignmentRequired`).
+    let assigned_groups =
+        crate::assignments::plan_assignments(desired, observed, sp, &mut changes, &mut notes)?;
+
     for section in &desired.not_yet_applied {
         notes.push(Note {
             kind: NoteKind::NotYetApplied,
@@ -481,6 +485,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         client_id: app.map(|a| a.app_id.clone()),
         application_object_id: app.map(|a| a.id.clone()),
         service_principal_object_id: sp.map(|s| s.id.clone()),
+        assigned_groups,
     };
 
     Ok(Plan {

@@ -79,6 +79,8 @@ pub enum PlanError {
         .0.iter().map(|u| format!("  - {u}")).collect::<Vec<_>>().join("\n")
     )]
     UnknownPermissions(Vec<UnknownPermission>),
+    #[error(transparent)]
+    Assignments(#[from] crate::assignments::AssignmentError),
     #[error("internal: a {kind} change has no usable payload: {detail}")]
     BadPayload { kind: ObjectKind, detail: String },
 }

@@ -38,7 +38,14 @@ pub const APP_SELECT: &[&str] = &[
     "requiredResourceAccess",
 ];
 
-const SP_SELECT: &[&str] = &["id", "appId", "displayName", "tags"];
+const SP_SELECT: &[&str] = &[
+    "id",
+    "appId",
+    "displayName",
+    "tags",
+    "appRoleAssignmentRequired",
+    "appRoles",
+];
 const RESOURCE_SELECT: &[&str] = &[
     "id",
     "appId",
@@ -196,6 +203,7 @@ pub async fn fetch(
     }
     if observed.candidates.len() != 1 {
         // Nothing to read further: no app (create) or an ambiguity (the diff reports it).
+        crate::assignments::fetch_assignments(client, desired, &mut observed, &mut stats).await?;
         return Ok((observed, stats));
     }
     let app_id = observed.candidates[0].app.app_id.clone();
@@ -249,6 +257,7 @@ pub async fn fetch(
             .filter_map(OAuth2PermissionGrant::from_graph)
             .collect();
     }
+    crate::assignments::fetch_assignments(client, desired, &mut observed, &mut stats).await?;
     Ok((observed, stats))
 }
 

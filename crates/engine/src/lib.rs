@@ -6,6 +6,7 @@
 
 pub mod aadsts;
 pub mod apply;
+pub mod assignments;
 pub mod desired;
 pub mod diff;
 pub mod error;

@@ -162,6 +162,9 @@ pub struct ServicePrincipal {
     pub app_id: String,
     pub display_name: String,
     pub tags: Vec<String>,
+    /// `appRoleAssignmentRequired` ("Assignment required?"), when read.
+    #[serde(default)]
+    pub app_role_assignment_required: Option<bool>,
     /// Delegated permissions offered: `(id, value)`.
     pub scopes: Vec<(String, String)>,
     /// Application permissions offered: `(id, value)`.
@@ -186,6 +189,9 @@ impl ServicePrincipal {
             app_id: string(v, "appId")?,
             display_name: string(v, "displayName").unwrap_or_default(),
             tags: strings(v, "tags"),
+            app_role_assignment_required: v
+                .get("appRoleAssignmentRequired")
+                .and_then(Value::as_bool),
             scopes: perms("oauth2PermissionScopes"),
             roles: perms("appRoles"),
             raw: v.clone(),
@@ -247,4 +253,14 @@ pub struct Observed {
     pub resources: Vec<ResourceLookup>,
     /// Grants whose client is the managed application's service principal.
     pub grants: Vec<OAuth2PermissionGrant>,
+    /// What was read for `assignments` (lookups, current assignments, group members).
+    #[serde(default)]
+    pub assignments: crate::assignments::ObservedAssignments,
+    /// Who can sign in to the app after apply: assigned users and groups (with their direct
+    /// members). Filled by `fetch` when the spec has `assignments`.
+    #[serde(default)]
+    pub principals: crate::assignments::Principals,
+    /// The tenant's Entra ID tier from `subscribedSkus`, when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<crate::assignments::LicenseTier>,
 }

@@ -50,6 +50,9 @@ pub fn required_permissions(desired: &Desired) -> RequiredPermissions {
             why: "grant admin consent (POST/PATCH/DELETE /oauth2PermissionGrants); this permission can grant any delegated permission: keep the identity's secret or federation tight".into(),
         });
     }
+    if let Some(a) = &desired.assignments {
+        crate::assignments::required_permissions(a, &mut plan, &mut apply);
+    }
     RequiredPermissions {
         plan,
         apply,

@@ -175,6 +175,10 @@ pub struct Outputs {
     pub oidc_metadata_url: Option<String>,
     pub application_object_id: Option<String>,
     pub service_principal_object_id: Option<String>,
+    /// Every group assigned to the app with its object id (Kandji: "Specify per identity
+    /// provider group").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assigned_groups: Vec<crate::assignments::AssignedGroup>,
 }
 
 /// The plan: ordered changes (dependency order), notes, unmanaged properties and outputs.

@@ -253,6 +253,14 @@ pub fn text(plan: &Plan, color: bool) -> String {
     for (k, v) in output_rows(plan) {
         out.push_str(&format!("  {:<29}{}\n", k, paint.cyan(&v)));
     }
+    if !plan.outputs.assigned_groups.is_empty() {
+        out.push_str(
+            "\nAssigned groups (object ids for Kandji's \"Specify per identity provider group\")\n",
+        );
+        for g in &plan.outputs.assigned_groups {
+            out.push_str(&format!("  {:<29}{}\n", g.display_name, paint.cyan(&g.id)));
+        }
+    }
     out
 }
 
@@ -343,6 +351,18 @@ pub fn markdown(plan: &Plan) -> String {
     out.push_str("\n| Output | Value |\n|---|---|\n");
     for (k, v) in output_rows(plan) {
         out.push_str(&format!("| {k} | `{v}` |\n"));
+    }
+    if !plan.outputs.assigned_groups.is_empty() {
+        out.push_str(
+            "\n| Assigned group | Object id (Kandji: \"Specify per identity provider group\") |\n|---|---|\n",
+        );
+        for g in &plan.outputs.assigned_groups {
+            out.push_str(&format!(
+                "| {} | `{}` |\n",
+                md_escape(&g.display_name),
+                g.id
+            ));
+        }
     }
     out
 }

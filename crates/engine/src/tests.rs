@@ -72,6 +72,7 @@ pub(crate) fn kandji() -> Desired {
             }]),
             admin_consent: Some(true),
         },
+        assignments: None,
         not_yet_applied: vec![],
     }
 }
@@ -130,6 +131,7 @@ fn converged() -> Observed {
         service_principal: Some(sp),
         resources: vec![graph_lookup()],
         grants: vec![grant],
+        ..Observed::default()
     }
 }
 
