@@ -7,6 +7,7 @@ pub mod permissions;
 pub mod plan;
 pub mod schema;
 pub mod validate;
+pub mod verify_signin;
 
 use crate::cli::{Cli, Command};
 use crate::error::{CliError, Outcome};
@@ -22,5 +23,6 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Permissions(args) => permissions::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Fleet(args) => fleet::run(&args, cli.global.color),
+        Command::VerifySignin(args) => verify_signin::run(&args, &cli.global.graph),
     }
 }

@@ -19,6 +19,7 @@
 mod grant;
 mod json;
 mod patch;
+pub mod posture;
 mod select;
 mod target;
 

@@ -1,0 +1,570 @@
+//! End-to-end tests of the MFA posture (issue 7) and `verify-signin` against graph-emulator:
+//! scenario `p1` (security defaults off, per-user MFA enforced for carol, several MFA policies)
+//! and scenario `free` (security defaults on, per-user MFA for bob and carol, no conditional
+//! access).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest};
+use graph_emulator::scenarios::{
+    CI_CLIENT_ID, CI_CLIENT_SECRET, FREE_TENANT_ID, P1_TENANT_ID, SANDBOX_PASSWORD,
+};
+use graph_emulator::{EmulatorConfig, RunningEmulator};
+use serde_json::Value;
+
+use crate::util::{TestOutput, root, scratch};
+
+/// Runs entractl against the emulator as the scenario's automation client. `password`: the
+/// value of ENTRACTL_SIGNIN_PASSWORD (never printed: checked on every run).
+fn entractl(
+    emu: &RunningEmulator,
+    tenant: &str,
+    password: Option<&str>,
+    args: &[&str],
+) -> TestOutput {
+    let base = emu.base_url();
+    let mut cmd = assert_cmd::Command::cargo_bin("entractl").expect("entractl binary");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env("AZURE_TENANT_ID", tenant)
+        .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
+        .args([
+            "--color",
+            "never",
+            "--graph-url",
+            &base,
+            "--authority-url",
+            &base,
+        ])
+        .args(args);
+    if let Some(p) = password {
+        cmd.env("ENTRACTL_SIGNIN_PASSWORD", p);
+    }
+    let out = cmd.output().expect("run entractl");
+    let out = TestOutput {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    };
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    for secret in [CI_CLIENT_SECRET, SANDBOX_PASSWORD] {
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "a secret leaked:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    assert!(
+        !out.stdout.contains("eyJ") && !out.stderr.contains("eyJ"),
+        "a token was printed:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    out
+}
+
+fn start(scenario: &str) -> RunningEmulator {
+    graph_emulator::start(EmulatorConfig::scenario(scenario)).expect("emulator starts")
+}
+
+/// A Graph client of the test itself (to read policies before and after).
+fn graph(emu: &RunningEmulator, tenant: &str) -> (tokio::runtime::Runtime, GraphClient) {
+    let base = emu.base_url();
+    let mut cfg = GraphConfig::for_cloud(Cloud::Public, tenant)
+        .with_graph_url(&base)
+        .unwrap()
+        .with_authority_url(&base)
+        .unwrap();
+    cfg.backoff_base = Duration::from_millis(20);
+    cfg.backoff_cap = Duration::from_millis(200);
+    cfg.conditional_access_interval = Duration::from_millis(1);
+    let env: BTreeMap<String, String> = [
+        ("AZURE_TENANT_ID", tenant),
+        ("AZURE_CLIENT_ID", CI_CLIENT_ID),
+        ("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let creds =
+        entractl_graph::credential_from_env(&env, None, &cfg, &AuthOptions::default()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    (rt, GraphClient::new(cfg, creds).unwrap())
+}
+
+fn policies(emu: &RunningEmulator, tenant: &str) -> BTreeMap<String, Value> {
+    let (rt, client) = graph(emu, tenant);
+    rt.block_on(client.list_all(GraphRequest::get("/identity/conditionalAccess/policies")))
+        .expect("read policies")
+        .into_iter()
+        .map(|p| (p["id"].as_str().unwrap().to_string(), p))
+        .collect()
+}
+
+fn per_user_state(emu: &RunningEmulator, tenant: &str, upn: &str) -> String {
+    let (rt, client) = graph(emu, tenant);
+    let v = rt
+        .block_on(
+            client.send(
+                GraphRequest::get(format!("/users/{upn}/authentication/requirements")).beta(),
+            ),
+        )
+        .expect("read per-user MFA")
+        .json()
+        .clone();
+    v["perUserMfaState"].as_str().unwrap().to_string()
+}
+
+fn security_defaults(emu: &RunningEmulator, tenant: &str) -> bool {
+    let (rt, client) = graph(emu, tenant);
+    rt.block_on(client.send(GraphRequest::get(
+        "/policies/identitySecurityDefaultsEnforcementPolicy",
+    )))
+    .expect("read security defaults")
+    .json()["isEnabled"]
+        .as_bool()
+        .unwrap()
+}
+
+fn writes(emu: &RunningEmulator) -> usize {
+    emu.request_log()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/v1.0/") || e.path.starts_with("/beta/"))
+        .filter(|e| !e.path.starts_with("/v1.0/$batch") && !e.path.starts_with("/beta/$batch"))
+        .filter(|e| e.method != "GET")
+        .count()
+}
+
+/// Writes a spec for the test: the kandji-passport preset, the given tenant and assignments,
+/// extra YAML under `app:` and an `mfa` section. The delegated permissions add `offline_access`,
+/// which Passport's sign-in asks for (the preset grants only openid, email, profile, User.Read).
+fn spec(
+    dir: &Path,
+    name: &str,
+    tenant: &str,
+    assignments: &str,
+    extra_app: &str,
+    mfa: &str,
+) -> PathBuf {
+    let text = format!(
+        "version: 1\ntenant: {tenant}\npreset: kandji-passport\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n  apiPermissions:\n    Microsoft Graph:\n      delegated: [openid, email, profile, offline_access, User.Read]\n{extra_app}assignments:\n{assignments}{mfa}"
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const MFA_UNMANAGED: &str = "mfa:\n  securityDefaults: unmanaged\n  perUserMfa: unmanaged\n  conditionalAccess:\n    excludeApp: unmanaged\n";
+const PUBLIC_FLOWS_OFF: &str = "  publicClientFlows: false\n";
+
+fn apply(
+    emu: &RunningEmulator,
+    tenant: &str,
+    spec: &Path,
+    journal: &Path,
+    downgrade: bool,
+) -> TestOutput {
+    let spec = spec.display().to_string();
+    let journal = journal.display().to_string();
+    let mut args = vec!["apply", &spec, "--auto-approve", "--journal-dir", &journal];
+    if downgrade {
+        args.push("--allow-security-downgrade");
+    }
+    entractl(emu, tenant, None, &args)
+}
+
+fn verify(emu: &RunningEmulator, tenant: &str, spec: &Path, upn: &str) -> TestOutput {
+    let spec = spec.display().to_string();
+    entractl(
+        emu,
+        tenant,
+        Some(SANDBOX_PASSWORD),
+        &["verify-signin", &spec, "--username", upn],
+    )
+}
+
+#[test]
+fn p1_verify_fails_until_mfa_is_applied_then_succeeds_and_only_exclusions_change() {
+    let emu = start("p1");
+    let dir = scratch("mfa_p1");
+    let journal = dir.join("journal");
+    let assign = "  users: [alice@contoso.com, bob@contoso.com]\n  groups: [Mac Users]\n";
+
+    // The app registered and assigned, public client flows off, MFA not managed: 7000218.
+    let stage_a = spec(
+        &dir,
+        "a.yaml",
+        "contoso.onmicrosoft.com",
+        assign,
+        PUBLIC_FLOWS_OFF,
+        MFA_UNMANAGED,
+    );
+    let out = apply(&emu, P1_TENANT_ID, &stage_a, &journal, false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let out = verify(&emu, P1_TENANT_ID, &stage_a, "alice@contoso.com");
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("AADSTS7000218"), "{}", out.stderr);
+    assert!(out.stderr.contains("publicClientFlows"), "{}", out.stderr);
+
+    // Public client flows on, MFA still not managed: 50076 (CA001 requires MFA of everyone).
+    let stage_b = spec(
+        &dir,
+        "b.yaml",
+        "contoso.onmicrosoft.com",
+        assign,
+        "",
+        MFA_UNMANAGED,
+    );
+    let out = apply(&emu, P1_TENANT_ID, &stage_b, &journal, false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let out = verify(&emu, P1_TENANT_ID, &stage_b, "alice@contoso.com");
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("AADSTS50076"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mfa.conditionalAccess.excludeApp"),
+        "{}",
+        out.stderr
+    );
+
+    // The full spec: the plan flags every weakening change, in every format.
+    let full = spec(&dir, "full.yaml", "contoso.onmicrosoft.com", assign, "", "");
+    let full_s = full.display().to_string();
+    let text = entractl(&emu, P1_TENANT_ID, None, &["plan", &full_s]);
+    assert_eq!(text.code, 0, "{}\n{}", text.stdout, text.stderr);
+    assert!(
+        text.stdout.contains("security-downgrade"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("carol@contoso.com"), "{}", text.stdout);
+    let md = entractl(
+        &emu,
+        P1_TENANT_ID,
+        None,
+        &["plan", &full_s, "--format", "markdown"],
+    );
+    assert!(md.stdout.contains("security-downgrade"), "{}", md.stdout);
+    let json = entractl(
+        &emu,
+        P1_TENANT_ID,
+        None,
+        &["plan", &full_s, "--format", "json"],
+    );
+    let plan: Value = serde_json::from_str(&json.stdout).expect("json plan");
+    let changes = plan["changes"].as_array().unwrap();
+    let of_kind = |k: &str| -> Vec<&Value> {
+        changes
+            .iter()
+            .filter(|c| c["object"]["kind"] == k && c["action"] != "no-op")
+            .collect()
+    };
+    let ca = of_kind("conditionalAccessPolicy");
+    let names: Vec<&str> = ca
+        .iter()
+        .map(|c| c["object"]["display"].as_str().unwrap())
+        .collect();
+    assert!(!ca.is_empty(), "{}", json.stdout);
+    for c in ca.iter().chain(of_kind("perUserMfa").iter()) {
+        assert_eq!(c["risks"], serde_json::json!(["security-downgrade"]), "{c}");
+    }
+    // Block legacy authentication, the disabled block policy: never excluded.
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("CA004") || n.starts_with("CA007")),
+        "{names:?}"
+    );
+    let per_user: Vec<&str> = of_kind("perUserMfa")
+        .iter()
+        .map(|c| c["object"]["display"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        per_user,
+        ["carol@contoso.com"],
+        "only carol has per-user MFA"
+    );
+    let text_notes = &text.stdout;
+    assert!(
+        !text_notes.contains("not applied by this version"),
+        "{text_notes}"
+    );
+
+    // Apply without --allow-security-downgrade refuses, names the changes, writes nothing.
+    let before = policies(&emu, P1_TENANT_ID);
+    emu.clear_log();
+    let out = apply(&emu, P1_TENANT_ID, &full, &journal, false);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("--allow-security-downgrade"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("carol@contoso.com"), "{}", out.stderr);
+    for n in &names {
+        assert!(out.stderr.contains(n), "{n} not named:\n{}", out.stderr);
+    }
+    assert_eq!(writes(&emu), 0);
+
+    // With it: converges.
+    let out = apply(&emu, P1_TENANT_ID, &full, &journal, true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("converged"), "{}", out.stdout);
+    let app_id = plan_client_id(&emu, &full_s);
+
+    // Each touched policy: only excludeApplications differs, by exactly the appId appended.
+    let after = policies(&emu, P1_TENANT_ID);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    let mut touched = 0;
+    for (id, b) in &before {
+        let a = &after[id];
+        if a == b {
+            continue;
+        }
+        touched += 1;
+        let name = b["displayName"].as_str().unwrap();
+        assert!(names.contains(&name), "{name} changed but was not planned");
+        let mut expected = b.clone();
+        let list = expected["conditions"]["applications"]["excludeApplications"]
+            .as_array_mut()
+            .unwrap();
+        list.push(Value::String(app_id.clone()));
+        let mut a_cmp = a.clone();
+        for v in [&mut expected, &mut a_cmp] {
+            v.as_object_mut().unwrap().remove("modifiedDateTime");
+        }
+        assert_eq!(
+            a_cmp, expected,
+            "policy {name}: more than excludeApplications changed"
+        );
+        assert_eq!(a["state"], b["state"]);
+    }
+    assert_eq!(touched, names.len());
+    assert_eq!(
+        per_user_state(&emu, P1_TENANT_ID, "carol@contoso.com"),
+        "disabled"
+    );
+    assert_eq!(
+        per_user_state(&emu, P1_TENANT_ID, "dave@contoso.com"),
+        "disabled"
+    );
+
+    // verify-signin now succeeds and shows the configured claims.
+    for upn in ["alice@contoso.com", "carol@contoso.com"] {
+        let out = verify(&emu, P1_TENANT_ID, &full, upn);
+        assert_eq!(out.code, 0, "{upn}: {}\n{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains("Sign-in succeeded"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!("preferred_username  {upn}")),
+            "{}",
+            out.stdout
+        );
+        assert!(out.stdout.contains("group(s):"), "{}", out.stdout);
+    }
+
+    // Second apply: nothing to do, zero writes; the journal holds each policy's prior state.
+    emu.clear_log();
+    let out = apply(&emu, P1_TENANT_ID, &full, &journal, false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Nothing to apply"), "{}", out.stdout);
+    assert_eq!(writes(&emu), 0);
+    let journaled: Vec<Value> = walk(&journal)
+        .into_iter()
+        .filter_map(|p| serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok())
+        .collect();
+    for (id, b) in &before {
+        if after[id] != *b {
+            assert!(
+                journaled
+                    .iter()
+                    .any(|j| j.to_string().contains(&b["displayName"].to_string())
+                        && j.to_string().contains(id)),
+                "no journal entry for policy {id}"
+            );
+        }
+    }
+    emu.shutdown();
+}
+
+fn plan_client_id(emu: &RunningEmulator, spec: &str) -> String {
+    let json = entractl(emu, P1_TENANT_ID, None, &["plan", spec, "--format", "json"]);
+    let plan: Value = serde_json::from_str(&json.stdout).expect("json plan");
+    plan["outputs"]["client_id"]
+        .as_str()
+        .or_else(|| plan["outputs"]["clientId"].as_str())
+        .expect("client id in the outputs")
+        .to_string()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn free_tier_security_defaults_and_per_user_then_sign_in_works_and_ca_is_skipped() {
+    let emu = start("free");
+    let dir = scratch("mfa_free");
+    let journal = dir.join("journal");
+    let tenant = "fabrikam.onmicrosoft.com";
+    let assign = "  users: [alice@fabrikam.onmicrosoft.com, bob@fabrikam.onmicrosoft.com, carol@fabrikam.onmicrosoft.com]\n";
+
+    let stage_a = spec(
+        &dir,
+        "a.yaml",
+        tenant,
+        assign,
+        PUBLIC_FLOWS_OFF,
+        MFA_UNMANAGED,
+    );
+    let out = apply(&emu, FREE_TENANT_ID, &stage_a, &journal, false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let out = verify(
+        &emu,
+        FREE_TENANT_ID,
+        &stage_a,
+        "alice@fabrikam.onmicrosoft.com",
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("AADSTS7000218"), "{}", out.stderr);
+
+    let stage_b = spec(&dir, "b.yaml", tenant, assign, "", MFA_UNMANAGED);
+    assert_eq!(
+        apply(&emu, FREE_TENANT_ID, &stage_b, &journal, false).code,
+        0
+    );
+    let out = verify(
+        &emu,
+        FREE_TENANT_ID,
+        &stage_b,
+        "alice@fabrikam.onmicrosoft.com",
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("AADSTS50076"),
+        "security defaults: {}",
+        out.stderr
+    );
+
+    let full = spec(&dir, "full.yaml", tenant, assign, "", "");
+    let full_s = full.display().to_string();
+    let plan = entractl(&emu, FREE_TENANT_ID, None, &["plan", &full_s]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains("conditional access skipped"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("securityDefaults"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("bob@fabrikam.onmicrosoft.com"),
+        "{}",
+        plan.stdout
+    );
+
+    emu.clear_log();
+    let out = apply(&emu, FREE_TENANT_ID, &full, &journal, false);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("Security defaults"), "{}", out.stderr);
+    assert_eq!(writes(&emu), 0);
+    assert!(security_defaults(&emu, FREE_TENANT_ID));
+
+    let out = apply(&emu, FREE_TENANT_ID, &full, &journal, true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(!security_defaults(&emu, FREE_TENANT_ID));
+    for upn in [
+        "bob@fabrikam.onmicrosoft.com",
+        "carol@fabrikam.onmicrosoft.com",
+    ] {
+        assert_eq!(per_user_state(&emu, FREE_TENANT_ID, upn), "disabled");
+    }
+    // A user who cannot sign in to the app keeps per-user MFA.
+    let (rt, client) = graph(&emu, FREE_TENANT_ID);
+    let enforced_elsewhere = rt
+        .block_on(client.list_all(GraphRequest::get("/users").select(&["id", "userPrincipalName"])))
+        .unwrap()
+        .into_iter()
+        .filter(|u| {
+            let upn = u["userPrincipalName"].as_str().unwrap();
+            !upn.starts_with("alice@") && !upn.starts_with("bob@") && !upn.starts_with("carol@")
+        })
+        .filter(|u| per_user_state(&emu, FREE_TENANT_ID, u["id"].as_str().unwrap()) == "enforced")
+        .count();
+    assert!(
+        enforced_elsewhere > 0,
+        "per-user MFA of other users must stay"
+    );
+
+    // No password and no terminal: refused before anything is sent, naming the variable.
+    emu.clear_log();
+    let out = entractl(
+        &emu,
+        FREE_TENANT_ID,
+        None,
+        &[
+            "verify-signin",
+            &full_s,
+            "--username",
+            "alice@fabrikam.onmicrosoft.com",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("ENTRACTL_SIGNIN_PASSWORD"),
+        "{}",
+        out.stderr
+    );
+    let token_calls = emu
+        .request_log()
+        .iter()
+        .filter(|e| e.template.contains("oauth2/v2.0/token"))
+        .count();
+    assert_eq!(
+        token_calls, 1,
+        "only entractl's own sign-in, no password sign-in"
+    );
+
+    for upn in [
+        "alice@fabrikam.onmicrosoft.com",
+        "bob@fabrikam.onmicrosoft.com",
+    ] {
+        let out = verify(&emu, FREE_TENANT_ID, &full, upn);
+        assert_eq!(out.code, 0, "{upn}: {}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout.contains(&format!("preferred_username  {upn}")),
+            "{}",
+            out.stdout
+        );
+    }
+
+    emu.clear_log();
+    let out = apply(&emu, FREE_TENANT_ID, &full, &journal, false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(writes(&emu), 0);
+    emu.shutdown();
+}
