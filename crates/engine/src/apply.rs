@@ -112,7 +112,11 @@ fn prior_state(observed: &Observed, c: &Change) -> Value {
             .map(|g| g.raw.clone())
             .unwrap_or(Value::Null),
         ObjectKind::AppRoleAssignment => crate::assignments::prior_state(observed, c),
-        _ => Value::Null,
+        _ => observed
+            .mfa
+            .as_ref()
+            .and_then(|m| crate::mfa::posture::prior_state(m, c))
+            .unwrap_or(Value::Null),
     }
 }
 
@@ -165,7 +169,30 @@ pub async fn apply(
     let mut writes = 0;
     let mut changes: Vec<&Change> = plan.actionable().collect();
     changes.sort_by_key(|c| c.object.kind.rank());
+    let per_user: Vec<&Change> = changes
+        .iter()
+        .copied()
+        .filter(|c| c.object.kind == ObjectKind::PerUserMfa)
+        .collect();
     for c in changes {
+        if c.object.kind == ObjectKind::PerUserMfa {
+            // All of them at once, in `$batch`es (10,000 users are not 10,000 round trips).
+            if std::ptr::eq(c, per_user[0]) {
+                say(
+                    opts,
+                    &format!("disabling per-user MFA for {} user(s) …", per_user.len()),
+                );
+                let empty = Default::default();
+                writes += crate::mfa::posture::apply_per_user(
+                    client,
+                    &mut journal,
+                    observed.mfa.as_ref().unwrap_or(&empty),
+                    &per_user,
+                )
+                .await?;
+            }
+            continue;
+        }
         let entry = journal.record(c, &prior_state(observed, c))?;
         say(
             opts,
@@ -351,6 +378,16 @@ fn request_for(c: &Change, st: &State, desired: &Desired) -> Result<GraphRequest
                     .ok_or_else(|| bad(c, "no grant id"))?;
                 GraphRequest::delete(format!("/oauth2PermissionGrants/{id}"))
             }
+            (
+                ObjectKind::SecurityDefaults
+                | ObjectKind::PerUserMfa
+                | ObjectKind::ConditionalAccessPolicy,
+                Action::Update,
+            ) => match crate::mfa::posture::request_for(c, st.app_id.as_deref()) {
+                Some(Ok(r)) => r,
+                Some(Err(detail)) => return Err(bad(c, &detail)),
+                None => return Err(bad(c, "not an MFA change")),
+            },
             // Retried while a service principal created just before replicates.
             (ObjectKind::AppRoleAssignment, Action::Create) => reference_rules(
                 crate::assignments::request_for(c, st.sp_id.as_deref()).map_err(|d| bad(c, &d))?,

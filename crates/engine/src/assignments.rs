@@ -443,6 +443,10 @@ fn next_page(client: &GraphClient, link: &str, orig: &GraphRequest) -> Option<Gr
 /// extend this condition.
 pub fn wants_license_tier(desired: &Desired) -> bool {
     desired.assignments.is_some()
+        || desired
+            .mfa
+            .as_ref()
+            .is_some_and(|m| m.conditional_access.is_some())
 }
 
 /// Reads everything the assignments need into `observed.assignments`, `observed.tier` and

@@ -144,6 +144,9 @@ pub struct Desired {
     /// metadata URL output.
     pub authority_url: String,
     pub app: DesiredApp,
+    /// The MFA posture (`mfa` of the spec); `None`: unmanaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<crate::mfa::posture::DesiredMfa>,
     /// Users and groups assigned to the app (`assignments` of the spec); `None`: unmanaged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignments: Option<crate::assignments::DesiredAssignments>,
@@ -178,10 +181,7 @@ impl Desired {
             })
         };
         let app = &spec.app;
-        let mut not_yet_applied = Vec::new();
-        if spec.mfa.is_some() {
-            not_yet_applied.push("mfa".to_string());
-        }
+        let not_yet_applied: Vec<String> = Vec::new();
         Desired {
             tenant: spec.tenant.clone(),
             cloud: spec.cloud.name().to_string(),
@@ -219,6 +219,11 @@ impl Desired {
                 }),
                 admin_consent: app.admin_consent,
             },
+            mfa: spec
+                .mfa
+                .as_ref()
+                .map(crate::mfa::posture::DesiredMfa::from_spec)
+                .filter(|m| *m != crate::mfa::posture::DesiredMfa::default()),
             assignments: spec
                 .assignments
                 .as_ref()

@@ -453,6 +453,17 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         }
     }
 
+    // 4. The MFA posture (security defaults, per-user MFA, conditional access exclusions).
+    if let Some(m) = &desired.mfa {
+        let (c, n) = crate::mfa::posture::plan_mfa(
+            m,
+            observed.mfa.as_ref().unwrap_or(&Default::default()),
+            app.map(|a| a.app_id.as_str()),
+        )?;
+        changes.extend(c);
+        notes.extend(n);
+    }
+
     // 5. Users and groups assigned to the app (and `appRoleAssignmentRequired`).
     let assigned_groups =
         crate::assignments::plan_assignments(desired, observed, sp, &mut changes, &mut notes)?;

@@ -79,6 +79,11 @@ pub enum PlanError {
         .0.iter().map(|u| format!("  - {u}")).collect::<Vec<_>>().join("\n")
     )]
     UnknownPermissions(Vec<UnknownPermission>),
+    #[error(
+        "mfa.conditionalAccess.excludeApp cannot be used with this tenant's policies:\n{}\n  hint: name each policy by its exact display name or, when names repeat, by its id (Entra admin center → Protection → Conditional Access → Policies)",
+        .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n")
+    )]
+    PolicySelection(Vec<String>),
     #[error(transparent)]
     Assignments(#[from] crate::assignments::AssignmentError),
     #[error("internal: a {kind} change has no usable payload: {detail}")]

@@ -204,6 +204,7 @@ pub async fn fetch(
     if observed.candidates.len() != 1 {
         // Nothing to read further: no app (create) or an ambiguity (the diff reports it).
         crate::assignments::fetch_assignments(client, desired, &mut observed, &mut stats).await?;
+        crate::mfa::posture::fetch_into(client, desired, &mut observed, &mut stats).await?;
         return Ok((observed, stats));
     }
     let app_id = observed.candidates[0].app.app_id.clone();
@@ -258,6 +259,7 @@ pub async fn fetch(
             .collect();
     }
     crate::assignments::fetch_assignments(client, desired, &mut observed, &mut stats).await?;
+    crate::mfa::posture::fetch_into(client, desired, &mut observed, &mut stats).await?;
     Ok((observed, stats))
 }
 

@@ -253,6 +253,9 @@ pub struct Observed {
     pub resources: Vec<ResourceLookup>,
     /// Grants whose client is the managed application's service principal.
     pub grants: Vec<OAuth2PermissionGrant>,
+    /// The MFA posture, when the spec manages it (`mfa`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<crate::mfa::posture::ObservedMfa>,
     /// What was read for `assignments` (lookups, current assignments, group members).
     #[serde(default)]
     pub assignments: crate::assignments::ObservedAssignments,

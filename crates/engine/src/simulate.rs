@@ -37,6 +37,14 @@ pub fn simulate_apply(observed: &Observed, plan: &Plan) -> Result<Observed, Plan
         format!("{prefix}-{counter:04}")
     };
     for c in plan.actionable() {
+        if let Some(m) = o.mfa.as_mut() {
+            let app_id = o.candidates.first().map(|a| a.app.app_id.clone());
+            if crate::mfa::posture::simulate(m, c, app_id.as_deref())
+                .map_err(|e| bad(c.object.kind, &e))?
+            {
+                continue;
+            }
+        }
         match (c.object.kind, c.action) {
             (ObjectKind::Application, Action::Create) => {
                 let mut raw = c.payload.clone();

@@ -72,6 +72,7 @@ pub(crate) fn kandji() -> Desired {
             }]),
             admin_consent: Some(true),
         },
+        mfa: None,
         assignments: None,
         not_yet_applied: vec![],
     }
