@@ -2,6 +2,7 @@
 
 mod assignments;
 mod explain;
+mod fleet;
 mod mfa;
 mod plan_apply;
 mod schema;

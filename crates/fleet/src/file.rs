@@ -17,8 +17,8 @@ use crate::shard::fnv1a64;
 /// The largest fleet file entractl reads (a few thousand tenants fit easily).
 pub const MAX_FLEET_BYTES: usize = 16 * 1024 * 1024;
 
-/// A fleet file as written (what the JSON Schema describes). Keys are camelCase; unknown keys are
-/// errors.
+/// An entractl fleet file: many tenants, each with a spec (a shared spec plus its own values) and
+/// how to sign in to it. Keys are camelCase; unknown keys are errors.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schemars(title = "entractl fleet file")]

@@ -248,7 +248,7 @@ pub enum MergeError {
         other: String,
         shard: String,
     },
-    #[error("shard(s) {} of {count} missing\n  hint: a runner may have failed before writing its report; re-run those shards and merge again", missing.join(", "))]
+    #[error("shard(s) {} missing (the run has {count} shards)\n  hint: a runner may have failed before writing its report; re-run those shards and merge again", missing.join(", "))]
     MissingShards { missing: Vec<String>, count: u32 },
     #[error(
         "tenant `{name}` is in both {file} and {other}\n  hint: merge only the shards of one run"
