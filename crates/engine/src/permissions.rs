@@ -53,6 +53,9 @@ pub fn required_permissions(desired: &Desired) -> RequiredPermissions {
     if let Some(a) = &desired.assignments {
         crate::assignments::required_permissions(a, &mut plan, &mut apply);
     }
+    if let Some(m) = &desired.mfa {
+        crate::mfa::posture::required_permissions(m, &mut plan, &mut apply);
+    }
     RequiredPermissions {
         plan,
         apply,
@@ -85,5 +88,25 @@ mod tests {
         let p = required_permissions(&d);
         assert_eq!(names(&p.plan), ["Application.Read.All"]);
         assert_eq!(names(&p.apply), ["Application.ReadWrite.All"]);
+    }
+
+    #[test]
+    fn mfa_adds_policy_permissions() {
+        let mut d = crate::tests::kandji();
+        d.mfa = Some(crate::mfa::posture::DesiredMfa {
+            security_defaults: Some(false),
+            per_user_mfa_disabled: true,
+            conditional_access: Some(crate::mfa::posture::CaSelection::FromPoliciesRequiringMfa),
+        });
+        let p = required_permissions(&d);
+        let names = |v: &[Needed]| v.iter().map(|n| n.permission).collect::<Vec<_>>();
+        assert!(names(&p.plan).contains(&"Policy.Read.All"));
+        for w in [
+            "Policy.ReadWrite.SecurityDefaults",
+            "Policy.ReadWrite.AuthenticationMethod",
+            "Policy.ReadWrite.ConditionalAccess",
+        ] {
+            assert!(names(&p.apply).contains(&w), "{w}");
+        }
     }
 }

@@ -839,3 +839,51 @@ pub async fn fetch_into(
     observed.mfa = Some(fetch_mfa(client, m, scope, has_ca, stats).await?);
     Ok(())
 }
+
+/// The Graph application permissions the MFA posture needs (added to `entractl permissions`).
+pub fn required_permissions(
+    m: &DesiredMfa,
+    plan: &mut Vec<crate::permissions::Needed>,
+    apply: &mut Vec<crate::permissions::Needed>,
+) {
+    use crate::permissions::Needed;
+    let add = |v: &mut Vec<Needed>, permission: &'static str, why: &str| {
+        if !v.iter().any(|n| n.permission == permission) {
+            v.push(Needed {
+                permission,
+                why: why.to_string(),
+            });
+        }
+    };
+    add(
+        plan,
+        "Policy.Read.All",
+        "read the security defaults, the conditional access policies and the users' per-user MFA state (GET /policies/identitySecurityDefaultsEnforcementPolicy, /identity/conditionalAccess/policies, beta /users/{id}/authentication/requirements)",
+    );
+    if m.conditional_access.is_some() {
+        add(
+            plan,
+            "GroupMember.Read.All",
+            "read the members of groups named by conditional access policies (GET /groups/{id}/transitiveMembers)",
+        );
+        add(
+            apply,
+            "Policy.ReadWrite.ConditionalAccess",
+            "add the app to excludeApplications of conditional access policies (PATCH /identity/conditionalAccess/policies/{id}; with Policy.Read.All)",
+        );
+    }
+    if m.security_defaults.is_some() {
+        add(
+            apply,
+            "Policy.ReadWrite.SecurityDefaults",
+            "turn security defaults on or off (PATCH /policies/identitySecurityDefaultsEnforcementPolicy)",
+        );
+    }
+    if m.per_user_mfa_disabled {
+        add(
+            apply,
+            "Policy.ReadWrite.AuthenticationMethod",
+            "set the per-user MFA state of the app's users (PATCH beta /users/{id}/authentication/requirements)",
+        );
+    }
+}
