@@ -511,11 +511,34 @@ pub fn plan_mfa(
                 }
                 let scope = observed.user_scope();
                 let decisions = select_policies(policies, app_id.unwrap_or(""), &scope, &selection);
+                let mut all_resources = Vec::new();
                 for d in decisions {
                     let policy = policies
                         .iter()
                         .find(|p| p.get("id").and_then(Value::as_str) == Some(d.id.as_str()));
+                    if d.verdict == Verdict::Exclude
+                        && policy.is_some_and(|p| {
+                            strings(path(
+                                p,
+                                &["conditions", "applications", "includeApplications"],
+                            ))
+                            .iter()
+                            .any(|a| a.trim().eq_ignore_ascii_case("All"))
+                        })
+                    {
+                        all_resources.push(format!("\"{}\"", d.display_name));
+                    }
                     policy_change(&d, policy, app_id, &mut changes, &mut notes);
+                }
+                if !all_resources.is_empty() {
+                    note(
+                        &mut notes,
+                        NoteKind::Warning,
+                        format!(
+                            "{} target(s) All resources: once Microsoft's baseline-scope enforcement reaches the tenant (rollout from June 15, 2026, unless disabled or customized in the Baseline scopes settings), excluding the app no longer lets Passport's sign-in through such a policy; check with `entractl verify-signin` (docs/mfa.md)",
+                            all_resources.join(", ")
+                        ),
+                    );
                 }
             }
         }
