@@ -544,3 +544,51 @@ fn five_thousand_users_and_two_hundred_groups_plan_in_batched_rounds() {
     assert_eq!(round_trips, 1 + 261 + 10 + 1);
     emu.shutdown();
 }
+
+#[test]
+fn a_deleted_user_and_a_disabled_user_are_warnings_not_errors() {
+    let emu = start("p1", "");
+    let erin = emu.with_tenant(|t| {
+        let id = t
+            .user(&format!("erin@{DOMAIN}"))
+            .map(|r| r.id().to_string())
+            .expect("erin");
+        let record = t.users.remove(&id).expect("erin's record");
+        t.deleted_items.insert(
+            id.clone(),
+            graph_emulator::state::DeletedItem {
+                kind: "users".into(),
+                record,
+            },
+        );
+        id
+    });
+    let dir = scratch("assignments_deleted");
+    let s = spec(
+        &dir,
+        "deleted.yaml",
+        &format!("  required: true\n  users: [alice@{DOMAIN}, dave@{DOMAIN}, {erin}]\n"),
+    );
+    let plan = entractl(&emu, &["plan", &s.display().to_string()]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains(&format!("user erin@{DOMAIN} (Erin Evans) ("))
+            && plan.stdout.contains("was deleted"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains(&format!("user dave@{DOMAIN} (Dave Davis) is disabled")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 5 to add, 0 to change, 0 to destroy"),
+        "application, service principal, grant, alice and dave: {}",
+        plan.stdout
+    );
+    emu.shutdown();
+}

@@ -284,6 +284,9 @@ pub struct ObservedAssignments {
     pub assigned_users: BTreeMap<String, Option<PrincipalUser>>,
     /// Direct members of every group that is or will be assigned, by group id.
     pub members: BTreeMap<String, Members>,
+    /// Spec user entries (by index) given by object id that are in the deleted items.
+    #[serde(default)]
+    pub deleted_users: BTreeMap<usize, PrincipalUser>,
 }
 
 fn str_of(v: &Value, key: &str) -> String {
@@ -326,6 +329,7 @@ enum Read {
     Existing,
     Members(String),
     AssignedUser(String),
+    DeletedUser(usize),
 }
 
 impl Read {
@@ -333,8 +337,12 @@ impl Read {
     fn absent_on_not_found(&self) -> bool {
         matches!(
             self,
-            Read::User(_) | Read::AssignedUser(_) | Read::Members(_)
-        ) || matches!(self, Read::Group(_))
+            Read::User(_)
+                | Read::AssignedUser(_)
+                | Read::Members(_)
+                | Read::Group(_)
+                | Read::DeletedUser(_)
+        )
     }
 }
 
@@ -554,6 +562,26 @@ pub async fn fetch_assignments(
             Read::AssignedUser(u.clone()),
         ));
     }
+    // A user given by object id and not found may have been deleted (restorable for 30 days).
+    for (i, e) in a.users.iter().enumerate() {
+        if e.is_id()
+            && observed
+                .assignments
+                .users
+                .get(i)
+                .is_some_and(Option::is_none)
+        {
+            reads.push((
+                GraphRequest::get(format!(
+                    "/directory/deletedItems/{}",
+                    e.value.to_ascii_lowercase()
+                ))
+                .select(USER_SELECT)
+                .label(format!("look for the user {} among deleted items", e.value)),
+                Read::DeletedUser(i),
+            ));
+        }
+    }
     let r = round(client, reads, stats).await?;
     absorb(observed, r);
     observed.principals = principals(a, observed);
@@ -621,6 +649,15 @@ fn absorb(observed: &mut Observed, results: Vec<(Read, Option<Vec<Value>>)>) {
                 }
                 m.users.sort();
                 oa.members.insert(g, m);
+            }
+            Read::DeletedUser(i) => {
+                if let Some(u) = vals
+                    .unwrap_or_default()
+                    .first()
+                    .and_then(PrincipalUser::from_graph)
+                {
+                    oa.deleted_users.insert(i, u);
+                }
             }
             Read::AssignedUser(u) => {
                 let found = vals
@@ -747,6 +784,14 @@ pub fn plan_assignments(
     for (i, e) in a.users.iter().enumerate() {
         match oa.users.get(i).and_then(Option::as_ref) {
             Some(u) => users.push(u),
+            None if oa.deleted_users.contains_key(&i) => notes.push(Note {
+                kind: NoteKind::Warning,
+                message: format!(
+                    "user {} ({}) was deleted: it is not assigned; restore it (Entra admin center → Users → Deleted users, within 30 days of deletion) or remove it from the spec",
+                    oa.deleted_users[&i].label(),
+                    e.where_()
+                ),
+            }),
             None => problems.push(Unresolved {
                 entry: e.clone(),
                 problem: format!(

@@ -409,3 +409,22 @@ fn a_named_role_must_exist_on_the_app() {
         "ad000000-0000-4000-8000-000000000001"
     );
 }
+
+#[test]
+fn a_deleted_user_given_by_id_is_a_warning_not_an_error() {
+    let d = desired(&["alice@contoso.com", DAVE], &[], false);
+    let mut o = resolved(tenant_with_app(&d), &d);
+    assert!(diff(&d, &o).is_err());
+    o.assignments
+        .deleted_users
+        .insert(1, user(DAVE, "dave@contoso.com", true));
+    let p = diff(&d, &o).unwrap();
+    assert_eq!(
+        assignment_changes(&p),
+        [(Action::Create, "user alice@contoso.com (alice)".to_string())]
+    );
+    assert!(p.notes.iter().any(|n| n.kind == NoteKind::Warning
+        && n.message.contains("dave@contoso.com")
+        && n.message.contains("was deleted")
+        && n.message.contains("spec.yaml:11:7 (assignments.users[1])")));
+}
