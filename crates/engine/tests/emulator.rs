@@ -42,7 +42,10 @@ fn desired() -> Desired {
         "/../../specs/kandji-passport.yaml"
     );
     let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
-    Desired::from_spec(&loaded.spec, None)
+    let mut d = Desired::from_spec(&loaded.spec, None);
+    // The core plan/apply contract; the MFA posture has its own tests (tests/mfa.rs, mfa::posture).
+    d.mfa = None;
+    d
 }
 
 fn opts(dir: &std::path::Path) -> ApplyOptions {
@@ -76,44 +79,50 @@ fn writes(log: &[graph_emulator::LogEntry]) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apply_on_an_empty_tenant_converges_then_reads_in_two_waves_and_writes_nothing() {
+async fn apply_on_an_empty_tenant_converges_then_reads_in_four_waves_and_writes_nothing() {
     let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
     let client = client(&emu);
     let d = desired();
     let (observed, _) = fetch(&client, &d).await.unwrap();
     let plan = diff(&d, &observed).unwrap();
     assert!(plan.has_changes());
-    assert!(
-        plan.notes
+    // alice, bob and the group Mac Users of the spec's `assignments`.
+    assert_eq!(
+        plan.changes
             .iter()
-            .any(|n| n.message.contains("`assignments`"))
+            .filter(|c| c.object.kind == entractl_engine::ObjectKind::AppRoleAssignment)
+            .count(),
+        3
     );
     let dir = tempdir("empty");
     let report = apply(&client, &d, &plan, &observed, &opts(&dir))
         .await
         .unwrap();
     assert!(report.converged, "{:?}", report.final_plan);
-    assert_eq!(report.writes, 3);
+    // Application, service principal, grant, 3 assignments.
+    assert_eq!(report.writes, 6);
     // The journal has one entry per change.
     let entries = std::fs::read_dir(report.journal_dir.unwrap())
         .unwrap()
         .count();
-    assert_eq!(entries, 3);
+    assert_eq!(entries, 6);
     assert_eq!(
         report.final_plan.outputs.tenant_id.as_deref(),
         Some(P1_TENANT_ID)
     );
     assert!(report.final_plan.outputs.client_id.is_some());
 
-    // A converged tenant: two waves, no writes.
+    // A converged tenant: two waves for the app, two for the assignments, no writes.
     emu.clear_log();
     let (observed, stats) = fetch(&client, &d).await.unwrap();
-    assert_eq!(stats.waves, 2, "{stats:?}");
+    assert_eq!(stats.waves, 4, "{stats:?}");
     let plan = diff(&d, &observed).unwrap();
     assert!(!plan.has_changes());
     let log = graph_requests(&emu);
     assert_eq!(log.len(), stats.requests, "{log:#?}");
-    assert_eq!(log.len(), 5, "{log:#?}");
+    // 4 + 1 for the app; alice, bob, Mac Users, subscribedSkus and the app's assignments; the
+    // members of Mac Users.
+    assert_eq!(log.len(), 11, "{log:#?}");
     let report = apply(&client, &d, &plan, &observed, &opts(&dir))
         .await
         .unwrap();
@@ -143,7 +152,7 @@ async fn replication_delay_on_every_create_converges_in_one_apply_without_duplic
     let log = graph_requests(&emu);
     let created = |path: &str| {
         log.iter()
-            .filter(|e| e.method == "POST" && e.path.starts_with(path) && e.status == 201)
+            .filter(|e| e.method == "POST" && e.template == path && e.status == 201)
             .count()
     };
     assert_eq!(created("/v1.0/applications"), 1);
@@ -251,7 +260,7 @@ async fn a_change_that_does_not_take_is_reported_not_converged() {
     o.verify_budget = Duration::from_millis(200);
     let report = apply(&client, &wanted, &plan, &observed, &o).await.unwrap();
     assert!(!report.converged);
-    assert_eq!(report.writes, 3);
+    assert_eq!(report.writes, 6);
     let left: Vec<_> = report.final_plan.actionable().collect();
     assert_eq!(left.len(), 1, "{left:#?}");
     assert_eq!(left[0].fields[0].path, "displayName");
