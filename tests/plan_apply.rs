@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::util::{TestOutput, root, scratch};
 
-const SPEC: &str = "specs/kandji-passport.yaml";
+/// The seed spec with `mfa` unmanaged (the MFA posture has its own tests).
+const SPEC: &str = "tests/fixtures/kandji-passport-core.yaml";
 
 /// Runs entractl against the emulator with the scenario's automation client.
 fn entractl(emu: &RunningEmulator, args: &[&str]) -> TestOutput {
@@ -146,13 +147,18 @@ fn empty_tenant_apply_converges_then_plan_is_empty_and_a_second_apply_writes_not
     let plan = entractl(&emu, &["plan", SPEC, "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.stderr);
     assert!(plan.stdout.contains("+ application \"Kandji Passport\""));
+    // Application, service principal, grant and the 3 assignments (alice, bob, Mac Users).
     assert!(
         plan.stdout
-            .contains("Plan: 3 to add, 0 to change, 0 to destroy")
+            .contains("Plan: 6 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
     );
     assert!(
         plan.stdout
-            .contains("`assignments` in the spec is not applied")
+            .contains("+ appRoleAssignment \"group Mac Users\""),
+        "{}",
+        plan.stdout
     );
     assert!(writes(&emu).is_empty(), "plan wrote: {:?}", writes(&emu));
 
@@ -160,12 +166,7 @@ fn empty_tenant_apply_converges_then_plan_is_empty_and_a_second_apply_writes_not
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout
-            .contains("Apply complete: 3 change(s) made; converged"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("Not applied by this version"),
+            .contains("Apply complete: 6 change(s) made; converged"),
         "{}",
         out.stdout
     );
@@ -183,12 +184,19 @@ fn empty_tenant_apply_converges_then_plan_is_empty_and_a_second_apply_writes_not
         .collect();
     files.sort();
     assert_eq!(
-        files,
+        files[..3],
         [
             "01-application-kandji-passport.json",
             "02-servicePrincipal-kandji-passport.json",
             "03-oauth2PermissionGrant-kandji-passport_Microsoft_Graph.json"
         ]
+    );
+    assert_eq!(files.len(), 6, "{files:#?}");
+    assert!(
+        files[3..]
+            .iter()
+            .all(|f| f.contains("-appRoleAssignment-kandji-passport")),
+        "{files:#?}"
     );
     let entry: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join(&files[0])).unwrap()).unwrap();
@@ -208,9 +216,10 @@ fn empty_tenant_apply_converges_then_plan_is_empty_and_a_second_apply_writes_not
         "second apply wrote: {:?}",
         writes(&emu)
     );
-    // Two waves of reads on a converged tenant: 4 + 1 Graph requests, in two HTTP round trips
-    // (one `$batch`, one GET) after the token.
-    assert_eq!(graph_log(&emu).len(), 5, "{:#?}", graph_log(&emu));
+    // Four waves of reads on a converged tenant: 4 + 1 Graph requests for the app; alice, bob,
+    // Mac Users, subscribedSkus and the app's assignments; the members of Mac Users. Four HTTP
+    // round trips after the token.
+    assert_eq!(graph_log(&emu).len(), 11, "{:#?}", graph_log(&emu));
     let round_trips: Vec<_> = emu
         .request_log()
         .into_iter()
@@ -219,7 +228,12 @@ fn empty_tenant_apply_converges_then_plan_is_empty_and_a_second_apply_writes_not
         .collect();
     assert_eq!(
         round_trips,
-        ["POST /v1.0/$batch", "GET /v1.0/oauth2PermissionGrants"],
+        [
+            "POST /v1.0/$batch",
+            "GET /v1.0/oauth2PermissionGrants",
+            "POST /v1.0/$batch",
+            "GET /v1.0/groups/{id}/members"
+        ],
         "{round_trips:#?}"
     );
 
@@ -306,7 +320,7 @@ fn an_app_made_in_the_portal_is_refused_until_adopted_by_app_id() {
         &dir,
         "adopt.yaml",
         &format!(
-            "version: 1\ntenant: contoso.onmicrosoft.com\npreset: kandji-passport\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n  appId: {app_id}\n"
+            "version: 1\ntenant: contoso.onmicrosoft.com\npreset: kandji-passport\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n  appId: {app_id}\nmfa:\n  securityDefaults: unmanaged\n  perUserMfa: unmanaged\n  conditionalAccess:\n    excludeApp: unmanaged\n"
         ),
     );
     let spec = spec.display().to_string();
@@ -454,7 +468,7 @@ fn replication_delay_on_every_create_converges_in_one_apply_without_duplicates()
     let created = |prefix: &str| {
         writes(&emu)
             .iter()
-            .filter(|e| e.method == "POST" && e.path.starts_with(prefix) && e.status == 201)
+            .filter(|e| e.method == "POST" && e.template == prefix && e.status == 201)
             .count()
     };
     assert_eq!(created("/v1.0/applications"), 1);
@@ -504,7 +518,13 @@ fn permissions_lists_what_plan_and_apply_need() {
         out.stdout
             .contains("DelegatedPermissionGrant.ReadWrite.All")
     );
-    assert!(out.stdout.contains("`assignments`, `mfa`"));
+    assert!(plan_part.contains("User.Read.All"), "{}", out.stdout);
+    assert!(plan_part.contains("GroupMember.Read.All"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("AppRoleAssignment.ReadWrite.All"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
