@@ -5,6 +5,7 @@ mod explain;
 mod fleet;
 mod mfa;
 mod plan_apply;
+mod restore;
 mod schema;
 mod util;
 mod validate;

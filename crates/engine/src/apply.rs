@@ -99,6 +99,7 @@ fn prior_state(observed: &Observed, c: &Change) -> Value {
             .candidates
             .first()
             .map(|a| a.app.raw.clone())
+            .or_else(|| crate::restore::prior_state(observed, c))
             .unwrap_or(Value::Null),
         ObjectKind::ServicePrincipal => observed
             .service_principal
@@ -210,6 +211,32 @@ pub async fn apply(
             c.object.kind,
             c.object.display
         );
+        if c.action == Action::Restore {
+            // Restore (same object id and client id), then the update, as one change.
+            let id = c
+                .object
+                .id
+                .as_deref()
+                .ok_or_else(|| bad(c, "no deleted object id"))?;
+            let done =
+                crate::restore::apply_restore(client, c, id)
+                    .await
+                    .map_err(|(source, sent)| {
+                        writes += sent;
+                        EngineError::Write {
+                            what: what.clone(),
+                            journal: journal_dir.clone(),
+                            source,
+                        }
+                    })?;
+            writes += done.writes;
+            state.app_object_id = Some(done.id);
+            state.app_id = done.app_id.or_else(|| {
+                crate::restore::prior_state(observed, c)
+                    .and_then(|v| v.get("appId").and_then(Value::as_str).map(str::to_string))
+            });
+            continue;
+        }
         let req = request_for(c, &state, desired)?;
         writes += 1;
         let resp = match client.send(req).await {
@@ -287,6 +314,7 @@ fn verb(a: Action) -> &'static str {
         Action::Update => "updating",
         Action::Delete => "deleting",
         Action::Adopt => "adopting",
+        Action::Restore => "restoring",
         Action::NoOp => "checking",
     }
 }

@@ -192,12 +192,17 @@ pub fn resolve_permissions<'a>(
 
 /// Builds the plan. Pure: no I/O, deterministic.
 pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
-    let found = identify_app(desired, observed)?;
+    // The managed app deleted less than 30 days ago: restore it (same client id), not create.
+    let restore = crate::restore::restorable(desired, observed)?;
+    let found = match restore {
+        Some(_) => None,
+        None => identify_app(desired, observed)?,
+    };
     let resolved = match &desired.app.api_permissions {
         Some(p) => Some(resolve_permissions(desired, p, observed)?),
         None => None,
     };
-    let app = found.map(|(a, _)| a);
+    let app = found.map(|(a, _)| a).or(restore.map(|d| &d.app));
     let managed = found.map(|(_, m)| m).unwrap_or(true);
     let key = desired.app.identity.key();
     let mut changes = Vec::new();
@@ -213,6 +218,13 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         id: app.map(|a| a.id.clone()),
     };
     match app {
+        Some(_) if let Some(d) = restore => changes.push(crate::restore::restore_change(
+            desired,
+            d,
+            fields,
+            payload,
+            observed.deleted.read_at,
+        )),
         None => changes.push(Change {
             object: app_ref,
             action: Action::Create,

@@ -86,6 +86,8 @@ pub enum PlanError {
     PolicySelection(Vec<String>),
     #[error(transparent)]
     Assignments(#[from] crate::assignments::AssignmentError),
+    #[error(transparent)]
+    Restore(#[from] crate::restore::RestoreError),
     #[error("internal: a {kind} change has no usable payload: {detail}")]
     BadPayload { kind: ObjectKind, detail: String },
 }

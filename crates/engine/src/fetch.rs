@@ -202,7 +202,11 @@ pub async fn fetch(
         }
     }
     if observed.candidates.len() != 1 {
-        // Nothing to read further: no app (create) or an ambiguity (the diff reports it).
+        // Nothing to read further: no app (create, or restore from deleted items) or an
+        // ambiguity (the diff reports it).
+        if observed.candidates.is_empty() {
+            crate::restore::fetch_deleted(client, desired, &mut observed, &mut stats).await?;
+        }
         crate::assignments::fetch_assignments(client, desired, &mut observed, &mut stats).await?;
         crate::mfa::posture::fetch_into(client, desired, &mut observed, &mut stats).await?;
         return Ok((observed, stats));

@@ -96,6 +96,10 @@ fn undo_hint(c: &Change) -> String {
             "delete the created {} (its id is under `created.id` once the create succeeded)",
             c.object.kind
         ),
+        (_, Action::Restore) => format!(
+            "delete the {} again (`before` is it as it was in deleted items)",
+            c.object.kind
+        ),
         (ObjectKind::OAuth2PermissionGrant, Action::Delete) => {
             "POST /oauth2PermissionGrants with clientId, consentType, resourceId and scope from `before`".into()
         }

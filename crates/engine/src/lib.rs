@@ -18,6 +18,7 @@ pub mod observed;
 pub mod permissions;
 pub mod plan;
 pub mod render;
+pub mod restore;
 pub mod saved;
 pub mod simulate;
 

@@ -266,4 +266,10 @@ pub struct Observed {
     /// The tenant's Entra ID tier from `subscribedSkus`, when it was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<crate::assignments::LicenseTier>,
+    /// Deleted applications matching the spec (read only when no live one matched).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::restore::ObservedDeleted::is_empty"
+    )]
+    pub deleted: crate::restore::ObservedDeleted,
 }

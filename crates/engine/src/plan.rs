@@ -75,6 +75,8 @@ pub enum Action {
     Delete,
     /// Take an existing, not yet managed object under management (and update it).
     Adopt,
+    /// Bring a deleted object back from `directory/deletedItems` (same ids; and update it).
+    Restore,
     NoOp,
 }
 
@@ -85,6 +87,7 @@ impl Action {
             Action::Update => "update",
             Action::Delete => "delete",
             Action::Adopt => "adopt",
+            Action::Restore => "restore",
             Action::NoOp => "no-op",
         }
     }
@@ -202,6 +205,9 @@ pub struct Summary {
     pub update: usize,
     pub delete: usize,
     pub adopt: usize,
+    /// Objects restored from deleted items (counted apart from `create`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restore: usize,
     pub unchanged: usize,
     pub security_downgrades: usize,
 }
@@ -225,6 +231,7 @@ impl Plan {
                 Action::Update => s.update += 1,
                 Action::Delete => s.delete += 1,
                 Action::Adopt => s.adopt += 1,
+                Action::Restore => s.restore += 1,
                 Action::NoOp => s.unchanged += 1,
             }
             if c.action != Action::NoOp && c.risks.contains(&Risk::SecurityDowngrade) {
@@ -233,4 +240,8 @@ impl Plan {
         }
         s
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -76,6 +76,7 @@ fn symbol(a: Action) -> &'static str {
         Action::Update => "~",
         Action::Delete => "-",
         Action::Adopt => "<=",
+        Action::Restore => "<+",
         Action::NoOp => " ",
     }
 }
@@ -141,6 +142,9 @@ fn headline(c: &Change) -> String {
     if c.action == Action::Adopt {
         s.push_str(" [adopt]");
     }
+    if c.action == Action::Restore {
+        s.push_str(" [restore from deleted items]");
+    }
     for r in &c.risks {
         s.push_str(&format!("   [{}]", r.as_str()));
     }
@@ -156,6 +160,9 @@ fn summary_line(s: &Summary) -> String {
     );
     if s.adopt > 0 {
         line.push_str(&format!(" ({} adopted)", s.adopt));
+    }
+    if s.restore > 0 {
+        line.push_str(&format!(", {} to restore", s.restore));
     }
     line.push_str(&format!("; {} unchanged.", s.unchanged));
     if s.security_downgrades > 0 {
@@ -198,7 +205,7 @@ fn text_changes(plan: &Plan, paint: &Paint) -> String {
         let head = match c.action {
             Action::Create => paint.green(&head),
             Action::Delete => paint.red(&head),
-            Action::Update | Action::Adopt => paint.yellow(&head),
+            Action::Update | Action::Adopt | Action::Restore => paint.yellow(&head),
             Action::NoOp => head,
         };
         out.push_str(&format!("  {head}\n"));
@@ -308,6 +315,7 @@ pub fn markdown(plan: &Plan) -> String {
                 Action::Update => "✏️",
                 Action::Delete => "➖",
                 Action::Adopt => "📥",
+                Action::Restore => "♻️",
                 Action::NoOp => "",
             };
             let risks = c

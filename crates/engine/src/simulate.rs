@@ -131,6 +131,9 @@ pub fn simulate_apply(observed: &Observed, plan: &Plan) -> Result<Observed, Plan
                     .ok_or_else(|| bad(c.object.kind, "no id"))?;
                 o.grants.retain(|g| g.id != id);
             }
+            (ObjectKind::Application, Action::Restore) => {
+                crate::restore::simulate(&mut o, c).map_err(|d| bad(c.object.kind, &d))?;
+            }
             (ObjectKind::AppRoleAssignment, _) => {
                 let id = next_id("assignment");
                 crate::assignments::simulate(&mut o, c, id).map_err(|d| bad(c.object.kind, &d))?;
