@@ -507,9 +507,21 @@ fn five_thousand_users_and_two_hundred_groups_plan_in_batched_rounds() {
     a.push_str("    - Big A\n    - Big B\n");
     let dir = scratch("assignments_large");
     let s = spec(&dir, "large.yaml", &a);
+    // The same spec without users and groups: the reads that do not depend on them.
+    let base = spec(&dir, "base.yaml", "  required: true\n");
 
-    emu.clear_log();
-    let json = json_plan(&emu, &s);
+    let count = |spec: &Path| -> (Value, Vec<LogEntry>, usize) {
+        emu.clear_log();
+        let json = json_plan(&emu, spec);
+        let round_trips = emu
+            .request_log()
+            .iter()
+            .filter(|e| e.batch_id.is_none() && e.path.starts_with("/v1.0/"))
+            .count();
+        (json, graph_log(&emu), round_trips)
+    };
+    let (_, base_log, base_trips) = count(&base);
+    let (json, log, trips) = count(&s);
     let creates = json["changes"]
         .as_array()
         .unwrap()
@@ -522,11 +534,26 @@ fn five_thousand_users_and_two_hundred_groups_plan_in_batched_rounds() {
         200
     );
 
-    let log = graph_log(&emu);
-    // The app does not exist yet: 4 lookups (app by uniqueName and tag, service principal by
-    // tag, Microsoft Graph); 5,000 users + 200 groups + subscribedSkus; 200 member lists; 2 next
-    // pages (the two groups of 1,500).
-    assert_eq!(log.len(), 4 + 5201 + 200 + 2, "{} requests", log.len());
+    // The app does not exist yet. For the assignments: 5,000 users + 200 groups +
+    // subscribedSkus; 200 member lists; 2 next pages (the two groups of 1,500 members).
+    let assignment_reads = |log: &[LogEntry]| {
+        log.iter()
+            .filter(|e| {
+                e.template.starts_with("/v1.0/users")
+                    || e.template.starts_with("/v1.0/groups")
+                    || e.template == "/v1.0/subscribedSkus"
+            })
+            .count()
+    };
+    assert_eq!(assignment_reads(&base_log), 1);
+    assert_eq!(
+        assignment_reads(&log),
+        5201 + 200 + 2,
+        "{} requests",
+        log.len()
+    );
+    // Nothing else depends on the number of users and groups.
+    assert_eq!(log.len() - base_log.len(), 5000 + 200 + 200 + 2);
     // No user or group is read on its own: they all go in `$batch`es of 20.
     let alone: Vec<&LogEntry> = log
         .iter()
@@ -534,14 +561,10 @@ fn five_thousand_users_and_two_hundred_groups_plan_in_batched_rounds() {
         .filter(|e| e.template.contains("/users") || e.template.contains("/groups"))
         .collect();
     assert!(alone.is_empty(), "{alone:#?}");
-    // HTTP round trips to Graph: 1 (app lookups); 260 `$batch`es + 1 lone request (5,201 = 260 ×
-    // 20 + 1); 10 `$batch`es of member lists; 1 `$batch` of next pages.
-    let round_trips = emu
-        .request_log()
-        .iter()
-        .filter(|e| e.batch_id.is_none() && e.path.starts_with("/v1.0/"))
-        .count();
-    assert_eq!(round_trips, 1 + 261 + 10 + 1);
+    // HTTP round trips for the assignments: 260 `$batch`es + 1 lone request (5,201 = 260 × 20 +
+    // 1); 10 `$batch`es of member lists; 1 `$batch` of next pages. The base spec has 1 (the lone
+    // subscribedSkus read).
+    assert_eq!(trips - base_trips, 261 + 10 + 1 - 1);
     emu.shutdown();
 }
 
@@ -590,5 +613,64 @@ fn a_deleted_user_and_a_disabled_user_are_warnings_not_errors() {
         "application, service principal, grant, alice and dave: {}",
         plan.stdout
     );
+    emu.shutdown();
+}
+
+#[test]
+fn three_hundred_assignments_are_written_in_batches_and_a_second_apply_writes_nothing() {
+    let emu = start(
+        "p1",
+        &format!("generate:\n  users: {{count: 300, domain: {DOMAIN}}}\n"),
+    );
+    let upns: Vec<String> = emu.with_tenant(|t| {
+        t.users
+            .iter()
+            .filter_map(|u| u.str("userPrincipalName").map(str::to_string))
+            .filter(|u| u.split('@').next().is_some_and(|n| n.contains('.')))
+            .collect()
+    });
+    assert_eq!(upns.len(), 300);
+    let dir = scratch("assignments_apply_many");
+    let s = spec(
+        &dir,
+        "many.yaml",
+        &format!("  required: true\n  users: [{}]\n", upns.join(", ")),
+    );
+    emu.clear_log();
+    apply(&emu, &s, &dir.join("journal"));
+    let posts: Vec<LogEntry> = writes(&emu)
+        .into_iter()
+        .filter(|e| e.template == "/v1.0/servicePrincipals/{id}/appRoleAssignedTo")
+        .collect();
+    assert_eq!(posts.len(), 300);
+    assert!(posts.iter().all(|e| e.status == 201));
+    // The first goes alone (the service principal was just created), the others in `$batch`es.
+    assert_eq!(posts.iter().filter(|e| e.batch_id.is_none()).count(), 1);
+    // Every one is journaled.
+    let run = std::fs::read_dir(dir.join("journal"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let journaled = std::fs::read_dir(run)
+        .unwrap()
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("appRoleAssignment")
+        })
+        .count();
+    assert_eq!(journaled, 300);
+    emu.clear_log();
+    let again = apply(&emu, &s, &dir.join("journal"));
+    assert!(
+        again.stdout.contains("Nothing to apply"),
+        "{}",
+        again.stdout
+    );
+    assert!(writes(&emu).is_empty());
     emu.shutdown();
 }

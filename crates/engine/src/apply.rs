@@ -175,7 +175,33 @@ pub async fn apply(
         .copied()
         .filter(|c| c.object.kind == ObjectKind::PerUserMfa)
         .collect();
+    let assignments: Vec<&Change> = changes
+        .iter()
+        .copied()
+        .filter(|c| c.object.kind == ObjectKind::AppRoleAssignment)
+        .collect();
     for c in changes {
+        if c.object.kind == ObjectKind::AppRoleAssignment {
+            // All of them at once, in `$batch`es (5,000 users are not 5,000 round trips).
+            if std::ptr::eq(c, assignments[0]) {
+                say(
+                    opts,
+                    &format!(
+                        "assigning and removing {} user(s) and group(s) …",
+                        assignments.len()
+                    ),
+                );
+                writes += crate::assignments::apply_assignments(
+                    client,
+                    &mut journal,
+                    observed,
+                    &assignments,
+                    state.sp_id.as_deref(),
+                )
+                .await?;
+            }
+            continue;
+        }
         if c.object.kind == ObjectKind::PerUserMfa {
             // All of them at once, in `$batch`es (10,000 users are not 10,000 round trips).
             if std::ptr::eq(c, per_user[0]) {

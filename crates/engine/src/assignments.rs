@@ -1288,3 +1288,103 @@ pub fn required_permissions(
         why: "assign users and groups to the app and, with prune, remove assignments (POST/DELETE /servicePrincipals/{id}/appRoleAssignedTo); it can assign any app role of any API: keep the identity's credential tight".into(),
     });
 }
+
+/// The replication answers Graph gives while a service principal created just before is not
+/// visible everywhere yet.
+fn replication_rules(req: GraphRequest) -> GraphRequest {
+    use entractl_graph::RetryRule;
+    req.retry_on(RetryRule::message_contains(
+        400,
+        "does not exist or one of its queried reference-property objects are not present",
+    ))
+    .retry_on(RetryRule::message_contains(
+        404,
+        "does not exist or one of its queried reference-property objects are not present",
+    ))
+    .retry_on(RetryRule::code(404, "Request_ResourceNotFound"))
+}
+
+/// Applies every assignment change of a plan together: each is journaled first; the first one
+/// goes alone (with retries while a just-created service principal replicates), the others in
+/// `$batch`es; a batched one that hits replication is re-sent alone with those retries. A
+/// duplicate create or a delete of one already gone counts as done. Every change is attempted;
+/// the first failure is returned after. Returns the number of write requests.
+pub async fn apply_assignments(
+    client: &GraphClient,
+    journal: &mut crate::journal::Journal,
+    observed: &Observed,
+    changes: &[&Change],
+    sp_id: Option<&str>,
+) -> Result<usize, EngineError> {
+    let mut reqs: Vec<(GraphRequest, std::path::PathBuf, &Change)> = Vec::new();
+    for c in changes {
+        let entry = journal.record(c, &prior_state(observed, c))?;
+        let req = request_for(c, sp_id).map_err(|detail| {
+            EngineError::Plan(PlanError::BadPayload {
+                kind: c.object.kind,
+                detail,
+            })
+        })?;
+        let label = format!(
+            "{} {} \"{}\"",
+            c.action.as_str(),
+            c.object.kind,
+            c.object.display
+        );
+        let req = if c.action == Action::Create {
+            replication_rules(req)
+        } else {
+            req
+        };
+        reqs.push((req.label(label), entry, c));
+    }
+    let Some(((first, _, _), rest)) = reqs.split_first() else {
+        return Ok(0);
+    };
+    let mut results = vec![client.send(first.clone()).await];
+    results.extend(
+        client
+            .send_all(rest.iter().map(|(r, _, _)| r.clone()).collect())
+            .await,
+    );
+    let mut writes = reqs.len();
+    let journal_dir = journal.dir().display().to_string();
+    let mut failure: Option<EngineError> = None;
+    for ((req, entry, c), res) in reqs.iter().zip(results) {
+        let res = match res {
+            Err(e) if is_replication(&e) => {
+                writes += 1;
+                client.send(req.clone()).await
+            }
+            other => other,
+        };
+        match res {
+            Ok(resp) => {
+                if c.action == Action::Create {
+                    let body = resp.json();
+                    journal.record_created(entry, &json!({"id": body.get("id")}))?;
+                }
+            }
+            Err(e) if already_done(c, &e) => {}
+            Err(source) => {
+                if failure.is_none() {
+                    failure = Some(EngineError::Write {
+                        what: req.label_text().unwrap_or("assign").to_string(),
+                        journal: journal_dir.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(writes),
+    }
+}
+
+fn is_replication(e: &GraphError) -> bool {
+    let text = e.to_string();
+    text.contains("reference-property objects are not present")
+        || text.contains("Request_ResourceNotFound")
+}
