@@ -35,6 +35,8 @@ users:
   - {{upn: carol@{DOMAIN}, displayName: Carol Chen}}
   - {{upn: dave@{DOMAIN}, displayName: Dave Davis, accountEnabled: false}}
   - {{upn: erin@{DOMAIN}, displayName: Erin Evans}}
+  - {{upn: "$svc@{DOMAIN}", displayName: Service Desk}}
+  - {{upn: "o#neil@{DOMAIN}", displayName: Pat ONeil}}
 groups:
   - {{displayName: Mac Users, members: [carol@{DOMAIN}]}}
   - {{displayName: Engineering, description: Seattle, members: [bob@{DOMAIN}]}}
@@ -672,5 +674,47 @@ fn three_hundred_assignments_are_written_in_batches_and_a_second_apply_writes_no
         again.stdout
     );
     assert!(writes(&emu).is_empty());
+    emu.shutdown();
+}
+
+#[test]
+fn user_principal_names_with_dollar_and_hash_are_found() {
+    let emu = start("p1", "");
+    let dir = scratch("assignments_odd_upns");
+    let s = spec(
+        &dir,
+        "odd.yaml",
+        &format!("  required: true\n  users: [\"$svc@{DOMAIN}\", \"o#neil@{DOMAIN}\"]\n"),
+    );
+    let plan = entractl(&emu, &["plan", &s.display().to_string()]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains(&format!(
+            "+ appRoleAssignment \"user $svc@{DOMAIN} (Service Desk)\""
+        )) && plan.stdout.contains(&format!(
+            "+ appRoleAssignment \"user o#neil@{DOMAIN} (Pat ONeil)\""
+        )),
+        "{}",
+        plan.stdout
+    );
+    let paths: Vec<String> = graph_log(&emu)
+        .into_iter()
+        .filter(|e| e.template.starts_with("/v1.0/users"))
+        .map(|e| e.path)
+        .collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with(&format!("/v1.0/users('$svc@{DOMAIN}')"))),
+        "{paths:?}"
+    );
+    // `o#neil` was found at all only because `#` went as `%23` (a raw `#` starts the URL's
+    // fragment: Graph would have seen `/users/o`); the emulator logs the decoded path.
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with(&format!("/v1.0/users/o#neil@{DOMAIN}?"))),
+        "{paths:?}"
+    );
     emu.shutdown();
 }
