@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # The README's first command (`make demo`): plan and apply specs/kandji-passport.yaml against
-# graph-emulator, a sandbox Microsoft Graph tenant on loopback. Leaves nothing running.
+# graph-emulator, a sandbox Microsoft Graph tenant on loopback, then sign in as Kandji Passport
+# does (`entractl verify-signin`). Leaves nothing running.
+#
+# ENTRACTL_BIN and GRAPH_EMULATOR_BIN: use these binaries instead of building them (the test
+# that runs this script passes the ones cargo built for it).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 CARGO="${CARGO:-cargo}"
 SPEC="${SPEC:-specs/kandji-passport.yaml}"
+ENTRACTL_BIN="${ENTRACTL_BIN:-}"
+GRAPH_EMULATOR_BIN="${GRAPH_EMULATOR_BIN:-}"
 
-echo "==> building entractl and graph-emulator"
-"$CARGO" build --quiet --bin entractl
-"$CARGO" build --quiet -p graph-emulator --bin graph-emulator
+if [[ -z "$ENTRACTL_BIN" || -z "$GRAPH_EMULATOR_BIN" ]]; then
+    echo "==> building entractl and graph-emulator"
+    "$CARGO" build --quiet --bin entractl
+    "$CARGO" build --quiet -p graph-emulator --bin graph-emulator
+fi
+ENTRACTL_BIN="${ENTRACTL_BIN:-target/debug/entractl}"
+GRAPH_EMULATOR_BIN="${GRAPH_EMULATOR_BIN:-target/debug/graph-emulator}"
 
 workdir="$(mktemp -d)"
 emulator_pid=""
@@ -23,7 +33,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "==> starting graph-emulator (scenario p1: Contoso, Entra ID P1)"
-target/debug/graph-emulator --scenario p1 --listen 127.0.0.1:0 >"$workdir/emulator.out" 2>"$workdir/emulator.err" &
+"$GRAPH_EMULATOR_BIN" --scenario p1 --listen 127.0.0.1:0 >"$workdir/emulator.out" 2>"$workdir/emulator.err" &
 emulator_pid=$!
 
 base=""
@@ -41,24 +51,34 @@ if [[ -z "$base" ]]; then
     echo "graph-emulator printed no base URL" >&2
     exit 1
 fi
-echo "    Graph and identity platform at $base"
+echo "    Graph and identity platform at $base (graph-emulator pid $emulator_pid, stopped on exit)"
 
 # The scenario's automation client (public sandbox constants of graph-emulator).
 export AZURE_TENANT_ID="3f2a6c1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f"
 export AZURE_CLIENT_ID="0e1c5f7a-2b3d-4e6f-8a9b-c0d1e2f3a4b5"
 export AZURE_CLIENT_SECRET="sandbox-ci-secret"
-entractl=(target/debug/entractl --graph-url "$base" --authority-url "$base")
+entractl=("$ENTRACTL_BIN" --graph-url "$base" --authority-url "$base")
 
 echo
 echo "==> entractl plan $SPEC"
 "${entractl[@]}" plan "$SPEC"
 
 echo
-echo "==> entractl apply $SPEC --auto-approve"
-"${entractl[@]}" apply "$SPEC" --auto-approve --journal-dir "$workdir/journal"
+echo "==> entractl apply $SPEC --auto-approve --allow-security-downgrade"
+echo "    The plan above flags security downgrades (the app excluded from MFA policies, per-user MFA"
+echo "    off for its users): Passport's password sign-in cannot do MFA. This demo passes"
+echo "    --allow-security-downgrade because the tenant is a sandbox; in real use, review each"
+echo "    flagged change first (docs/mfa.md)."
+"${entractl[@]}" apply "$SPEC" --auto-approve --allow-security-downgrade --journal-dir "$workdir/journal"
 
 echo
 echo "==> entractl plan $SPEC --detailed-exitcode (0 = converged)"
 "${entractl[@]}" plan "$SPEC" --detailed-exitcode >"$workdir/plan.txt"
 echo "    exit 0: the tenant matches the spec"
 sed -n '/^Outputs/,$p' "$workdir/plan.txt"
+
+# The point of it all: Passport's own password sign-in now works. The scenario's users share one
+# sandbox password (graph_emulator::scenarios::SANDBOX_PASSWORD).
+echo
+echo "==> entractl verify-signin $SPEC --username alice@contoso.com"
+ENTRACTL_SIGNIN_PASSWORD='Passw0rd!sandbox' "${entractl[@]}" verify-signin "$SPEC" --username alice@contoso.com

@@ -3,6 +3,7 @@
 mod assignments;
 mod explain;
 mod fleet;
+mod kandji_passport;
 mod mfa;
 mod plan_apply;
 mod restore;

@@ -1,0 +1,355 @@
+//! The whole seed spec, `specs/kandji-passport.yaml` (app, assignments and MFA posture), end to
+//! end on scenario `p1`; `verify-signin`'s scopes; and `scripts/demo.sh` (`make demo`) run for
+//! real.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID, SANDBOX_PASSWORD};
+use graph_emulator::{EmulatorConfig, LogEntry, RunningEmulator};
+use serde_json::Value;
+
+use crate::util::{TestOutput, root, scratch};
+
+const SPEC: &str = "specs/kandji-passport.yaml";
+
+/// Runs entractl against the emulator as the scenario's automation client; `password` is
+/// `ENTRACTL_SIGNIN_PASSWORD`. Fails the test when a secret or a token shows up in the output.
+fn entractl(emu: &RunningEmulator, password: Option<&str>, args: &[&str]) -> TestOutput {
+    let base = emu.base_url();
+    let mut cmd = assert_cmd::Command::cargo_bin("entractl").expect("entractl binary");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env("AZURE_TENANT_ID", P1_TENANT_ID)
+        .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
+        .args([
+            "--color",
+            "never",
+            "--graph-url",
+            &base,
+            "--authority-url",
+            &base,
+        ])
+        .args(args);
+    if let Some(p) = password {
+        cmd.env("ENTRACTL_SIGNIN_PASSWORD", p);
+    }
+    let out = cmd.output().expect("run entractl");
+    let out = TestOutput {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    };
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    for leak in [CI_CLIENT_SECRET, SANDBOX_PASSWORD, "eyJ"] {
+        assert!(
+            !out.stdout.contains(leak) && !out.stderr.contains(leak),
+            "a secret or token leaked:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    out
+}
+
+/// Graph requests (the requests inside a `$batch` counted one by one, the envelope and the token
+/// calls not).
+fn graph_log(emu: &RunningEmulator) -> Vec<LogEntry> {
+    emu.request_log()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/v1.0/") || e.path.starts_with("/beta/"))
+        .filter(|e| !e.template.ends_with("/$batch"))
+        .collect()
+}
+
+fn writes(emu: &RunningEmulator) -> Vec<String> {
+    graph_log(emu)
+        .into_iter()
+        .filter(|e| e.method != "GET")
+        .map(|e| format!("{} {} {}", e.method, e.template, e.status))
+        .collect()
+}
+
+fn count(lines: &[String], prefix: &str) -> usize {
+    lines.iter().filter(|l| l.starts_with(prefix)).count()
+}
+
+fn apply(emu: &RunningEmulator, journal: &Path, downgrade: bool) -> TestOutput {
+    let journal = journal.display().to_string();
+    let mut args = vec!["apply", SPEC, "--auto-approve", "--journal-dir", &journal];
+    if downgrade {
+        args.push("--allow-security-downgrade");
+    }
+    entractl(emu, None, &args)
+}
+
+#[test]
+fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs_in() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).expect("emulator starts");
+    let journal = scratch("kandji_passport_full").join("journal");
+
+    // The plan shows every weakening change and says apply needs the flag.
+    let plan = entractl(&emu, None, &["plan", SPEC, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    // App, service principal, grant, 3 assignments; carol's per-user MFA and 4 policies.
+    assert!(
+        plan.stdout.contains(
+            "Plan: 6 to add, 5 to change, 0 to destroy; 1 unchanged. 5 security downgrade(s): apply needs --allow-security-downgrade."
+        ),
+        "{}",
+        plan.stdout
+    );
+    let json = entractl(&emu, None, &["plan", SPEC, "--format", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let json: Value = serde_json::from_str(&json.stdout).expect("JSON plan");
+    let mut downgrades: Vec<String> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["risks"]
+                .as_array()
+                .is_some_and(|r| r.contains(&Value::from("security-downgrade")))
+        })
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["object"]["kind"].as_str().unwrap(),
+                &c["object"]["display"].as_str().unwrap()[..5]
+            )
+        })
+        .collect();
+    downgrades.sort();
+    assert_eq!(
+        downgrades,
+        [
+            "conditionalAccessPolicy CA001",
+            "conditionalAccessPolicy CA003",
+            "conditionalAccessPolicy CA005",
+            "conditionalAccessPolicy CA006",
+            "perUserMfa carol",
+        ]
+    );
+
+    // Without --allow-security-downgrade: refused, the changes named, nothing written.
+    emu.clear_log();
+    let refused = apply(&emu, &journal, false);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("--allow-security-downgrade"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("carol@contoso.com"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(writes(&emu), Vec::<String>::new());
+
+    // With it: converges. 11 writes: application, service principal, grant, 3 assignments
+    // (alice, bob, Mac Users), carol's per-user MFA state, 4 policy exclusions.
+    let out = apply(&emu, &journal, true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("Apply complete: 11 change(s) made; converged"),
+        "{}",
+        out.stdout
+    );
+    let w = writes(&emu);
+    assert_eq!(w.len(), 11, "{w:#?}");
+    assert_eq!(count(&w, "POST /v1.0/applications 201"), 1, "{w:#?}");
+    assert_eq!(count(&w, "POST /v1.0/servicePrincipals 201"), 1, "{w:#?}");
+    assert_eq!(
+        count(&w, "POST /v1.0/oauth2PermissionGrants 201"),
+        1,
+        "{w:#?}"
+    );
+    assert_eq!(
+        count(
+            &w,
+            "POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo 201"
+        ),
+        3,
+        "{w:#?}"
+    );
+    assert_eq!(count(&w, "PATCH /beta/users/"), 1, "{w:#?}");
+    assert_eq!(
+        count(&w, "PATCH /v1.0/identity/conditionalAccess/policies/{id}"),
+        4,
+        "{w:#?}"
+    );
+
+    let again = entractl(&emu, None, &["plan", SPEC, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+
+    // A second apply (no flag needed: nothing weakens any more) reads and writes nothing.
+    emu.clear_log();
+    let second = apply(&emu, &journal, false);
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    assert!(
+        second.stdout.contains("Nothing to apply"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(writes(&emu), Vec::<String>::new());
+    let reads: Vec<String> = graph_log(&emu)
+        .into_iter()
+        .map(|e| format!("{} {}", e.method, e.template))
+        .collect();
+    // 16 = 11 for the app and the assignments (4 + 1 for the app; alice, bob, Mac Users,
+    // subscribedSkus and the app's assignments; the members of Mac Users: as in plan_apply.rs)
+    // + the security defaults policy + the conditional access policies (one list)
+    // + the per-user MFA state of the app's 3 users (alice, bob; carol through Mac Users).
+    assert_eq!(reads.len(), 16, "{reads:#?}");
+    assert_eq!(
+        count(
+            &reads,
+            "GET /v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&reads, "GET /v1.0/identity/conditionalAccess/policies"),
+        1
+    );
+    assert_eq!(
+        count(&reads, "GET /beta/users/{id}/authentication/requirements"),
+        3
+    );
+
+    // Passport's sign-in now works, asking for exactly what the spec consents.
+    let ok = entractl(
+        &emu,
+        Some(SANDBOX_PASSWORD),
+        &["verify-signin", SPEC, "--username", "alice@contoso.com"],
+    );
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+    assert!(
+        ok.stdout.contains(
+            "Requested scopes: openid profile email User.Read (the spec's Microsoft Graph delegated permissions)"
+        ),
+        "{}",
+        ok.stdout
+    );
+    assert!(
+        ok.stdout.contains("preferred_username  alice@contoso.com"),
+        "{}",
+        ok.stdout
+    );
+    assert!(ok.stdout.contains("group(s):"), "{}", ok.stdout);
+
+    // --scope overrides the spec: asking also for offline_access, which the preset does not
+    // consent, is refused by Entra (AADSTS65001), and the error says how to add it.
+    let mut args = vec!["verify-signin", SPEC, "--username", "alice@contoso.com"];
+    for s in ["openid", "profile", "email", "offline_access", "User.Read"] {
+        args.extend(["--scope", s]);
+    }
+    let refused = entractl(&emu, Some(SANDBOX_PASSWORD), &args);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("AADSTS65001"), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("scopes openid profile email offline_access User.Read from --scope"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("`offline_access` is asked for but not among the spec's Microsoft Graph delegated permissions"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(writes(&emu), Vec::<String>::new());
+    emu.shutdown();
+}
+
+/// Where cargo put the binaries of this build (`target/debug`).
+fn bin_dir() -> PathBuf {
+    let entractl = PathBuf::from(env!("CARGO_BIN_EXE_entractl"));
+    entractl.parent().expect("binary directory").to_path_buf()
+}
+
+#[test]
+fn the_demo_script_runs_end_to_end_and_leaves_nothing_running() {
+    let script = std::fs::read_to_string(root().join("scripts/demo.sh")).unwrap();
+    assert!(
+        script.contains(SANDBOX_PASSWORD),
+        "scripts/demo.sh lacks the scenario's sandbox password (graph_emulator::scenarios::SANDBOX_PASSWORD)"
+    );
+    // graph-emulator's binary belongs to another package: build it (a no-op when fresh).
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(&cargo)
+        .current_dir(root())
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "graph-emulator",
+            "--bin",
+            "graph-emulator",
+        ])
+        .status()
+        .expect("run cargo build");
+    assert!(built.success(), "cargo build -p graph-emulator failed");
+    let emulator = bin_dir().join(format!("graph-emulator{}", std::env::consts::EXE_SUFFIX));
+
+    let mut cmd = Command::new("bash");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .current_dir(root())
+        .arg("scripts/demo.sh")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env("ENTRACTL_BIN", env!("CARGO_BIN_EXE_entractl"))
+        .env("GRAPH_EMULATOR_BIN", &emulator)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run scripts/demo.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    for step in [
+        "==> entractl plan specs/kandji-passport.yaml",
+        "5 security downgrade(s): apply needs --allow-security-downgrade",
+        "because the tenant is a sandbox; in real use, review each",
+        "Apply complete: 11 change(s) made; converged",
+        "exit 0: the tenant matches the spec",
+        "Sign-in succeeded: alice@contoso.com",
+        "preferred_username  alice@contoso.com",
+    ] {
+        assert!(stdout.contains(step), "`{step}` missing:\n{stdout}");
+    }
+    for leak in [CI_CLIENT_SECRET, SANDBOX_PASSWORD, "eyJ"] {
+        assert!(
+            !stdout.contains(leak) && !stderr.contains(leak),
+            "the demo printed a secret or token"
+        );
+    }
+    // The emulator the script started is gone (the script waited for it, so its pid is free).
+    let pid: u32 = stdout
+        .split("graph-emulator pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("the demo did not print the emulator's pid:\n{stdout}"));
+    if Path::new("/proc/self").exists() {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "graph-emulator (pid {pid}) is still running after the demo"
+        );
+    }
+}
