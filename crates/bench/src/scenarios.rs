@@ -304,7 +304,14 @@ fn converged_plan(opts: &Options, results: &mut Results) -> Result<(String, Stri
     let spec = "specs/kandji-passport.yaml";
     let setup = target.run(
         false,
-        &["apply", spec, "--auto-approve", "--journal-dir", &journal_s],
+        &[
+            "apply",
+            spec,
+            "--auto-approve",
+            "--allow-security-downgrade",
+            "--journal-dir",
+            &journal_s,
+        ],
         "s1-apply",
     )?;
     if setup.code != 0 {
@@ -487,7 +494,14 @@ fn apply_from_empty(opts: &Options, results: &mut Results) -> Result<(String, St
             emu.clear_log();
             let r = target.run(
                 naive,
-                &["apply", spec, "--auto-approve", "--journal-dir", &journal],
+                &[
+                    "apply",
+                    spec,
+                    "--auto-approve",
+                    "--allow-security-downgrade",
+                    "--journal-dir",
+                    &journal,
+                ],
                 &format!("s2-apply-{naive}-{i}"),
             )?;
             if r.code != 0 {

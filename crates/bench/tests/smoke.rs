@@ -1,0 +1,90 @@
+//! The smoke run of the harness (tiny sizes, debug entractl): every scenario runs and the report
+//! is complete. Only request counts and outcomes are asserted, never times.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use entractl_bench::report::KEPT_SECTION;
+use entractl_bench::{Options, render, run_all};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The debug entractl binary, built by cargo (a no-op when `cargo test --workspace` built it).
+fn entractl() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "entractl", "--bin", "entractl"])
+        .current_dir(root())
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build --bin entractl failed");
+    // target/debug/deps/<test> → target/debug/entractl
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join(format!("entractl{}", std::env::consts::EXE_SUFFIX))
+}
+
+#[test]
+fn smoke_run_measures_every_scenario_and_naive_mode_sends_no_batch() {
+    let opts = Options {
+        entractl: entractl(),
+        root: root(),
+        scratch: Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-smoke-test"),
+        smoke: true,
+    };
+    let _ = std::fs::remove_dir_all(&opts.scratch);
+    let (report, results) = run_all(&opts).unwrap_or_else(|e| panic!("{e}"));
+
+    // Scenario 1: converged plans, batched uses $batch, naive none and more HTTP requests.
+    assert_eq!(results.converged_plan.len(), 4);
+    for m in &results.converged_plan {
+        assert!(m.codes.iter().all(|&c| c == 0), "not converged: {m:?}");
+        assert_eq!(m.traffic.token_requests, 1, "{m:?}");
+        if m.naive {
+            assert_eq!(m.traffic.batches, 0, "{m:?}");
+            assert_eq!(m.traffic.inner_requests, 0, "{m:?}");
+        }
+    }
+    let batched = &results.converged_plan[0];
+    let naive = &results.converged_plan[1];
+    assert!(!batched.naive && naive.naive);
+    assert!(batched.traffic.batches >= 1, "{batched:?}");
+    assert_eq!(
+        batched.traffic.graph_operations,
+        naive.traffic.graph_operations
+    );
+    assert!(naive.traffic.http_requests > batched.traffic.http_requests);
+
+    // Scenario 2: both modes apply without duplicates and converge.
+    assert_eq!(results.apply_from_empty.len(), 2);
+    for a in &results.apply_from_empty {
+        assert!(a.duplicates.is_empty(), "{a:?}");
+        assert!(a.converged, "{a:?}");
+    }
+    assert_eq!(results.apply_from_empty[1].runs.traffic.batches, 0);
+
+    // Scenario 3 is measured or says why not.
+    assert!(!results.assignments.is_empty() || results.assignments_skipped.is_some());
+
+    let previous = format!("# old\n\n{KEPT_SECTION}\n\n| hand | written |\n");
+    let text = render(&report, Some(&previous));
+    for title in [
+        "## 1. ",
+        "## 2. ",
+        "## 3. ",
+        "## 4. ",
+        "## 5. ",
+        "## Fleet scale",
+    ] {
+        assert!(text.contains(title), "missing {title}:\n{text}");
+    }
+    assert!(text.contains("Smoke run"));
+    assert!(text.contains("| hand | written |"));
+    assert!(!text.contains("sandbox-ci-secret"));
+}
