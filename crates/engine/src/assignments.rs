@@ -856,10 +856,26 @@ pub fn plan_assignments(
 
     // 3. The app role.
     let (role_id, role_label) = match &a.role {
-        None => (
-            DEFAULT_ACCESS_ROLE.to_string(),
-            "Default Access".to_string(),
-        ),
+        None => {
+            let roles = sp.map(|s| s.roles.as_slice()).unwrap_or(&[]);
+            if !roles.is_empty() && (!a.users.is_empty() || !a.groups.is_empty()) {
+                notes.push(Note {
+                    kind: NoteKind::Warning,
+                    message: format!(
+                        "the app defines app roles ({}) and the spec names none, so users and groups get the default access role; Graph documents the default access role for apps that declare no roles: if apply is refused, set `assignments.role`",
+                        roles
+                            .iter()
+                            .map(|(_, v)| format!("`{v}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+            (
+                DEFAULT_ACCESS_ROLE.to_string(),
+                "Default Access".to_string(),
+            )
+        }
         Some(r) => {
             let roles = sp.map(|s| s.roles.as_slice()).unwrap_or(&[]);
             match roles.iter().find(|(id, value)| {

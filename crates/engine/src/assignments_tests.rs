@@ -408,6 +408,13 @@ fn a_named_role_must_exist_on_the_app() {
         a.payload["appRoleId"],
         "ad000000-0000-4000-8000-000000000001"
     );
+    // Without `role`, an app with roles gets the default access role, with a warning.
+    let mut plain = d.clone();
+    plain.assignments.as_mut().unwrap().role = None;
+    let p = diff(&plain, &o).unwrap();
+    assert!(p.notes.iter().any(|n| n.kind == NoteKind::Warning
+        && n.message.contains("`Admin`")
+        && n.message.contains("assignments.role")));
 }
 
 #[test]
