@@ -55,6 +55,9 @@ pub enum Command {
     /// Explain a sign-in error (AADSTS code): what it means for Kandji Passport and which spec
     /// setting or Entra change fixes it (`--list` shows every known code).
     Explain(commands::explain::ExplainArgs),
+    /// Write a spec for an app made in the portal (`--app-id` or `--display-name`): names instead
+    /// of GUIDs, the preset where it matches, the app pinned by appId so apply adopts it.
+    Export(commands::export::ExportArgs),
     /// Fleets of tenants: merge shard reports (`merge`), print the fleet file's JSON Schema
     /// (`schema`). Plan and apply a fleet with `plan --fleet FILE` and `apply --fleet FILE`.
     Fleet(commands::fleet::FleetCommand),

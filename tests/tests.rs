@@ -2,6 +2,7 @@
 
 mod assignments;
 mod explain;
+mod export;
 mod fleet;
 mod kandji_passport;
 mod mfa;

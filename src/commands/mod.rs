@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod explain;
+pub mod export;
 pub mod fleet;
 pub mod permissions;
 pub mod plan;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Apply(args) => apply::run(&args, &cli.global.graph, cli.global.color),
         Command::Permissions(args) => permissions::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Export(args) => export::run(&args, &cli.global.graph),
         Command::Fleet(args) => fleet::run(&args, cli.global.color),
         Command::VerifySignin(args) => verify_signin::run(&args, &cli.global.graph),
     }

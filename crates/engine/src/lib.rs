@@ -10,6 +10,7 @@ pub mod assignments;
 pub mod desired;
 pub mod diff;
 pub mod error;
+pub mod export;
 pub mod fetch;
 pub mod journal;
 pub mod mfa;

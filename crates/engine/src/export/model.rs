@@ -1,0 +1,672 @@
+//! The exported spec as values (before it is written as YAML), built from what was read, and
+//! relaxed where a plan of it would still change the tenant.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use entractl_spec::{Audience, GroupsClaim, OptionalClaim};
+use serde_json::Value;
+
+use super::read::Facts;
+use super::{ExportOptions, same_guid};
+use crate::desired::MICROSOFT_GRAPH_APP_ID;
+use crate::mfa::posture::CaObserved;
+use crate::observed::Observed;
+use crate::plan::{Change, ObjectKind};
+
+/// `mfa.conditionalAccess.excludeApp` of the export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaExport {
+    Unmanaged,
+    FromPoliciesRequiringMfa,
+    Policies(Vec<String>),
+}
+
+/// One resource API's permissions, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiExport {
+    /// `Microsoft Graph`, the API's display name when unique, else its appId.
+    pub label: String,
+    pub delegated: Vec<String>,
+    pub application: Vec<String>,
+}
+
+/// The spec to write. Comments are keyed by the dotted path of the value they explain
+/// (`app.redirectUris.web[1]`, `mfa.perUserMfa`, `header`).
+#[derive(Debug, Clone)]
+pub struct ExportModel {
+    pub tenant: String,
+    pub cloud: String,
+    pub preset: bool,
+    /// entractl manages the app already (it carries the `entractl:<key>` tag).
+    pub managed: bool,
+    pub display_name: String,
+    pub unique_name: Option<String>,
+    pub app_id: String,
+    pub audience: Audience,
+    pub public_client_flows: bool,
+    pub web: Vec<String>,
+    pub public_client: Vec<String>,
+    pub spa: Vec<String>,
+    pub id_claims: Vec<OptionalClaim>,
+    pub access_claims: Vec<OptionalClaim>,
+    pub saml2_claims: Vec<OptionalClaim>,
+    pub groups_claim: GroupsClaim,
+    /// `None`: unmanaged (a permission the API does not offer, or an API not in the tenant).
+    pub api_permissions: Option<Vec<ApiExport>>,
+    /// `None`: unmanaged.
+    pub admin_consent: Option<bool>,
+    /// `None`: unmanaged.
+    pub assignments: Option<AssignmentsExport>,
+    pub security_defaults: Option<bool>,
+    pub per_user_mfa: bool,
+    pub conditional_access: CaExport,
+    pub comments: BTreeMap<String, Vec<String>>,
+}
+
+/// `assignments` of the export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentsExport {
+    pub required: bool,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+    pub role: Option<String>,
+}
+
+/// The preset's values (read from the spec crate, so they never drift from it).
+pub struct PresetValues {
+    pub spec: entractl_spec::Spec,
+}
+
+impl PresetValues {
+    pub fn kandji() -> Option<PresetValues> {
+        let text = "version: 1\ntenant: t.onmicrosoft.com\npreset: kandji-passport\napp:\n  displayName: x\n  uniqueName: x\n";
+        entractl_spec::parse_str("preset", text)
+            .ok()
+            .map(|l| PresetValues { spec: l.spec })
+    }
+
+    pub fn web(&self) -> Vec<String> {
+        self.spec.app.redirect_uris.web.clone().unwrap_or_default()
+    }
+}
+
+pub(crate) fn set_ci(v: &[String]) -> BTreeSet<String> {
+    v.iter().map(|s| s.trim().to_lowercase()).collect()
+}
+
+fn claims(cs: &[crate::observed::ObservedClaim]) -> Vec<OptionalClaim> {
+    cs.iter()
+        .map(|c| OptionalClaim {
+            name: c.name.clone(),
+            essential: c.essential,
+            source: c.source.clone().filter(|s| !s.is_empty()),
+            additional_properties: c.additional_properties.clone(),
+        })
+        .collect()
+}
+
+impl ExportModel {
+    pub fn comment(&mut self, path: &str, text: impl Into<String>) {
+        self.comments
+            .entry(path.to_string())
+            .or_default()
+            .push(text.into());
+    }
+
+    pub fn from_facts(f: &Facts, opts: &ExportOptions) -> ExportModel {
+        let app = &f.app;
+        // The key: keep the one entractl already tags the app with.
+        let tagged_unique = app.unique_name.as_ref().is_some_and(|u| {
+            app.tags
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&format!("entractl:{u}")))
+        });
+        let tagged_app_id = app
+            .tags
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&format!("entractl:{}", app.app_id)));
+        let unique_name = if tagged_app_id && !tagged_unique {
+            None
+        } else {
+            app.unique_name.clone()
+        };
+        let mut m = ExportModel {
+            tenant: opts.tenant.clone(),
+            cloud: opts.cloud.clone(),
+            preset: false,
+            managed: tagged_unique || tagged_app_id,
+            display_name: app.display_name.clone(),
+            unique_name,
+            app_id: app.app_id.to_ascii_lowercase(),
+            audience: Audience::from_graph_value(
+                app.sign_in_audience
+                    .as_deref()
+                    .unwrap_or(crate::normalize::DEFAULT_SIGN_IN_AUDIENCE),
+            )
+            .unwrap_or(Audience::SingleTenant),
+            public_client_flows: app.is_fallback_public_client.unwrap_or(false),
+            web: app.web_redirect_uris.clone(),
+            public_client: app.public_client_redirect_uris.clone(),
+            spa: app.spa_redirect_uris.clone(),
+            id_claims: claims(&app.id_token_claims),
+            access_claims: claims(&app.access_token_claims),
+            saml2_claims: claims(&app.saml2_token_claims),
+            groups_claim: GroupsClaim::from_graph_value(app.group_membership_claims.as_deref())
+                .unwrap_or(GroupsClaim::None),
+            api_permissions: None,
+            admin_consent: None,
+            assignments: None,
+            security_defaults: Some(f.security_defaults),
+            per_user_mfa: false,
+            conditional_access: CaExport::Unmanaged,
+            comments: BTreeMap::new(),
+        };
+        if tagged_app_id && !tagged_unique && app.unique_name.is_some() {
+            m.comment(
+                "app.appId",
+                "entractl manages this app by its appId (its `entractl:<appId>` tag); its uniqueName is left out so the key stays the same",
+            );
+        }
+        m.permissions(f);
+        m.assignments(f);
+        m.mfa(f);
+        m.unintended(f);
+        m.choose_preset(opts.allow_preset);
+        m
+    }
+
+    fn permissions(&mut self, f: &Facts) {
+        let mut out = Vec::new();
+        let mut declared: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for rra in &f.app.required_resource_access {
+            let key = rra.resource_app_id.to_ascii_lowercase();
+            let Some(Some(res)) = f.resources.get(&key) else {
+                self.comment(
+                    "app.apiPermissions",
+                    format!(
+                        "left unmanaged: the app asks permissions of the API {key}, which has no service principal in this tenant"
+                    ),
+                );
+                return;
+            };
+            let label = if key == MICROSOFT_GRAPH_APP_ID {
+                "Microsoft Graph".to_string()
+            } else if res.name_unique && !res.sp.display_name.is_empty() {
+                res.sp.display_name.clone()
+            } else {
+                key.clone()
+            };
+            let mut api = out
+                .iter()
+                .position(|a: &ApiExport| a.label == label)
+                .map(|i| out.remove(i))
+                .unwrap_or(ApiExport {
+                    label,
+                    delegated: Vec::new(),
+                    application: Vec::new(),
+                });
+            for (id, ty) in &rra.access {
+                let (offered, list) = if ty.eq_ignore_ascii_case("Scope") {
+                    (&res.sp.scopes, &mut api.delegated)
+                } else {
+                    (&res.sp.roles, &mut api.application)
+                };
+                let Some((_, value)) = offered.iter().find(|(i, _)| same_guid(i, id)) else {
+                    self.comment(
+                        "app.apiPermissions",
+                        format!(
+                            "left unmanaged: the permission id {id} ({ty}) is not offered by `{}` any more",
+                            res.sp.display_name
+                        ),
+                    );
+                    return;
+                };
+                if !list.iter().any(|v| v.eq_ignore_ascii_case(value)) {
+                    list.push(value.clone());
+                }
+                if ty.eq_ignore_ascii_case("Scope") {
+                    declared
+                        .entry(crate::normalize::guid(&res.sp.id))
+                        .or_default()
+                        .insert(value.to_lowercase());
+                }
+            }
+            if api.delegated.is_empty() && api.application.is_empty() {
+                continue;
+            }
+            out.push(api);
+        }
+        self.api_permissions = Some(out);
+
+        // Admin consent: a tenant-wide grant of exactly the declared delegated permissions, per
+        // API; no grant at all is `false`; anything else cannot be said and stays unmanaged.
+        let mut all_match = true;
+        let mut any_grant = false;
+        for (sp_id, want) in &declared {
+            let g = f
+                .grants
+                .iter()
+                .find(|g| crate::normalize::guid(&g.resource_id) == *sp_id);
+            match g {
+                Some(g) => {
+                    any_grant = true;
+                    if set_ci(&g.scopes()) != *want {
+                        all_match = false;
+                    }
+                }
+                None => all_match = false,
+            }
+        }
+        for g in &f.grants {
+            let sp_id = crate::normalize::guid(&g.resource_id);
+            let want = declared.get(&sp_id).cloned().unwrap_or_default();
+            let extra: Vec<String> = g
+                .scopes()
+                .into_iter()
+                .filter(|s| !want.contains(&s.to_lowercase()))
+                .collect();
+            if !extra.is_empty() {
+                let api = f
+                    .resource_by_sp_id(&g.resource_id)
+                    .map(|r| r.sp.display_name.clone())
+                    .unwrap_or_else(|| g.resource_id.clone());
+                self.comment(
+                    "app.adminConsent",
+                    format!(
+                        "the tenant-wide grant to `{api}` includes {} which the app does not declare under API permissions: consented but never asked for; remove them in the portal unless intended",
+                        extra.join(", ")
+                    ),
+                );
+            }
+        }
+        self.admin_consent = if declared.is_empty() {
+            Some(false)
+        } else if all_match {
+            Some(true)
+        } else if !any_grant
+            && f.grants
+                .iter()
+                .all(|g| !declared.contains_key(&crate::normalize::guid(&g.resource_id)))
+        {
+            Some(false)
+        } else {
+            self.comment(
+                "app.adminConsent",
+                "left unmanaged: the tenant-wide grants do not match the declared delegated permissions (admin consent was granted before permissions changed); grant admin consent again in the portal, then export again",
+            );
+            None
+        };
+        if self.admin_consent == Some(false) && !declared.is_empty() {
+            self.comment(
+                "app.adminConsent",
+                "no tenant-wide admin consent: each user is asked to consent at first sign-in (Kandji Passport's password sign-in cannot show a consent prompt)",
+            );
+        }
+    }
+
+    fn assignments(&mut self, f: &Facts) {
+        let Some(sp) = &f.sp else {
+            self.comment(
+                "assignments",
+                "the app has no service principal (enterprise application) yet: nobody is assigned",
+            );
+            self.assignments = Some(AssignmentsExport {
+                required: false,
+                users: vec![],
+                groups: vec![],
+                role: None,
+            });
+            return;
+        };
+        let people: Vec<_> = f
+            .assigned
+            .iter()
+            .filter(|a| {
+                a.principal_type.eq_ignore_ascii_case("User")
+                    || a.principal_type.eq_ignore_ascii_case("Group")
+            })
+            .collect();
+        // The role most assignments have; the others stay assigned (prune is off).
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for a in &people {
+            *counts.entry(a.app_role_id.as_str()).or_default() += 1;
+        }
+        let role_id = counts
+            .iter()
+            .max_by_key(|(id, n)| (**n, std::cmp::Reverse(**id)))
+            .map(|(id, _)| id.to_string())
+            .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into());
+        let role = if role_id == "00000000-0000-0000-0000-000000000000" {
+            None
+        } else {
+            Some(
+                sp.roles
+                    .iter()
+                    .find(|(id, _)| same_guid(id, &role_id))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| role_id.clone()),
+            )
+        };
+        let mut users = Vec::new();
+        let mut groups = Vec::new();
+        let mut other_role = Vec::new();
+        for a in &people {
+            if a.app_role_id != role_id {
+                other_role.push(a.principal_display_name.clone());
+                continue;
+            }
+            if a.principal_type.eq_ignore_ascii_case("User") {
+                match f.upns.get(&a.principal_id).cloned().flatten() {
+                    Some(upn) => users.push(upn),
+                    None => self.comment(
+                        "assignments.users",
+                        format!(
+                            "user {} ({}) is assigned but could not be read (deleted?): not listed",
+                            a.principal_id, a.principal_display_name
+                        ),
+                    ),
+                }
+            } else if f
+                .group_name_unique
+                .get(&a.principal_id)
+                .copied()
+                .unwrap_or(false)
+            {
+                groups.push(a.principal_display_name.clone());
+            } else {
+                self.comment(
+                    "assignments.groups",
+                    format!(
+                        "{} is group \"{}\", named by id because that name is not unique",
+                        a.principal_id, a.principal_display_name
+                    ),
+                );
+                groups.push(a.principal_id.clone());
+            }
+        }
+        if !other_role.is_empty() {
+            self.comment(
+                "assignments",
+                format!(
+                    "assigned with another app role, kept as they are and not listed: {}",
+                    other_role.join(", ")
+                ),
+            );
+        }
+        let apps = f
+            .assigned
+            .iter()
+            .filter(|a| a.principal_type.eq_ignore_ascii_case("ServicePrincipal"))
+            .count();
+        if apps > 0 {
+            self.comment(
+                "assignments",
+                format!(
+                    "{apps} other application(s) are assigned too; entractl never touches those"
+                ),
+            );
+        }
+        users.sort_by_key(|u| u.to_lowercase());
+        groups.sort_by_key(|g| g.to_lowercase());
+        self.assignments = Some(AssignmentsExport {
+            required: sp.app_role_assignment_required.unwrap_or(false),
+            users,
+            groups,
+            role,
+        });
+    }
+
+    fn mfa(&mut self, f: &Facts) {
+        let sd = f.security_defaults;
+        if !self.public_client_flows {
+            // Exclusions only serve password sign-in; the spec rejects them without it.
+            self.per_user_mfa = false;
+            self.conditional_access = CaExport::Unmanaged;
+            return;
+        }
+        self.per_user_mfa = true;
+        self.conditional_access = if sd {
+            CaExport::Unmanaged
+        } else {
+            CaExport::FromPoliciesRequiringMfa
+        };
+        if sd {
+            self.comment(
+                "mfa.securityDefaults",
+                "security defaults are on: they require MFA for everyone and allow no exclusions, so Kandji Passport's password sign-in fails for users who registered MFA",
+            );
+        }
+    }
+
+    /// Comments on values that look unintended for a Passport app.
+    fn unintended(&mut self, f: &Facts) {
+        let preset_web = PresetValues::kandji().map(|p| p.web()).unwrap_or_default();
+        let web = self.web.clone();
+        for (i, u) in web.iter().enumerate() {
+            if !preset_web.iter().any(|p| p.eq_ignore_ascii_case(u.trim())) {
+                self.comment(
+                    &format!("app.redirectUris.web[{i}]"),
+                    "not a redirect URI of the kandji-passport preset (only http://localhost): remove it unless another client signs in through this app",
+                );
+            }
+        }
+        for (platform, list) in [
+            ("publicClient", self.public_client.clone()),
+            ("spa", self.spa.clone()),
+        ] {
+            for (i, _) in list.iter().enumerate() {
+                self.comment(
+                    &format!("app.redirectUris.{platform}[{i}]"),
+                    format!(
+                        "the kandji-passport preset uses no {platform} redirect URI: remove it unless another client signs in through this app"
+                    ),
+                );
+            }
+        }
+        let implicit = f
+            .app
+            .raw
+            .get("web")
+            .and_then(|w| w.get("implicitGrantSettings"));
+        let on = |k: &str| {
+            implicit
+                .and_then(|i| i.get(k))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        if on("enableIdTokenIssuance") {
+            self.comment(
+                "app.redirectUris",
+                "implicit grant of ID tokens is on (Authentication → Implicit grant and hybrid flows): Kandji Passport does not use it; entractl does not manage it, turn it off in the portal",
+            );
+        }
+        if on("enableAccessTokenIssuance") {
+            self.comment(
+                "app.redirectUris",
+                "implicit grant of access tokens is on: Kandji Passport does not use it; entractl does not manage it, turn it off in the portal",
+            );
+        }
+        if !self.public_client_flows {
+            self.comment(
+                "app.publicClientFlows",
+                "off: Kandji Passport's password sign-in (ROPC) needs public client flows on",
+            );
+        }
+        if self.audience != Audience::SingleTenant {
+            self.comment(
+                "app.audience",
+                "Kandji Passport's procedure makes a single-tenant app; accounts outside this tenant can sign in to this one",
+            );
+        }
+    }
+
+    /// The preset's values this model matches, out of the values it sets.
+    pub fn preset_score(&self, p: &entractl_spec::Spec) -> (usize, usize) {
+        let a = &p.app;
+        let claim_names = |c: &[OptionalClaim]| -> BTreeSet<String> {
+            c.iter().map(|c| c.name.to_lowercase()).collect()
+        };
+        let checks = [
+            a.audience == Some(self.audience),
+            a.public_client_flows == Some(self.public_client_flows),
+            set_ci(a.redirect_uris.web.as_deref().unwrap_or_default()) == set_ci(&self.web),
+            a.tokens.id.as_deref().map(claim_names) == Some(claim_names(&self.id_claims)),
+            a.tokens.groups_claim == Some(self.groups_claim),
+            self.perms_equal(a.api_permissions.as_deref().unwrap_or_default()),
+            a.admin_consent == self.admin_consent,
+            p.assignments.as_ref().and_then(|x| x.required)
+                == self.assignments.as_ref().map(|x| x.required),
+            self.security_defaults == Some(false),
+            self.per_user_mfa,
+            self.conditional_access == CaExport::FromPoliciesRequiringMfa,
+        ];
+        (checks.iter().filter(|c| **c).count(), checks.len())
+    }
+
+    pub fn perms_equal(&self, preset: &[entractl_spec::ApiPermission]) -> bool {
+        let Some(mine) = &self.api_permissions else {
+            return false;
+        };
+        let norm = |label: &str| {
+            if label.eq_ignore_ascii_case("Microsoft Graph") {
+                MICROSOFT_GRAPH_APP_ID.to_string()
+            } else {
+                label.to_lowercase()
+            }
+        };
+        let a: BTreeSet<(String, BTreeSet<String>, BTreeSet<String>)> = mine
+            .iter()
+            .map(|p| (norm(&p.label), set_ci(&p.delegated), set_ci(&p.application)))
+            .collect();
+        let b: BTreeSet<(String, BTreeSet<String>, BTreeSet<String>)> = preset
+            .iter()
+            .map(|p| {
+                (
+                    norm(&p.resource),
+                    set_ci(&p.delegated),
+                    set_ci(&p.application),
+                )
+            })
+            .collect();
+        a == b
+    }
+
+    /// The preset is used when it is allowed, can express this app (nothing it manages is
+    /// unmanaged here) and at least 6 of its 11 values match.
+    fn choose_preset(&mut self, allowed: bool) {
+        let Some(p) = PresetValues::kandji() else {
+            return;
+        };
+        let expressible = self.api_permissions.is_some()
+            && self.admin_consent.is_some()
+            && self.assignments.is_some();
+        let (hits, _) = self.preset_score(&p.spec);
+        self.preset = allowed && expressible && hits >= 6;
+    }
+
+    /// Loosens what a plan would still change; `false` when nothing more can be done.
+    pub fn relax(&mut self, left: &[&Change], observed: &Observed, facts: &Facts) -> bool {
+        let mut changed = false;
+        let kinds: BTreeSet<ObjectKind> = left.iter().map(|c| c.object.kind).collect();
+        if kinds.contains(&ObjectKind::PerUserMfa) && self.per_user_mfa {
+            let users: Vec<String> = left
+                .iter()
+                .filter(|c| c.object.kind == ObjectKind::PerUserMfa)
+                .map(|c| c.object.display.clone())
+                .collect();
+            self.per_user_mfa = false;
+            self.comment(
+                "mfa.perUserMfa",
+                format!(
+                    "left unmanaged: legacy per-user MFA is on for {} of the app's users ({}), which makes Kandji Passport's password sign-in fail for them; `disabled-for-app-users` turns it off",
+                    users.len(),
+                    users.join(", ")
+                ),
+            );
+            changed = true;
+        }
+        if kinds.contains(&ObjectKind::ConditionalAccessPolicy)
+            && self.conditional_access != CaExport::Unmanaged
+        {
+            let would: Vec<String> = left
+                .iter()
+                .filter(|c| c.object.kind == ObjectKind::ConditionalAccessPolicy)
+                .map(|c| format!("\"{}\"", c.object.display))
+                .collect();
+            let policies = match observed.mfa.as_ref().map(|m| &m.conditional_access) {
+                Some(CaObserved::Read { policies }) => policies.clone(),
+                _ => Vec::new(),
+            };
+            let excluding: Vec<&Value> = policies
+                .iter()
+                .filter(|p| {
+                    p.pointer("/conditions/applications/excludeApplications")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .any(|a| same_guid(a, &self.app_id))
+                        })
+                })
+                .collect();
+            let names: Vec<String> = excluding
+                .iter()
+                .map(|p| {
+                    let name = super::s(p, "displayName");
+                    let unique = policies
+                        .iter()
+                        .filter(|q| super::s(q, "displayName") == name)
+                        .count()
+                        == 1;
+                    if unique && !name.is_empty() {
+                        name
+                    } else {
+                        super::s(p, "id")
+                    }
+                })
+                .collect();
+            self.conditional_access = if names.is_empty() {
+                CaExport::Unmanaged
+            } else {
+                CaExport::Policies(names)
+            };
+            self.comment(
+                "mfa.conditionalAccess",
+                format!(
+                    "not `from-policies-requiring-mfa`: these policies require MFA for the app's users and do not exclude it: {}; Kandji Passport's password sign-in fails under them",
+                    would.join(", ")
+                ),
+            );
+            changed = true;
+        }
+        if kinds.contains(&ObjectKind::SecurityDefaults) && self.security_defaults.is_some() {
+            self.security_defaults = None;
+            changed = true;
+        }
+        if kinds.contains(&ObjectKind::OAuth2PermissionGrant) && self.admin_consent.is_some() {
+            self.admin_consent = None;
+            self.preset = false;
+            self.comment(
+                "app.adminConsent",
+                "left unmanaged: the tenant-wide grants could not be expressed exactly",
+            );
+            changed = true;
+        }
+        let sp_update = left.iter().any(|c| {
+            c.object.kind == ObjectKind::ServicePrincipal && c.action == crate::plan::Action::Update
+        });
+        if (kinds.contains(&ObjectKind::AppRoleAssignment) || sp_update)
+            && self.assignments.is_some()
+        {
+            self.assignments = None;
+            self.preset = false;
+            self.comment(
+                "header",
+                "`assignments` is left out (unmanaged): the current assignments could not be expressed exactly",
+            );
+            changed = true;
+        }
+        let _ = facts;
+        changed
+    }
+}
