@@ -582,7 +582,9 @@ async fn no_secret_or_token_appears_in_any_output_at_trace_level() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(sub);
+    // Global, not thread-local: tests running in parallel would otherwise leave callsites cached as
+    // "no subscriber interested". Other tests' output lands in the capture too (and is checked too).
+    tracing::subscriber::set_global_default(sub).expect("only this test installs a subscriber");
 
     let jwt = crate::secret::fake_jwt(
         &json!({"tid": "t", "roles": [], "appid": "client-1", "canary": CANARY_TOKEN}),

@@ -183,6 +183,12 @@ pub(crate) async fn client_credentials(
     }
 }
 
+/// Sleeps between device code polls; always yields (a server announcing `interval: 0` together with
+/// failing requests must not spin the runtime).
+async fn poll_sleep(d: Duration) {
+    tokio::time::sleep(d.max(Duration::from_millis(10))).await;
+}
+
 /// Microsoft's extra device authorization field: the ready-made `message`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct MsDeviceFields {
@@ -240,7 +246,7 @@ pub(crate) async fn device_code(
     let result = client
         .exchange_device_access_token(&details)
         .set_max_backoff_interval(Duration::from_secs(10))
-        .request_async(&call, tokio::time::sleep, Some(expires_in))
+        .request_async(&call, poll_sleep, Some(expires_in))
         .await;
     match result {
         Ok(resp) => Ok(to_access_token(&resp)),

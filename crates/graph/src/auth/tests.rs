@@ -447,3 +447,59 @@ mod against_a_loopback_identity_platform {
         assert!(err.contains("declined"), "{err}");
     }
 }
+
+mod more_flows {
+    use super::*;
+    use crate::testutil::{json, serve};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn an_expired_device_code_says_to_start_again() {
+        let srv = serve(|s, _| {
+            if s.target.ends_with("/devicecode") {
+                json(200, json!({"device_code": "dc", "user_code": "U", "verification_uri": "https://x", "expires_in": 900, "interval": 0}))
+            } else {
+                json(400, json!({"error": "expired_token", "error_description": "AADSTS70020: expired"}))
+            }
+        })
+        .await;
+        let cfg = GraphConfig::for_cloud(Cloud::Public, "t")
+            .with_authority_url(&srv.base)
+            .unwrap();
+        let opts = AuthOptions {
+            on_device_code: Some(Arc::new(|_: &DeviceCodePrompt| {})),
+            ..AuthOptions::default()
+        };
+        let src = credential_from_env(&BTreeMap::new(), Some(AuthMethod::DeviceCode), &cfg, &opts)
+            .unwrap();
+        let err = src.token().await.unwrap_err().to_string();
+        assert!(
+            err.contains("expired") && err.contains("run the command again"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn national_clouds_ask_for_their_own_scope() {
+        let srv = serve(|_, _| {
+            json(
+                200,
+                json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "x"}),
+            )
+        })
+        .await;
+        let cfg = GraphConfig::for_cloud(Cloud::UsGovDod, "t")
+            .with_authority_url(&srv.base)
+            .unwrap();
+        let e = env(&[("AZURE_CLIENT_ID", "c"), ("AZURE_CLIENT_SECRET", "s")]);
+        credential_from_env(&e, None, &cfg, &AuthOptions::default())
+            .unwrap()
+            .token()
+            .await
+            .unwrap();
+        assert_eq!(
+            srv.seen()[0].form_value("scope").as_deref(),
+            Some("https://dod-graph.microsoft.us/.default")
+        );
+    }
+}
