@@ -173,6 +173,7 @@ impl GraphClient {
         let budget = req.budget.unwrap_or(cfg.operation_budget);
         let mut pending = first;
         let mut attempt = 0u32;
+        let mut token_refreshed = false;
         loop {
             attempt += 1;
             let failure = match pending.take() {
@@ -182,18 +183,23 @@ impl GraphClient {
                     Err(f) => f,
                 },
             };
-            let (mut err, reason, ra) = match self.decide(req, failure, start).await {
-                Decision::Done(r) => {
-                    return r.map_err(|mut e| {
-                        e.attempts = attempt;
-                        if attempt > 1 {
-                            e.elapsed = Some(start.elapsed());
-                        }
-                        e
-                    });
-                }
-                Decision::Retry(e, reason, ra) => (e, reason, ra),
-            };
+            let (mut err, reason, ra) =
+                match self.decide(req, failure, start, token_refreshed).await {
+                    Decision::Done(r) => {
+                        return r.map_err(|mut e| {
+                            e.attempts = attempt;
+                            if attempt > 1 {
+                                e.elapsed = Some(start.elapsed());
+                            }
+                            e
+                        });
+                    }
+                    Decision::Retry(e, reason, ra) => (e, reason, ra),
+                };
+            if reason == WaitReason::TokenRefresh {
+                token_refreshed = true;
+                self.inner.creds.invalidate().await;
+            }
             let delay = ra.unwrap_or_else(|| backoff(attempt, cfg.backoff_base, cfg.backoff_cap));
             let elapsed = start.elapsed();
             if elapsed + delay > budget {
@@ -219,7 +225,13 @@ impl GraphClient {
     }
 
     /// Classifies a failure: give up, or retry (with why and Graph's `Retry-After`).
-    async fn decide(&self, req: &GraphRequest, failure: Failure, start: Instant) -> Decision {
+    async fn decide(
+        &self,
+        req: &GraphRequest,
+        failure: Failure,
+        start: Instant,
+        token_refreshed: bool,
+    ) -> Decision {
         match failure {
             Failure::Auth(e) => Decision::Done(Err(e)),
             Failure::Transport { err, maybe_applied } => {
@@ -234,6 +246,10 @@ impl GraphClient {
                 let status = err.status.unwrap_or(0);
                 let ra = retry_after(&headers);
                 match status {
+                    // Revoked or expired before our refresh margin: one retry with a fresh token.
+                    401 if !token_refreshed => {
+                        Decision::Retry(err, WaitReason::TokenRefresh, Some(Duration::ZERO))
+                    }
                     429 => Decision::Retry(err, WaitReason::Throttled { retry_after: ra }, ra),
                     // 503: Graph did not process the request.
                     503 => Decision::Retry(err, WaitReason::ServerError { status }, ra),

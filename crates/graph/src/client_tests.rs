@@ -555,7 +555,7 @@ async fn an_outer_batch_failure_is_given_to_every_request() {
             .contains("the $batch carrying this request failed"),
         "{e}"
     );
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the $batch was re-sent once with a fresh token");
 }
 
 /// Captures everything every crate logs (TRACE) on this thread.
@@ -640,4 +640,56 @@ async fn no_secret_or_token_appears_in_any_output_at_trace_level() {
     }
     assert!(outputs[0].contains("AADSTS7000215"));
     assert!(outputs[1].contains("HTTP 403"));
+}
+
+/// Counts token requests; each token is new.
+struct Counting(Arc<AtomicUsize>);
+
+impl TokenSource for Counting {
+    fn token(&self) -> BoxFuture<'_, Result<AccessToken, AuthError>> {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move { Ok(AccessToken::new(format!("token-{n}"), None)) })
+    }
+    fn describe(&self) -> String {
+        "counting".into()
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_replaced_once() {
+    let srv = serve(|s, _| {
+        if s.header("authorization") == Some("Bearer token-0") {
+            graph_error(
+                401,
+                "InvalidAuthenticationToken",
+                "Access token has expired or is not yet valid.",
+            )
+        } else {
+            json(200, json!({"ok": true}))
+        }
+    })
+    .await;
+    let fetched = Arc::new(AtomicUsize::new(0));
+    let creds = Arc::new(CachedTokenSource::new(Box::new(Counting(fetched.clone()))));
+    let c = GraphClient::new(cfg(&srv.base), creds).unwrap();
+    c.send(GraphRequest::get("/organization")).await.unwrap();
+    c.send(GraphRequest::get("/organization")).await.unwrap();
+    assert_eq!(
+        fetched.load(Ordering::SeqCst),
+        2,
+        "one refresh, then the new token is cached"
+    );
+    assert_eq!(srv.seen().len(), 3);
+
+    // A token Graph keeps rejecting: one refresh, then the error.
+    let srv = serve(|_, _| graph_error(401, "InvalidAuthenticationToken", "no")).await;
+    let (c, waits) = client(&srv.base);
+    let e = c
+        .send(GraphRequest::get("/organization"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status, Some(401));
+    assert!(e.to_string().contains("the token was rejected"), "{e}");
+    assert_eq!(srv.seen().len(), 2);
+    assert_eq!(waits.lock().unwrap()[0].reason, WaitReason::TokenRefresh);
 }

@@ -20,6 +20,8 @@ pub enum WaitReason {
     RetryRule { status: u16, code: Option<String> },
     /// Conditional access calls are spaced 1 s apart (Graph gives no `Retry-After` there).
     Pacing,
+    /// Graph rejected the token (401): a fresh one is fetched and the request sent once more.
+    TokenRefresh,
 }
 
 /// A wait the client is about to do; given to the `on_wait` callback.
@@ -67,6 +69,11 @@ impl fmt::Display for WaitEvent {
                 self.operation,
                 code.as_deref().unwrap_or("-"),
                 self.attempt
+            ),
+            WaitReason::TokenRefresh => write!(
+                f,
+                "{}: Graph rejected the access token (401), retrying once with a new token",
+                self.operation
             ),
             WaitReason::Pacing => write!(
                 f,

@@ -35,6 +35,10 @@ pub trait TokenSource: Send + Sync {
     fn token(&self) -> BoxFuture<'_, Result<AccessToken, AuthError>>;
     /// What this source is, for messages (never contains a secret).
     fn describe(&self) -> String;
+    /// Forget a cached token (Graph rejected it with 401); the next `token()` gets a fresh one.
+    fn invalidate(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// The credential kinds, in the order they are tried when none is chosen.
@@ -362,6 +366,12 @@ impl TokenSource for CachedTokenSource {
 
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+
+    fn invalidate(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            *self.cached.lock().await = None;
+        })
     }
 }
 
