@@ -555,7 +555,11 @@ async fn an_outer_batch_failure_is_given_to_every_request() {
             .contains("the $batch carrying this request failed"),
         "{e}"
     );
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "the $batch was re-sent once with a fresh token");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the $batch was re-sent once with a fresh token"
+    );
 }
 
 /// Captures everything every crate logs (TRACE) on this thread.
