@@ -240,22 +240,31 @@ impl GraphClient {
 
         let resp = match self.send(outer).await {
             Ok(r) => r,
-            Err(e) if e.kind == GraphErrorKind::Ambiguous => {
-                // The batch may have been applied: idempotent requests are simply re-sent,
-                // creates only through their probe.
+            Err(e)
+                if e.kind == GraphErrorKind::Ambiguous
+                    || (e.kind == GraphErrorKind::Graph
+                        && matches!(e.status, Some(500 | 502 | 504))) =>
+            {
+                // The batch may have been applied, in part: idempotent requests are simply
+                // re-sent, creates only through their probe, other creates are reported.
                 let mut out = Vec::new();
                 for (i, r) in items {
+                    let mut ie = e.clone();
+                    ie.method = r.method.to_string();
+                    ie.path = r.path().to_string();
+                    ie.operation = r.label.clone();
                     let res = if r.is_idempotent() || r.probe.is_some() {
                         let first = Failure::Transport {
-                            err: e.clone(),
+                            err: ie,
                             maybe_applied: true,
                         };
                         self.run(&r, &Target::Relative, Some(first), start).await
                     } else {
-                        let mut ie = e.clone();
-                        ie.method = r.method.to_string();
-                        ie.path = r.path().to_string();
-                        ie.operation = r.label.clone();
+                        ie.kind = GraphErrorKind::Ambiguous;
+                        ie.message = format!(
+                            "the $batch carrying this create failed ({}); Graph may have applied it, so it was not sent again",
+                            e.message
+                        );
                         Err(ie)
                     };
                     out.push((i, res));

@@ -697,3 +697,60 @@ async fn a_rejected_token_is_replaced_once() {
     assert_eq!(srv.seen().len(), 2);
     assert_eq!(waits.lock().unwrap()[0].reason, WaitReason::TokenRefresh);
 }
+
+#[tokio::test]
+async fn a_batch_with_unknown_outcome_resends_only_what_is_safe() {
+    let srv = serve(|s, _| match (s.method.as_str(), path_of(s)) {
+        (_, p) if p.ends_with("$batch") => graph_error(504, "GatewayTimeout", "timeout"),
+        ("GET", "/v1.0/groups/g") => json(200, json!({"id": "g"})),
+        ("GET", "/v1.0/applications") => json(200, json!({"value": []})),
+        ("POST", "/v1.0/applications") => json(201, json!({"id": "new"})),
+        _ => graph_error(400, "Request_BadRequest", "unexpected"),
+    })
+    .await;
+    let (c, _) = client(&srv.base);
+    let r = c
+        .send_all(vec![
+            GraphRequest::get("/groups/g"),
+            GraphRequest::post("/applications")
+                .json(json!({"uniqueName": "k"}))
+                .idempotency_probe(
+                    GraphRequest::get("/applications").query("$filter", "uniqueName eq 'k'"),
+                ),
+            GraphRequest::post("/oauth2PermissionGrants")
+                .json(json!({}))
+                .label("grant consent"),
+        ])
+        .await;
+    assert_eq!(r[0].as_ref().unwrap().json()["id"], "g");
+    assert_eq!(r[1].as_ref().unwrap().json()["id"], "new");
+    let e = r[2].as_ref().unwrap_err();
+    assert_eq!(e.kind, GraphErrorKind::Ambiguous);
+    assert_eq!(e.path, "/oauth2PermissionGrants");
+    assert_eq!(e.operation.as_deref(), Some("grant consent"));
+    let sent: Vec<String> = srv
+        .seen()
+        .iter()
+        .map(|s| format!("{} {}", s.method, path_of(s)))
+        .collect();
+    assert_eq!(
+        sent.iter().filter(|s| s.ends_with("$batch")).count(),
+        1,
+        "{sent:?}"
+    );
+    assert!(
+        !sent.contains(&"POST /v1.0/oauth2PermissionGrants".to_string()),
+        "{sent:?}"
+    );
+    assert_eq!(
+        sent.iter()
+            .filter(|s| *s == "POST /v1.0/applications")
+            .count(),
+        1,
+        "{sent:?}"
+    );
+    assert!(
+        sent.contains(&"GET /v1.0/applications".to_string()),
+        "probe ran first: {sent:?}"
+    );
+}
