@@ -227,14 +227,20 @@ async fn http_entry(State(state): State<SharedState>, req: Request) -> Response 
     to_http(resp, &request_id)
 }
 
-/// A response that promises more bytes than it sends: hyper closes the connection after the short
-/// body, so the client sees the connection drop without a complete response.
+/// A response whose body breaks off: the first bytes go out, then the body stream fails and hyper
+/// aborts the connection, so the client sees the connection drop without a complete response.
 fn dropped_connection() -> Response {
+    let chunks: [Result<&'static str, std::io::Error>; 2] = [
+        Ok("{\"value\":["),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "graph-emulator: injected dropped connection",
+        )),
+    ];
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/json")
-        .header("content-length", "1024")
-        .body(Body::from("{\"value\":["))
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
