@@ -119,10 +119,35 @@ impl GraphClient {
     /// than the configured Graph host is refused.
     pub async fn list_all(&self, req: GraphRequest) -> Result<Vec<Value>, GraphError> {
         let first = self.send(req.clone()).await?;
-        let mut out = first.values();
+        let mut out = page_values(&req, &first)?;
         let mut next = next_link(first.json());
         let root = self.inner.cfg.graph_root();
+        let max_pages = self.inner.cfg.max_pages;
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut pages = 1usize;
         while let Some(link) = next {
+            let paging_error = |message: String| {
+                let mut e = GraphError::new(
+                    GraphErrorKind::Decode,
+                    req.method().as_str(),
+                    req.path(),
+                    message,
+                );
+                e.operation = req.label.clone();
+                e
+            };
+            if !seen.insert(link.clone()) {
+                return Err(paging_error(format!(
+                    "Graph returned a @odata.nextLink it had already returned (a paging loop after {pages} pages); \
+                     the list was not read to the end. Retry later; if it persists, narrow the query with $filter"
+                )));
+            }
+            if pages >= max_pages {
+                return Err(paging_error(format!(
+                    "the list did not end after {max_pages} pages (GraphConfig.max_pages); \
+                     the rest was not read. Narrow the query with $filter, or use $top=999 for fewer pages"
+                )));
+            }
             let url = match Url::parse(&link) {
                 Ok(u) if same_origin(&u, &root) => u,
                 _ => {
@@ -142,7 +167,8 @@ impl GraphClient {
             let page = self
                 .run(&req, &Target::Absolute(url), None, Instant::now())
                 .await?;
-            out.extend(page.values());
+            pages += 1;
+            out.extend(page_values(&req, &page)?);
             next = next_link(page.json());
         }
         Ok(out)
@@ -423,7 +449,34 @@ impl GraphClient {
             .get("request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = resp.bytes().await.map_err(|e| transport(e, true))?;
+        let cap = self.inner.cfg.max_response_bytes;
+        let too_large = |headers: HeaderMap, request_id: Option<String>| {
+            let mut g = GraphError::new(
+                GraphErrorKind::Decode,
+                method,
+                path,
+                format!(
+                    "Graph answered {status} with a body larger than {cap} bytes (GraphConfig.max_response_bytes); it was not read further. \
+                     If the answer is legitimately this large, ask for fewer properties ($select) or smaller pages ($top)"
+                ),
+            )
+            .with_operation(req.label.as_deref());
+            g.request_id = request_id;
+            g.client_request_id = Some(client_request_id.clone());
+            g.status = Some(status);
+            Failure::Http { err: g, headers }
+        };
+        if resp.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(too_large(headers, request_id));
+        }
+        let mut resp = resp;
+        let mut bytes: Vec<u8> = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(e, true))? {
+            if bytes.len() + chunk.len() > cap {
+                return Err(too_large(headers, request_id));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         tracing::debug!(
             method,
             path,
@@ -470,6 +523,27 @@ impl GraphClient {
         )
         .with_operation(req.label.as_deref());
         Err(Failure::Http { err, headers })
+    }
+}
+
+/// The `value` array of a collection page; anything else is an error (never an empty list: a
+/// failed read must not look like "absent").
+fn page_values(req: &GraphRequest, page: &GraphResponse) -> Result<Vec<Value>, GraphError> {
+    match page.json().get("value") {
+        Some(Value::Array(items)) => Ok(items.clone()),
+        _ => {
+            let mut e = GraphError::new(
+                GraphErrorKind::Decode,
+                req.method().as_str(),
+                req.path(),
+                "Graph answered a collection read without a `value` array; the answer was not used \
+                 (is the URL a collection, e.g. /applications?)",
+            );
+            e.operation = req.label.clone();
+            e.status = Some(page.status);
+            e.request_id = page.request_id.clone();
+            Err(e)
+        }
     }
 }
 

@@ -173,6 +173,12 @@ fn with_trailing_slash(mut url: Url) -> Url {
     url
 }
 
+/// Default cap on one response body: 64 MiB (a `$batch` of 20 full pages of 999 users is well below).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Default cap on the pages of one list: 10,000 (10 million objects at `$top=999`).
+pub const DEFAULT_MAX_PAGES: usize = 10_000;
+
 /// Callback that receives every wait (throttling, back-off, pacing, replication delay).
 pub type OnWait = Arc<dyn Fn(&WaitEvent) + Send + Sync>;
 
@@ -204,6 +210,10 @@ pub struct GraphConfig {
     pub backoff_cap: Duration,
     /// Minimum spacing of conditional-access calls (Graph allows 1 request/s per tenant there).
     pub conditional_access_interval: Duration,
+    /// Largest response body read (bytes); a larger answer is an error, so memory stays bounded.
+    pub max_response_bytes: usize,
+    /// Most pages one `list_all` follows (`@odata.nextLink`) before giving up.
+    pub max_pages: usize,
     /// The `User-Agent` header.
     pub user_agent: String,
     /// Told about every wait so the binary can show what is being waited for.
@@ -228,6 +238,8 @@ impl fmt::Debug for GraphConfig {
                 "conditional_access_interval",
                 &self.conditional_access_interval,
             )
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_pages", &self.max_pages)
             .field("user_agent", &self.user_agent)
             .field("on_wait", &self.on_wait.is_some())
             .finish()
@@ -251,6 +263,8 @@ impl GraphConfig {
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(30),
             conditional_access_interval: Duration::from_secs(1),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_pages: DEFAULT_MAX_PAGES,
             user_agent: format!("entractl/{}", env!("CARGO_PKG_VERSION")),
             on_wait: None,
         }
