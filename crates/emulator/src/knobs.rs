@@ -24,6 +24,13 @@ pub struct Knobs {
     pub ca_throttle: bool,
     /// Probability in [0, 1] that an HTTP request fails with 503, 504 or a dropped connection.
     pub fault_rate: f64,
+    /// Probability in [0, 1] that one request inside a `$batch` fails on its own (a partial batch
+    /// failure): 429 with `Retry-After`, 503 without being processed, or 504 after it was processed
+    /// (the client cannot know whether a create took).
+    pub batch_fault_rate: f64,
+    /// Throttling answers (`throttle`) carry no `Retry-After` header (Graph omits it on some
+    /// services; clients must back off on their own).
+    pub omit_retry_after: bool,
 }
 
 /// A token bucket: `capacity` requests of burst, refilled at `refill_per_second`.
@@ -66,7 +73,33 @@ pub enum Fault {
     DropConnection,
 }
 
+/// A fault injected into one request of a `$batch` by `batch_fault_rate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchFault {
+    /// 429 TooManyRequests with `Retry-After: 1`, not processed.
+    Throttled,
+    /// 503 ServiceUnavailable, not processed.
+    ServiceUnavailable,
+    /// Processed, then answered 504 GatewayTimeout.
+    GatewayTimeoutAfterApply,
+}
+
 impl Knobs {
+    /// Whether (and how) one request inside a `$batch` fails.
+    pub fn pick_batch_fault(&self, rng: &mut SplitMix64) -> Option<BatchFault> {
+        if self.batch_fault_rate <= 0.0 {
+            return None;
+        }
+        if rng.next_f64() >= self.batch_fault_rate {
+            return None;
+        }
+        Some(match rng.next_u64() % 3 {
+            0 => BatchFault::Throttled,
+            1 => BatchFault::ServiceUnavailable,
+            _ => BatchFault::GatewayTimeoutAfterApply,
+        })
+    }
+
     /// The latency to inject for one request.
     pub fn pick_latency(&self, rng: &mut SplitMix64) -> Duration {
         Duration::from_millis(self.latency_ms + rng.upto(self.jitter_ms))
@@ -186,6 +219,31 @@ mod tests {
         assert!(run(3).iter().any(|ms| *ms != run(3)[0]) || run(4) != run(3));
         let none = Knobs::default();
         assert!(none.pick_latency(&mut SplitMix64::new(1)).is_zero());
+    }
+
+    #[test]
+    fn batch_faults_replay_by_seed_and_are_off_by_default() {
+        let k = Knobs {
+            batch_fault_rate: 0.5,
+            ..Knobs::default()
+        };
+        let run = |seed| {
+            let mut r = SplitMix64::new(seed);
+            (0..60)
+                .map(|_| k.pick_batch_fault(&mut r))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(9), run(9));
+        for kind in [
+            BatchFault::Throttled,
+            BatchFault::ServiceUnavailable,
+            BatchFault::GatewayTimeoutAfterApply,
+        ] {
+            assert!(run(9).contains(&Some(kind)), "{kind:?}");
+        }
+        assert!(run(9).contains(&None));
+        let mut r = SplitMix64::new(1);
+        assert!((0..100).all(|_| Knobs::default().pick_batch_fault(&mut r).is_none()));
     }
 
     #[test]

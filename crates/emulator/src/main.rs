@@ -45,6 +45,12 @@ struct Args {
     /// Probability (0..1) that a request fails with 503, 504 or a dropped connection.
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
+    /// Probability (0..1) that one request inside a $batch fails on its own (429, 503, or 504 after it was applied).
+    #[arg(long, default_value_t = 0.0)]
+    batch_fault_rate: f64,
+    /// Throttling (--throttle) answers 429 without a Retry-After header.
+    #[arg(long)]
+    omit_retry_after: bool,
     /// Keep the tenants in this JSON file across restarts (loaded if present, written after each change).
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
@@ -52,6 +58,13 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if !(0.0..=1.0).contains(&args.batch_fault_rate) {
+        eprintln!(
+            "error: --batch-fault-rate must be between 0 and 1 (got {})",
+            args.batch_fault_rate
+        );
+        return ExitCode::from(2);
+    }
     if !(0.0..=1.0).contains(&args.fault_rate) {
         eprintln!(
             "error: --fault-rate must be between 0 and 1 (got {})",
@@ -77,6 +90,8 @@ fn main() -> ExitCode {
             throttle: args.throttle,
             ca_throttle: args.ca_throttle,
             fault_rate: args.fault_rate,
+            batch_fault_rate: args.batch_fault_rate,
+            omit_retry_after: args.omit_retry_after,
         },
         state_file: args.state,
     };

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use super::odata::GraphError;
 use super::{GraphRequest, GraphResponse, authenticate, handle, parse_request};
 use crate::SharedState;
+use crate::knobs::BatchFault;
 
 /// The most requests one batch may hold.
 pub const MAX_BATCH: usize = 20;
@@ -116,7 +117,15 @@ fn run(
             );
             GraphResponse::error(&e, req, &inner_request_id)
         } else {
-            inner(state, req, r, id, &inner_request_id)
+            let fault = {
+                let knobs = state.knobs();
+                let mut rng = crate::lock(&state.rng);
+                knobs.pick_batch_fault(&mut rng)
+            };
+            match fault {
+                None => inner(state, req, r, id, &inner_request_id),
+                Some(f) => injected_fault(state, req, r, id, &inner_request_id, &caller.tenant, f),
+            }
         };
         statuses.push((id.clone(), resp.status));
         let mut headers = Map::new();
@@ -140,6 +149,52 @@ fn run(
         GraphResponse::ok(json!({"responses": responses})),
         caller.tenant,
     ))
+}
+
+/// A partial `$batch` failure (`batch_fault_rate`): logged under `/{version}/$batch/{injectedFault}`
+/// with the status the client saw (a 504 after the request was applied adds this entry after the
+/// request's own).
+fn injected_fault(
+    state: &SharedState,
+    outer: &GraphRequest,
+    r: &Value,
+    id: &str,
+    request_id: &str,
+    tenant: &str,
+    fault: BatchFault,
+) -> GraphResponse {
+    let mut e = match fault {
+        BatchFault::Throttled => GraphError::new(
+            429,
+            "TooManyRequests",
+            "Too many requests. Please try again later.",
+        ),
+        BatchFault::ServiceUnavailable => GraphError::new(
+            503,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable. Please retry later.",
+        ),
+        BatchFault::GatewayTimeoutAfterApply => {
+            inner(state, outer, r, id, request_id);
+            GraphError::new(
+                504,
+                "GatewayTimeout",
+                "The gateway did not receive a response in time.",
+            )
+        }
+    };
+    if fault != BatchFault::GatewayTimeoutAfterApply {
+        e.retry_after = Some("1".into());
+    }
+    state.record(
+        r["method"].as_str().unwrap_or(""),
+        r["url"].as_str().unwrap_or(""),
+        &format!("/{}/$batch/{{injectedFault}}", outer.version),
+        e.status,
+        Some(tenant.to_string()),
+        Some(id.to_string()),
+    );
+    GraphResponse::error(&e, outer, request_id)
 }
 
 fn inner(

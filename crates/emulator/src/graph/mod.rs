@@ -485,8 +485,10 @@ fn throttle(state: &SharedState, tenant: &str, template: &str) -> Result<(), Gra
             "TooManyRequests",
             "Too many requests. Please try again later.",
         );
-        let secs = Duration::from_secs_f64(secs).as_secs_f64();
-        e.retry_after = Some(format!("{}", secs.ceil().max(1.0) as u64));
+        if !knobs.omit_retry_after {
+            let secs = Duration::from_secs_f64(secs).as_secs_f64();
+            e.retry_after = Some(format!("{}", secs.ceil().max(1.0) as u64));
+        }
         return Err(e);
     }
     Ok(())
