@@ -3,9 +3,10 @@
 //!
 //! - [`DesiredAssignments`]: what the spec's `assignments` asks for, each entry with its spec path
 //!   (and file:line:col once [`crate::Desired::locate`] ran).
-//! - [`fetch_assignments`]: resolves users (by UPN or id) and groups (by display name or id), reads
-//!   the license tier (`subscribedSkus`), the app's current assignments and the direct members of
-//!   the groups, all in `$batch`es (two rounds plus paging rounds, never one round per principal).
+//! - `AssignmentReads` (fetch's assignments part): resolves users (by UPN or id) and groups (by
+//!   display name or id), reads the license tier (`subscribedSkus`), the app's current
+//!   assignments and the direct members of the groups, in fetch's waves (`$batch`es; the first
+//!   two waves plus paging waves, never one round per principal).
 //! - [`Principals`]: the users and groups that can sign in to the app after apply, for the MFA
 //!   posture (`Observed::principals`, [`Principals::sign_in_user_ids`]).
 //! - [`plan_assignments`]: the changes (`appRoleAssignment` create/delete, the service principal's
@@ -19,10 +20,11 @@ use serde_json::{Value, json};
 
 use crate::desired::Desired;
 use crate::error::{EngineError, PlanError};
-use crate::fetch::{FetchStats, odata_str};
+use crate::fetch::odata_str;
 use crate::normalize;
 use crate::observed::{Observed, ServicePrincipal};
 use crate::plan::{Action, Change, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk};
+use crate::waves::Done;
 
 /// The app role every application has: "Default Access".
 pub const DEFAULT_ACCESS_ROLE: &str = "00000000-0000-0000-0000-000000000000";
@@ -320,9 +322,9 @@ fn members_request(group_id: &str) -> GraphRequest {
         .label(format!("read the members of group {group_id}"))
 }
 
-/// What one read of a round is for.
+/// What one read of the assignments is for.
 #[derive(Debug, Clone)]
-enum Read {
+pub(crate) enum Read {
     User(usize),
     Group(usize),
     Skus,
@@ -344,110 +346,14 @@ impl Read {
                 | Read::DeletedUser(_)
         )
     }
+
+    /// A read of the first wave (what the spec names, and the license tier).
+    fn is_first(&self) -> bool {
+        matches!(self, Read::User(_) | Read::Group(_) | Read::Skus)
+    }
 }
 
-/// Sends one round together and follows every `@odata.nextLink` in further rounds (all the
-/// groups' next pages together). `None`: a lookup by key that found nothing.
-async fn round(
-    client: &GraphClient,
-    reads: Vec<(GraphRequest, Read)>,
-    stats: &mut FetchStats,
-) -> Result<Vec<(Read, Option<Vec<Value>>)>, EngineError> {
-    if reads.is_empty() {
-        return Ok(Vec::new());
-    }
-    stats.waves += 1;
-    stats.requests += reads.len();
-    let reqs: Vec<GraphRequest> = reads.iter().map(|(r, _)| r.clone()).collect();
-    let results = if reqs.len() == 1 {
-        vec![client.send(reqs[0].clone()).await]
-    } else {
-        client.send_all(reqs).await
-    };
-    let mut out: Vec<(Read, Option<Vec<Value>>)> = Vec::new();
-    let mut next: Vec<(usize, String, GraphRequest)> = Vec::new();
-    for ((req, read), res) in reads.into_iter().zip(results) {
-        let what = req.label_text().unwrap_or("read").to_string();
-        match res {
-            Ok(resp) => {
-                let body = resp.json();
-                if body.get("value").is_none() && body.get("id").is_some() {
-                    out.push((read, Some(vec![body.clone()])));
-                    continue;
-                }
-                if let Some(link) = body.get("@odata.nextLink").and_then(Value::as_str) {
-                    next.push((out.len(), link.to_string(), req.clone()));
-                }
-                out.push((read, Some(resp.values())));
-            }
-            Err(e) if e.is_not_found() && read.absent_on_not_found() => out.push((read, None)),
-            Err(e) => return Err(EngineError::Read { what, source: e }),
-        }
-    }
-    // Paging: every collection's next page in one round, until none is left.
-    while !next.is_empty() {
-        let mut paged = Vec::new();
-        let mut reqs = Vec::new();
-        for (slot, link, orig) in next {
-            match next_page(client, &link, &orig) {
-                Some(r) => {
-                    reqs.push(r);
-                    paged.push((slot, orig));
-                }
-                None => {
-                    // Not under the configured Graph root: the client's own paging refuses it
-                    // with a clear error (or reads the whole collection again if it is safe).
-                    let what = orig.label_text().unwrap_or("read").to_string();
-                    stats.requests += 1;
-                    let all = client
-                        .list_all(orig.clone())
-                        .await
-                        .map_err(|source| EngineError::Read { what, source })?;
-                    out[slot].1 = Some(all);
-                }
-            }
-        }
-        if reqs.is_empty() {
-            break;
-        }
-        stats.waves += 1;
-        stats.requests += reqs.len();
-        let results = if reqs.len() == 1 {
-            vec![client.send(reqs[0].clone()).await]
-        } else {
-            client.send_all(reqs).await
-        };
-        let mut again = Vec::new();
-        for ((slot, orig), res) in paged.into_iter().zip(results) {
-            let what = orig.label_text().unwrap_or("read").to_string();
-            let resp = res.map_err(|source| EngineError::Read { what, source })?;
-            if let Some(link) = resp.json().get("@odata.nextLink").and_then(Value::as_str) {
-                again.push((slot, link.to_string(), orig.clone()));
-            }
-            if let Some(v) = out[slot].1.as_mut() {
-                v.extend(resp.values());
-            }
-        }
-        next = again;
-    }
-    Ok(out)
-}
-
-/// A next page as a request relative to the configured Graph root; `None` for a link elsewhere.
-fn next_page(client: &GraphClient, link: &str, orig: &GraphRequest) -> Option<GraphRequest> {
-    let root = client.config().graph_url.as_str().trim_end_matches('/');
-    let rest = link
-        .strip_prefix(root)
-        .and_then(|r| r.strip_prefix("/v1.0"))
-        .filter(|r| r.starts_with('/'))?;
-    let mut req = GraphRequest::get(rest);
-    if let Some(l) = orig.label_text() {
-        req = req.label(l.to_string());
-    }
-    Some(req)
-}
-
-/// Whether the license tier is read (one request in the first round). The MFA posture may
+/// Whether the license tier is read (one request in the first wave). The MFA posture may
 /// extend this condition.
 pub fn wants_license_tier(desired: &Desired) -> bool {
     desired.assignments.is_some()
@@ -457,135 +363,228 @@ pub fn wants_license_tier(desired: &Desired) -> bool {
             .is_some_and(|m| m.conditional_access.is_some())
 }
 
-/// Reads everything the assignments need into `observed.assignments`, `observed.tier` and
-/// `observed.principals`. Round 1: the spec's users and groups, `subscribedSkus`, the app's
-/// current assignments; round 2: the direct members of the groups and the assigned users the
-/// spec does not list; then paging rounds. Nothing when the spec has no `assignments`.
-pub async fn fetch_assignments(
-    client: &GraphClient,
-    desired: &Desired,
-    observed: &mut Observed,
-    stats: &mut FetchStats,
-) -> Result<(), EngineError> {
-    let want_tier = wants_license_tier(desired);
-    let Some(a) = &desired.assignments else {
-        if want_tier {
-            let r = round(client, vec![(skus_request(), Read::Skus)], stats).await?;
-            absorb(observed, r);
-        }
-        return Ok(());
-    };
-    let mut reads: Vec<(GraphRequest, Read)> = Vec::new();
-    for (i, u) in a.users.iter().enumerate() {
-        reads.push((
-            GraphRequest::get(user_path(&u.value))
-                .select(USER_SELECT)
-                .label(format!("find the user `{}`", u.value)),
-            Read::User(i),
-        ));
-    }
-    for (i, g) in a.groups.iter().enumerate() {
-        let req = if g.is_id() {
-            GraphRequest::get(format!("/groups/{}", g.value.to_ascii_lowercase()))
-        } else {
-            GraphRequest::get("/groups")
-                .query("$filter", format!("displayName eq {}", odata_str(&g.value)))
-        };
-        reads.push((
-            req.select(GROUP_SELECT)
-                .label(format!("find the group `{}`", g.value)),
-            Read::Group(i),
-        ));
-    }
-    if want_tier {
-        reads.push((skus_request(), Read::Skus));
-    }
-    if let Some(sp) = &observed.service_principal {
-        reads.push((
-            GraphRequest::get(format!("/servicePrincipals/{}/appRoleAssignedTo", sp.id))
-                .select(&[
-                    "id",
-                    "appRoleId",
-                    "principalId",
-                    "principalType",
-                    "principalDisplayName",
-                ])
-                .top(PAGE)
-                .label("read the users and groups assigned to the app"),
-            Read::Existing,
-        ));
-    }
-    observed.assignments = ObservedAssignments {
-        users: vec![None; a.users.len()],
-        groups: vec![Vec::new(); a.groups.len()],
-        ..ObservedAssignments::default()
-    };
-    let r = round(client, reads, stats).await?;
-    absorb(observed, r);
+/// The assignments' part of fetch: reads everything the assignments need into
+/// `observed.assignments`, `observed.tier` and `observed.principals`, in waves (never one round
+/// per principal):
+/// 1. the spec's users and groups, `subscribedSkus` (no service principal id needed);
+/// 2. the app's current assignments (`appRoleAssignedTo`, once the service principal's id is
+///    known), the direct members of the spec's groups, the spec's users given by id and not
+///    found among the deleted items;
+/// 3. the members of assigned groups the spec does not list and the assigned users it does not
+///    list (only when there are such);
+///
+/// and every collection's next pages in the waves after. Nothing but the license tier (when the
+/// MFA posture needs it) when the spec has no `assignments`.
+#[derive(Debug, Default)]
+pub(crate) struct AssignmentReads {
+    started: bool,
+    /// Reads sent and not answered yet (pages included).
+    outstanding: usize,
+    /// First-wave reads not answered yet.
+    first_left: usize,
+    existing_asked: bool,
+    existing_pending: bool,
+    deleted_asked: bool,
+    members_asked: BTreeSet<String>,
+    users_asked: BTreeSet<String>,
+    settled: bool,
+    /// UPNs of the user members of the groups read, by lowercase object id: the MFA posture
+    /// names users known only by id with them, without another read.
+    pub member_upns: BTreeMap<String, String>,
+}
 
-    // Round 2: members of the groups that are or stay assigned, and assigned users not listed.
-    let listed_users: BTreeSet<String> = observed
-        .assignments
-        .users
-        .iter()
-        .flatten()
-        .map(|u| u.id.clone())
-        .collect();
-    let mut group_ids: BTreeSet<String> = observed
-        .assignments
-        .groups
-        .iter()
-        .filter(|hits| hits.len() == 1)
-        .map(|hits| hits[0].id.clone())
-        .collect();
-    let mut user_ids: BTreeSet<String> = BTreeSet::new();
-    if !a.prune {
-        for e in &observed.assignments.existing {
-            if e.principal_type.eq_ignore_ascii_case("Group") {
-                group_ids.insert(e.principal_id.clone());
-            } else if e.principal_type.eq_ignore_ascii_case("User")
-                && !listed_users.contains(&e.principal_id)
+impl AssignmentReads {
+    /// Every read is answered and `observed.principals` is final.
+    pub fn settled(&self) -> bool {
+        self.settled
+    }
+
+    /// The reads that can go out now. `sp`: `None` while fetch does not know yet whether the app
+    /// has a service principal, then `Some(its id)` or `Some(None)`.
+    pub fn next_reads(
+        &mut self,
+        desired: &Desired,
+        observed: &mut Observed,
+        sp: Option<Option<&str>>,
+    ) -> Vec<(GraphRequest, Read)> {
+        let mut reads: Vec<(GraphRequest, Read)> = Vec::new();
+        if self.settled {
+            return reads;
+        }
+        if !self.started {
+            self.started = true;
+            if let Some(a) = &desired.assignments {
+                observed.assignments = ObservedAssignments {
+                    users: vec![None; a.users.len()],
+                    groups: vec![Vec::new(); a.groups.len()],
+                    ..ObservedAssignments::default()
+                };
+                for (i, u) in a.users.iter().enumerate() {
+                    reads.push((
+                        GraphRequest::get(user_path(&u.value))
+                            .select(USER_SELECT)
+                            .label(format!("find the user `{}`", u.value)),
+                        Read::User(i),
+                    ));
+                }
+                for (i, g) in a.groups.iter().enumerate() {
+                    let req = if g.is_id() {
+                        GraphRequest::get(format!("/groups/{}", g.value.to_ascii_lowercase()))
+                    } else {
+                        GraphRequest::get("/groups")
+                            .query("$filter", format!("displayName eq {}", odata_str(&g.value)))
+                    };
+                    reads.push((
+                        req.select(GROUP_SELECT)
+                            .label(format!("find the group `{}`", g.value)),
+                        Read::Group(i),
+                    ));
+                }
+            }
+            if wants_license_tier(desired) {
+                reads.push((skus_request(), Read::Skus));
+            }
+            self.first_left = reads.len();
+        }
+        if let Some(a) = &desired.assignments {
+            if !self.existing_asked
+                && let Some(sp) = sp
             {
-                user_ids.insert(e.principal_id.clone());
+                self.existing_asked = true;
+                if let Some(sp) = sp {
+                    self.existing_pending = true;
+                    reads.push((
+                        GraphRequest::get(format!("/servicePrincipals/{sp}/appRoleAssignedTo"))
+                            .select(&[
+                                "id",
+                                "appRoleId",
+                                "principalId",
+                                "principalType",
+                                "principalDisplayName",
+                            ])
+                            .top(PAGE)
+                            .label("read the users and groups assigned to the app"),
+                        Read::Existing,
+                    ));
+                }
+            }
+            if self.first_left == 0 {
+                self.second_reads(a, observed, &mut reads);
+            }
+        }
+        self.outstanding += reads.len();
+        if reads.is_empty()
+            && self.outstanding == 0
+            && (desired.assignments.is_none() || self.existing_asked)
+        {
+            self.settled = true;
+            if let Some(a) = &desired.assignments {
+                observed.principals = principals(a, observed);
+            }
+        }
+        reads
+    }
+
+    /// Reads keyed by what the first wave (and the current assignments) found: members of the
+    /// groups that are or stay assigned, assigned users the spec does not list, deleted users.
+    fn second_reads(
+        &mut self,
+        a: &DesiredAssignments,
+        observed: &Observed,
+        reads: &mut Vec<(GraphRequest, Read)>,
+    ) {
+        let oa = &observed.assignments;
+        let mut group_ids: BTreeSet<String> = oa
+            .groups
+            .iter()
+            .filter(|hits| hits.len() == 1)
+            .map(|hits| hits[0].id.clone())
+            .collect();
+        let mut user_ids: BTreeSet<String> = BTreeSet::new();
+        if self.existing_asked && !self.existing_pending && !a.prune {
+            let listed: BTreeSet<&str> = oa.users.iter().flatten().map(|u| u.id.as_str()).collect();
+            for e in &oa.existing {
+                if e.principal_type.eq_ignore_ascii_case("Group") {
+                    group_ids.insert(e.principal_id.clone());
+                } else if e.principal_type.eq_ignore_ascii_case("User")
+                    && !listed.contains(e.principal_id.as_str())
+                {
+                    user_ids.insert(e.principal_id.clone());
+                }
+            }
+        }
+        for g in group_ids {
+            if self.members_asked.insert(g.clone()) {
+                reads.push((members_request(&g), Read::Members(g)));
+            }
+        }
+        for u in user_ids {
+            if self.users_asked.insert(u.clone()) {
+                reads.push((
+                    GraphRequest::get(user_path(&u))
+                        .select(USER_SELECT)
+                        .label(format!("read the assigned user {u}")),
+                    Read::AssignedUser(u),
+                ));
+            }
+        }
+        // A user given by object id and not found may have been deleted (restorable for 30 days).
+        if !self.deleted_asked {
+            self.deleted_asked = true;
+            for (i, e) in a.users.iter().enumerate() {
+                if e.is_id() && oa.users.get(i).is_some_and(Option::is_none) {
+                    reads.push((
+                        GraphRequest::get(format!(
+                            "/directory/deletedItems/{}",
+                            e.value.to_ascii_lowercase()
+                        ))
+                        .select(USER_SELECT)
+                        .label(format!("look for the user {} among deleted items", e.value)),
+                        Read::DeletedUser(i),
+                    ));
+                }
             }
         }
     }
-    let mut reads: Vec<(GraphRequest, Read)> = Vec::new();
-    for g in &group_ids {
-        reads.push((members_request(g), Read::Members(g.clone())));
-    }
-    for u in &user_ids {
-        reads.push((
-            GraphRequest::get(user_path(u))
-                .select(USER_SELECT)
-                .label(format!("read the assigned user {u}")),
-            Read::AssignedUser(u.clone()),
-        ));
-    }
-    // A user given by object id and not found may have been deleted (restorable for 30 days).
-    for (i, e) in a.users.iter().enumerate() {
-        if e.is_id()
-            && observed
-                .assignments
-                .users
-                .get(i)
-                .is_some_and(Option::is_none)
-        {
-            reads.push((
-                GraphRequest::get(format!(
-                    "/directory/deletedItems/{}",
-                    e.value.to_ascii_lowercase()
-                ))
-                .select(USER_SELECT)
-                .label(format!("look for the user {} among deleted items", e.value)),
-                Read::DeletedUser(i),
-            ));
+
+    /// Takes in one answered read. A failed read fails the fetch, except a 404 on a lookup by
+    /// key, which means the object does not exist.
+    pub fn absorb(&mut self, observed: &mut Observed, done: Done<Read>) -> Result<(), EngineError> {
+        let Done {
+            key: read,
+            req,
+            result,
+        } = done;
+        self.outstanding = self.outstanding.saturating_sub(1);
+        if read.is_first() {
+            self.first_left = self.first_left.saturating_sub(1);
         }
+        if matches!(read, Read::Existing) {
+            self.existing_pending = false;
+        }
+        let vals = match result {
+            Ok(v) => Some(v),
+            Err(e) if e.is_not_found() && read.absent_on_not_found() => None,
+            Err(source) => {
+                return Err(EngineError::Read {
+                    what: req.label_text().unwrap_or("read").to_string(),
+                    source,
+                });
+            }
+        };
+        if let (Read::Members(_), Some(vals)) = (&read, &vals) {
+            for v in vals {
+                if str_of(v, "@odata.type").ends_with(".user")
+                    && let Some(upn) = v.get("userPrincipalName").and_then(Value::as_str)
+                {
+                    self.member_upns
+                        .insert(str_of(v, "id").to_ascii_lowercase(), upn.to_string());
+                }
+            }
+        }
+        absorb(observed, read, vals);
+        Ok(())
     }
-    let r = round(client, reads, stats).await?;
-    absorb(observed, r);
-    observed.principals = principals(a, observed);
-    Ok(())
 }
 
 fn skus_request() -> GraphRequest {
@@ -594,78 +593,76 @@ fn skus_request() -> GraphRequest {
         .label("read the tenant's licenses (subscribedSkus)")
 }
 
-fn absorb(observed: &mut Observed, results: Vec<(Read, Option<Vec<Value>>)>) {
+fn absorb(observed: &mut Observed, read: Read, vals: Option<Vec<Value>>) {
     let oa = &mut observed.assignments;
-    for (read, vals) in results {
-        match read {
-            Read::User(i) => {
-                if let Some(slot) = oa.users.get_mut(i) {
-                    *slot = vals
-                        .unwrap_or_default()
-                        .first()
-                        .and_then(PrincipalUser::from_graph);
-                }
-            }
-            Read::Group(i) => {
-                if let Some(slot) = oa.groups.get_mut(i) {
-                    *slot = vals
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|g| {
-                            Some(GroupHit {
-                                id: g.get("id")?.as_str()?.to_ascii_lowercase(),
-                                display_name: str_of(g, "displayName"),
-                                description: g
-                                    .get("description")
-                                    .and_then(Value::as_str)
-                                    .map(str::to_string),
-                            })
-                        })
-                        .collect();
-                }
-            }
-            Read::Skus => {
-                observed.tier = Some(LicenseTier::from_subscribed_skus(&vals.unwrap_or_default()));
-            }
-            Read::Existing => {
-                oa.existing = vals
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(Assignment::from_graph)
-                    .collect();
-            }
-            Read::Members(g) => {
-                let mut m = Members::default();
-                for v in vals.unwrap_or_default() {
-                    let ty = str_of(&v, "@odata.type");
-                    let id = str_of(&v, "id").to_ascii_lowercase();
-                    if ty.ends_with(".user") {
-                        m.users.push(id);
-                    } else if ty.ends_with(".group") {
-                        m.groups += 1;
-                    } else {
-                        m.others += 1;
-                    }
-                }
-                m.users.sort();
-                oa.members.insert(g, m);
-            }
-            Read::DeletedUser(i) => {
-                if let Some(u) = vals
-                    .unwrap_or_default()
-                    .first()
-                    .and_then(PrincipalUser::from_graph)
-                {
-                    oa.deleted_users.insert(i, u);
-                }
-            }
-            Read::AssignedUser(u) => {
-                let found = vals
+    match read {
+        Read::User(i) => {
+            if let Some(slot) = oa.users.get_mut(i) {
+                *slot = vals
                     .unwrap_or_default()
                     .first()
                     .and_then(PrincipalUser::from_graph);
-                oa.assigned_users.insert(u, found);
             }
+        }
+        Read::Group(i) => {
+            if let Some(slot) = oa.groups.get_mut(i) {
+                *slot = vals
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|g| {
+                        Some(GroupHit {
+                            id: g.get("id")?.as_str()?.to_ascii_lowercase(),
+                            display_name: str_of(g, "displayName"),
+                            description: g
+                                .get("description")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        })
+                    })
+                    .collect();
+            }
+        }
+        Read::Skus => {
+            observed.tier = Some(LicenseTier::from_subscribed_skus(&vals.unwrap_or_default()));
+        }
+        Read::Existing => {
+            oa.existing = vals
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Assignment::from_graph)
+                .collect();
+        }
+        Read::Members(g) => {
+            let mut m = Members::default();
+            for v in vals.unwrap_or_default() {
+                let ty = str_of(&v, "@odata.type");
+                let id = str_of(&v, "id").to_ascii_lowercase();
+                if ty.ends_with(".user") {
+                    m.users.push(id);
+                } else if ty.ends_with(".group") {
+                    m.groups += 1;
+                } else {
+                    m.others += 1;
+                }
+            }
+            m.users.sort();
+            oa.members.insert(g, m);
+        }
+        Read::DeletedUser(i) => {
+            if let Some(u) = vals
+                .unwrap_or_default()
+                .first()
+                .and_then(PrincipalUser::from_graph)
+            {
+                oa.deleted_users.insert(i, u);
+            }
+        }
+        Read::AssignedUser(u) => {
+            let found = vals
+                .unwrap_or_default()
+                .first()
+                .and_then(PrincipalUser::from_graph);
+            oa.assigned_users.insert(u, found);
         }
     }
 }

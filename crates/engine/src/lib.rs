@@ -22,6 +22,7 @@ pub mod render;
 pub mod restore;
 pub mod saved;
 pub mod simulate;
+mod waves;
 
 pub use apply::{ApplyOptions, ApplyReport, apply};
 pub use desired::{ApiPermission, AppIdentity, Desired, DesiredApp, OptionalClaim, ResourceRef};

@@ -8,10 +8,11 @@
 //! updated by the same change; the service principal (deleted with the application) is created
 //! again by the usual service principal change, and the grants and assignments after it.
 //!
-//! Reads (only when no live application matched, so a converged plan pays nothing): one wave,
-//! the deleted applications by `uniqueName`, by the `entractl:<key>` tag and, when the spec pins
-//! one, by `appId` — the filters Graph supports on `application` apply to the OData cast
-//! (`directory-deleteditems-list.md`).
+//! Reads (only when no live application matched, so a converged plan pays nothing): the deleted
+//! applications by `uniqueName`, by the `entractl:<key>` tag and, when the spec pins one, by
+//! `appId`, in fetch's second wave together with the other reads keyed by the first wave's
+//! results (no wave of their own) — the filters Graph supports on `application` apply to the
+//! OData cast (`directory-deleteditems-list.md`).
 
 use chrono::{DateTime, Utc};
 use entractl_graph::{GraphClient, GraphRequest, RetryRule};
@@ -20,10 +21,11 @@ use serde_json::{Map, Value};
 
 use crate::desired::Desired;
 use crate::error::{EngineError, PlanError};
-use crate::fetch::{APP_SELECT, FetchStats, odata_str};
+use crate::fetch::{APP_SELECT, odata_str};
 use crate::normalize;
 use crate::observed::{Application, Candidate, MatchedBy, Observed};
 use crate::plan::{Action, Change, FieldChange, ObjectKind, ObjectRef, Risk};
+use crate::waves::Done;
 
 /// How long Entra keeps a deleted application restorable.
 pub const RESTORE_WINDOW_DAYS: i64 = 30;
@@ -108,14 +110,10 @@ pub enum RestoreError {
     },
 }
 
-/// Reads the deleted applications that match the spec's keys into `observed.deleted` (one
-/// wave). Called by `fetch` only when no live application matched.
-pub async fn fetch_deleted(
-    client: &GraphClient,
-    desired: &Desired,
-    observed: &mut Observed,
-    stats: &mut FetchStats,
-) -> Result<(), EngineError> {
+/// The reads of the deleted applications that match the spec's keys (by `uniqueName`, by the
+/// `entractl:` tag and by a pinned `appId`): one wave, which fetch sends only when no live
+/// application matched, together with the other reads of its second wave.
+pub(crate) fn deleted_reads(desired: &Desired) -> Vec<(GraphRequest, MatchedBy)> {
     let id = &desired.app.identity;
     let mut reqs: Vec<(GraphRequest, MatchedBy)> = Vec::new();
     let list = |filter: String, label: &str| {
@@ -151,58 +149,45 @@ pub async fn fetch_deleted(
             MatchedBy::AppId,
         ));
     }
-    if reqs.is_empty() {
-        return Ok(());
-    }
-    stats.waves += 1;
-    stats.requests += reqs.len();
-    let sent: Vec<GraphRequest> = reqs.iter().map(|(r, _)| r.clone()).collect();
-    let results = if sent.len() == 1 {
-        vec![client.send(sent[0].clone()).await]
-    } else {
-        client.send_all(sent).await
-    };
-    let mut found: Vec<DeletedApplication> = Vec::new();
-    for ((req, how), res) in reqs.iter().zip(results) {
-        let what = req.label_text().unwrap_or("read deleted items").to_string();
-        let resp = res.map_err(|source| EngineError::Read {
-            what: what.clone(),
-            source,
-        })?;
-        let values = if resp.json().get("@odata.nextLink").is_some() {
-            stats.requests += 1;
-            client
-                .list_all(req.clone())
-                .await
-                .map_err(|source| EngineError::Read { what, source })?
-        } else {
-            resp.values()
+    reqs
+}
+
+/// Takes one answered deleted-items read into `deleted` (every page of it). A failed read fails
+/// the fetch: it is never taken as "nothing was deleted".
+pub(crate) fn absorb_deleted(
+    deleted: &mut ObservedDeleted,
+    done: Done<MatchedBy>,
+) -> Result<(), EngineError> {
+    let Done {
+        key: how,
+        req,
+        result,
+    } = done;
+    let values = result.map_err(|source| EngineError::Read {
+        what: req.label_text().unwrap_or("read deleted items").to_string(),
+        source,
+    })?;
+    let found = &mut deleted.applications;
+    for v in values {
+        let Some(app) = Application::from_graph(&v) else {
+            continue;
         };
-        for v in values {
-            let Some(app) = Application::from_graph(&v) else {
-                continue;
-            };
-            match found.iter_mut().find(|d| d.app.id == app.id) {
-                Some(d) => {
-                    if !d.matched_by.contains(how) {
-                        d.matched_by.push(*how);
-                    }
+        match found.iter_mut().find(|d| d.app.id == app.id) {
+            Some(d) => {
+                if !d.matched_by.contains(&how) {
+                    d.matched_by.push(how);
                 }
-                None => found.push(DeletedApplication {
-                    deleted_date_time: v
-                        .get("deletedDateTime")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    app,
-                    matched_by: vec![*how],
-                }),
             }
+            None => found.push(DeletedApplication {
+                deleted_date_time: v
+                    .get("deletedDateTime")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                app,
+                matched_by: vec![how],
+            }),
         }
     }
-    observed.deleted = ObservedDeleted {
-        read_at: Some(Utc::now()),
-        applications: found,
-    };
     Ok(())
 }
 

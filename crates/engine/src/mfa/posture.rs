@@ -3,15 +3,14 @@
 //! and their simulation. The analysis of policies is in [`super::select`]; this module wires it
 //! into the engine's contracts (`docs/architecture.md`, "New kinds").
 //!
-//! Reads (after the application's own waves, because they need the app's users):
-//! 1. security defaults and the conditional access policies (the policies alone and paced at
-//!    1 request/s by the Graph client);
-//! 2. together, in `$batch`es sent concurrently: `perUserMfaState` of every sign-in user (beta)
-//!    and the transitive members of the groups the policies name (only when one does).
+//! Reads ([`MfaReads`], a part of fetch's waves): the security defaults, the conditional access
+//! policies and the per-user MFA state of the spec's users (by UPN) in the first wave; the
+//! per-user MFA state of the other users who can sign in (members of assigned groups) as soon as
+//! they are known, and the transitive members of the groups the policies name.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use entractl_graph::{GraphClient, GraphRequest};
+use entractl_graph::{GraphClient, GraphError, GraphRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -22,6 +21,7 @@ use super::target::UserScope;
 use crate::error::{EngineError, PlanError};
 use crate::fetch::FetchStats;
 use crate::plan::{Action, Change, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk};
+use crate::waves::{Done, Runner};
 
 /// Graph path of the security defaults policy.
 pub const SECURITY_DEFAULTS_PATH: &str = "/policies/identitySecurityDefaultsEnforcementPolicy";
@@ -169,13 +169,17 @@ impl ObservedMfa {
 // ------------------------------------------------------------------------------------------
 // Fetch
 
-fn read_err(what: &str) -> impl FnOnce(entractl_graph::GraphError) -> EngineError + '_ {
+fn read_err(what: &str) -> impl FnOnce(GraphError) -> EngineError + '_ {
     EngineError::read(what)
 }
 
-/// Reads the MFA posture `desired` manages. `has_conditional_access`: the tenant's licence
-/// includes conditional access (Entra ID P1 or P2); `Some(false)` skips conditional access with a
-/// note, `None` (unknown) reads it.
+/// Reads the MFA posture `desired` manages for a known sign-in scope (without the rest of fetch).
+/// `has_conditional_access`: the tenant's licence includes conditional access (Entra ID P1 or
+/// P2); `Some(false)` skips conditional access with a note, `None` (unknown) reads it.
+///
+/// Waves: the security defaults, the policies and the per-user MFA state of every user of
+/// `scope` together; then the members of the groups the policies name (only when one does);
+/// then, only when the plan changes a user known only by id, that user's UPN.
 pub async fn fetch_mfa(
     client: &GraphClient,
     desired: &DesiredMfa,
@@ -183,169 +187,432 @@ pub async fn fetch_mfa(
     has_conditional_access: Option<bool>,
     stats: &mut FetchStats,
 ) -> Result<ObservedMfa, EngineError> {
-    let mut out = ObservedMfa {
-        scope,
-        ..ObservedMfa::default()
+    let upns = BTreeMap::new();
+    let inputs = MfaInputs {
+        spec_users: Vec::new(),
+        known_users: BTreeSet::new(),
+        known_groups: scope.groups.iter().map(|g| g.to_lowercase()).collect(),
+        scope: Some(scope),
+        has_conditional_access,
+        upns: &upns,
     };
-    out.scope.users.sort();
-    out.scope
-        .users
-        .dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));
-
-    // Round 1: security defaults and the policies.
-    stats.waves += 1;
-    stats.requests += 1;
-    let sd = client
-        .send(
-            GraphRequest::get(SECURITY_DEFAULTS_PATH)
-                .label("read the security defaults (identitySecurityDefaultsEnforcementPolicy)"),
-        )
-        .await
-        .map_err(read_err("read the security defaults"))?;
-    out.security_defaults = Some(sd.json().clone());
-    if desired.conditional_access.is_some() {
-        out.conditional_access = match has_conditional_access {
-            Some(false) => CaObserved::Skipped {
-                reason: "the tenant has no Entra ID P1 or P2 licence, so it has no conditional access: nothing to exclude the app from".to_string(),
-            },
-            _ => {
-                stats.requests += 1;
-                let policies = client
-                    .list_all(
-                        GraphRequest::get(CA_POLICIES_PATH)
-                            .label("read the conditional access policies"),
-                    )
-                    .await
-                    .map_err(read_err("read the conditional access policies"))?;
-                CaObserved::Read { policies }
-            }
-        };
-    }
-
-    // Round 2: per-user MFA states and the members of the policies' groups, together.
-    let mut reqs: Vec<GraphRequest> = Vec::new();
-    if desired.per_user_mfa_disabled {
-        for u in &out.scope.users {
-            reqs.push(
-                GraphRequest::get(format!("/users/{}/authentication/requirements", u.id))
-                    .beta()
-                    .label(format!("read the per-user MFA state of {}", u.label)),
-            );
+    let mut part = MfaReads::default();
+    let mut runner = Runner::new(client);
+    loop {
+        let reads = part.next_reads(desired, &inputs)?;
+        if reads.is_empty() && runner.idle() {
+            break;
+        }
+        for done in runner.wave(reads).await {
+            part.absorb(done);
         }
     }
-    let n_users = reqs.len();
-    let groups = policy_groups(&out.conditional_access, &out.scope.groups);
-    if !out.scope.users.is_empty() {
-        for g in &groups {
-            reqs.push(
-                GraphRequest::get(format!("/groups/{g}/transitiveMembers"))
-                    .select(&["id"])
-                    .top(999)
-                    .label(format!(
-                        "read the members of group {g} (named by a conditional access policy)"
-                    )),
-            );
-        }
-    }
-    if reqs.is_empty() {
-        return Ok(out);
-    }
-    stats.waves += 1;
-    stats.requests += reqs.len();
-    let results = client.send_all(reqs.clone()).await;
-    let users: BTreeSet<String> = out
-        .scope
-        .users
-        .iter()
-        .map(|u| u.id.to_lowercase())
-        .collect();
-    for (i, (req, res)) in reqs.iter().zip(results).enumerate() {
-        let what = req.label_text().unwrap_or("read").to_string();
-        let resp = res.map_err(|source| EngineError::Read {
-            what: what.clone(),
-            source,
-        })?;
-        if i < n_users {
-            let state = resp
-                .json()
-                .get("perUserMfaState")
-                .and_then(Value::as_str)
-                .unwrap_or("disabled")
-                .to_string();
-            out.per_user.push(UserMfaState {
-                user: out.scope.users[i].clone(),
-                state,
-            });
-        } else {
-            let members = if resp.json().get("@odata.nextLink").is_some() {
-                stats.requests += 1;
-                client
-                    .list_all(req.clone())
-                    .await
-                    .map_err(|source| EngineError::Read { what, source })?
-            } else {
-                resp.values()
-            };
-            if members.iter().any(|m| {
-                m.get("id")
-                    .and_then(Value::as_str)
-                    .is_some_and(|id| users.contains(&id.to_lowercase()))
-            }) {
-                out.policy_groups_with_users
-                    .push(groups[i - n_users].clone());
-            }
-        }
-    }
-    name_users(client, &mut out, stats).await?;
-    Ok(out)
+    stats.waves += runner.stats.waves;
+    stats.requests += runner.stats.requests;
+    Ok(part.take().unwrap_or_default())
 }
 
-/// Reads the UPN of the users the plan will change and knows only by id (members of assigned
-/// groups), so the plan names them.
-async fn name_users(
-    client: &GraphClient,
-    out: &mut ObservedMfa,
-    stats: &mut FetchStats,
-) -> Result<(), EngineError> {
-    let unnamed: Vec<usize> = out
-        .per_user
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.state.eq_ignore_ascii_case("disabled") && s.user.label == s.user.id)
-        .map(|(i, _)| i)
-        .collect();
-    if unnamed.is_empty() {
-        return Ok(());
+/// What one read of the MFA posture is for.
+#[derive(Debug, Clone)]
+pub(crate) enum MfaRead {
+    SecurityDefaults,
+    Policies,
+    /// Per-user MFA of `assignments.users[i]`, addressed as the spec writes it (UPN or id).
+    SpecUser(usize),
+    /// Per-user MFA of a user by object id.
+    User(String),
+    /// The transitive members of a group a policy names.
+    PolicyGroup(String),
+    /// The UPN of a user the plan changes and knows only by id.
+    Name(String),
+}
+
+/// What the MFA posture's reads go by, as fetch learns it.
+pub(crate) struct MfaInputs<'a> {
+    /// The spec's `assignments.users` as written, each with the object id it resolved to (once
+    /// read; `None` before, or when it does not exist).
+    pub spec_users: Vec<(&'a str, Option<String>)>,
+    /// Object ids (lowercase) of users known so far to be able to sign in: members of assigned
+    /// groups, assigned users.
+    pub known_users: BTreeSet<String>,
+    /// Ids (lowercase) of groups known so far to be assigned.
+    pub known_groups: BTreeSet<String>,
+    /// Who can sign in, once every principal is known.
+    pub scope: Option<SignInScope>,
+    /// Whether the tenant has conditional access: `Some(false)` skips it; `None`: unknown.
+    pub has_conditional_access: Option<bool>,
+    /// UPNs by lowercase object id, known from other reads (members of groups).
+    pub upns: &'a BTreeMap<String, String>,
+}
+
+type Answer<T> = Result<T, GraphError>;
+
+/// The MFA posture's part of fetch. Reads, as soon as what they are keyed by is known:
+/// - first wave: the security defaults, the conditional access policies (paced, sent alone and
+///   concurrently with the `$batch`es) and the per-user MFA state of the spec's users, addressed
+///   by UPN as the spec writes them (`/users/{upn}/authentication/requirements`);
+/// - then the per-user MFA state of every other user who can sign in (members of assigned
+///   groups, assigned users), by id, in the wave after their group's members are read;
+/// - the transitive members of the groups the policies name (once the policies are read and
+///   someone can sign in);
+/// - the UPN of a user the plan changes and knows only by id (when no read gave it).
+///
+/// A read for a user who turns out not to exist (a typo in the spec, which the assignments
+/// report) is not needed and its failure is ignored; every other failed read fails the fetch.
+#[derive(Debug, Default)]
+pub(crate) struct MfaReads {
+    started: bool,
+    outstanding: usize,
+    security_defaults: Option<Answer<Value>>,
+    policies: Option<Answer<Vec<Value>>>,
+    policies_asked: bool,
+    spec_asked: BTreeSet<usize>,
+    by_spec: BTreeMap<usize, (String, Answer<String>)>,
+    ids_asked: BTreeSet<String>,
+    by_id: BTreeMap<String, (String, Answer<String>)>,
+    groups_asked: BTreeSet<String>,
+    groups: BTreeMap<String, (String, Answer<Vec<Value>>)>,
+    names_asked: BTreeSet<String>,
+    names: BTreeMap<String, (String, Answer<Value>)>,
+    result: Option<ObservedMfa>,
+    named: bool,
+}
+
+impl MfaReads {
+    /// The posture, once every read it needs is answered.
+    pub fn take(self) -> Option<ObservedMfa> {
+        self.result.filter(|_| self.named)
     }
-    let reqs: Vec<GraphRequest> = unnamed
-        .iter()
-        .map(|&i| {
-            GraphRequest::get(format!("/users/{}", out.per_user[i].user.id))
-                .select(&["id", "userPrincipalName"])
-                .label(format!("read the user {}", out.per_user[i].user.id))
-        })
-        .collect();
-    stats.waves += 1;
-    stats.requests += reqs.len();
-    let results = client.send_all(reqs.clone()).await;
-    for ((&i, req), res) in unnamed.iter().zip(&reqs).zip(results) {
-        let resp = res.map_err(|source| EngineError::Read {
-            what: req.label_text().unwrap_or("read a user").to_string(),
-            source,
-        })?;
-        if let Some(upn) = resp.json().get("userPrincipalName").and_then(Value::as_str) {
-            out.per_user[i].user.label = upn.to_string();
-            if let Some(u) = out
-                .scope
-                .users
-                .iter_mut()
-                .find(|u| u.id == out.per_user[i].user.id)
-            {
-                u.label = upn.to_string();
+
+    fn per_user_request(path_of_user: &str, label: &str) -> GraphRequest {
+        GraphRequest::get(format!("{path_of_user}/authentication/requirements"))
+            .beta()
+            .label(format!("read the per-user MFA state of {label}"))
+    }
+
+    /// The object ids the spec's users resolved to, for those whose state was asked by the
+    /// spec's own address (UPN), with their index.
+    fn spec_ids(&self, inp: &MfaInputs) -> BTreeMap<String, usize> {
+        inp.spec_users
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.spec_asked.contains(i))
+            .filter_map(|(i, (_, r))| Some((r.clone()?, i)))
+            .collect()
+    }
+
+    /// The per-user state read for user `id`, by id or through the spec entry it resolved to.
+    fn state_of<'s>(
+        &'s self,
+        id: &str,
+        spec_ids: &BTreeMap<String, usize>,
+    ) -> Option<&'s (String, Answer<String>)> {
+        self.by_id
+            .get(id)
+            .or_else(|| spec_ids.get(id).and_then(|i| self.by_spec.get(i)))
+    }
+
+    /// The reads that can go out now; an error once a read the posture needs has failed.
+    pub fn next_reads(
+        &mut self,
+        desired: &DesiredMfa,
+        inp: &MfaInputs,
+    ) -> Result<Vec<(GraphRequest, MfaRead)>, EngineError> {
+        let mut reads: Vec<(GraphRequest, MfaRead)> = Vec::new();
+        if self.named {
+            return Ok(reads);
+        }
+        if !self.started {
+            self.started = true;
+            reads.push((
+                GraphRequest::get(SECURITY_DEFAULTS_PATH).label(
+                    "read the security defaults (identitySecurityDefaultsEnforcementPolicy)",
+                ),
+                MfaRead::SecurityDefaults,
+            ));
+            if desired.conditional_access.is_some() && inp.has_conditional_access != Some(false) {
+                self.policies_asked = true;
+                reads.push((policies_request(), MfaRead::Policies));
+            }
+            if desired.per_user_mfa_disabled {
+                for (i, (written, _)) in inp.spec_users.iter().enumerate() {
+                    self.spec_asked.insert(i);
+                    reads.push((
+                        Self::per_user_request(
+                            &crate::assignments::user_path(written),
+                            written.trim(),
+                        ),
+                        MfaRead::SpecUser(i),
+                    ));
+                }
+            }
+        }
+        if self.result.is_none() {
+            self.more_reads(desired, inp, &mut reads);
+            if reads.is_empty() && self.outstanding == 0 && inp.scope.is_some() {
+                self.finish(desired, inp, &mut reads)?;
+            }
+        }
+        if reads.is_empty() && self.outstanding == 0 && self.result.is_some() {
+            self.name_users(inp, &mut reads)?;
+        }
+        self.outstanding += reads.len();
+        Ok(reads)
+    }
+
+    /// Per-user states of the users known so far, and the members of the policies' groups.
+    fn more_reads(
+        &mut self,
+        desired: &DesiredMfa,
+        inp: &MfaInputs,
+        reads: &mut Vec<(GraphRequest, MfaRead)>,
+    ) {
+        let scope_users: BTreeSet<String> = inp
+            .scope
+            .iter()
+            .flat_map(|s| s.users.iter().map(|u| u.id.to_lowercase()))
+            .collect();
+        if desired.per_user_mfa_disabled {
+            let spec_ids = self.spec_ids(inp);
+            for id in inp.known_users.iter().chain(&scope_users) {
+                if !self.ids_asked.contains(id) && !spec_ids.contains_key(id) {
+                    self.ids_asked.insert(id.clone());
+                    reads.push((
+                        Self::per_user_request(&format!("/users/{id}"), id),
+                        MfaRead::User(id.clone()),
+                    ));
+                }
+            }
+        }
+        // Policy groups, as soon as the policies are read and someone can sign in (groups
+        // found assigned later are read needlessly at worst, and left out of the result).
+        let someone = match &inp.scope {
+            Some(s) => !s.users.is_empty(),
+            None => !inp.known_users.is_empty() || inp.spec_users.iter().any(|(_, r)| r.is_some()),
+        };
+        if let (Some(Ok(policies)), true) = (&self.policies, someone)
+            && inp.has_conditional_access != Some(false)
+        {
+            let ca = CaObserved::Read {
+                policies: policies.clone(),
+            };
+            let assigned: Vec<String> = inp.known_groups.iter().cloned().collect();
+            for g in policy_groups(&ca, &assigned) {
+                if self.groups_asked.insert(g.clone()) {
+                    reads.push((transitive_members_request(&g), MfaRead::PolicyGroup(g)));
+                }
             }
         }
     }
-    Ok(())
+
+    /// Every principal is known and every read answered: builds the posture, or asks for what
+    /// is still missing.
+    fn finish(
+        &mut self,
+        desired: &DesiredMfa,
+        inp: &MfaInputs,
+        reads: &mut Vec<(GraphRequest, MfaRead)>,
+    ) -> Result<(), EngineError> {
+        let Some(mut scope) = inp.scope.clone() else {
+            return Ok(());
+        };
+        scope.users.sort();
+        scope
+            .users
+            .dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));
+        let mut out = ObservedMfa {
+            scope,
+            ..ObservedMfa::default()
+        };
+        match self.security_defaults.clone() {
+            Some(Ok(v)) => out.security_defaults = Some(v),
+            Some(Err(e)) => return Err(read_err("read the security defaults")(e)),
+            None => return Ok(()),
+        }
+        if desired.conditional_access.is_some() {
+            out.conditional_access = match inp.has_conditional_access {
+                Some(false) => CaObserved::Skipped {
+                    reason: "the tenant has no Entra ID P1 or P2 licence, so it has no conditional access: nothing to exclude the app from".to_string(),
+                },
+                _ => match self.policies.clone() {
+                    Some(Ok(policies)) => CaObserved::Read { policies },
+                    Some(Err(e)) => {
+                        return Err(read_err("read the conditional access policies")(e));
+                    }
+                    None => {
+                        if !self.policies_asked {
+                            self.policies_asked = true;
+                            reads.push((policies_request(), MfaRead::Policies));
+                        }
+                        return Ok(());
+                    }
+                },
+            };
+        }
+        if desired.per_user_mfa_disabled {
+            let spec_ids = self.spec_ids(inp);
+            for u in &out.scope.users {
+                let id = u.id.to_lowercase();
+                match self.state_of(&id, &spec_ids) {
+                    Some((_, Ok(state))) => out.per_user.push(UserMfaState {
+                        user: u.clone(),
+                        state: state.clone(),
+                    }),
+                    Some((what, Err(e))) => {
+                        return Err(EngineError::Read {
+                            what: what.clone(),
+                            source: e.clone(),
+                        });
+                    }
+                    None => {
+                        if self.ids_asked.insert(id.clone()) {
+                            reads.push((
+                                Self::per_user_request(&format!("/users/{id}"), &u.label),
+                                MfaRead::User(id),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let users: BTreeSet<String> = out
+            .scope
+            .users
+            .iter()
+            .map(|u| u.id.to_lowercase())
+            .collect();
+        if !users.is_empty() {
+            for g in policy_groups(&out.conditional_access, &out.scope.groups) {
+                match self.groups.get(&g) {
+                    Some((_, Ok(members))) => {
+                        if members.iter().any(|m| {
+                            m.get("id")
+                                .and_then(Value::as_str)
+                                .is_some_and(|id| users.contains(&id.to_lowercase()))
+                        }) {
+                            out.policy_groups_with_users.push(g);
+                        }
+                    }
+                    Some((what, Err(e))) => {
+                        return Err(EngineError::Read {
+                            what: what.clone(),
+                            source: e.clone(),
+                        });
+                    }
+                    None => {
+                        if self.groups_asked.insert(g.clone()) {
+                            reads.push((transitive_members_request(&g), MfaRead::PolicyGroup(g)));
+                        }
+                    }
+                }
+            }
+        }
+        if reads.is_empty() {
+            self.result = Some(out);
+        }
+        Ok(())
+    }
+
+    /// Names, by UPN, the users the plan will change and knows only by id (members of assigned
+    /// groups): from the UPNs other reads gave, else one more read.
+    fn name_users(
+        &mut self,
+        inp: &MfaInputs,
+        reads: &mut Vec<(GraphRequest, MfaRead)>,
+    ) -> Result<(), EngineError> {
+        let Some(out) = self.result.as_mut() else {
+            return Ok(());
+        };
+        let mut missing = false;
+        for i in 0..out.per_user.len() {
+            let s = &out.per_user[i];
+            if s.state.eq_ignore_ascii_case("disabled") || s.user.label != s.user.id {
+                continue;
+            }
+            let id = s.user.id.clone();
+            let upn = match (inp.upns.get(&id.to_lowercase()), self.names.get(&id)) {
+                (Some(upn), _) => Some(upn.clone()),
+                (None, Some((_, Ok(v)))) => v
+                    .get("userPrincipalName")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                (None, Some((what, Err(e)))) => {
+                    return Err(EngineError::Read {
+                        what: what.clone(),
+                        source: e.clone(),
+                    });
+                }
+                (None, None) => {
+                    missing = true;
+                    if self.names_asked.insert(id.clone()) {
+                        reads.push((
+                            GraphRequest::get(format!("/users/{id}"))
+                                .select(&["id", "userPrincipalName"])
+                                .label(format!("read the user {id}")),
+                            MfaRead::Name(id.clone()),
+                        ));
+                    }
+                    None
+                }
+            };
+            if let Some(upn) = upn {
+                out.per_user[i].user.label = upn.clone();
+                if let Some(u) = out.scope.users.iter_mut().find(|u| u.id == id) {
+                    u.label = upn;
+                }
+            }
+        }
+        if !missing {
+            self.named = true;
+        }
+        Ok(())
+    }
+
+    /// Takes in one answered read (errors are kept: whether they matter is decided once the
+    /// scope is known).
+    pub fn absorb(&mut self, done: Done<MfaRead>) {
+        self.outstanding = self.outstanding.saturating_sub(1);
+        let what = done.req.label_text().unwrap_or("read").to_string();
+        let one = |r: Answer<Vec<Value>>| r.map(|v| v.into_iter().next().unwrap_or(Value::Null));
+        let state = |r: Answer<Vec<Value>>| {
+            r.map(|v| {
+                v.first()
+                    .and_then(|b| b.get("perUserMfaState"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("disabled")
+                    .to_string()
+            })
+        };
+        match done.key {
+            MfaRead::SecurityDefaults => self.security_defaults = Some(one(done.result)),
+            MfaRead::Policies => self.policies = Some(done.result),
+            MfaRead::SpecUser(i) => {
+                self.by_spec.insert(i, (what, state(done.result)));
+            }
+            MfaRead::User(id) => {
+                self.by_id.insert(id, (what, state(done.result)));
+            }
+            MfaRead::PolicyGroup(g) => {
+                self.groups.insert(g, (what, done.result));
+            }
+            MfaRead::Name(id) => {
+                self.names.insert(id, (what, one(done.result)));
+            }
+        }
+    }
+}
+
+fn policies_request() -> GraphRequest {
+    GraphRequest::get(CA_POLICIES_PATH).label("read the conditional access policies")
+}
+
+fn transitive_members_request(g: &str) -> GraphRequest {
+    GraphRequest::get(format!("/groups/{g}/transitiveMembers"))
+        .select(&["id"])
+        .top(999)
+        .label(format!(
+            "read the members of group {g} (named by a conditional access policy)"
+        ))
 }
 
 /// Groups named by policies that are not assigned groups (whose members are known already).
@@ -815,22 +1082,9 @@ pub async fn apply_per_user(
     Ok(reqs.len())
 }
 
-/// The fetch hook: reads the MFA posture into `observed.mfa` when the spec manages it, after the
-/// assignments part filled `observed.principals` (who can sign in) and `observed.tier`.
-pub async fn fetch_into(
-    client: &GraphClient,
-    desired: &crate::desired::Desired,
-    observed: &mut crate::observed::Observed,
-    stats: &mut FetchStats,
-) -> Result<(), EngineError> {
-    let Some(m) = &desired.mfa else {
-        return Ok(());
-    };
-    if observed.candidates.len() > 1 {
-        // Ambiguous application: the plan stops with that error, nothing more to read.
-        return Ok(());
-    }
-    let p = &observed.principals;
+/// Who can sign in to the app after apply, from the principals the assignments part found: the
+/// assigned users (named by UPN) and the direct user members of the assigned groups (by id).
+pub fn sign_in_scope(p: &crate::assignments::Principals) -> SignInScope {
     let mut users: Vec<ScopeUser> = p
         .users
         .iter()
@@ -852,15 +1106,10 @@ pub async fn fetch_into(
             });
         }
     }
-    let scope = SignInScope {
+    SignInScope {
         users,
         groups: p.groups.iter().map(|g| g.id.to_lowercase()).collect(),
-    };
-    let has_ca = observed
-        .tier
-        .map(|t| t != crate::assignments::LicenseTier::Free);
-    observed.mfa = Some(fetch_mfa(client, m, scope, has_ca, stats).await?);
-    Ok(())
+    }
 }
 
 /// The Graph application permissions the MFA posture needs (added to `entractl permissions`).
