@@ -38,3 +38,16 @@ bench:
 bench-smoke:
 	$(CARGO) build -p entractl -p entractl-bench --bins
 	target/debug/entractl-bench --smoke --entractl target/debug/entractl --out target/benchmarks-smoke.md
+
+## Reliability campaign (crates/chaos): 200 faulted runs of the example specs against graph-emulator
+## (429 storms, 5xx, dropped connections, partial $batch failures, replication delay, SIGKILL
+## mid-apply), invariants checked after each; writes docs/reliability.md. Takes a few minutes.
+.PHONY: chaos chaos-smoke
+chaos:
+	$(CARGO) build -p entractl -p entractl-chaos --bins
+	target/debug/entractl-chaos --runs 200 --seed 1 --time-budget 1800 --out docs/reliability.md
+
+## A small fixed-seed subset with millisecond delays (also run by `cargo test -p entractl-chaos`).
+chaos-smoke:
+	$(CARGO) build -p entractl -p entractl-chaos --bins
+	target/debug/entractl-chaos --smoke --runs 12 --seed 7 --time-budget 300 --scratch target/chaos-smoke
