@@ -24,6 +24,7 @@ fn client_with_budget(emu: &RunningEmulator, budget: Duration) -> GraphClient {
     cfg.backoff_base = Duration::from_millis(20);
     cfg.backoff_cap = Duration::from_millis(200);
     cfg.operation_budget = budget;
+    cfg.conditional_access_interval = Duration::from_millis(1);
     let env: BTreeMap<String, String> = [
         ("AZURE_TENANT_ID", P1_TENANT_ID),
         ("AZURE_CLIENT_ID", CI_CLIENT_ID),
@@ -130,6 +131,66 @@ async fn apply_on_an_empty_tenant_converges_then_reads_in_two_waves_and_writes_n
         .unwrap();
     assert_eq!(report.writes, 0);
     assert_eq!(writes(&graph_requests(&emu)), 0);
+    emu.shutdown();
+}
+
+/// Issue 9, scenario 1: the whole kandji spec (MFA posture included) on a converged P1 tenant
+/// is read in three waves after the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let client = client(&emu);
+    let mut d = desired();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../specs/kandji-passport.yaml"
+    );
+    let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
+    d.mfa = Desired::from_spec(&loaded.spec, None).mfa;
+    assert!(d.mfa.is_some(), "the seed spec manages the MFA posture");
+    let (observed, _) = fetch(&client, &d).await.unwrap();
+    let plan = diff(&d, &observed).unwrap();
+    let dir = tempdir("whole-kandji");
+    let mut o = opts(&dir);
+    o.allow_security_downgrade = true;
+    let report = apply(&client, &d, &plan, &observed, &o).await.unwrap();
+    assert!(report.converged, "{:?}", report.final_plan);
+
+    emu.clear_log();
+    let (observed, stats) = fetch(&client, &d).await.unwrap();
+    assert!(!diff(&d, &observed).unwrap().has_changes());
+    // Wave 1 (no id needed): the app by uniqueName and by tag, the service principal by tag,
+    // Microsoft Graph's service principal, alice, bob, Mac Users, subscribedSkus, the security
+    // defaults (one v1.0 `$batch` of 9); the per-user MFA state of alice and bob by UPN (one beta
+    // `$batch`); the conditional access policies (paced, alone) — all three concurrently.
+    // Wave 2 (keyed by ids of wave 1): the grants, the app's assignments, the members of Mac
+    // Users (one v1.0 `$batch`). Wave 3: the per-user MFA state of carol, found through Mac Users.
+    assert_eq!(stats.waves, 3, "{stats:?}");
+    let log: Vec<_> = graph_requests(&emu)
+        .into_iter()
+        .filter(|e| !e.path.starts_with("/beta/$batch"))
+        .collect();
+    assert_eq!(log.len(), stats.requests, "{log:#?}");
+    assert_eq!(log.len(), 9 + 2 + 1 + 3 + 1, "{log:#?}");
+    let mut round_trips: Vec<String> = emu
+        .request_log()
+        .into_iter()
+        .filter(|e| e.batch_id.is_none())
+        .filter(|e| e.path.starts_with("/v1.0/") || e.path.starts_with("/beta/"))
+        .map(|e| format!("{} {}", e.method, e.template))
+        .collect();
+    round_trips.sort();
+    assert_eq!(
+        round_trips,
+        [
+            "GET /beta/users/{id}/authentication/requirements",
+            "GET /v1.0/identity/conditionalAccess/policies",
+            "POST /beta/$batch",
+            "POST /v1.0/$batch",
+            "POST /v1.0/$batch",
+        ],
+        "{round_trips:#?}"
+    );
     emu.shutdown();
 }
 
