@@ -1159,3 +1159,7 @@ pub fn required_permissions(
         );
     }
 }
+
+#[cfg(test)]
+#[path = "posture_fetch_tests.rs"]
+mod fetch_tests;
