@@ -72,6 +72,14 @@ fn smoke_run_measures_every_scenario_and_naive_mode_sends_no_batch() {
     // Scenario 3 is measured or says why not.
     assert!(!results.assignments.is_empty() || results.assignments_skipped.is_some());
 
+    // Fleet: several converged tenants in one emulator, each in sync and each sending exactly
+    // the Graph operations of the single-tenant plan of scenario 1.
+    let f = results.fleet.as_ref().expect("the fleet scenario ran");
+    assert_eq!(f.tenants, 3, "{f:?}");
+    assert!(f.codes.iter().all(|&c| c == 0), "not in sync: {f:?}");
+    assert_eq!(f.traffic.token_requests, 3, "{f:?}");
+    assert!(f.per_tenant_equal(), "{f:?}");
+
     let previous = format!("# old\n\n{KEPT_SECTION}\n\n| hand | written |\n");
     let text = render(&report, Some(&previous));
     for title in [
