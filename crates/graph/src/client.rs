@@ -286,6 +286,20 @@ impl GraphClient {
                         self.resolve_ambiguous(req, err, WaitReason::ServerError { status }, start)
                             .await
                     }
+                    // The create's key is taken: a concurrent writer (another apply of the same
+                    // spec) created the object first. Look it up by its key and use it; while it
+                    // is not visible yet (replication), the create is re-sent and conflicts again.
+                    400 | 409
+                        if req.probe.is_some()
+                            && err.code.as_deref()
+                                == Some("Request_MultipleObjectsWithSameKeyValue") =>
+                    {
+                        let reason = WaitReason::RetryRule {
+                            status,
+                            code: err.code.clone(),
+                        };
+                        self.resolve_ambiguous(req, err, reason, start).await
+                    }
                     _ => {
                         let code = err.code.clone();
                         if req

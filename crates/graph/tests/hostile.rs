@@ -576,3 +576,52 @@ async fn broken_batch_answers_fail_each_request_clearly() {
         assert!(results[1].is_err(), "{body}: {:?}", results[1]);
     }
 }
+
+#[tokio::test]
+async fn a_create_whose_key_a_concurrent_writer_took_answers_with_that_object() {
+    // Two applies race: this POST loses (400 Request_MultipleObjectsWithSameKeyValue); the probe
+    // finds the winner's object, which is the answer. The first probe sees nothing yet
+    // (replication), so the create is re-sent once and conflicts again.
+    let probes = Arc::new(AtomicUsize::new(0));
+    let p = probes.clone();
+    let srv = Responder::start(move |seen, _| {
+        if seen.target.contains("uniqueName") {
+            if p.fetch_add(1, Ordering::SeqCst) == 0 {
+                json_ok(json!({"value": []}))
+            } else {
+                json_ok(json!({"value": [{"id": "winner", "uniqueName": "kp"}]}))
+            }
+        } else {
+            http(
+                400,
+                &[("content-type", "application/json".into())],
+                r#"{"error":{"code":"Request_MultipleObjectsWithSameKeyValue","message":"Another object with the same value for property uniqueName already exists."}}"#,
+            )
+        }
+    })
+    .await;
+    let c = client(cfg(&srv.base));
+    let req = GraphRequest::post("/applications")
+        .json(json!({"displayName": "x", "uniqueName": "kp"}))
+        .idempotency_probe(
+            GraphRequest::get("/applications").query("$filter", "uniqueName eq 'kp'"),
+        );
+    let resp = guarded(c.send(req)).await.unwrap();
+    assert_eq!(resp.json()["id"], json!("winner"));
+    let posts = srv
+        .seen()
+        .iter()
+        .filter(|s| !s.target.contains("uniqueName"))
+        .count();
+    assert_eq!(posts, 2);
+    // Without a probe the conflict is the answer (nothing to look up).
+    let err =
+        guarded(c.send(GraphRequest::post("/applications").json(json!({"displayName": "x"}))))
+            .await
+            .unwrap_err();
+    assert_eq!(err.status, Some(400));
+    assert_eq!(
+        err.code.as_deref(),
+        Some("Request_MultipleObjectsWithSameKeyValue")
+    );
+}
