@@ -284,6 +284,23 @@ pub async fn apply(
             let id = body.get("id").and_then(Value::as_str).map(str::to_string);
             match c.object.kind {
                 ObjectKind::Application => {
+                    // Another apply may have won the race for the uniqueName: the create then
+                    // answers with the application found by that key (graph client). It must be
+                    // one entractl manages, never a stranger's that took the key meanwhile.
+                    let tag = format!("{}{}", crate::desired::MANAGED_TAG_PREFIX, c.object.key);
+                    let managed = body.get("tags").and_then(Value::as_array).is_some_and(|t| {
+                        t.iter()
+                            .filter_map(Value::as_str)
+                            .any(|x| x.eq_ignore_ascii_case(&tag))
+                    });
+                    if !managed {
+                        let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("?");
+                        return Err(EngineError::Plan(PlanError::UnmanagedApplication {
+                            key: c.object.key.clone(),
+                            display_name: s("displayName").to_string(),
+                            app_id: s("appId").to_string(),
+                        }));
+                    }
                     state.app_object_id = id;
                     state.app_id = body
                         .get("appId")
