@@ -38,7 +38,8 @@ struct Paging<K> {
 
 enum Sent<K> {
     New(K, GraphRequest),
-    Page(Paging<K>),
+    /// A collection's next page, and the request for it.
+    Page(Box<Paging<K>>, GraphRequest),
 }
 
 /// Sends waves of reads and continues paged collections in the following waves.
@@ -70,7 +71,7 @@ impl<'c, K> Runner<'c, K> {
         let max_pages = self.client.config().max_pages;
         for p in std::mem::take(&mut self.paging) {
             match next_page(self.client, &p.link, &p.orig).filter(|_| p.pages < max_pages) {
-                Some(_) => sent.push(Sent::Page(p)),
+                Some(req) => sent.push(Sent::Page(Box::new(p), req)),
                 None => {
                     // A link outside the configured Graph root, or a list that does not end:
                     // the client's own paging refuses it with a clear error.
@@ -91,7 +92,7 @@ impl<'c, K> Runner<'c, K> {
             .iter()
             .map(|s| match s {
                 Sent::New(_, r) => r.clone(),
-                Sent::Page(p) => next_page(self.client, &p.link, &p.orig).expect("checked above"),
+                Sent::Page(_, r) => r.clone(),
             })
             .collect();
         self.stats.waves += 1;
@@ -133,14 +134,14 @@ impl<'c, K> Runner<'c, K> {
                         result: Err(e),
                     }),
                 },
-                Sent::Page(mut p) => match res {
+                Sent::Page(mut p, _) => match res {
                     Ok(resp) => {
                         p.values.extend(resp.values());
                         p.pages += 1;
                         match next_link(resp.json()) {
                             Some(link) if p.seen.insert(link.clone()) => {
                                 p.link = link;
-                                self.paging.push(p);
+                                self.paging.push(*p);
                             }
                             Some(_) => {
                                 // Graph returned a link it had returned before (a paging loop):
