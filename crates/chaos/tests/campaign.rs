@@ -21,7 +21,8 @@ fn chaos_smoke_fixed_seed_has_no_violation() {
     let opts = Options {
         entractl: common::entractl(),
         root: common::root(),
-        scratch: Path::new(env!("CARGO_TARGET_TMPDIR")).join("chaos-smoke-test"),
+        scratch: Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("chaos-smoke-{}", std::process::id())),
         runs: 12,
         seed: 7,
         time_budget: Duration::from_secs(3600),
@@ -49,6 +50,9 @@ fn chaos_smoke_fixed_seed_has_no_violation() {
         );
         assert!(!r.schedule.faults.is_empty());
     }
+    // Scratch directories are per process: another `cargo test --workspace` in the same tree may
+    // run this test at the same time.
+    let _ = std::fs::remove_dir_all(&opts.scratch);
     let text = report::render(&c, "test");
     assert!(
         text.contains("| **invariant violations** | **0** |"),
@@ -61,7 +65,8 @@ fn chaos_smoke_fixed_seed_has_no_violation() {
 fn two_applies_of_the_same_spec_at_once_make_no_duplicates_and_both_converge() {
     let entractl = common::entractl();
     let root = common::root();
-    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chaos-concurrent");
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("chaos-concurrent-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).unwrap();
     for (round, spec, delay) in [
@@ -186,7 +191,7 @@ fn an_unmanaged_app_that_takes_the_key_during_apply_is_refused_not_adopted() {
         .args([
             "--journal-dir",
             &Path::new(env!("CARGO_TARGET_TMPDIR"))
-                .join("chaos-foreign")
+                .join(format!("chaos-foreign-{}", std::process::id()))
                 .display()
                 .to_string(),
         ])
