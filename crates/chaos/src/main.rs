@@ -33,7 +33,8 @@ struct Args {
     /// Repository root (the specs are read from it; default: the current directory).
     #[arg(long, value_name = "DIR", default_value = ".")]
     root: PathBuf,
-    /// Scratch directory; runs with a violation keep their journal and outputs there.
+    /// Scratch directory (a subdirectory per process); runs with a violation keep their journal and
+    /// outputs there.
     #[arg(long, value_name = "DIR", default_value = "target/chaos")]
     scratch: PathBuf,
     /// Write the report section into this Markdown file (replacing the previous one).
@@ -89,7 +90,10 @@ fn run(args: Args) -> Result<ExitCode, ChaosError> {
         path: args.root.clone(),
         source,
     })?;
-    let scratch = root.join(&args.scratch);
+    // One directory per process: two campaigns in the same tree must not share run directories.
+    let scratch =
+        root.join(&args.scratch)
+            .join(format!("seed-{}-pid-{}", args.seed, std::process::id()));
     let opts = Options {
         entractl,
         root: root.clone(),
@@ -149,6 +153,9 @@ fn run(args: Args) -> Result<ExitCode, ChaosError> {
         eprintln!("report written to {}", out.display());
     }
     let violations = campaign.violations().len();
+    if violations == 0 {
+        let _ = std::fs::remove_dir_all(&opts.scratch);
+    }
     if violations > 0 {
         eprintln!(
             "{violations} invariant violation(s); failing runs kept under {}",
