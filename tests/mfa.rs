@@ -149,8 +149,9 @@ fn writes(emu: &RunningEmulator) -> usize {
 }
 
 /// Writes a spec for the test: the kandji-passport preset, the given tenant and assignments,
-/// extra YAML under `app:` and an `mfa` section. The delegated permissions add `offline_access`,
-/// which Passport's sign-in asks for (the preset grants only openid, email, profile, User.Read).
+/// extra YAML under `app:` and an `mfa` section. The delegated permissions add `offline_access`
+/// to the preset's openid, email, profile, User.Read, as a spec does when Passport on the Macs
+/// asks for it; sign-ins ask for the spec's declared scopes, so they cover that case too.
 fn spec(
     dir: &Path,
     name: &str,

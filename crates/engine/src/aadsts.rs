@@ -122,17 +122,17 @@ static TABLE: &[SignInError] = &[
         code: 65001,
         name: "DelegationDoesNotExist",
         message: "The user or administrator hasn't consented to use the application with ID X. Send an interactive authorization request for this user and resource.",
-        meaning: "Nobody granted the Passport app its Microsoft Graph permissions (openid, profile, email, User.Read). The password grant cannot show a consent prompt, so admin consent is required.",
-        fix_entractl: "Set `app.adminConsent: true` with the permissions in `app.apiPermissions` (the `kandji-passport` preset does both), then `entractl apply`.",
+        meaning: "A scope the sign-in asked for has no consent: nobody granted the Passport app its Microsoft Graph delegated permissions (the `kandji-passport` preset declares openid, email, profile, User.Read), or the sign-in asked for a scope the spec does not declare (for example `offline_access`). The password grant cannot show a consent prompt, so admin consent is required.",
+        fix_entractl: "Set `app.adminConsent: true` with the permissions in `app.apiPermissions` (the `kandji-passport` preset does both), then `entractl apply`. If Passport on the Macs asks for a scope the spec does not declare (such as `offline_access`), add it to `app.apiPermissions` under `Microsoft Graph: {delegated: [...]}` and apply; `entractl verify-signin --scope` reproduces a given scope list.",
         fix_portal: "App registrations > the Passport app > API permissions > Grant admin consent for <tenant>.",
     },
     SignInError {
         code: 70011,
         name: "InvalidScope",
         message: "The scope requested by the app is invalid.",
-        meaning: "The scopes Passport asked for are malformed or mix resources. Passport asks for Microsoft Graph's `openid profile email offline_access User.Read`.",
-        fix_entractl: "Keep `app.apiPermissions` at `Microsoft Graph: {delegated: [openid, email, profile, User.Read]}` (the preset's value) and check the scopes configured in the Passport library item.",
-        fix_portal: "App registrations > the Passport app > API permissions: only Microsoft Graph delegated openid, email, profile, User.Read.",
+        meaning: "The scopes the sign-in asked for are malformed or mix resources (for example a Microsoft Graph scope together with another API's scope, or a `.default` scope with others). The preset consents Microsoft Graph's `openid email profile User.Read`, and `entractl verify-signin` asks for the spec's declared Microsoft Graph delegated permissions.",
+        fix_entractl: "Keep `app.apiPermissions` to Microsoft Graph delegated permissions only (the preset's value is `Microsoft Graph: {delegated: [openid, email, profile, User.Read]}`; add `offline_access` if Passport on the Macs asks for it) and check the scopes configured in the Passport library item.",
+        fix_portal: "App registrations > the Passport app > API permissions: only Microsoft Graph delegated permissions (openid, email, profile, User.Read, plus offline_access if Passport asks for it).",
     },
     SignInError {
         code: 90002,
@@ -293,6 +293,20 @@ mod tests {
                 assert!(!field.trim().is_empty(), "{code}");
             }
         }
+    }
+
+    #[test]
+    fn scope_errors_describe_the_declared_scopes_not_a_fixed_passport_list() {
+        // The preset consents openid email profile User.Read; verify-signin asks for the
+        // spec's declared delegated permissions. `offline_access` is only an example of a
+        // scope to add when Passport on the Macs asks for it.
+        let e65001 = lookup(65001).unwrap();
+        assert!(e65001.fix_entractl.contains("app.apiPermissions"));
+        assert!(e65001.fix_entractl.contains("offline_access"));
+        let e70011 = lookup(70011).unwrap();
+        assert!(!e70011.meaning.contains("Passport asks for"));
+        assert!(e70011.meaning.contains("`openid email profile User.Read`"));
+        assert!(e70011.meaning.contains("verify-signin"));
     }
 
     #[test]
