@@ -3,20 +3,18 @@
 //! exported spec against the same tenant changes nothing but the adoption tag; apply adopts
 //! without changing the client id.
 
-use graph_emulator::RunningEmulator;
 use serde_json::{Value, json};
 
-use crate::restore::{actionable, apply, entractl, json_plan, send, start_p1, writes};
-use crate::util::scratch;
+use crate::restore::start_p1;
+use crate::util::{Sandbox, actionable, scratch};
 use entractl_graph::GraphRequest;
 
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 const DEFAULT_ACCESS: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Microsoft Graph's service principal in the tenant.
-fn graph_sp(emu: &RunningEmulator) -> Value {
-    send(
-        emu,
+fn graph_sp(emu: &Sandbox) -> Value {
+    emu.send(
         GraphRequest::get("/servicePrincipals")
             .query("$filter", format!("appId eq '{GRAPH_APP_ID}'")),
     )["value"][0]
@@ -35,17 +33,15 @@ fn perm_id(sp: &Value, key: &str, value: &str) -> String {
         .to_string()
 }
 
-fn user_id(emu: &RunningEmulator, upn: &str) -> String {
-    send(emu, GraphRequest::get(format!("/users/{upn}")))["id"]
+fn user_id(emu: &Sandbox, upn: &str) -> String {
+    emu.send(GraphRequest::get(format!("/users/{upn}")))["id"]
         .as_str()
         .unwrap()
         .to_string()
 }
 
-fn group_ids(emu: &RunningEmulator, name: &str) -> Vec<String> {
-    send(
-        emu,
-        GraphRequest::get("/groups").query("$filter", format!("displayName eq '{name}'")),
+fn group_ids(emu: &Sandbox, name: &str) -> Vec<String> {
+    emu.send(GraphRequest::get("/groups").query("$filter", format!("displayName eq '{name}'")),
     )["value"]
         .as_array()
         .unwrap()
@@ -98,7 +94,7 @@ impl PortalApp {
     }
 
     /// Creates it through Graph; returns (object id, appId).
-    fn create(&self, emu: &RunningEmulator) -> (String, String) {
+    fn create(&self, emu: &Sandbox) -> (String, String) {
         let gsp = graph_sp(emu);
         let mut access: Vec<Value> = self
             .delegated
@@ -115,9 +111,7 @@ impl PortalApp {
         } else {
             json!([{"resourceAppId": GRAPH_APP_ID, "resourceAccess": access}])
         };
-        let app = send(
-            emu,
-            GraphRequest::post("/applications").json(json!({
+        let app = emu.send(GraphRequest::post("/applications").json(json!({
                 "displayName": self.display_name,
                 "signInAudience": "AzureADMyOrg",
                 "isFallbackPublicClient": self.public_client,
@@ -131,28 +125,22 @@ impl PortalApp {
         );
         let id = app["id"].as_str().unwrap().to_string();
         let app_id = app["appId"].as_str().unwrap().to_string();
-        let sp = send(
-            emu,
-            GraphRequest::post("/servicePrincipals").json(json!({
-                "appId": app_id,
-                "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
-                "appRoleAssignmentRequired": self.required,
-            })),
-        );
+        let sp = emu.send(GraphRequest::post("/servicePrincipals").json(json!({
+            "appId": app_id,
+            "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+            "appRoleAssignmentRequired": self.required,
+        })));
         let sp_id = sp["id"].as_str().unwrap().to_string();
         if let Some(extra) = &self.grant {
             let mut scopes: Vec<&str> = self.delegated.clone();
             scopes.extend(extra);
             if !scopes.is_empty() {
-                send(
-                    emu,
-                    GraphRequest::post("/oauth2PermissionGrants").json(json!({
-                        "clientId": sp_id,
-                        "consentType": "AllPrincipals",
-                        "resourceId": gsp["id"],
-                        "scope": scopes.join(" "),
-                    })),
-                );
+                emu.send(GraphRequest::post("/oauth2PermissionGrants").json(json!({
+                    "clientId": sp_id,
+                    "consentType": "AllPrincipals",
+                    "resourceId": gsp["id"],
+                    "scope": scopes.join(" "),
+                })));
             }
         }
         let mut principals: Vec<String> = self.users.iter().map(|u| user_id(emu, u)).collect();
@@ -160,18 +148,14 @@ impl PortalApp {
             principals.extend(group_ids(emu, g));
         }
         for p in principals {
-            send(
-                emu,
+            emu.send(
                 GraphRequest::post(format!("/servicePrincipals/{sp_id}/appRoleAssignedTo")).json(
                     json!({"principalId": p, "resourceId": sp_id, "appRoleId": DEFAULT_ACCESS}),
                 ),
             );
         }
         if self.exclude_from_ca001 {
-            let policies = send(
-                emu,
-                GraphRequest::get("/identity/conditionalAccess/policies"),
-            );
+            let policies = emu.send(GraphRequest::get("/identity/conditionalAccess/policies"));
             let p = policies["value"]
                 .as_array()
                 .unwrap()
@@ -186,8 +170,7 @@ impl PortalApp {
             excl.push(json!(app_id));
             let mut conditions = p["conditions"].clone();
             conditions["applications"]["excludeApplications"] = json!(excl);
-            send(
-                emu,
+            emu.send(
                 GraphRequest::patch(format!(
                     "/identity/conditionalAccess/policies/{}",
                     p["id"].as_str().unwrap()
@@ -200,17 +183,9 @@ impl PortalApp {
 }
 
 /// Exports by appId into `dir`, returns the spec path and its text.
-fn export(
-    emu: &RunningEmulator,
-    dir: &std::path::Path,
-    name: &str,
-    app_id: &str,
-) -> (String, String) {
+fn export(emu: &Sandbox, dir: &std::path::Path, name: &str, app_id: &str) -> (String, String) {
     let path = dir.join(format!("{name}.yaml"));
-    let out = entractl(
-        emu,
-        &["export", "--app-id", app_id, "-o", path.to_str().unwrap()],
-    );
+    let out = emu.entractl(&["export", "--app-id", app_id, "-o", path.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         !out.stderr.contains("warning"),
@@ -255,7 +230,7 @@ fn a_portal_made_passport_app_exports_with_the_preset_and_apply_adopts_it_keepin
     let (object_id, app_id) = portal.create(&emu);
 
     // By display name; the modeline first, names instead of GUIDs, the preset, the pinned appId.
-    let out = entractl(&emu, &["export", "--display-name", "Kandji Passport"]);
+    let out = emu.entractl(&["export", "--display-name", "Kandji Passport"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let text = out.stdout;
     assert!(
@@ -286,26 +261,23 @@ fn a_portal_made_passport_app_exports_with_the_preset_and_apply_adopts_it_keepin
     let path = dir.join("kandji.yaml");
     std::fs::write(&path, &text).unwrap();
     let spec = path.to_str().unwrap();
-    let plan = json_plan(&emu, spec);
+    let plan = emu.json_plan(spec);
     assert_eq!(beyond_adoption(&plan), Vec::<Value>::new(), "{plan:#}");
     let app_change = &actionable(&plan)[0];
     assert_eq!(app_change["action"], "adopt", "{plan:#}");
 
     emu.clear_log();
-    let out = apply(&emu, spec, &dir.join("journal"));
+    let out = emu.apply(spec, &dir.join("journal"));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let w = writes(&emu);
+    let w = emu.writes();
     assert!(
         !w.iter()
             .any(|e| e.method == "POST" && e.template == "/v1.0/applications"),
         "no application created: {w:#?}"
     );
-    let after = send(
-        &emu,
-        GraphRequest::get(format!("/applications/{object_id}")),
-    );
+    let after = emu.send(GraphRequest::get(format!("/applications/{object_id}")));
     assert_eq!(after["appId"], app_id.as_str(), "client id unchanged");
-    let again = entractl(&emu, &["plan", spec, "--detailed-exitcode"]);
+    let again = emu.entractl(&["plan", spec, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
 
@@ -313,21 +285,16 @@ fn a_portal_made_passport_app_exports_with_the_preset_and_apply_adopts_it_keepin
 fn an_app_entractl_manages_exports_to_a_spec_whose_plan_is_empty() {
     let emu = start_p1();
     let dir = scratch("export_managed");
-    let out = apply(
-        &emu,
-        "tests/fixtures/kandji-passport-core.yaml",
-        &dir.join("j"),
-    );
+    let out = emu.apply("tests/fixtures/kandji-passport-core.yaml", &dir.join("j"));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let app = send(
-        &emu,
-        GraphRequest::get("/applications(uniqueName='kandji-passport')"),
-    );
+    let app = emu.send(GraphRequest::get(
+        "/applications(uniqueName='kandji-passport')",
+    ));
     let app_id = app["appId"].as_str().unwrap();
     let (spec, text) = export(&emu, &dir, "managed", app_id);
     assert!(text.contains("uniqueName: kandji-passport"), "{text}");
     assert!(text.contains("preset: kandji-passport"), "{text}");
-    let plan = entractl(&emu, &["plan", &spec, "--detailed-exitcode"]);
+    let plan = emu.entractl(&["plan", &spec, "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}\n{}\n{text}", plan.stdout, plan.stderr);
 }
 
@@ -336,7 +303,7 @@ fn an_ambiguous_display_name_is_an_error_listing_the_candidates() {
     let emu = start_p1();
     let (_, a) = PortalApp::passport("Twin").create(&emu);
     let (_, b) = PortalApp::passport("Twin").create(&emu);
-    let out = entractl(&emu, &["export", "--display-name", "Twin"]);
+    let out = emu.entractl(&["export", "--display-name", "Twin"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(
         out.stderr.contains("2 applications are named `Twin`"),
@@ -350,10 +317,7 @@ fn an_ambiguous_display_name_is_an_error_listing_the_candidates() {
     );
     assert!(out.stderr.contains("created"), "{}", out.stderr);
     assert!(out.stderr.contains("--app-id"), "{}", out.stderr);
-    let missing = entractl(
-        &emu,
-        &["export", "--app-id", "9b1f4c2e-6a3d-4f8b-b1e7-2c5d8a0f3e69"],
-    );
+    let missing = emu.entractl(&["export", "--app-id", "9b1f4c2e-6a3d-4f8b-b1e7-2c5d8a0f3e69"]);
     assert_eq!(missing.code, 1);
     assert!(
         missing.stderr.contains("no application with client id"),
@@ -436,7 +400,7 @@ fn generated_apps_round_trip_export_then_plan_changes_only_the_adoption_tag() {
         let portal = generated(&mut g, n);
         let (_, app_id) = portal.create(&emu);
         let (spec, text) = export(&emu, &dir, &format!("gen{n}"), &app_id);
-        let plan = json_plan(&emu, &spec);
+        let plan = emu.json_plan(&spec);
         assert_eq!(
             beyond_adoption(&plan),
             Vec::<Value>::new(),

@@ -1,7 +1,15 @@
 //! Helpers for running the `entractl` binary in tests.
 
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
+
+use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest};
+use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET};
+use graph_emulator::{EmulatorConfig, LogEntry, RunningEmulator};
+use serde_json::Value;
 
 /// The repository root (where `Cargo.toml`, `specs/` and `tests/fixtures/` are).
 pub fn root() -> PathBuf {
@@ -30,6 +38,8 @@ pub fn scratch(name: &str) -> PathBuf {
 /// One run of `entractl`, from the repository root, with colour off.
 pub struct TestCommand {
     cmd: assert_cmd::Command,
+    /// Texts that must appear in neither stdout nor stderr (secrets, tokens).
+    forbidden: Vec<String>,
 }
 
 /// What a run printed and how it ended.
@@ -48,11 +58,53 @@ impl TestCommand {
             .arg("--color")
             .arg("never")
             .args(args);
-        TestCommand { cmd }
+        TestCommand {
+            cmd,
+            forbidden: Vec::new(),
+        }
     }
 
-    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+    /// A run against a graph-emulator: `--graph-url` and `--authority-url` point at it, and the
+    /// caller's `AZURE_*`, `ACTIONS_*` and `ENTRACTL_*` variables are removed. No credentials.
+    pub fn against(emu: &RunningEmulator) -> Self {
+        let base = emu.base_url();
+        let mut out = TestCommand::new(&["--graph-url", &base, "--authority-url", &base]);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
+                out.cmd.env_remove(k);
+            }
+        }
+        out
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.cmd.arg(arg);
+        self
+    }
+
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Fails the run when `text` shows up in stdout or stderr.
+    pub fn forbid(mut self, text: &str) -> Self {
+        self.forbidden.push(text.to_string());
         self
     }
 
@@ -72,8 +124,152 @@ impl TestCommand {
             "entractl panicked:\n{}",
             out.stderr
         );
+        for text in &self.forbidden {
+            assert!(
+                !out.stdout.contains(text.as_str()) && !out.stderr.contains(text.as_str()),
+                "a secret or token leaked:\n{}\n{}",
+                out.stdout,
+                out.stderr
+            );
+        }
         out
     }
+}
+
+/// A graph-emulator for one test and the tenant entractl signs in to, as the scenarios'
+/// automation client (client secret). Derefs to the emulator.
+pub struct Sandbox {
+    emu: RunningEmulator,
+    tenant: String,
+}
+
+impl std::ops::Deref for Sandbox {
+    type Target = RunningEmulator;
+    fn deref(&self) -> &RunningEmulator {
+        &self.emu
+    }
+}
+
+impl Sandbox {
+    /// Starts an emulator with this configuration; entractl signs in to `tenant`.
+    pub fn start(cfg: EmulatorConfig, tenant: &str) -> Self {
+        Sandbox {
+            emu: graph_emulator::start(cfg).expect("emulator starts"),
+            tenant: tenant.to_string(),
+        }
+    }
+
+    /// Starts the named scenario with its default knobs.
+    pub fn scenario(name: &str, tenant: &str) -> Self {
+        Sandbox::start(EmulatorConfig::scenario(name), tenant)
+    }
+
+    pub fn shutdown(self) {
+        self.emu.shutdown();
+    }
+
+    /// An `entractl` command against the emulator, signed in to `tenant` with the client secret
+    /// (which must not show up in the output).
+    pub fn command_for(&self, tenant: &str) -> TestCommand {
+        TestCommand::against(&self.emu)
+            .env("AZURE_TENANT_ID", tenant)
+            .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
+            .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
+            .forbid(CI_CLIENT_SECRET)
+    }
+
+    /// Runs `entractl args` against the emulator, signed in to the sandbox's tenant.
+    pub fn entractl(&self, args: &[&str]) -> TestOutput {
+        self.command_for(&self.tenant).args(args).run()
+    }
+
+    /// `entractl apply SPEC --auto-approve --journal-dir JOURNAL`.
+    pub fn apply(&self, spec: &str, journal: &Path) -> TestOutput {
+        let journal = journal.display().to_string();
+        self.entractl(&["apply", spec, "--auto-approve", "--journal-dir", &journal])
+    }
+
+    /// `entractl plan SPEC --format json`, which must succeed, parsed.
+    pub fn json_plan(&self, spec: &str) -> Value {
+        let out = self.entractl(&["plan", spec, "--format", "json"]);
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        serde_json::from_str(&out.stdout).expect("JSON plan")
+    }
+
+    /// Graph requests in the emulator's log (inner `$batch` requests counted one by one; the
+    /// envelopes and the token calls not).
+    pub fn graph_log(&self) -> Vec<LogEntry> {
+        self.emu
+            .request_log()
+            .into_iter()
+            .filter(|e| e.path.starts_with("/v1.0/") || e.path.starts_with("/beta/"))
+            .filter(|e| !e.path.starts_with("/v1.0/$batch") && !e.path.starts_with("/beta/$batch"))
+            .collect()
+    }
+
+    /// The Graph writes of [`Sandbox::graph_log`].
+    pub fn writes(&self) -> Vec<LogEntry> {
+        self.graph_log()
+            .into_iter()
+            .filter(|e| e.method != "GET")
+            .collect()
+    }
+
+    /// A Graph client of the test itself, signed in to `tenant` (to change or read the tenant
+    /// "behind entractl's back").
+    pub fn graph_for(&self, tenant: &str) -> (tokio::runtime::Runtime, GraphClient) {
+        let base = self.emu.base_url();
+        let mut cfg = GraphConfig::for_cloud(Cloud::Public, tenant)
+            .with_graph_url(&base)
+            .unwrap()
+            .with_authority_url(&base)
+            .unwrap();
+        cfg.backoff_base = Duration::from_millis(20);
+        cfg.backoff_cap = Duration::from_millis(200);
+        cfg.conditional_access_interval = Duration::from_millis(1);
+        let env: BTreeMap<String, String> = [
+            ("AZURE_TENANT_ID", tenant),
+            ("AZURE_CLIENT_ID", CI_CLIENT_ID),
+            ("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let creds =
+            entractl_graph::credential_from_env(&env, None, &cfg, &AuthOptions::default()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        (rt, GraphClient::new(cfg, creds).unwrap())
+    }
+
+    /// Sends one request as the test itself, signed in to the sandbox's tenant; the JSON answer.
+    pub fn send(&self, req: GraphRequest) -> Value {
+        let (rt, client) = self.graph_for(&self.tenant);
+        rt.block_on(client.send(req))
+            .expect("graph call")
+            .json()
+            .clone()
+    }
+}
+
+/// The changes of a JSON plan that are not no-ops.
+pub fn actionable(plan: &Value) -> Vec<Value> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no-op")
+        .cloned()
+        .collect()
+}
+
+/// Writes `text` to `dir/name`; the path.
+pub fn write_spec(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write spec");
+    path
 }
 
 /// The path of a file relative to the repository root, with `/` separators (stable in snapshots).
