@@ -61,8 +61,9 @@ pub enum Command {
     /// Fleets of tenants: merge shard reports (`merge`), print the fleet file's JSON Schema
     /// (`schema`). Plan and apply a fleet with `plan --fleet FILE` and `apply --fleet FILE`.
     Fleet(commands::fleet::FleetCommand),
-    /// Sign in as a user with the password grant Kandji Passport uses (the app's client id,
-    /// Passport's scopes): print the ID token claims Kandji reads, or explain the AADSTS error.
+    /// Sign in as a user with the password grant Kandji Passport uses (the app's client id, the
+    /// spec's Microsoft Graph delegated permissions as scopes, or `--scope`): print the ID token
+    /// claims Kandji reads, or explain the AADSTS error.
     /// The password comes from ENTRACTL_SIGNIN_PASSWORD or a prompt without echo.
     VerifySignin(commands::verify_signin::VerifySigninArgs),
 }
