@@ -5,11 +5,11 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, SANDBOX_PASSWORD};
+use graph_emulator::scenarios::SANDBOX_PASSWORD;
 use graph_emulator::{EmulatorConfig, LogEntry, RunningEmulator, TenantSource};
 use serde_json::Value;
 
-use crate::util::{TestOutput, root, scratch};
+use crate::util::{Sandbox, TestOutput, scratch, write_spec};
 
 const TENANT_ID: &str = "2a551900-0000-4000-8000-000000000006";
 const DOMAIN: &str = "assign.onmicrosoft.com";
@@ -48,13 +48,13 @@ groups:
     )
 }
 
-fn start(license: &str, extra: &str) -> RunningEmulator {
+fn start(license: &str, extra: &str) -> Sandbox {
     let mut cfg = EmulatorConfig::scenario("empty");
     cfg.sources = vec![TenantSource::FixtureText {
         name: "assignments test".into(),
         text: fixture(license, extra),
     }];
-    graph_emulator::start(cfg).expect("emulator starts")
+    Sandbox::start(cfg, TENANT_ID)
 }
 
 /// A spec without `mfa` (the tenant has no MFA requirement) and with the given `assignments`.
@@ -80,82 +80,17 @@ app:
 assignments:
 {assignments}"#
     );
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write spec");
-    path
+    write_spec(dir, name, &text)
 }
 
-fn entractl(emu: &RunningEmulator, args: &[&str]) -> TestOutput {
-    let base = emu.base_url();
-    let mut cmd = assert_cmd::Command::cargo_bin("entractl").expect("entractl binary");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(root())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env("AZURE_TENANT_ID", TENANT_ID)
-        .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
-        .args([
-            "--color",
-            "never",
-            "--graph-url",
-            &base,
-            "--authority-url",
-            &base,
-        ])
-        .args(args);
-    let out = cmd.output().expect("run entractl");
-    let out = TestOutput {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    };
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out
-}
-
-fn apply(emu: &RunningEmulator, spec: &Path, journal: &Path) -> TestOutput {
-    let out = entractl(
-        emu,
-        &[
-            "apply",
-            &spec.display().to_string(),
-            "--auto-approve",
-            "--journal-dir",
-            &journal.display().to_string(),
-        ],
-    );
+fn apply(emu: &Sandbox, spec: &Path, journal: &Path) -> TestOutput {
+    let out = emu.apply(&spec.display().to_string(), journal);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     out
 }
 
-fn json_plan(emu: &RunningEmulator, spec: &Path) -> Value {
-    let out = entractl(
-        emu,
-        &["plan", &spec.display().to_string(), "--format", "json"],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    serde_json::from_str(&out.stdout).expect("json plan")
-}
-
-/// Graph requests (inner `$batch` requests counted one by one; envelopes and tokens not).
-fn graph_log(emu: &RunningEmulator) -> Vec<LogEntry> {
-    emu.request_log()
-        .into_iter()
-        .filter(|e| e.path.starts_with("/v1.0/") || e.path.starts_with("/beta/"))
-        .filter(|e| !e.path.starts_with("/v1.0/$batch"))
-        .collect()
-}
-
-fn writes(emu: &RunningEmulator) -> Vec<LogEntry> {
-    graph_log(emu)
-        .into_iter()
-        .filter(|e| e.method != "GET")
-        .collect()
+fn json_plan(emu: &Sandbox, spec: &Path) -> Value {
+    emu.json_plan(&spec.display().to_string())
 }
 
 /// The password (ROPC) sign-in Kandji Passport performs, over plain HTTP on loopback. Returns
@@ -248,7 +183,7 @@ fn a_password_sign_in_fails_with_50105_before_the_user_is_assigned_and_works_aft
             "  required: true\n  users: [alice@{DOMAIN}, bob@{DOMAIN}]\n  groups: [Mac Users]\n"
         ),
     );
-    let plan = entractl(&emu, &["plan", &full.display().to_string()]);
+    let plan = emu.entractl(&["plan", &full.display().to_string()]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout.contains(&format!(
@@ -285,10 +220,7 @@ fn a_password_sign_in_fails_with_50105_before_the_user_is_assigned_and_works_aft
         "{}",
         plan.stdout
     );
-    let md = entractl(
-        &emu,
-        &["plan", &full.display().to_string(), "--format", "markdown"],
-    );
+    let md = emu.entractl(&["plan", &full.display().to_string(), "--format", "markdown"]);
     assert!(
         md.stdout.contains(&format!("| Mac Users | `{mac_id}` |")),
         "{}",
@@ -313,7 +245,7 @@ fn a_password_sign_in_fails_with_50105_before_the_user_is_assigned_and_works_aft
         "{}",
         again.stdout
     );
-    assert!(writes(&emu).is_empty(), "{:#?}", writes(&emu));
+    assert!(emu.writes().is_empty(), "{:#?}", emu.writes());
     let json = json_plan(&emu, &full);
     assert_eq!(json["has_changes"], false);
     assert_eq!(
@@ -355,7 +287,7 @@ fn prune_removes_only_what_the_spec_no_longer_lists_and_only_with_prune_on() {
         "keep.yaml",
         &format!("  required: true\n  users: [alice@{DOMAIN}]\n"),
     );
-    let plan = entractl(&emu, &["plan", &keep.display().to_string()]);
+    let plan = emu.entractl(&["plan", &keep.display().to_string()]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
     assert!(
@@ -366,7 +298,7 @@ fn prune_removes_only_what_the_spec_no_longer_lists_and_only_with_prune_on() {
     );
     emu.clear_log();
     apply(&emu, &keep, &journal);
-    assert!(writes(&emu).is_empty(), "{:#?}", writes(&emu));
+    assert!(emu.writes().is_empty(), "{:#?}", emu.writes());
 
     // With prune: exactly those two go, each a visible removal.
     let prune = spec(
@@ -399,7 +331,8 @@ fn prune_removes_only_what_the_spec_no_longer_lists_and_only_with_prune_on() {
     );
     emu.clear_log();
     apply(&emu, &prune, &journal);
-    let w: Vec<String> = writes(&emu)
+    let w: Vec<String> = emu
+        .writes()
         .iter()
         .map(|e| format!("{} {}", e.method, e.template))
         .collect();
@@ -426,7 +359,7 @@ fn a_group_on_the_free_tier_is_refused_at_plan_time_with_no_write() {
         "free.yaml",
         &format!("  required: true\n  users: [alice@{DOMAIN}]\n  groups: [Mac Users]\n"),
     );
-    let plan = entractl(&emu, &["plan", &s.display().to_string()]);
+    let plan = emu.entractl(&["plan", &s.display().to_string()]);
     assert_eq!(plan.code, 1, "{}", plan.stdout);
     assert!(
         plan.stderr.contains("Microsoft Entra ID Free")
@@ -437,18 +370,15 @@ fn a_group_on_the_free_tier_is_refused_at_plan_time_with_no_write() {
         "{}",
         plan.stderr
     );
-    let out = entractl(
-        &emu,
-        &[
-            "apply",
-            &s.display().to_string(),
-            "--auto-approve",
-            "--journal-dir",
-            &dir.join("journal").display().to_string(),
-        ],
-    );
+    let out = emu.entractl(&[
+        "apply",
+        &s.display().to_string(),
+        "--auto-approve",
+        "--journal-dir",
+        &dir.join("journal").display().to_string(),
+    ]);
     assert_eq!(out.code, 1);
-    assert!(writes(&emu).is_empty(), "{:#?}", writes(&emu));
+    assert!(emu.writes().is_empty(), "{:#?}", emu.writes());
     // Users only: fine on the free tier.
     let users = spec(
         &dir,
@@ -470,7 +400,7 @@ fn unknown_and_ambiguous_principals_are_one_report() {
             "  required: true\n  users:\n    - alice@{DOMAIN}\n    - zed@{DOMAIN}\n    - 0badc0de-0000-4000-8000-000000000000\n  groups:\n    - Engineering\n    - Nobody\n    - Mac Users\n"
         ),
     );
-    let out = entractl(&emu, &["plan", &s.display().to_string()]);
+    let out = emu.entractl(&["plan", &s.display().to_string()]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     let dir_text = dir.display().to_string();
     let report = out.stderr.replace(&dir_text, "<dir>");
@@ -520,7 +450,7 @@ fn five_thousand_users_and_two_hundred_groups_plan_in_batched_rounds() {
             .iter()
             .filter(|e| e.batch_id.is_none() && e.path.starts_with("/v1.0/"))
             .count();
-        (json, graph_log(&emu), round_trips)
+        (json, emu.graph_log(), round_trips)
     };
     let (_, base_log, base_trips) = count(&base);
     let (json, log, trips) = count(&s);
@@ -594,7 +524,7 @@ fn a_deleted_user_and_a_disabled_user_are_warnings_not_errors() {
         "deleted.yaml",
         &format!("  required: true\n  users: [alice@{DOMAIN}, dave@{DOMAIN}, {erin}]\n"),
     );
-    let plan = entractl(&emu, &["plan", &s.display().to_string()]);
+    let plan = emu.entractl(&["plan", &s.display().to_string()]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout
@@ -640,7 +570,8 @@ fn three_hundred_assignments_are_written_in_batches_and_a_second_apply_writes_no
     );
     emu.clear_log();
     apply(&emu, &s, &dir.join("journal"));
-    let posts: Vec<LogEntry> = writes(&emu)
+    let posts: Vec<LogEntry> = emu
+        .writes()
         .into_iter()
         .filter(|e| e.template == "/v1.0/servicePrincipals/{id}/appRoleAssignedTo")
         .collect();
@@ -673,7 +604,7 @@ fn three_hundred_assignments_are_written_in_batches_and_a_second_apply_writes_no
         "{}",
         again.stdout
     );
-    assert!(writes(&emu).is_empty());
+    assert!(emu.writes().is_empty());
     emu.shutdown();
 }
 
@@ -686,7 +617,7 @@ fn user_principal_names_with_dollar_and_hash_are_found() {
         "odd.yaml",
         &format!("  required: true\n  users: [\"$svc@{DOMAIN}\", \"o#neil@{DOMAIN}\"]\n"),
     );
-    let plan = entractl(&emu, &["plan", &s.display().to_string()]);
+    let plan = emu.entractl(&["plan", &s.display().to_string()]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout.contains(&format!(
@@ -697,7 +628,8 @@ fn user_principal_names_with_dollar_and_hash_are_found() {
         "{}",
         plan.stdout
     );
-    let paths: Vec<String> = graph_log(&emu)
+    let paths: Vec<String> = emu
+        .graph_log()
         .into_iter()
         .filter(|e| e.template.starts_with("/v1.0/users"))
         .map(|e| e.path)

@@ -10,7 +10,7 @@ use graph_emulator::scenarios::{
 use graph_emulator::{EmulatorConfig, Knobs, RunningEmulator, TenantSource, Throttle};
 use serde_json::Value;
 
-use crate::util::{TestOutput, root, scratch};
+use crate::util::{TestCommand, TestOutput, root, scratch};
 
 const WRONG_SECRET: &str = "not-the-sandbox-secret";
 
@@ -41,46 +41,17 @@ fn start() -> RunningEmulator {
     graph_emulator::start(cfg).expect("emulator starts")
 }
 
-/// Runs entractl against the emulator, with the fleet's secrets in the environment.
+/// Runs entractl against the emulator in `dir`, with the fleet's secrets in the environment.
 fn entractl(emu: &RunningEmulator, dir: &Path, args: &[&str]) -> TestOutput {
-    let base = emu.base_url();
-    let mut cmd = assert_cmd::Command::cargo_bin("entractl").expect("entractl binary");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
+    TestCommand::against(emu)
+        .current_dir(dir)
         .env("FLEET_SECRET", CI_CLIENT_SECRET)
         .env("FLEET_WRONG_SECRET", WRONG_SECRET)
         .env_remove("FLEET_UNSET_SECRET")
-        .args([
-            "--color",
-            "never",
-            "--graph-url",
-            &base,
-            "--authority-url",
-            &base,
-        ])
-        .args(args);
-    let out = cmd.output().expect("run entractl");
-    let out = TestOutput {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    };
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    for secret in [CI_CLIENT_SECRET, WRONG_SECRET] {
-        assert!(
-            !out.stdout.contains(secret) && !out.stderr.contains(secret),
-            "a secret leaked:\n{}\n{}",
-            out.stdout,
-            out.stderr
-        );
-    }
-    out
+        .forbid(CI_CLIENT_SECRET)
+        .forbid(WRONG_SECRET)
+        .args(args)
+        .run()
 }
 
 /// A tenant entry of a fleet file.

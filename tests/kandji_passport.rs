@@ -5,74 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID, SANDBOX_PASSWORD};
-use graph_emulator::{EmulatorConfig, LogEntry, RunningEmulator};
+use graph_emulator::scenarios::{CI_CLIENT_SECRET, P1_TENANT_ID, SANDBOX_PASSWORD};
 use serde_json::Value;
 
-use crate::util::{TestOutput, root, scratch};
+use crate::util::{Sandbox, TestOutput, root, scratch};
 
 const SPEC: &str = "specs/kandji-passport.yaml";
 
-/// Runs entractl against the emulator as the scenario's automation client; `password` is
-/// `ENTRACTL_SIGNIN_PASSWORD`. Fails the test when a secret or a token shows up in the output.
-fn entractl(emu: &RunningEmulator, password: Option<&str>, args: &[&str]) -> TestOutput {
-    let base = emu.base_url();
-    let mut cmd = assert_cmd::Command::cargo_bin("entractl").expect("entractl binary");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(root())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env("AZURE_TENANT_ID", P1_TENANT_ID)
-        .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
-        .args([
-            "--color",
-            "never",
-            "--graph-url",
-            &base,
-            "--authority-url",
-            &base,
-        ])
-        .args(args);
-    if let Some(p) = password {
-        cmd.env("ENTRACTL_SIGNIN_PASSWORD", p);
-    }
-    let out = cmd.output().expect("run entractl");
-    let out = TestOutput {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    };
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    for leak in [CI_CLIENT_SECRET, SANDBOX_PASSWORD, "eyJ"] {
-        assert!(
-            !out.stdout.contains(leak) && !out.stderr.contains(leak),
-            "a secret or token leaked:\n{}\n{}",
-            out.stdout,
-            out.stderr
-        );
-    }
-    out
-}
-
-/// Graph requests (the requests inside a `$batch` counted one by one, the envelope and the token
-/// calls not).
-fn graph_log(emu: &RunningEmulator) -> Vec<LogEntry> {
-    emu.request_log()
+fn writes(emu: &Sandbox) -> Vec<String> {
+    emu.writes()
         .into_iter()
-        .filter(|e| e.path.starts_with("/v1.0/") || e.path.starts_with("/beta/"))
-        .filter(|e| !e.template.ends_with("/$batch"))
-        .collect()
-}
-
-fn writes(emu: &RunningEmulator) -> Vec<String> {
-    graph_log(emu)
-        .into_iter()
-        .filter(|e| e.method != "GET")
         .map(|e| format!("{} {} {}", e.method, e.template, e.status))
         .collect()
 }
@@ -81,22 +23,22 @@ fn count(lines: &[String], prefix: &str) -> usize {
     lines.iter().filter(|l| l.starts_with(prefix)).count()
 }
 
-fn apply(emu: &RunningEmulator, journal: &Path, downgrade: bool) -> TestOutput {
+fn apply(emu: &Sandbox, journal: &Path, downgrade: bool) -> TestOutput {
     let journal = journal.display().to_string();
     let mut args = vec!["apply", SPEC, "--auto-approve", "--journal-dir", &journal];
     if downgrade {
         args.push("--allow-security-downgrade");
     }
-    entractl(emu, None, &args)
+    emu.entractl_as(P1_TENANT_ID, None, &args)
 }
 
 #[test]
 fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs_in() {
-    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).expect("emulator starts");
+    let emu = Sandbox::scenario("p1", P1_TENANT_ID);
     let journal = scratch("kandji_passport_full").join("journal");
 
     // The plan shows every weakening change and says apply needs the flag.
-    let plan = entractl(&emu, None, &["plan", SPEC, "--detailed-exitcode"]);
+    let plan = emu.entractl_as(P1_TENANT_ID, None, &["plan", SPEC, "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
     // App, service principal, grant, 3 assignments; carol's per-user MFA and 4 policies.
     assert!(
@@ -106,7 +48,7 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
         "{}",
         plan.stdout
     );
-    let json = entractl(&emu, None, &["plan", SPEC, "--format", "json"]);
+    let json = emu.entractl_as(P1_TENANT_ID, None, &["plan", SPEC, "--format", "json"]);
     assert_eq!(json.code, 0, "{}", json.stderr);
     let json: Value = serde_json::from_str(&json.stdout).expect("JSON plan");
     let mut downgrades: Vec<String> = json["changes"]
@@ -188,7 +130,7 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
         "{w:#?}"
     );
 
-    let again = entractl(&emu, None, &["plan", SPEC, "--detailed-exitcode"]);
+    let again = emu.entractl_as(P1_TENANT_ID, None, &["plan", SPEC, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert!(again.stdout.contains("No changes"), "{}", again.stdout);
 
@@ -202,7 +144,8 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
         second.stdout
     );
     assert_eq!(writes(&emu), Vec::<String>::new());
-    let reads: Vec<String> = graph_log(&emu)
+    let reads: Vec<String> = emu
+        .graph_log()
         .into_iter()
         .map(|e| format!("{} {}", e.method, e.template))
         .collect();
@@ -228,8 +171,8 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     );
 
     // Passport's sign-in now works, asking for exactly what the spec consents.
-    let ok = entractl(
-        &emu,
+    let ok = emu.entractl_as(
+        P1_TENANT_ID,
         Some(SANDBOX_PASSWORD),
         &["verify-signin", SPEC, "--username", "alice@contoso.com"],
     );
@@ -254,7 +197,7 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     for s in ["openid", "profile", "email", "offline_access", "User.Read"] {
         args.extend(["--scope", s]);
     }
-    let refused = entractl(&emu, Some(SANDBOX_PASSWORD), &args);
+    let refused = emu.entractl_as(P1_TENANT_ID, Some(SANDBOX_PASSWORD), &args);
     assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
     assert!(refused.stderr.contains("AADSTS65001"), "{}", refused.stderr);
     assert!(

@@ -5,108 +5,24 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest};
-use graph_emulator::scenarios::{
-    CI_CLIENT_ID, CI_CLIENT_SECRET, FREE_TENANT_ID, P1_TENANT_ID, SANDBOX_PASSWORD,
-};
-use graph_emulator::{EmulatorConfig, RunningEmulator};
+use entractl_graph::GraphRequest;
+use graph_emulator::scenarios::{FREE_TENANT_ID, P1_TENANT_ID, SANDBOX_PASSWORD};
 use serde_json::Value;
 
-use crate::util::{TestOutput, root, scratch};
+use crate::util::{Sandbox, TestOutput, scratch, write_spec};
 
-/// Runs entractl against the emulator as the scenario's automation client. `password`: the
-/// value of ENTRACTL_SIGNIN_PASSWORD (never printed: checked on every run).
-fn entractl(
-    emu: &RunningEmulator,
-    tenant: &str,
-    password: Option<&str>,
-    args: &[&str],
-) -> TestOutput {
-    let base = emu.base_url();
-    let mut cmd = assert_cmd::Command::cargo_bin("entractl").expect("entractl binary");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(root())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env("AZURE_TENANT_ID", tenant)
-        .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
-        .args([
-            "--color",
-            "never",
-            "--graph-url",
-            &base,
-            "--authority-url",
-            &base,
-        ])
-        .args(args);
-    if let Some(p) = password {
-        cmd.env("ENTRACTL_SIGNIN_PASSWORD", p);
-    }
-    let out = cmd.output().expect("run entractl");
-    let out = TestOutput {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
+fn start(scenario: &str) -> Sandbox {
+    let tenant = if scenario == "free" {
+        FREE_TENANT_ID
+    } else {
+        P1_TENANT_ID
     };
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    for secret in [CI_CLIENT_SECRET, SANDBOX_PASSWORD] {
-        assert!(
-            !out.stdout.contains(secret) && !out.stderr.contains(secret),
-            "a secret leaked:\n{}\n{}",
-            out.stdout,
-            out.stderr
-        );
-    }
-    assert!(
-        !out.stdout.contains("eyJ") && !out.stderr.contains("eyJ"),
-        "a token was printed:\n{}\n{}",
-        out.stdout,
-        out.stderr
-    );
-    out
+    Sandbox::scenario(scenario, tenant)
 }
 
-fn start(scenario: &str) -> RunningEmulator {
-    graph_emulator::start(EmulatorConfig::scenario(scenario)).expect("emulator starts")
-}
-
-/// A Graph client of the test itself (to read policies before and after).
-fn graph(emu: &RunningEmulator, tenant: &str) -> (tokio::runtime::Runtime, GraphClient) {
-    let base = emu.base_url();
-    let mut cfg = GraphConfig::for_cloud(Cloud::Public, tenant)
-        .with_graph_url(&base)
-        .unwrap()
-        .with_authority_url(&base)
-        .unwrap();
-    cfg.backoff_base = Duration::from_millis(20);
-    cfg.backoff_cap = Duration::from_millis(200);
-    cfg.conditional_access_interval = Duration::from_millis(1);
-    let env: BTreeMap<String, String> = [
-        ("AZURE_TENANT_ID", tenant),
-        ("AZURE_CLIENT_ID", CI_CLIENT_ID),
-        ("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let creds =
-        entractl_graph::credential_from_env(&env, None, &cfg, &AuthOptions::default()).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    (rt, GraphClient::new(cfg, creds).unwrap())
-}
-
-fn policies(emu: &RunningEmulator, tenant: &str) -> BTreeMap<String, Value> {
-    let (rt, client) = graph(emu, tenant);
+fn policies(emu: &Sandbox, tenant: &str) -> BTreeMap<String, Value> {
+    let (rt, client) = emu.graph_for(tenant);
     rt.block_on(client.list_all(GraphRequest::get("/identity/conditionalAccess/policies")))
         .expect("read policies")
         .into_iter()
@@ -114,8 +30,8 @@ fn policies(emu: &RunningEmulator, tenant: &str) -> BTreeMap<String, Value> {
         .collect()
 }
 
-fn per_user_state(emu: &RunningEmulator, tenant: &str, upn: &str) -> String {
-    let (rt, client) = graph(emu, tenant);
+fn per_user_state(emu: &Sandbox, tenant: &str, upn: &str) -> String {
+    let (rt, client) = emu.graph_for(tenant);
     let v = rt
         .block_on(
             client.send(
@@ -128,8 +44,8 @@ fn per_user_state(emu: &RunningEmulator, tenant: &str, upn: &str) -> String {
     v["perUserMfaState"].as_str().unwrap().to_string()
 }
 
-fn security_defaults(emu: &RunningEmulator, tenant: &str) -> bool {
-    let (rt, client) = graph(emu, tenant);
+fn security_defaults(emu: &Sandbox, tenant: &str) -> bool {
+    let (rt, client) = emu.graph_for(tenant);
     rt.block_on(client.send(GraphRequest::get(
         "/policies/identitySecurityDefaultsEnforcementPolicy",
     )))
@@ -137,15 +53,6 @@ fn security_defaults(emu: &RunningEmulator, tenant: &str) -> bool {
     .json()["isEnabled"]
         .as_bool()
         .unwrap()
-}
-
-fn writes(emu: &RunningEmulator) -> usize {
-    emu.request_log()
-        .into_iter()
-        .filter(|e| e.path.starts_with("/v1.0/") || e.path.starts_with("/beta/"))
-        .filter(|e| !e.path.starts_with("/v1.0/$batch") && !e.path.starts_with("/beta/$batch"))
-        .filter(|e| e.method != "GET")
-        .count()
 }
 
 /// Writes a spec for the test: the kandji-passport preset, the given tenant and assignments,
@@ -163,34 +70,25 @@ fn spec(
     let text = format!(
         "version: 1\ntenant: {tenant}\npreset: kandji-passport\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n  apiPermissions:\n    Microsoft Graph:\n      delegated: [openid, email, profile, offline_access, User.Read]\n{extra_app}assignments:\n{assignments}{mfa}"
     );
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    write_spec(dir, name, &text)
 }
 
 const MFA_UNMANAGED: &str = "mfa:\n  securityDefaults: unmanaged\n  perUserMfa: unmanaged\n  conditionalAccess:\n    excludeApp: unmanaged\n";
 const PUBLIC_FLOWS_OFF: &str = "  publicClientFlows: false\n";
 
-fn apply(
-    emu: &RunningEmulator,
-    tenant: &str,
-    spec: &Path,
-    journal: &Path,
-    downgrade: bool,
-) -> TestOutput {
+fn apply(emu: &Sandbox, tenant: &str, spec: &Path, journal: &Path, downgrade: bool) -> TestOutput {
     let spec = spec.display().to_string();
     let journal = journal.display().to_string();
     let mut args = vec!["apply", &spec, "--auto-approve", "--journal-dir", &journal];
     if downgrade {
         args.push("--allow-security-downgrade");
     }
-    entractl(emu, tenant, None, &args)
+    emu.entractl_as(tenant, None, &args)
 }
 
-fn verify(emu: &RunningEmulator, tenant: &str, spec: &Path, upn: &str) -> TestOutput {
+fn verify(emu: &Sandbox, tenant: &str, spec: &Path, upn: &str) -> TestOutput {
     let spec = spec.display().to_string();
-    entractl(
-        emu,
+    emu.entractl_as(
         tenant,
         Some(SANDBOX_PASSWORD),
         &["verify-signin", &spec, "--username", upn],
@@ -243,7 +141,7 @@ fn p1_verify_fails_until_mfa_is_applied_then_succeeds_and_only_exclusions_change
     // The full spec: the plan flags every weakening change, in every format.
     let full = spec(&dir, "full.yaml", "contoso.onmicrosoft.com", assign, "", "");
     let full_s = full.display().to_string();
-    let text = entractl(&emu, P1_TENANT_ID, None, &["plan", &full_s]);
+    let text = emu.entractl_as(P1_TENANT_ID, None, &["plan", &full_s]);
     assert_eq!(text.code, 0, "{}\n{}", text.stdout, text.stderr);
     assert!(
         text.stdout.contains("security-downgrade"),
@@ -251,19 +149,13 @@ fn p1_verify_fails_until_mfa_is_applied_then_succeeds_and_only_exclusions_change
         text.stdout
     );
     assert!(text.stdout.contains("carol@contoso.com"), "{}", text.stdout);
-    let md = entractl(
-        &emu,
+    let md = emu.entractl_as(
         P1_TENANT_ID,
         None,
         &["plan", &full_s, "--format", "markdown"],
     );
     assert!(md.stdout.contains("security-downgrade"), "{}", md.stdout);
-    let json = entractl(
-        &emu,
-        P1_TENANT_ID,
-        None,
-        &["plan", &full_s, "--format", "json"],
-    );
+    let json = emu.entractl_as(P1_TENANT_ID, None, &["plan", &full_s, "--format", "json"]);
     let plan: Value = serde_json::from_str(&json.stdout).expect("json plan");
     let changes = plan["changes"].as_array().unwrap();
     let of_kind = |k: &str| -> Vec<&Value> {
@@ -317,7 +209,7 @@ fn p1_verify_fails_until_mfa_is_applied_then_succeeds_and_only_exclusions_change
     for n in &names {
         assert!(out.stderr.contains(n), "{n} not named:\n{}", out.stderr);
     }
-    assert_eq!(writes(&emu), 0);
+    assert_eq!(emu.writes().len(), 0);
 
     // With it: converges.
     let out = apply(&emu, P1_TENANT_ID, &full, &journal, true);
@@ -383,7 +275,7 @@ fn p1_verify_fails_until_mfa_is_applied_then_succeeds_and_only_exclusions_change
     let out = apply(&emu, P1_TENANT_ID, &full, &journal, false);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("Nothing to apply"), "{}", out.stdout);
-    assert_eq!(writes(&emu), 0);
+    assert_eq!(emu.writes().len(), 0);
     let journaled: Vec<Value> = walk(&journal)
         .into_iter()
         .filter_map(|p| serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok())
@@ -402,8 +294,8 @@ fn p1_verify_fails_until_mfa_is_applied_then_succeeds_and_only_exclusions_change
     emu.shutdown();
 }
 
-fn plan_client_id(emu: &RunningEmulator, spec: &str) -> String {
-    let json = entractl(emu, P1_TENANT_ID, None, &["plan", spec, "--format", "json"]);
+fn plan_client_id(emu: &Sandbox, spec: &str) -> String {
+    let json = emu.entractl_as(P1_TENANT_ID, None, &["plan", spec, "--format", "json"]);
     let plan: Value = serde_json::from_str(&json.stdout).expect("json plan");
     plan["outputs"]["client_id"]
         .as_str()
@@ -474,7 +366,7 @@ fn free_tier_security_defaults_and_per_user_then_sign_in_works_and_ca_is_skipped
 
     let full = spec(&dir, "full.yaml", tenant, assign, "", "");
     let full_s = full.display().to_string();
-    let plan = entractl(&emu, FREE_TENANT_ID, None, &["plan", &full_s]);
+    let plan = emu.entractl_as(FREE_TENANT_ID, None, &["plan", &full_s]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     assert!(
         plan.stdout.contains("conditional access skipped"),
@@ -492,7 +384,7 @@ fn free_tier_security_defaults_and_per_user_then_sign_in_works_and_ca_is_skipped
     let out = apply(&emu, FREE_TENANT_ID, &full, &journal, false);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("Security defaults"), "{}", out.stderr);
-    assert_eq!(writes(&emu), 0);
+    assert_eq!(emu.writes().len(), 0);
     assert!(security_defaults(&emu, FREE_TENANT_ID));
 
     let out = apply(&emu, FREE_TENANT_ID, &full, &journal, true);
@@ -505,7 +397,7 @@ fn free_tier_security_defaults_and_per_user_then_sign_in_works_and_ca_is_skipped
         assert_eq!(per_user_state(&emu, FREE_TENANT_ID, upn), "disabled");
     }
     // A user who cannot sign in to the app keeps per-user MFA.
-    let (rt, client) = graph(&emu, FREE_TENANT_ID);
+    let (rt, client) = emu.graph_for(FREE_TENANT_ID);
     let enforced_elsewhere = rt
         .block_on(client.list_all(GraphRequest::get("/users").select(&["id", "userPrincipalName"])))
         .unwrap()
@@ -523,8 +415,7 @@ fn free_tier_security_defaults_and_per_user_then_sign_in_works_and_ca_is_skipped
 
     // No password and no terminal: refused before anything is sent, naming the variable.
     emu.clear_log();
-    let out = entractl(
-        &emu,
+    let out = emu.entractl_as(
         FREE_TENANT_ID,
         None,
         &[
@@ -566,6 +457,6 @@ fn free_tier_security_defaults_and_per_user_then_sign_in_works_and_ca_is_skipped
     emu.clear_log();
     let out = apply(&emu, FREE_TENANT_ID, &full, &journal, false);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert_eq!(writes(&emu), 0);
+    assert_eq!(emu.writes().len(), 0);
     emu.shutdown();
 }

@@ -7,7 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest};
-use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET};
+use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, SANDBOX_PASSWORD};
 use graph_emulator::{EmulatorConfig, LogEntry, RunningEmulator};
 use serde_json::Value;
 
@@ -181,6 +181,21 @@ impl Sandbox {
     /// Runs `entractl args` against the emulator, signed in to the sandbox's tenant.
     pub fn entractl(&self, args: &[&str]) -> TestOutput {
         self.command_for(&self.tenant).args(args).run()
+    }
+
+    /// Runs `entractl args` signed in to `tenant`, with `ENTRACTL_SIGNIN_PASSWORD` set to
+    /// `password` if given; fails the test when the sandbox password or a token (`eyJ`) shows up
+    /// in the output too.
+    pub fn entractl_as(&self, tenant: &str, password: Option<&str>, args: &[&str]) -> TestOutput {
+        let mut cmd = self
+            .command_for(tenant)
+            .forbid(SANDBOX_PASSWORD)
+            .forbid("eyJ")
+            .args(args);
+        if let Some(p) = password {
+            cmd = cmd.env("ENTRACTL_SIGNIN_PASSWORD", p);
+        }
+        cmd.run()
     }
 
     /// `entractl apply SPEC --auto-approve --journal-dir JOURNAL`.
