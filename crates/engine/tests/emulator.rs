@@ -1,13 +1,14 @@
 //! fetch → diff → apply against graph-emulator on loopback: request counts, convergence,
 //! replication delay, journal.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use entractl_engine::{ApplyOptions, Desired, apply, diff, fetch};
-use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, credential_from_env};
-use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
+use entractl_graph::GraphClient;
+use graph_emulator::scenarios::P1_TENANT_ID;
 use graph_emulator::{EmulatorConfig, RunningEmulator};
 
 fn client(emu: &RunningEmulator) -> GraphClient {
@@ -15,26 +16,7 @@ fn client(emu: &RunningEmulator) -> GraphClient {
 }
 
 fn client_with_budget(emu: &RunningEmulator, budget: Duration) -> GraphClient {
-    let base = emu.base_url();
-    let mut cfg = GraphConfig::for_cloud(Cloud::Public, P1_TENANT_ID)
-        .with_graph_url(&base)
-        .unwrap()
-        .with_authority_url(&base)
-        .unwrap();
-    cfg.backoff_base = Duration::from_millis(20);
-    cfg.backoff_cap = Duration::from_millis(200);
-    cfg.operation_budget = budget;
-    cfg.conditional_access_interval = Duration::from_millis(1);
-    let env: BTreeMap<String, String> = [
-        ("AZURE_TENANT_ID", P1_TENANT_ID),
-        ("AZURE_CLIENT_ID", CI_CLIENT_ID),
-        ("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let creds = credential_from_env(&env, None, &cfg, &AuthOptions::default()).unwrap();
-    GraphClient::new(cfg, creds).unwrap()
+    common::client_for(emu, P1_TENANT_ID, Some(budget))
 }
 
 fn desired() -> Desired {

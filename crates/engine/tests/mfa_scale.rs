@@ -2,41 +2,18 @@
 //! in `$batch`es of 20 (no per-user round trips), and the plan lists exactly the users whose
 //! per-user MFA is on.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+mod common;
 
 use entractl_engine::fetch::FetchStats;
 use entractl_engine::mfa::posture::{DesiredMfa, ScopeUser, SignInScope, fetch_mfa, plan_mfa};
 use entractl_engine::plan::ObjectKind;
-use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, credential_from_env};
 use graph_emulator::EmulatorConfig;
-use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, LARGE_TENANT_ID};
+use graph_emulator::scenarios::LARGE_TENANT_ID;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_users_are_read_in_batches_of_twenty() {
     let emu = graph_emulator::start(EmulatorConfig::scenario("large")).unwrap();
-    let base = emu.base_url();
-    let mut cfg = GraphConfig::for_cloud(Cloud::Public, LARGE_TENANT_ID)
-        .with_graph_url(&base)
-        .unwrap()
-        .with_authority_url(&base)
-        .unwrap();
-    cfg.backoff_base = Duration::from_millis(20);
-    cfg.backoff_cap = Duration::from_millis(200);
-    cfg.conditional_access_interval = Duration::from_millis(1);
-    let env: BTreeMap<String, String> = [
-        ("AZURE_TENANT_ID", LARGE_TENANT_ID),
-        ("AZURE_CLIENT_ID", CI_CLIENT_ID),
-        ("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let client = GraphClient::new(
-        cfg.clone(),
-        credential_from_env(&env, None, &cfg, &AuthOptions::default()).unwrap(),
-    )
-    .unwrap();
+    let client = common::client_for(&emu, LARGE_TENANT_ID, None);
 
     // The 10,000 members of `Mac Users`; three of them get per-user MFA.
     let ids: Vec<String> = emu.with_tenant(|t| {
