@@ -532,41 +532,33 @@ fn claim_json(c: &OptionalClaim) -> Value {
 
 type ClaimKey = (String, Option<String>, bool, BTreeSet<String>);
 
+/// The comparison key of one optional claim (name, source, essential, additional properties):
+/// names lower-cased, an empty source the same as none.
+fn claim_key(
+    (name, source, essential, props): (&String, &Option<String>, bool, &Vec<String>),
+) -> ClaimKey {
+    (
+        name.to_ascii_lowercase(),
+        source
+            .as_ref()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_ascii_lowercase()),
+        essential,
+        props.iter().map(|p| p.to_ascii_lowercase()).collect(),
+    )
+}
+
 fn claim_set_desired(cs: &[OptionalClaim]) -> BTreeSet<ClaimKey> {
     cs.iter()
-        .map(|c| {
-            (
-                c.name.to_ascii_lowercase(),
-                c.source
-                    .as_ref()
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.to_ascii_lowercase()),
-                c.essential,
-                c.additional_properties
-                    .iter()
-                    .map(|p| p.to_ascii_lowercase())
-                    .collect(),
-            )
-        })
+        .map(|c| (&c.name, &c.source, c.essential, &c.additional_properties))
+        .map(claim_key)
         .collect()
 }
 
 fn claim_set_observed(cs: &[ObservedClaim]) -> BTreeSet<ClaimKey> {
     cs.iter()
-        .map(|c| {
-            (
-                c.name.to_ascii_lowercase(),
-                c.source
-                    .as_ref()
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.to_ascii_lowercase()),
-                c.essential,
-                c.additional_properties
-                    .iter()
-                    .map(|p| p.to_ascii_lowercase())
-                    .collect(),
-            )
-        })
+        .map(|c| (&c.name, &c.source, c.essential, &c.additional_properties))
+        .map(claim_key)
         .collect()
 }
 

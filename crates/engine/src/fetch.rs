@@ -71,11 +71,37 @@ pub fn odata_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn list(path: &str, filter: String, select: &[&str], label: &str) -> GraphRequest {
+/// A filtered list read: `GET path?$filter=…&$select=…`, labelled for error messages.
+pub(crate) fn list(
+    path: &str,
+    filter: String,
+    select: &[&str],
+    label: impl Into<String>,
+) -> GraphRequest {
     GraphRequest::get(path)
         .query("$filter", filter)
         .select(select)
-        .label(label.to_string())
+        .label(label.into())
+}
+
+/// The tenant-wide (`AllPrincipals`) delegated grants of the service principal `sp_id`.
+pub(crate) fn grants_read(sp_id: &str) -> GraphRequest {
+    list(
+        "/oauth2PermissionGrants",
+        format!(
+            "clientId eq {} and consentType eq 'AllPrincipals'",
+            odata_str(sp_id)
+        ),
+        &[
+            "id",
+            "clientId",
+            "consentType",
+            "principalId",
+            "resourceId",
+            "scope",
+        ],
+        "read the app's tenant-wide delegated grants",
+    )
 }
 
 /// `/applications(uniqueName='…')`, the alternate key an application is created with and found by.
@@ -165,25 +191,7 @@ impl AppReads {
             &observed.service_principal,
         ) {
             self.grants_asked = true;
-            reqs.push((
-                list(
-                    "/oauth2PermissionGrants",
-                    format!(
-                        "clientId eq {} and consentType eq 'AllPrincipals'",
-                        odata_str(&sp.id)
-                    ),
-                    &[
-                        "id",
-                        "clientId",
-                        "consentType",
-                        "principalId",
-                        "resourceId",
-                        "scope",
-                    ],
-                    "read the app's tenant-wide delegated grants",
-                ),
-                AppRead::Grants,
-            ));
+            reqs.push((grants_read(&sp.id), AppRead::Grants));
         }
         reqs.into_iter().map(|(r, k)| (r, Key::App(k))).collect()
     }
@@ -317,7 +325,7 @@ fn first_reads(desired: &Desired) -> Vec<(GraphRequest, AppRead)> {
                 "/servicePrincipals",
                 filter,
                 RESOURCE_SELECT,
-                &format!("find the API `{}` and its permissions", r.label()),
+                format!("find the API `{}` and its permissions", r.label()),
             ),
             AppRead::Resource(r),
         ));

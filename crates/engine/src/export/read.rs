@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{ExportError, ExportOptions, ExportTarget, s, same_guid};
 use crate::error::EngineError;
-use crate::fetch::{APP_SELECT, odata_str};
+use crate::fetch::{APP_SELECT, grants_read, list, odata_str};
 use crate::mfa::posture::SECURITY_DEFAULTS_PATH;
 use crate::observed::{Application, OAuth2PermissionGrant, ServicePrincipal};
 
@@ -108,13 +108,6 @@ async fn run(
     Ok(out)
 }
 
-fn list(path: &str, filter: String, select: &[&str], label: String) -> GraphRequest {
-    GraphRequest::get(path)
-        .query("$filter", filter)
-        .select(select)
-        .label(label)
-}
-
 pub async fn read(
     client: &GraphClient,
     target: &ExportTarget,
@@ -184,7 +177,7 @@ pub async fn read(
                 "/servicePrincipals",
                 format!("appId eq {}", odata_str(&app.app_id)),
                 SP_SELECT,
-                "read the app's service principal".into(),
+                "read the app's service principal",
             ),
             false,
         ),
@@ -245,25 +238,7 @@ pub async fn read(
     let mut assigned = Vec::new();
     if let Some(sp) = &sp {
         let reqs = vec![
-            (
-                list(
-                    "/oauth2PermissionGrants",
-                    format!(
-                        "clientId eq {} and consentType eq 'AllPrincipals'",
-                        odata_str(&sp.id)
-                    ),
-                    &[
-                        "id",
-                        "clientId",
-                        "consentType",
-                        "principalId",
-                        "resourceId",
-                        "scope",
-                    ],
-                    "read the app's tenant-wide delegated grants".into(),
-                ),
-                false,
-            ),
+            (grants_read(&sp.id), false),
             (
                 GraphRequest::get(format!("/servicePrincipals/{}/appRoleAssignedTo", sp.id))
                     .select(&[
