@@ -153,45 +153,19 @@ impl GraphClient {
                 .position(|(_, r)| r.depends_on.iter().all(|d| done.contains_key(d)))
             else {
                 for (i, r) in waiting.drain(..) {
-                    let mut e = GraphError::new(
+                    let e = not_run(
+                        &r,
                         GraphErrorKind::Config,
-                        r.method.as_str(),
-                        r.path(),
                         "not run: its depends_on requests form a cycle",
                     );
-                    e.status = Some(424);
-                    done.insert(i, Err(e.with_operation(r.label.as_deref())));
+                    done.insert(i, Err(e));
                 }
                 break;
             };
             let (i, r) = waiting.remove(pos);
-            let failed: Vec<String> = r
-                .depends_on
-                .iter()
-                .filter_map(|d| match &done[d] {
-                    Err(e) => Some(format!(
-                        "#{d} ({})",
-                        e.operation
-                            .clone()
-                            .unwrap_or_else(|| format!("{} {}", e.method, e.path))
-                    )),
-                    Ok(_) => None,
-                })
-                .collect();
-            let res = if failed.is_empty() {
-                self.send(r).await
-            } else {
-                let mut e = GraphError::new(
-                    GraphErrorKind::Graph,
-                    r.method.as_str(),
-                    r.path(),
-                    format!(
-                        "not run because the request(s) it depends on failed: {}",
-                        failed.join(", ")
-                    ),
-                );
-                e.status = Some(424);
-                Err(e.with_operation(r.label.as_deref()))
+            let res = match dependency_failed(&r, &done) {
+                None => self.send(r).await,
+                Some(e) => Err(e),
             };
             done.insert(i, res);
         }
@@ -364,54 +338,62 @@ impl GraphClient {
                 .collect();
             if ready.is_empty() {
                 for i in std::mem::take(&mut waiting) {
-                    let r = &reqs[&i];
-                    let mut e = GraphError::new(
+                    let e = not_run(
+                        &reqs[&i],
                         GraphErrorKind::Graph,
-                        r.method.as_str(),
-                        r.path(),
                         "not run: a request it depends on did not complete",
                     );
-                    e.status = Some(424);
-                    done.insert(i, Err(e.with_operation(r.label.as_deref())));
+                    done.insert(i, Err(e));
                 }
                 break;
             }
             for i in ready {
                 waiting.remove(&i);
                 let r = reqs[&i].clone();
-                let failed: Vec<String> = r
-                    .depends_on
-                    .iter()
-                    .filter_map(|d| match &done[d] {
-                        Err(e) => Some(format!(
-                            "#{d} ({})",
-                            e.operation
-                                .clone()
-                                .unwrap_or_else(|| format!("{} {}", e.method, e.path))
-                        )),
-                        Ok(_) => None,
-                    })
-                    .collect();
-                let res = if failed.is_empty() {
-                    self.run(&r, &Target::Relative, None, start).await
-                } else {
-                    let mut e = GraphError::new(
-                        GraphErrorKind::Graph,
-                        r.method.as_str(),
-                        r.path(),
-                        format!(
-                            "not run because the request(s) it depends on failed: {}",
-                            failed.join(", ")
-                        ),
-                    );
-                    e.status = Some(424);
-                    Err(e.with_operation(r.label.as_deref()))
+                let res = match dependency_failed(&r, &done) {
+                    None => self.run(&r, &Target::Relative, None, start).await,
+                    Some(e) => Err(e),
                 };
                 done.insert(i, res);
             }
         }
         done.into_iter().collect()
     }
+}
+
+/// A request that was not sent (HTTP 424, Failed Dependency), with its operation label.
+fn not_run(r: &GraphRequest, kind: GraphErrorKind, message: impl Into<String>) -> GraphError {
+    let mut e = GraphError::new(kind, r.method.as_str(), r.path(), message);
+    e.status = Some(424);
+    e.with_operation(r.label.as_deref())
+}
+
+/// `Some(424 error)` naming the failed ones when a request `r` depends on failed; `None` when
+/// all of them succeeded (every one of them must be in `done`).
+fn dependency_failed(r: &GraphRequest, done: &BTreeMap<usize, Res>) -> Option<GraphError> {
+    let failed: Vec<String> = r
+        .depends_on
+        .iter()
+        .filter_map(|d| match &done[d] {
+            Err(e) => Some(format!(
+                "#{d} ({})",
+                e.operation
+                    .clone()
+                    .unwrap_or_else(|| format!("{} {}", e.method, e.path))
+            )),
+            Ok(_) => None,
+        })
+        .collect();
+    (!failed.is_empty()).then(|| {
+        not_run(
+            r,
+            GraphErrorKind::Graph,
+            format!(
+                "not run because the request(s) it depends on failed: {}",
+                failed.join(", ")
+            ),
+        )
+    })
 }
 
 /// The results in input order (a missing one means its task failed).
