@@ -200,6 +200,18 @@ mod tests {
             .unwrap()
     }
 
+    /// Passport's sign-in of `user` with [`PASSWORD`] against the test server at `base`.
+    async fn sign_in(base: &str, client: &str, user: &str) -> Result<SignInSuccess, SignInError> {
+        password_sign_in(
+            &cfg(base),
+            client,
+            user,
+            &Secret::new(PASSWORD),
+            PASSPORT_SCOPES,
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn success_reads_the_id_token_claims_and_sends_the_password_grant() {
         let id =
@@ -212,15 +224,9 @@ mod tests {
             )
         })
         .await;
-        let ok = password_sign_in(
-            &cfg(&server.base),
-            "client-1",
-            "alice@contoso.com",
-            &Secret::new(PASSWORD),
-            PASSPORT_SCOPES,
-        )
-        .await
-        .expect("signed in");
+        let ok = sign_in(&server.base, "client-1", "alice@contoso.com")
+            .await
+            .expect("signed in");
         assert_eq!(
             ok.id_token_claims["preferred_username"],
             "alice@contoso.com"
@@ -262,15 +268,9 @@ mod tests {
             )
         })
         .await;
-        let err = password_sign_in(
-            &cfg(&server.base),
-            "client-1",
-            "bob@contoso.com",
-            &Secret::new(PASSWORD),
-            PASSPORT_SCOPES,
-        )
-        .await
-        .unwrap_err();
+        let err = sign_in(&server.base, "client-1", "bob@contoso.com")
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Some(50076));
         let text = err.to_string();
         assert!(!text.contains(PASSWORD), "{text}");
@@ -295,30 +295,18 @@ mod tests {
             )
         })
         .await;
-        let err = password_sign_in(
-            &cfg(&server.base),
-            "c",
-            "u@contoso.com",
-            &Secret::new(PASSWORD),
-            PASSPORT_SCOPES,
-        )
-        .await
-        .unwrap_err();
+        let err = sign_in(&server.base, "c", "u@contoso.com")
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Some(7000218));
     }
 
     #[tokio::test]
     async fn a_non_json_answer_is_a_transport_error() {
         let server = serve(|_, _| crate::testutil::Reply::Empty(502)).await;
-        let err = password_sign_in(
-            &cfg(&server.base),
-            "c",
-            "u@contoso.com",
-            &Secret::new(PASSWORD),
-            PASSPORT_SCOPES,
-        )
-        .await
-        .unwrap_err();
+        let err = sign_in(&server.base, "c", "u@contoso.com")
+            .await
+            .unwrap_err();
         assert!(matches!(err, SignInError::Transport { .. }), "{err:?}");
         assert_eq!(err.code(), None);
     }
