@@ -324,7 +324,7 @@ pub fn execute(
         ("POST", "/oauth2PermissionGrants") => create_grant(&c),
         ("GET", "/oauth2PermissionGrants/{id}") => get_one(&c, Coll::Grants),
         ("PATCH", "/oauth2PermissionGrants/{id}") => patch_grant(&c),
-        ("DELETE", "/oauth2PermissionGrants/{id}") => delete_grant(&c),
+        ("DELETE", "/oauth2PermissionGrants/{id}") => delete_record(&c, Coll::Grants),
         ("GET", "/users") => list_top(&c, Coll::Users),
         ("POST", "/users") => create_user(&c),
         ("GET", "/users/{id}") => get_one(&c, Coll::Users),
@@ -344,7 +344,9 @@ pub fn execute(
         ("POST", "/identity/conditionalAccess/policies") => create_policy(&c),
         ("GET", "/identity/conditionalAccess/policies/{id}") => get_one(&c, Coll::Policies),
         ("PATCH", "/identity/conditionalAccess/policies/{id}") => patch_policy(&c),
-        ("DELETE", "/identity/conditionalAccess/policies/{id}") => delete_policy(&c),
+        ("DELETE", "/identity/conditionalAccess/policies/{id}") => {
+            delete_record(&c, Coll::Policies)
+        }
         ("GET", "/policies/identitySecurityDefaultsEnforcementPolicy") => get_security_defaults(&c),
         ("PATCH", "/policies/identitySecurityDefaultsEnforcementPolicy") => {
             patch_security_defaults(&c)
@@ -613,6 +615,20 @@ fn find_key<'a>(c: &Ctx, coll: &'a Collection) -> Option<&'a Record> {
     r.filter(|r| r.view(c.now).is_some())
 }
 
+/// A copy of the record the request's key names (see [`find_key`]), or 404.
+fn find_record(c: &Ctx, coll: &Collection) -> Result<Record, GraphError> {
+    find_key(c, coll).cloned().ok_or_else(|| key_not_found(c))
+}
+
+/// DELETE of an object that does not go to deleted items (grants, policies).
+fn delete_record(c: &Ctx, coll: Coll) -> Result<GraphResponse, GraphError> {
+    let mut emu = c.state.write();
+    let t = tenant_mut(&mut emu, c)?;
+    let id = find_record(c, coll.get(t))?.id().to_string();
+    coll.get_mut(t).remove(&id);
+    Ok(GraphResponse::no_content())
+}
+
 fn key_not_found(c: &Ctx) -> GraphError {
     let v = c.param(0);
     if c.route.template.contains("(appId=") {
@@ -825,9 +841,7 @@ fn patch_application(c: &Ctx) -> Result<GraphResponse, GraphError> {
 fn delete_directory_object(c: &Ctx, coll: Coll) -> Result<GraphResponse, GraphError> {
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let rec = find_key(c, coll.get(t))
-        .cloned()
-        .ok_or_else(|| key_not_found(c))?;
+    let rec = find_record(c, coll.get(t))?;
     check_owner(c, t, &rec)?;
     let mut rec = coll.get_mut(t).remove(rec.id()).unwrap_or(rec);
     let when = c.timestamp();
@@ -947,9 +961,7 @@ fn patch_service_principal(c: &Ctx) -> Result<GraphResponse, GraphError> {
     }
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let mut rec = find_key(c, &t.service_principals)
-        .cloned()
-        .ok_or_else(|| key_not_found(c))?;
+    let mut rec = find_record(c, &t.service_principals)?;
     check_owner(c, t, &rec)?;
     update_record(c, &mut rec, &body, &[]);
     t.service_principals.insert(rec);
@@ -1254,21 +1266,9 @@ fn patch_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
     }
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let mut rec = find_key(c, &t.oauth2_permission_grants)
-        .cloned()
-        .ok_or_else(|| key_not_found(c))?;
+    let mut rec = find_record(c, &t.oauth2_permission_grants)?;
     update_record(c, &mut rec, &body, &[]);
     t.oauth2_permission_grants.insert(rec);
-    Ok(GraphResponse::no_content())
-}
-
-fn delete_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
-    let mut emu = c.state.write();
-    let t = tenant_mut(&mut emu, c)?;
-    let id = find_key(c, &t.oauth2_permission_grants)
-        .map(|r| r.id().to_string())
-        .ok_or_else(|| key_not_found(c))?;
-    t.oauth2_permission_grants.remove(&id);
     Ok(GraphResponse::no_content())
 }
 
@@ -1631,24 +1631,12 @@ fn patch_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
     validate_policy_body(&body, false)?;
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let mut rec = find_key(c, &t.conditional_access_policies)
-        .cloned()
-        .ok_or_else(|| key_not_found(c))?;
+    let mut rec = find_record(c, &t.conditional_access_policies)?;
     update_record(c, &mut rec, &body, &["grantControls", "sessionControls"]);
     rec.obj
         .insert("modifiedDateTime".into(), json!(c.timestamp()));
     expand_strength(c, &mut rec.obj);
     t.conditional_access_policies.insert(rec);
-    Ok(GraphResponse::no_content())
-}
-
-fn delete_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
-    let mut emu = c.state.write();
-    let t = tenant_mut(&mut emu, c)?;
-    let id = find_key(c, &t.conditional_access_policies)
-        .map(|r| r.id().to_string())
-        .ok_or_else(|| key_not_found(c))?;
-    t.conditional_access_policies.remove(&id);
     Ok(GraphResponse::no_content())
 }
 
