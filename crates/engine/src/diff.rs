@@ -9,7 +9,9 @@ use crate::desired::{
 };
 use crate::error::{PlanError, UnknownPermission};
 use crate::normalize::{self, DEFAULT_SIGN_IN_AUDIENCE};
-use crate::observed::{Application, MatchedBy, Observed, ObservedClaim, ServicePrincipal};
+use crate::observed::{
+    Application, Candidate, MatchedBy, Observed, ObservedClaim, ServicePrincipal,
+};
 use crate::plan::{
     Action, Change, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Outputs, Plan, Risk,
     Unmanaged,
@@ -43,22 +45,7 @@ pub fn identify_app<'a>(
     if observed.candidates.len() > 1 {
         return Err(PlanError::AmbiguousApplication {
             key,
-            candidates: observed
-                .candidates
-                .iter()
-                .map(|c| {
-                    format!(
-                        "\"{}\" (appId {}, found by {})",
-                        c.app.display_name,
-                        c.app.app_id,
-                        c.matched_by
-                            .iter()
-                            .map(|m| m.describe())
-                            .collect::<Vec<_>>()
-                            .join(" and ")
-                    )
-                })
-                .collect(),
+            candidates: observed.candidates.iter().map(describe_candidate).collect(),
         });
     }
     let tag = id.managed_tag();
@@ -74,16 +61,7 @@ pub fn identify_app<'a>(
                     key,
                     candidates: vec![
                         format!("the appId {app_id} pinned in the spec (not found)"),
-                        format!(
-                            "\"{}\" (appId {}, found by {})",
-                            c.app.display_name,
-                            c.app.app_id,
-                            c.matched_by
-                                .iter()
-                                .map(|m| m.describe())
-                                .collect::<Vec<_>>()
-                                .join(" and ")
-                        ),
+                        describe_candidate(c),
                     ],
                 });
             }
@@ -519,6 +497,20 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         unmanaged,
         outputs,
     })
+}
+
+/// One candidate application in an ambiguity error: name, appId and how it was found.
+fn describe_candidate(c: &Candidate) -> String {
+    format!(
+        "\"{}\" (appId {}, found by {})",
+        c.app.display_name,
+        c.app.app_id,
+        c.matched_by
+            .iter()
+            .map(|m| m.describe())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    )
 }
 
 fn claim_json(c: &OptionalClaim) -> Value {
