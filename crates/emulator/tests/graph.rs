@@ -1077,3 +1077,32 @@ fn large_scenario_has_100k_users_and_10k_member_groups() {
         assert_eq!(g.internal.members.len(), 10_000);
     });
 }
+
+#[tokio::test]
+async fn graph_service_principal_offers_the_app_roles_entractl_asks_admins_to_grant() {
+    let emu = emu_with("p1", 1, Knobs::default());
+    let g = G::new(&emu).await;
+    let (s, sp) = g
+        .get(&format!(
+            "/v1.0/servicePrincipals(appId='{GRAPH_APP_ID}')?$select=id,appRoles"
+        ))
+        .await;
+    assert_eq!(s, 200, "{sp}");
+    let role_id = |value: &str| {
+        sp["appRoles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["value"] == value)
+            .map(|r| r["id"].as_str().unwrap().to_string())
+    };
+    // Ids as Microsoft publishes them (the same in every public-cloud tenant).
+    assert_eq!(
+        role_id("GroupMember.Read.All").as_deref(),
+        Some("98830695-27a2-44f7-8c18-0c3ebc9698f6")
+    );
+    assert_eq!(
+        role_id("Group.Read.All").as_deref(),
+        Some("5b567255-7703-4780-807c-7be8301ae99b")
+    );
+}
