@@ -24,12 +24,7 @@ fn count(lines: &[String], prefix: &str) -> usize {
 }
 
 fn apply(emu: &Sandbox, journal: &Path, downgrade: bool) -> TestOutput {
-    let journal = journal.display().to_string();
-    let mut args = vec!["apply", SPEC, "--auto-approve", "--journal-dir", &journal];
-    if downgrade {
-        args.push("--allow-security-downgrade");
-    }
-    emu.entractl_as(P1_TENANT_ID, None, &args)
+    emu.apply_as(P1_TENANT_ID, SPEC, journal, downgrade)
 }
 
 #[test]

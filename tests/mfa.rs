@@ -77,13 +77,7 @@ const MFA_UNMANAGED: &str = "mfa:\n  securityDefaults: unmanaged\n  perUserMfa: 
 const PUBLIC_FLOWS_OFF: &str = "  publicClientFlows: false\n";
 
 fn apply(emu: &Sandbox, tenant: &str, spec: &Path, journal: &Path, downgrade: bool) -> TestOutput {
-    let spec = spec.display().to_string();
-    let journal = journal.display().to_string();
-    let mut args = vec!["apply", &spec, "--auto-approve", "--journal-dir", &journal];
-    if downgrade {
-        args.push("--allow-security-downgrade");
-    }
-    emu.entractl_as(tenant, None, &args)
+    emu.apply_as(tenant, &spec.display().to_string(), journal, downgrade)
 }
 
 fn verify(emu: &Sandbox, tenant: &str, spec: &Path, upn: &str) -> TestOutput {

@@ -198,6 +198,24 @@ impl Sandbox {
         cmd.run()
     }
 
+    /// `entractl apply SPEC --auto-approve --journal-dir JOURNAL`, with
+    /// `--allow-security-downgrade` if `downgrade`, signed in to `tenant` and checked as
+    /// [`Sandbox::entractl_as`] is.
+    pub fn apply_as(
+        &self,
+        tenant: &str,
+        spec: &str,
+        journal: &Path,
+        downgrade: bool,
+    ) -> TestOutput {
+        let journal = journal.display().to_string();
+        let mut args = vec!["apply", spec, "--auto-approve", "--journal-dir", &journal];
+        if downgrade {
+            args.push("--allow-security-downgrade");
+        }
+        self.entractl_as(tenant, None, &args)
+    }
+
     /// `entractl apply SPEC --auto-approve --journal-dir JOURNAL`.
     pub fn apply(&self, spec: &str, journal: &Path) -> TestOutput {
         let journal = journal.display().to_string();
