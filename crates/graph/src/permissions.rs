@@ -99,8 +99,22 @@ const TABLE: &[(&str, &str, &str)] = &[
         "/users/{}/authentication/requirements",
         "Policy.ReadWrite.AuthenticationMethod",
     ),
-    ("GET", "/groups", "Group.Read.All"),
-    ("GET", "/groups/{}", "Group.Read.All"),
+    ("GET", "/groups", "GroupMember.Read.All (or Group.Read.All)"),
+    (
+        "GET",
+        "/groups/{}",
+        "GroupMember.Read.All (or Group.Read.All)",
+    ),
+    (
+        "GET",
+        "/groups/{}/members",
+        "GroupMember.Read.All (or Group.Read.All)",
+    ),
+    (
+        "GET",
+        "/groups/{}/transitiveMembers",
+        "GroupMember.Read.All (or Group.Read.All)",
+    ),
     (
         "GET",
         "/identity/conditionalAccess/policies",
@@ -170,6 +184,22 @@ pub fn permission_for(method: &str, path: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_reads_name_the_least_privileged_role_entractl_asks_for() {
+        for path in [
+            "/groups?$filter=displayName eq 'Mac Users'",
+            "/groups/5c1e",
+            "/groups/5c1e/members",
+            "/groups/5c1e/transitiveMembers",
+        ] {
+            assert_eq!(
+                permission_for("GET", path),
+                Some("GroupMember.Read.All (or Group.Read.All)"),
+                "{path}"
+            );
+        }
+    }
 
     #[test]
     fn templates_match_ids_and_alternate_keys() {
