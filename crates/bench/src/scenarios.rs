@@ -200,6 +200,32 @@ impl Target<'_> {
     fn run(&self, naive: bool, args: &[&str], tag: &str) -> Result<ProcRun, BenchError> {
         measure::run(&self.command(naive, args), &self.opts.scratch.join(tag))
     }
+
+    /// Apply `spec` (MFA downgrades allowed: a sandbox) so the tenant is converged before a measurement;
+    /// the journal and outputs go under `<scratch>/<tag>-journal` and `<scratch>/<tag>-apply`.
+    fn converge(&self, scenario: &'static str, spec: &str, tag: &str) -> Result<(), BenchError> {
+        let journal = path_str(&self.opts.scratch.join(format!("{tag}-journal")));
+        let setup = self.run(
+            false,
+            &[
+                "apply",
+                spec,
+                "--auto-approve",
+                "--allow-security-downgrade",
+                "--journal-dir",
+                &journal,
+            ],
+            &format!("{tag}-apply"),
+        )?;
+        if setup.code != 0 {
+            return Err(step_failed(
+                scenario,
+                "apply (to converge the tenant)",
+                &setup,
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn step_failed(scenario: &'static str, step: &str, run: &ProcRun) -> BenchError {
@@ -302,24 +328,8 @@ fn converged_plan(opts: &Options, results: &mut Results) -> Result<(String, Stri
         base_url: emu.base_url(),
         tenant_id: P1_TENANT_ID,
     };
-    let journal = opts.scratch.join("s1-journal");
-    let journal_s = path_str(&journal);
     let spec = "specs/kandji-passport.yaml";
-    let setup = target.run(
-        false,
-        &[
-            "apply",
-            spec,
-            "--auto-approve",
-            "--allow-security-downgrade",
-            "--journal-dir",
-            &journal_s,
-        ],
-        "s1-apply",
-    )?;
-    if setup.code != 0 {
-        return Err(step_failed(S, "apply (to converge the tenant)", &setup));
-    }
+    target.converge(S, spec, "s1")?;
     let mut rows = Vec::new();
     for lat in [0u64, 50] {
         emu.set_knobs(latency(lat));
@@ -1001,23 +1011,8 @@ fn fleet(opts: &Options, results: &mut Results) -> Result<(String, String), Benc
         base_url: emu.base_url(),
         tenant_id: P1_TENANT_ID,
     };
-    let journal = path_str(&opts.scratch.join("fleet-journal"));
     let spec = "specs/kandji-passport.yaml";
-    let setup = target.run(
-        false,
-        &[
-            "apply",
-            spec,
-            "--auto-approve",
-            "--allow-security-downgrade",
-            "--journal-dir",
-            &journal,
-        ],
-        "fleet-apply",
-    )?;
-    if setup.code != 0 {
-        return Err(step_failed(S, "apply (to converge the tenant)", &setup));
-    }
+    target.converge(S, spec, "fleet")?;
     let ids = clone_tenant(&emu, tenants);
     let dir = opts.scratch.join("fleet");
     std::fs::create_dir_all(&dir).map_err(|e| BenchError::io("create", &dir, e))?;
