@@ -160,12 +160,16 @@ pub fn client(tenant: &str, cloud_name: &str, g: &GraphArgs) -> Result<GraphClie
         None => None,
     };
     let env: BTreeMap<String, String> = std::env::vars().collect();
+    // One HTTP client for the run: the credential's token requests and the Graph requests share it.
+    let http = entractl_graph::build_http_client(&cfg)
+        .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))?;
     let opts = AuthOptions {
         on_device_code: Some(Arc::new(|p| eprintln!("{}", p.message))),
+        http: Some(http.clone()),
         ..AuthOptions::default()
     };
     let creds = entractl_graph::credential_from_env(&env, choice, &cfg, &opts).map_err(fail)?;
-    GraphClient::new(cfg, creds).map_err(fail)
+    GraphClient::with_http(cfg, creds, http).map_err(fail)
 }
 
 /// Says which tenant is read and as whom (stderr, on a terminal only).

@@ -231,7 +231,21 @@ async fn plan_and_apply(
         Ok(v) => v,
         Err(m) => return r.fail(ErrorKind::Auth, m),
     };
-    let creds = match credential_from_env(&env, Some(method), &cfg, &AuthOptions::default()) {
+    // One HTTP client per tenant, shared by its credential and its Graph client.
+    let http = match entractl_graph::build_http_client(&cfg) {
+        Ok(h) => h,
+        Err(e) => {
+            return r.fail(
+                ErrorKind::Internal,
+                format!("tenant `{}`: cannot build the HTTP client: {e}", entry.name),
+            );
+        }
+    };
+    let auth = AuthOptions {
+        http: Some(http.clone()),
+        ..AuthOptions::default()
+    };
+    let creds = match credential_from_env(&env, Some(method), &cfg, &auth) {
         Ok(c) => c,
         Err(e) => {
             return r.fail(
@@ -244,7 +258,7 @@ async fn plan_and_apply(
         }
     };
     drop(env);
-    let client = match GraphClient::new(cfg, creds) {
+    let client = match GraphClient::with_http(cfg, creds, http) {
         Ok(c) => c,
         Err(e) => return r.fail(ErrorKind::Graph, format!("tenant `{}`: {e}", entry.name)),
     };

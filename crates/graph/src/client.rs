@@ -66,7 +66,6 @@ impl GraphClient {
     /// Builds the client: validates the configuration (https, or http to loopback only) and creates
     /// the HTTP client (rustls, HTTP/2 by ALPN, certificate verification always on).
     pub fn new(cfg: GraphConfig, creds: Arc<dyn TokenSource>) -> Result<GraphClient, GraphError> {
-        cfg.validate().map_err(GraphError::config)?;
         let http = crate::transport::build_http_client(&cfg).map_err(|e| {
             GraphError::new(
                 GraphErrorKind::Config,
@@ -75,6 +74,17 @@ impl GraphClient {
                 format!("cannot build the HTTP client: {e}"),
             )
         })?;
+        GraphClient::with_http(cfg, creds, http)
+    }
+
+    /// Like [`GraphClient::new`], with an HTTP client built by [`crate::build_http_client`] that the
+    /// credential shares (`AuthOptions::http`), so a run has one connection pool and one TLS setup.
+    pub fn with_http(
+        cfg: GraphConfig,
+        creds: Arc<dyn TokenSource>,
+        http: reqwest::Client,
+    ) -> Result<GraphClient, GraphError> {
+        cfg.validate().map_err(GraphError::config)?;
         Ok(GraphClient {
             inner: Arc::new(Inner {
                 in_flight: Semaphore::new(cfg.max_in_flight),

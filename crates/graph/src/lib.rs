@@ -48,6 +48,7 @@ pub use permissions::permission_for;
 pub use request::{GraphRequest, GraphResponse, RetryRule};
 pub use retry::{WaitEvent, WaitReason, backoff, parse_retry_after};
 pub use secret::{AccessToken, Claims, MissingPermissions, Secret};
+pub use transport::build_http_client;
 
 /// Re-exported so callers can name methods and headers without depending on reqwest.
 pub use reqwest::{Method, header::HeaderMap};
