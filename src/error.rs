@@ -64,9 +64,14 @@ pub fn render(diagnostic: &dyn Diagnostic) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
+    // On a terminal, wrap at 100 columns; in a pipe, a file or a CI log, keep whole lines so a
+    // path or a message never breaks at the width (or the length of the checkout's path).
+    let handler = GraphicalReportHandler::new_themed(theme).with_links(false);
+    let handler = if std::io::stderr().is_terminal() {
+        handler.with_width(100)
+    } else {
+        handler.with_wrap_lines(false).with_break_words(false)
+    };
     let mut out = String::new();
     if handler.render_report(&mut out, diagnostic).is_err() {
         out = format!("{diagnostic}\n");
