@@ -4,6 +4,7 @@ mod assignments;
 mod explain;
 mod export;
 mod fleet;
+mod golden;
 mod kandji_passport;
 mod mfa;
 mod plan_apply;
