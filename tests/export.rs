@@ -338,7 +338,7 @@ impl Gen {
         z ^ (z >> 31)
     }
     fn flip(&mut self) -> bool {
-        self.next() % 2 == 0
+        self.next().is_multiple_of(2)
     }
     fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
         xs[(self.next() % xs.len() as u64) as usize].clone()
