@@ -7,7 +7,6 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-use url::Url;
 
 use crate::auth::TokenSource;
 use crate::config::GraphConfig;
@@ -34,8 +33,6 @@ struct Inner {
 pub(crate) enum Target {
     /// Relative to the version root; the request's query is appended.
     Relative,
-    /// A `@odata.nextLink`, sent verbatim.
-    Absolute(Url),
 }
 
 /// One attempt that did not succeed.
@@ -128,60 +125,13 @@ impl GraphClient {
     /// request's headers (e.g. `ConsistencyLevel`) on every page. A next link to any other host
     /// than the configured Graph host is refused.
     pub async fn list_all(&self, req: GraphRequest) -> Result<Vec<Value>, GraphError> {
-        let first = self.send(req.clone()).await?;
-        let mut out = page_values(&req, &first)?;
-        let mut next = next_link(first.json());
-        let root = self.inner.cfg.graph_root();
-        let max_pages = self.inner.cfg.max_pages;
-        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-        let mut pages = 1usize;
-        while let Some(link) = next {
-            let paging_error = |message: String| {
-                let mut e = GraphError::new(
-                    GraphErrorKind::Decode,
-                    req.method().as_str(),
-                    req.path(),
-                    message,
-                );
-                e.operation = req.label.clone();
-                e
-            };
-            if !seen.insert(link.clone()) {
-                return Err(paging_error(format!(
-                    "Graph returned a @odata.nextLink it had already returned (a paging loop after {pages} pages); \
-                     the list was not read to the end. Retry later; if it persists, narrow the query with $filter"
-                )));
-            }
-            if pages >= max_pages {
-                return Err(paging_error(format!(
-                    "the list did not end after {max_pages} pages (GraphConfig.max_pages); \
-                     the rest was not read. Narrow the query with $filter, or use $top=999 for fewer pages"
-                )));
-            }
-            let url = match Url::parse(&link) {
-                Ok(u) if same_origin(&u, &root) => u,
-                _ => {
-                    let mut e = GraphError::new(
-                        GraphErrorKind::UnsafeNextLink,
-                        req.method().as_str(),
-                        req.path(),
-                        format!(
-                            "Graph returned a @odata.nextLink to `{}`, which is not under the configured Graph URL {root}; it was not followed",
-                            origin_of(&link)
-                        ),
-                    );
-                    e.operation = req.label.clone();
-                    return Err(e);
-                }
-            };
-            let page = self
-                .run(&req, &Target::Absolute(url), None, Instant::now())
-                .await?;
-            pages += 1;
-            out.extend(page_values(&req, &page)?);
-            next = next_link(page.json());
+        let mut pages = crate::paging::Pages::new(req.clone());
+        let mut next = Some(req);
+        while let Some(page_req) = next {
+            let page = self.send(page_req).await?;
+            next = pages.absorb(&self.inner.cfg, &page)?;
         }
-        Ok(out)
+        Ok(pages.into_values())
     }
 
     pub(crate) fn report(&self, ev: WaitEvent) {
@@ -390,7 +340,6 @@ impl GraphClient {
 
     fn url_for(&self, req: &GraphRequest, target: &Target) -> String {
         match target {
-            Target::Absolute(u) => u.to_string(),
             Target::Relative => {
                 let root = self.inner.cfg.graph_root();
                 let version = if req.beta { "beta" } else { "v1.0" };
@@ -552,42 +501,9 @@ impl GraphClient {
 
 /// The `value` array of a collection page; anything else is an error (never an empty list: a
 /// failed read must not look like "absent").
-fn page_values(req: &GraphRequest, page: &GraphResponse) -> Result<Vec<Value>, GraphError> {
-    match page.json().get("value") {
-        Some(Value::Array(items)) => Ok(items.clone()),
-        _ => {
-            let mut e = GraphError::new(
-                GraphErrorKind::Decode,
-                req.method().as_str(),
-                req.path(),
-                "Graph answered a collection read without a `value` array; the answer was not used \
-                 (is the URL a collection, e.g. /applications?)",
-            );
-            e.operation = req.label.clone();
-            e.status = Some(page.status);
-            e.request_id = page.request_id.clone();
-            Err(e)
-        }
-    }
-}
 
-fn next_link(body: &Value) -> Option<String> {
-    body.get("@odata.nextLink")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
 
-fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
-        && a.port_or_known_default() == b.port_or_known_default()
-}
 
-fn origin_of(link: &str) -> String {
-    Url::parse(link)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_else(|_| "(unparseable URL)".into())
-}
 
 /// Converts a `$batch` response's `headers` object.
 pub(crate) fn headers_from_json(v: Option<&Value>) -> HeaderMap {

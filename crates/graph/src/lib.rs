@@ -1,5 +1,6 @@
 //! entractl's Microsoft Graph client: credentials, transport, the retry/throttle/consistency
-//! policy, paging and `$batch`.
+//! policy, paging and `$batch`; the batching [`Loader`]; and the typed [`resource`] layer, the
+//! one home of what entractl knows about each Entra object in Graph.
 //!
 //! ```no_run
 //! # async fn demo(env: std::collections::BTreeMap<String, String>) -> Result<(), Box<dyn std::error::Error>> {
@@ -22,8 +23,11 @@ mod batch;
 mod client;
 mod config;
 mod error;
+mod loader;
+mod paging;
 mod permissions;
 mod request;
+pub mod resource;
 mod retry;
 mod secret;
 pub mod signin;
@@ -44,6 +48,7 @@ pub use batch::MAX_BATCH;
 pub use client::GraphClient;
 pub use config::{Cloud, ConfigError, GraphConfig, OnWait, is_loopback_host};
 pub use error::{GraphError, GraphErrorDetails, GraphErrorKind};
+pub use loader::{Load, LoadStats, Loader, Stalled};
 pub use permissions::permission_for;
 pub use request::{GraphRequest, GraphResponse, RetryRule};
 pub use retry::{WaitEvent, WaitReason, backoff, parse_retry_after};

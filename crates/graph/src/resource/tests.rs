@@ -1,0 +1,111 @@
+use serde_json::json;
+
+use super::application::{Application, Platform, TokenType};
+use super::service_principal::ServicePrincipal;
+use super::*;
+use crate::permissions::permission_for;
+
+#[test]
+fn an_application_parses_leniently_and_keeps_what_it_does_not_model() {
+    let v = json!({
+        "id": "o1", "appId": "a1", "displayName": "Kandji Passport", "uniqueName": null,
+        "tags": "not-a-list", "isFallbackPublicClient": "yes",
+        "web": {"redirectUris": ["http://localhost"], "homePageUrl": "https://x",
+                "redirectUriSettings": [{"uri": "http://localhost", "index": null}]},
+        "spa": null,
+        "optionalClaims": {"idToken": [{"name": "upn", "essential": true}, {"essential": false}],
+                           "accessToken": null},
+        "requiredResourceAccess": [{"resourceAppId": "g", "resourceAccess": [{"id": "s", "type": "Scope"}]}, 7],
+        "notes": "kept",
+    });
+    let app: Application = parse(&v).expect("parses");
+    assert_eq!(app.unique_name, None);
+    assert!(app.tags.is_empty());
+    assert_eq!(app.is_fallback_public_client, None);
+    assert_eq!(app.redirect_uris(Platform::Web), ["http://localhost"]);
+    assert!(app.redirect_uris(Platform::Spa).is_empty());
+    let claims = app.claims(TokenType::Id);
+    assert_eq!(claims.len(), 1, "a claim without a name is skipped");
+    assert!(claims[0].essential);
+    assert!(app.claims(TokenType::Access).is_empty());
+    assert_eq!(app.required_resource_access.len(), 1);
+    assert_eq!(app.other["notes"], "kept");
+    // Round trip: what entractl does not model is written back.
+    let back = app.to_json();
+    assert_eq!(back["web"]["homePageUrl"], "https://x");
+    assert_eq!(back["notes"], "kept");
+    assert!(parse::<Application>(&json!({"id": "o1"})).is_none(), "appId is required");
+}
+
+#[test]
+fn platform_and_claims_values_replace_only_what_is_managed() {
+    let app: Application = parse(&json!({"id": "o", "appId": "a",
+        "web": {"redirectUris": ["x"], "logoutUrl": "https://out", "redirectUriSettings": []},
+        "optionalClaims": {"idToken": [], "saml2Token": [{"name": "upn"}], "future": 1}}))
+    .unwrap();
+    let web = application::redirect_uris_value(app.web.as_ref(), &["y".to_string()]);
+    assert_eq!(web, json!({"redirectUris": ["y"], "logoutUrl": "https://out"}));
+    let claims = application::optional_claims_value(
+        app.optional_claims.as_ref(),
+        &[(TokenType::Id, vec![json!({"name": "email"})])],
+    );
+    assert_eq!(claims["idToken"], json!([{"name": "email"}]));
+    assert_eq!(claims["accessToken"], json!([]));
+    assert_eq!(claims["saml2Token"][0]["name"], "upn");
+    assert_eq!(claims["future"], 1);
+}
+
+#[test]
+fn a_service_principal_lists_its_permissions() {
+    let sp: ServicePrincipal = parse(&json!({"id": "s", "appId": "a", "displayName": "Microsoft Graph",
+        "oauth2PermissionScopes": [{"id": "1", "value": "User.Read", "isEnabled": true}],
+        "appRoles": [{"id": "2", "value": "User.Read.All"}, {"id": "3"}]}))
+    .unwrap();
+    assert_eq!(sp.oauth2_permission_scopes[0].value, "User.Read");
+    assert_eq!(sp.app_roles.len(), 1, "a role without a value is skipped");
+}
+
+#[test]
+fn paths_and_keys() {
+    assert_eq!(odata_str("O'Brien"), "'O''Brien'");
+    assert_eq!(
+        application::by_unique_name("kandji"),
+        "/applications(uniqueName='kandji')"
+    );
+    assert_eq!(user::path("$admin#1@contoso.com"), "/users('$admin%231@contoso.com')");
+    assert_eq!(user::path(" alice@contoso.com "), "/users/alice@contoso.com");
+    assert_eq!(
+        authentication_requirements::path("alice@contoso.com"),
+        "/users/alice@contoso.com/authentication/requirements"
+    );
+    assert_eq!(group::path("ABC"), "/groups/abc");
+}
+
+#[test]
+fn every_operation_is_found_by_its_own_path() {
+    for op in operations() {
+        let concrete = op.path.replace("{}", "x");
+        assert_eq!(
+            permission_for(op.method, &concrete),
+            Some(op.permission),
+            "{} {}",
+            op.method,
+            op.path
+        );
+    }
+}
+
+#[test]
+fn creates_carry_a_probe_by_their_key_and_writes_wait_for_replication() {
+    let req = service_principal::create(service_principal::create_body(Some("app-1"), &["t"]));
+    let probe = req.probe.as_ref().expect("probe");
+    assert_eq!(probe.relative_url(), "/servicePrincipals?$filter=appId%20eq%20'app-1'");
+    assert!(!req.retry_rules.is_empty());
+    let req = app_role_assignment::create(app_role_assignment::body("u", Some("sp"), "r"));
+    assert_eq!(req.path(), "/servicePrincipals/sp/appRoleAssignedTo");
+    let req = application::create(json!({}), "k");
+    assert_eq!(
+        req.probe.as_ref().unwrap().path(),
+        "/applications(uniqueName='k')"
+    );
+}

@@ -1,0 +1,130 @@
+//! The batching loader against `graph-emulator`: reads issued together go out in one wave, reads
+//! that depend on answers in the next, a collection's pages in the waves after, and a wave is one
+//! `$batch` in the emulator's request log.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use entractl_graph::resource::{user, PAGE_SIZE};
+use entractl_graph::*;
+use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
+use graph_emulator::{EmulatorConfig, RunningEmulator};
+use serde_json::Value;
+
+fn client(emu: &RunningEmulator) -> GraphClient {
+    let mut cfg = GraphConfig::for_cloud(Cloud::Public, P1_TENANT_ID)
+        .with_graph_url(&emu.base_url())
+        .unwrap()
+        .with_authority_url(&emu.base_url())
+        .unwrap();
+    cfg.backoff_base = Duration::from_millis(20);
+    cfg.conditional_access_interval = Duration::from_millis(1);
+    let env: BTreeMap<String, String> = [
+        ("AZURE_TENANT_ID", P1_TENANT_ID),
+        ("AZURE_CLIENT_ID", CI_CLIENT_ID),
+        ("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let creds = credential_from_env(&env, None, &cfg, &AuthOptions::default()).unwrap();
+    GraphClient::new(cfg, creds).unwrap()
+}
+
+fn batches(emu: &RunningEmulator) -> usize {
+    emu.request_log()
+        .iter()
+        .filter(|e| e.path.ends_with("/$batch"))
+        .count()
+}
+
+#[tokio::test]
+async fn independent_reads_share_a_wave_and_dependent_reads_take_the_next() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let c = client(&emu);
+    c.token().await.unwrap();
+    let l = Loader::new(&c);
+    let l = &l;
+    let (alice, bob, again) = l
+        .run(async {
+            let (alice, bob) = tokio::join!(
+                l.get(user::get("alice@contoso.com", "alice")),
+                l.get(user::get("bob@contoso.com", "bob")),
+            );
+            let alice = alice.unwrap();
+            let id = alice["id"].as_str().unwrap().to_string();
+            let again = l.get(user::get(&id, "alice by id")).await.unwrap();
+            (alice, bob.unwrap(), again)
+        })
+        .await
+        .unwrap();
+    assert_eq!(bob["userPrincipalName"], "bob@contoso.com");
+    assert_eq!(again["id"], alice["id"]);
+    assert_eq!(
+        l.stats(),
+        LoadStats {
+            waves: 2,
+            requests: 3
+        }
+    );
+    assert_eq!(batches(&emu), 1, "the first wave is one $batch");
+    emu.shutdown();
+}
+
+#[tokio::test]
+async fn a_collection_is_read_whole_with_its_pages_in_the_following_waves() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let c = client(&emu);
+    let all = c
+        .list_all(GraphRequest::get("/users").top(PAGE_SIZE))
+        .await
+        .unwrap();
+    assert!(all.len() >= 4, "the scenario has users");
+    let l = Loader::new(&c);
+    let l = &l;
+    let (paged, one) = l
+        .run(async {
+            tokio::join!(
+                l.list(GraphRequest::get("/users").top(2)),
+                l.get(user::get("alice@contoso.com", "alice")),
+            )
+        })
+        .await
+        .unwrap();
+    let ids = |v: &[Value]| v.iter().map(|u| u["id"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&paged.unwrap()), ids(&all));
+    assert!(one.is_ok());
+    assert_eq!(l.stats().waves, all.len().div_ceil(2));
+    emu.shutdown();
+}
+
+#[tokio::test]
+async fn a_failed_read_fails_only_that_read() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let c = client(&emu);
+    let l = Loader::new(&c);
+    let l = &l;
+    let (missing, found) = l
+        .run(async {
+            tokio::join!(
+                l.get(user::get("nobody@contoso.com", "nobody")),
+                l.get(user::get("alice@contoso.com", "alice")),
+            )
+        })
+        .await
+        .unwrap();
+    assert!(missing.unwrap_err().is_not_found());
+    assert!(found.is_ok());
+    emu.shutdown();
+}
+
+#[tokio::test]
+async fn awaiting_anything_but_a_read_is_reported_not_hung() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let c = client(&emu);
+    let l = Loader::new(&c);
+    let out = l.run(std::future::pending::<()>()).await;
+    assert!(out.is_err());
+    assert_eq!(l.stats().waves, 0);
+    emu.shutdown();
+}
