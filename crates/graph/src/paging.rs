@@ -119,7 +119,12 @@ impl Pages {
     }
 
     fn error(&self, kind: GraphErrorKind, message: String) -> GraphError {
-        let mut e = GraphError::new(kind, self.first.method().as_str(), self.first.path(), message);
+        let mut e = GraphError::new(
+            kind,
+            self.first.method().as_str(),
+            self.first.path(),
+            message,
+        );
         e.operation = self.first.label.clone();
         e
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use entractl_graph::resource::{user, PAGE_SIZE};
+use entractl_graph::resource::{PAGE_SIZE, user};
 use entractl_graph::*;
 use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
 use graph_emulator::{EmulatorConfig, RunningEmulator};

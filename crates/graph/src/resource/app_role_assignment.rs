@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Operation, PAGE_SIZE, de, odata_str, service_principal, while_replicating};
+use super::common::{Operation, PAGE_SIZE, odata_str, while_replicating};
+use super::{de, service_principal};
 use crate::error::GraphError;
 use crate::request::GraphRequest;
 
@@ -68,7 +69,10 @@ impl AppRoleAssignment {
 
 /// `/servicePrincipals/{resource}/appRoleAssignedTo`.
 pub fn collection(resource_sp_id: &str) -> String {
-    format!("{}/appRoleAssignedTo", service_principal::path(resource_sp_id))
+    format!(
+        "{}/appRoleAssignedTo",
+        service_principal::path(resource_sp_id)
+    )
 }
 
 /// Everyone assigned to an app role of the service principal `resource_sp_id` (paged).
@@ -93,7 +97,12 @@ pub fn body(principal_id: &str, resource_sp_id: Option<&str>, app_role_id: &str)
 /// just-created service principal replicates; an unknown outcome is resolved by looking the
 /// assignment up by principal and role.
 pub fn create(body: Value) -> GraphRequest {
-    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let (resource, principal, role) = (s("resourceId"), s("principalId"), s("appRoleId"));
     while_replicating(GraphRequest::post(collection(&resource)))
         .json(body)

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{Operation, de, has_tag, list, odata_str, while_replicating};
+use super::common::{Operation, has_tag, list, odata_str, while_replicating};
+use super::de;
 use crate::request::GraphRequest;
 
 pub const COLLECTION: &str = "/applications";
@@ -59,11 +60,7 @@ pub const OPERATIONS: &[Operation] = &[
         "/applications/{}/addPassword",
         "Application.ReadWrite.OwnedBy",
     ),
-    Operation::new(
-        "GET",
-        "/applications/{}/federatedIdentityCredentials",
-        READ,
-    ),
+    Operation::new("GET", "/applications/{}/federatedIdentityCredentials", READ),
     Operation::new(
         "POST",
         "/applications/{}/federatedIdentityCredentials",
@@ -258,6 +255,75 @@ pub struct ResourceAccess {
     pub kind: String,
 }
 
+/// One kind of group `groupMembershipClaims` puts in the tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupClaim {
+    SecurityGroup,
+    DirectoryRole,
+    ApplicationGroup,
+    All,
+}
+
+impl GroupClaim {
+    const ALL: [GroupClaim; 4] = [
+        GroupClaim::SecurityGroup,
+        GroupClaim::DirectoryRole,
+        GroupClaim::ApplicationGroup,
+        GroupClaim::All,
+    ];
+
+    /// Graph's spelling.
+    pub fn graph_value(self) -> &'static str {
+        match self {
+            GroupClaim::SecurityGroup => "SecurityGroup",
+            GroupClaim::DirectoryRole => "DirectoryRole",
+            GroupClaim::ApplicationGroup => "ApplicationGroup",
+            GroupClaim::All => "All",
+        }
+    }
+}
+
+/// `groupMembershipClaims`: the groups the tokens carry. Graph stores a string: `None` (or
+/// `null`), one of the [`GroupClaim`] values, or a comma-separated combination of them
+/// (`"SecurityGroup, DirectoryRole"`); values compare case-insensitively and in any order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupMembershipClaims(pub std::collections::BTreeSet<GroupClaim>);
+
+impl GroupMembershipClaims {
+    /// From Graph's value; an entry Graph does not document makes the whole value unreadable
+    /// (`None`), so it is never mistaken for another.
+    pub fn parse(value: Option<&str>) -> Option<GroupMembershipClaims> {
+        let mut set = std::collections::BTreeSet::new();
+        for part in value.unwrap_or("").split(',').map(str::trim) {
+            if part.is_empty() || part.eq_ignore_ascii_case("None") {
+                continue;
+            }
+            let claim = GroupClaim::ALL
+                .into_iter()
+                .find(|c| c.graph_value().eq_ignore_ascii_case(part))?;
+            set.insert(claim);
+        }
+        Some(GroupMembershipClaims(set))
+    }
+
+    /// A single kind of group (or none).
+    pub fn of(claim: Option<GroupClaim>) -> GroupMembershipClaims {
+        GroupMembershipClaims(claim.into_iter().collect())
+    }
+
+    /// Graph's spelling: `None`, one value, or values joined with `, `.
+    pub fn graph_value(&self) -> String {
+        if self.0.is_empty() {
+            return "None".to_string();
+        }
+        self.0
+            .iter()
+            .map(|c| c.graph_value())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// `Scope` or `Role` in `requiredResourceAccess`.
 pub const SCOPE: &str = "Scope";
 pub const ROLE: &str = "Role";
@@ -280,6 +346,11 @@ impl Application {
     /// The optional claims of one token type (empty when none).
     pub fn claims(&self, token: TokenType) -> &[OptionalClaim] {
         self.optional_claims.as_ref().map_or(&[], |c| c.of(token))
+    }
+
+    /// `groupMembershipClaims`, typed (`None` when Graph's value is not one entractl knows).
+    pub fn group_membership_claims(&self) -> Option<GroupMembershipClaims> {
+        GroupMembershipClaims::parse(self.group_membership_claims.as_deref())
     }
 
     /// True when the application carries `tag` (Entra compares tags case-insensitively).
@@ -329,9 +400,9 @@ pub fn get_by_unique_name(unique_name: &str, label: impl Into<String>) -> GraphR
 /// Create an application. The create carries its `uniqueName`, so an unknown outcome is resolved
 /// by looking the application up by that key (never a second application).
 pub fn create(body: Value, unique_name: &str) -> GraphRequest {
-    GraphRequest::post(COLLECTION).json(body).idempotency_probe(
-        GraphRequest::get(by_unique_name(unique_name)).select(SELECT),
-    )
+    GraphRequest::post(COLLECTION)
+        .json(body)
+        .idempotency_probe(GraphRequest::get(by_unique_name(unique_name)).select(SELECT))
 }
 
 /// Update an application (PATCH: each top-level property in `patch` replaces the current value

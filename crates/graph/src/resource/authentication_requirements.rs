@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Operation, de, user};
+use super::common::Operation;
+use super::{de, user};
 use crate::request::GraphRequest;
 
 pub const READ: &str = "Policy.Read.All";

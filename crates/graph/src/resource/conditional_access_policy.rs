@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::Operation;
+use super::common::Operation;
 use crate::request::GraphRequest;
 
 pub const PATH: &str = "/identity/conditionalAccess/policies";
@@ -87,7 +87,8 @@ impl ConditionalAccessPolicy {
 
     /// Whether `conditions.users.{key}` is an object (`includeGuestsOrExternalUsers`).
     pub fn users_has_object(&self, key: &str) -> bool {
-        self.conditions(&["users", key]).is_some_and(Value::is_object)
+        self.conditions(&["users", key])
+            .is_some_and(Value::is_object)
     }
 
     /// `conditions.clientAppTypes`.
@@ -112,7 +113,8 @@ impl ConditionalAccessPolicy {
         Some(GrantControls {
             built_in: strings(get(g, "builtInControls")),
             strength: strength.is_some(),
-            strength_name: strength.and_then(|s| string(s, "displayName").or_else(|| string(s, "id"))),
+            strength_name: strength
+                .and_then(|s| string(s, "displayName").or_else(|| string(s, "id"))),
             others: strings(get(g, "termsOfUse")).len()
                 + strings(get(g, "customAuthenticationFactors")).len(),
             and: string(g, "operator").is_some_and(|o| o.trim().eq_ignore_ascii_case("AND")),

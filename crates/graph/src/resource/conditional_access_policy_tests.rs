@@ -10,7 +10,9 @@ fn policy(v: Value) -> ConditionalAccessPolicy {
 
 #[test]
 fn exact_key_wins_then_case_is_ignored_but_not_annotations() {
-    let p = policy(json!({"grantControls@odata.type": "x", "GrantControls": {"builtInControls": ["mfa"]}}));
+    let p = policy(
+        json!({"grantControls@odata.type": "x", "GrantControls": {"builtInControls": ["mfa"]}}),
+    );
     assert_eq!(p.grant_controls().unwrap().built_in, vec!["mfa"]);
     let p = policy(json!({"grantControls": null, "GRANTCONTROLS": {"builtInControls": ["mfa"]}}));
     assert!(p.grant_controls().is_none(), "an exact null wins");
@@ -19,8 +21,10 @@ fn exact_key_wins_then_case_is_ignored_but_not_annotations() {
 
 #[test]
 fn lists_tolerate_shapes() {
-    let p = policy(json!({"conditions": {"Applications": {"includeApplications": "All",
-        "excludeApplications": ["a", 1, "b"]}, "users": {"includeUsers": null}}}));
+    let p = policy(
+        json!({"conditions": {"Applications": {"includeApplications": "All",
+        "excludeApplications": ["a", 1, "b"]}, "users": {"includeUsers": null}}}),
+    );
     assert_eq!(p.applications("includeApplications"), vec!["All"]);
     assert_eq!(p.applications("excludeApplications"), vec!["a", "b"]);
     assert!(p.users("includeUsers").is_empty());
@@ -67,7 +71,10 @@ fn missing_or_null_lists_are_created() {
             patch["conditions"]["applications"]["excludeApplications"],
             json!([APP])
         );
-        assert_eq!(p.patched(&patch).applications("excludeApplications"), vec![APP]);
+        assert_eq!(
+            p.patched(&patch).applications("excludeApplications"),
+            vec![APP]
+        );
     }
 }
 

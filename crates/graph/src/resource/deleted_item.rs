@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Operation, application, de, user};
+use super::common::Operation;
+use super::{application, de, user};
 use crate::request::GraphRequest;
 
 /// The deleted applications: the OData cast is required (`microsoft.graph.application`; the

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Operation, PAGE_SIZE, de, eq};
+use super::common::{Operation, PAGE_SIZE, eq};
+use super::de;
 use crate::request::GraphRequest;
 
 pub const COLLECTION: &str = "/groups";
@@ -40,11 +41,7 @@ pub struct Member {
     pub odata_type: String,
     #[serde(deserialize_with = "de::required_guid")]
     pub id: String,
-    #[serde(
-        rename = "userPrincipalName",
-        default,
-        deserialize_with = "de::string"
-    )]
+    #[serde(rename = "userPrincipalName", default, deserialize_with = "de::string")]
     pub user_principal_name: Option<String>,
 }
 
@@ -65,7 +62,9 @@ pub fn path(id: &str) -> String {
 
 /// Read one group by object id (404 when there is none).
 pub fn get(id: &str, label: impl Into<String>) -> GraphRequest {
-    GraphRequest::get(path(id)).select(SELECT).label(label.into())
+    GraphRequest::get(path(id))
+        .select(SELECT)
+        .label(label.into())
 }
 
 /// The groups with this display name (display names are not unique).

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{Operation, de, list, odata_str, while_replicating};
+use super::common::{Operation, list, odata_str, while_replicating};
+use super::de;
 use crate::request::GraphRequest;
 
 pub const COLLECTION: &str = "/oauth2PermissionGrants";
@@ -90,7 +91,11 @@ pub fn list_tenant_wide(client_sp_id: &str) -> GraphRequest {
 }
 
 /// The body of a tenant-wide grant (`clientId` may be `null` until the client exists).
-pub fn tenant_wide_body(client_sp_id: Option<&str>, resource_sp_id: &str, scopes: &[String]) -> Value {
+pub fn tenant_wide_body(
+    client_sp_id: Option<&str>,
+    resource_sp_id: &str,
+    scopes: &[String],
+) -> Value {
     json!({
         "clientId": client_sp_id,
         "consentType": ALL_PRINCIPALS,
@@ -102,7 +107,12 @@ pub fn tenant_wide_body(client_sp_id: Option<&str>, resource_sp_id: &str, scopes
 /// Create a grant from its body. Retried while the client service principal replicates; an
 /// unknown outcome is resolved by looking the grant up by client, resource and consent type.
 pub fn create(body: Value) -> GraphRequest {
-    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let (client, resource) = (s("clientId"), s("resourceId"));
     while_replicating(GraphRequest::post(COLLECTION))
         .json(body)

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{Operation, de};
+use super::common::Operation;
+use super::de;
 use crate::request::GraphRequest;
 
 pub const PATH: &str = "/policies/identitySecurityDefaultsEnforcementPolicy";

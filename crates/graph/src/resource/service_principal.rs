@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{Operation, de, eq, has_tag, list, while_replicating};
+use super::common::{Operation, eq, has_tag, list, while_replicating};
+use super::de;
 use crate::request::GraphRequest;
 
 pub const COLLECTION: &str = "/servicePrincipals";
@@ -121,7 +122,9 @@ pub fn find_by_display_name(name: &str, label: impl Into<String>) -> GraphReques
 
 /// Read one service principal by id (404 when it does not exist).
 pub fn get(id: &str, label: impl Into<String>) -> GraphRequest {
-    GraphRequest::get(path(id)).select(SELECT).label(label.into())
+    GraphRequest::get(path(id))
+        .select(SELECT)
+        .label(label.into())
 }
 
 /// The body creating the service principal of `app_id` with `tags` (and any other properties).

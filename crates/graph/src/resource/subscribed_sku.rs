@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Operation;
+use super::common::Operation;
 use crate::request::GraphRequest;
 
 pub const PATH: &str = "/subscribedSkus";

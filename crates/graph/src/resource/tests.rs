@@ -34,7 +34,10 @@ fn an_application_parses_leniently_and_keeps_what_it_does_not_model() {
     let back = app.to_json();
     assert_eq!(back["web"]["homePageUrl"], "https://x");
     assert_eq!(back["notes"], "kept");
-    assert!(parse::<Application>(&json!({"id": "o1"})).is_none(), "appId is required");
+    assert!(
+        parse::<Application>(&json!({"id": "o1"})).is_none(),
+        "appId is required"
+    );
 }
 
 #[test]
@@ -44,7 +47,10 @@ fn platform_and_claims_values_replace_only_what_is_managed() {
         "optionalClaims": {"idToken": [], "saml2Token": [{"name": "upn"}], "future": 1}}))
     .unwrap();
     let web = application::redirect_uris_value(app.web.as_ref(), &["y".to_string()]);
-    assert_eq!(web, json!({"redirectUris": ["y"], "logoutUrl": "https://out"}));
+    assert_eq!(
+        web,
+        json!({"redirectUris": ["y"], "logoutUrl": "https://out"})
+    );
     let claims = application::optional_claims_value(
         app.optional_claims.as_ref(),
         &[(TokenType::Id, vec![json!({"name": "email"})])],
@@ -57,9 +63,11 @@ fn platform_and_claims_values_replace_only_what_is_managed() {
 
 #[test]
 fn a_service_principal_lists_its_permissions() {
-    let sp: ServicePrincipal = parse(&json!({"id": "s", "appId": "a", "displayName": "Microsoft Graph",
+    let sp: ServicePrincipal = parse(
+        &json!({"id": "s", "appId": "a", "displayName": "Microsoft Graph",
         "oauth2PermissionScopes": [{"id": "1", "value": "User.Read", "isEnabled": true}],
-        "appRoles": [{"id": "2", "value": "User.Read.All"}, {"id": "3"}]}))
+        "appRoles": [{"id": "2", "value": "User.Read.All"}, {"id": "3"}]}),
+    )
     .unwrap();
     assert_eq!(sp.oauth2_permission_scopes[0].value, "User.Read");
     assert_eq!(sp.app_roles.len(), 1, "a role without a value is skipped");
@@ -72,8 +80,14 @@ fn paths_and_keys() {
         application::by_unique_name("kandji"),
         "/applications(uniqueName='kandji')"
     );
-    assert_eq!(user::path("$admin#1@contoso.com"), "/users('$admin%231@contoso.com')");
-    assert_eq!(user::path(" alice@contoso.com "), "/users/alice@contoso.com");
+    assert_eq!(
+        user::path("$admin#1@contoso.com"),
+        "/users('$admin%231@contoso.com')"
+    );
+    assert_eq!(
+        user::path(" alice@contoso.com "),
+        "/users/alice@contoso.com"
+    );
     assert_eq!(
         authentication_requirements::path("alice@contoso.com"),
         "/users/alice@contoso.com/authentication/requirements"
@@ -99,7 +113,10 @@ fn every_operation_is_found_by_its_own_path() {
 fn creates_carry_a_probe_by_their_key_and_writes_wait_for_replication() {
     let req = service_principal::create(service_principal::create_body(Some("app-1"), &["t"]));
     let probe = req.probe.as_ref().expect("probe");
-    assert_eq!(probe.relative_url(), "/servicePrincipals?$filter=appId%20eq%20'app-1'");
+    assert_eq!(
+        probe.relative_url(),
+        "/servicePrincipals?$filter=appId%20eq%20'app-1'"
+    );
     assert!(!req.retry_rules.is_empty());
     let req = app_role_assignment::create(app_role_assignment::body("u", Some("sp"), "r"));
     assert_eq!(req.path(), "/servicePrincipals/sp/appRoleAssignedTo");
@@ -108,4 +125,25 @@ fn creates_carry_a_probe_by_their_key_and_writes_wait_for_replication() {
         req.probe.as_ref().unwrap().path(),
         "/applications(uniqueName='k')"
     );
+}
+
+#[test]
+fn group_membership_claims_follow_graph_comma_lists() {
+    use super::application::{GroupClaim, GroupMembershipClaims};
+    let p = |v: Option<&str>| GroupMembershipClaims::parse(v).unwrap();
+    assert_eq!(p(None), GroupMembershipClaims::default());
+    assert_eq!(p(Some("None")), GroupMembershipClaims::default());
+    assert_eq!(
+        p(Some("all")),
+        GroupMembershipClaims::of(Some(GroupClaim::All))
+    );
+    assert_eq!(
+        p(Some("DirectoryRole, SecurityGroup")),
+        p(Some("securitygroup,directoryrole"))
+    );
+    assert_eq!(
+        p(Some("DirectoryRole, SecurityGroup")).graph_value(),
+        "SecurityGroup, DirectoryRole"
+    );
+    assert_eq!(GroupMembershipClaims::parse(Some("Everything")), None);
 }

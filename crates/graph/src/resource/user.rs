@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Operation, de, odata_str};
+use super::common::{Operation, odata_str};
+use super::de;
 use crate::request::GraphRequest;
 
 pub const SELECT: &[&str] = &["id", "userPrincipalName", "displayName", "accountEnabled"];
