@@ -137,17 +137,6 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
             "\nApply complete: {} change(s) made; converged{journal}.\n",
             report.writes
         );
-        if !desired.not_yet_applied.is_empty() {
-            done.push_str(&format!(
-                "Not applied by this version (not part of \"converged\"): {}.\n",
-                desired
-                    .not_yet_applied
-                    .iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
         let o = &report.final_plan.outputs;
         let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "(unknown)".into());
         done.push_str(&format!(

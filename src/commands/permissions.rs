@@ -40,15 +40,5 @@ pub fn run(args: &PermissionsArgs) -> Result<Outcome, CliError> {
     for n in &req.apply {
         out.push_str(&format!("  {:<40}{}\n", n.permission, n.why));
     }
-    if !req.not_covered.is_empty() {
-        out.push_str(&format!(
-            "\nNot listed: {} in the spec is not applied by this version of entractl.\n",
-            req.not_covered
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
     output::stdout(&out).map(|()| Outcome::Success)
 }

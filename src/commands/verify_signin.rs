@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use clap::Args;
 use entractl_engine::aadsts;
 use entractl_engine::desired::{MICROSOFT_GRAPH_APP_ID, ResourceRef};
-use entractl_engine::diff::identify_app;
+use entractl_engine::identify_app;
 use entractl_engine::{Desired, fetch};
 use entractl_graph::Secret;
 use entractl_graph::signin::{PASSPORT_SCOPES, SignInError, SignInSuccess, password_sign_in};

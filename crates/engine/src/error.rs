@@ -1,96 +1,9 @@
-//! Errors of the engine. Each says what went wrong, where, and how to fix it.
+//! Errors of the engine's I/O: reading the tenant, applying, the journal, saved plans. Each says
+//! what went wrong, where, and how to fix it.
 
-use crate::plan::ObjectKind;
+use entractl_graph::GraphError;
 
-/// A permission named in the spec that the resource API does not offer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownPermission {
-    pub resource: String,
-    /// `delegated` or `application`.
-    pub kind: &'static str,
-    pub name: String,
-    pub suggestions: Vec<String>,
-}
-
-impl std::fmt::Display for UnknownPermission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "`{}` does not offer a {} permission `{}` (spec: app.apiPermissions.{}.{})",
-            self.resource, self.kind, self.name, self.resource, self.kind
-        )?;
-        if !self.suggestions.is_empty() {
-            write!(
-                f,
-                "; did you mean {}?",
-                self.suggestions
-                    .iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// Why a plan could not be made from the desired and observed states.
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    #[error(
-        "the spec gives the app neither `uniqueName` nor `appId` (spec: app)\n  hint: add `uniqueName: <a stable key>` to create and find the app, or `appId: <guid>` to adopt an existing one"
-    )]
-    NoAppKey,
-    #[error(
-        "more than one application matches app `{key}` of the spec: {}\n  hint: entractl never guesses; delete or rename the stray one (or remove its `entractl:{key}` tag), or pin the right one with `appId:` in the spec",
-        candidates.join("; ")
-    )]
-    AmbiguousApplication {
-        key: String,
-        candidates: Vec<String>,
-    },
-    #[error(
-        "application \"{display_name}\" (appId {app_id}) already has uniqueName `{key}` but is not managed by entractl\n  hint: to take it over, add `appId: {app_id}` to the app in the spec (adoption); or choose another `uniqueName`"
-    )]
-    UnmanagedApplication {
-        key: String,
-        display_name: String,
-        app_id: String,
-    },
-    #[error(
-        "no application with appId {app_id} exists in tenant {tenant} (spec: app.appId)\n  hint: check the appId (Entra admin center → App registrations → Application (client) ID) and the tenant; to create a new app instead, remove `appId` and set `uniqueName`"
-    )]
-    AdoptedAppNotFound { app_id: String, tenant: String },
-    #[error(
-        "the API `{resource}` named in app.apiPermissions has no service principal in tenant {tenant}\n  hint: check the name as it appears under Enterprise applications, or name it by its appId"
-    )]
-    ResourceNotFound { resource: String, tenant: String },
-    #[error(
-        "the API name `{resource}` in app.apiPermissions matches several service principals: {}\n  hint: name it by its appId instead",
-        candidates.join(", ")
-    )]
-    AmbiguousResource {
-        resource: String,
-        candidates: Vec<String>,
-    },
-    #[error(
-        "{} permission(s) in the spec do not exist:\n{}\n  hint: use the permission values shown in Entra admin center → API permissions",
-        .0.len(),
-        .0.iter().map(|u| format!("  - {u}")).collect::<Vec<_>>().join("\n")
-    )]
-    UnknownPermissions(Vec<UnknownPermission>),
-    #[error(
-        "mfa.conditionalAccess.excludeApp cannot be used with this tenant's policies:\n{}\n  hint: name each policy by its exact display name or, when names repeat, by its id (Entra admin center → Protection → Conditional Access → Policies)",
-        .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n")
-    )]
-    PolicySelection(Vec<String>),
-    #[error(transparent)]
-    Assignments(#[from] crate::assignments::AssignmentError),
-    #[error(transparent)]
-    Restore(#[from] crate::restore::RestoreError),
-    #[error("internal: a {kind} change has no usable payload: {detail}")]
-    BadPayload { kind: ObjectKind, detail: String },
-}
+pub use crate::core::error::PlanError;
 
 /// Why fetching, applying or loading a saved plan failed.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +39,9 @@ pub enum EngineError {
         changes.join("; ")
     )]
     SecurityDowngrade { changes: Vec<String> },
+    /// A bug: the message says what invariant broke.
+    #[error("internal: {0}")]
+    Internal(String),
     #[error(
         "the saved plan {} is stale: {}\n  hint: make a new plan with `entractl plan SPEC --out FILE`, review it, and apply that",
         path.display(),
@@ -138,12 +54,38 @@ pub enum EngineError {
     #[error(
         "{} is not a usable saved plan: {reason}\n  hint: saved plans are written by `entractl plan SPEC --out FILE` (format_version {})",
         path.display(),
-        crate::plan::FORMAT_VERSION
+        crate::core::plan::FORMAT_VERSION
     )]
     SavedPlan {
         path: std::path::PathBuf,
         reason: String,
     },
+}
+
+/// A read of the tenant that failed: what was being read, and Graph's error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("could not {what}: {source}")]
+pub struct ReadError {
+    pub what: String,
+    #[source]
+    pub source: GraphError,
+}
+
+impl ReadError {
+    /// Maps a failed read to an error saying what was being read.
+    pub fn of(what: impl Into<String>) -> impl FnOnce(GraphError) -> ReadError {
+        let what = what.into();
+        move |source| ReadError { what, source }
+    }
+}
+
+impl From<ReadError> for EngineError {
+    fn from(e: ReadError) -> EngineError {
+        EngineError::Read {
+            what: e.what,
+            source: e.source,
+        }
+    }
 }
 
 impl EngineError {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::error::EngineError;
-use crate::plan::Change;
+use crate::core::plan::Change;
 
 /// One apply's journal directory.
 #[derive(Debug, Clone)]
@@ -43,7 +43,12 @@ impl Journal {
     }
 
     /// Writes the prior state of the object a change is about to modify. Returns the file path.
-    pub fn record(&mut self, change: &Change, before: &Value) -> Result<PathBuf, EngineError> {
+    pub fn record(
+        &mut self,
+        change: &Change,
+        before: &Value,
+        undo: &str,
+    ) -> Result<PathBuf, EngineError> {
         std::fs::create_dir_all(&self.dir).map_err(|source| EngineError::Journal {
             path: self.dir.clone(),
             source,
@@ -63,7 +68,7 @@ impl Journal {
             "action": change.action,
             "before": before,
             "change": change,
-            "undo": undo_hint(change),
+            "undo": undo,
         });
         write(&path, &entry)?;
         Ok(path)
@@ -87,25 +92,4 @@ fn write(path: &Path, v: &Value) -> Result<(), EngineError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-fn undo_hint(c: &Change) -> String {
-    use crate::plan::{Action, ObjectKind};
-    match (c.object.kind, c.action) {
-        (_, Action::Create) => format!(
-            "delete the created {} (its id is under `created.id` once the create succeeded)",
-            c.object.kind
-        ),
-        (_, Action::Restore) => format!(
-            "delete the {} again (`before` is it as it was in deleted items)",
-            c.object.kind
-        ),
-        (ObjectKind::OAuth2PermissionGrant, Action::Delete) => {
-            "POST /oauth2PermissionGrants with clientId, consentType, resourceId and scope from `before`".into()
-        }
-        _ => format!(
-            "PATCH the {} with the properties listed under `change.fields[].path`, taking their values from `before`",
-            c.object.kind
-        ),
-    }
 }

@@ -1,38 +1,29 @@
 //! entractl's engine: `plan = diff(desired, observed)`, with fetch (Graph reads) before it and
 //! apply (ordered, journaled writes) after it.
 //!
-//! The pure core — [`desired`], [`observed`], [`plan`], [`diff()`], [`simulate`], [`render`] —
-//! does no I/O and is tested without a network.
+//! - [`core`]: the pure core — desired and observed state, the object kinds behind one trait,
+//!   the plan, its renderings — with no I/O, tested without a network;
+//! - [`fetch`]: the reads, as plain async code over `entractl_graph`'s batching loader;
+//! - [`apply`]: the writes, each kind's way, journaled ([`journal`]), then read back;
+//! - [`saved`] plans, [`permissions`], [`export`] and the sign-in error catalogue ([`aadsts`]).
 
 pub mod aadsts;
 pub mod apply;
-pub mod assignments;
-pub mod desired;
-pub mod diff;
+pub mod core;
 pub mod error;
 pub mod export;
 pub mod fetch;
 pub mod journal;
-pub mod mfa;
-pub mod normalize;
-pub mod observed;
 pub mod permissions;
-pub mod plan;
-pub mod render;
-pub mod restore;
 pub mod saved;
-pub mod simulate;
-mod waves;
 
+pub use crate::core::kinds::identify_app;
+pub use crate::core::{desired, diff::diff, observed, plan, policy, render, simulate::simulate_apply};
 pub use apply::{ApplyOptions, ApplyReport, apply};
 pub use desired::{ApiPermission, AppIdentity, Desired, DesiredApp, OptionalClaim, ResourceRef};
-pub use diff::diff;
-pub use error::{EngineError, PlanError};
+pub use error::{EngineError, PlanError, ReadError};
 pub use fetch::{FetchStats, fetch};
 pub use observed::Observed;
 pub use plan::{Action, Change, FieldChange, ObjectKind, ObjectRef, Outputs, Plan, Risk};
 pub use saved::SavedPlan;
-pub use simulate::simulate_apply;
 
-#[cfg(test)]
-mod tests;

@@ -1,66 +1,19 @@
-//! The least-privileged Microsoft Graph application permissions a spec needs, to plan and to apply.
+//! The least-privileged Microsoft Graph application permissions a spec needs, to plan and to
+//! apply: what every kind needs ([`Kind::permissions`](crate::core::kinds::Kind)), with the
+//! permission names from the resource modules of `entractl_graph`.
 
-use serde::Serialize;
+pub use crate::core::kinds::{Needed, RequiredPermissions};
 
-use crate::desired::Desired;
-
-/// One permission and why it is needed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Needed {
-    pub permission: &'static str,
-    pub why: String,
-}
-
-/// Permissions to plan (read only) and to apply (read and write).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RequiredPermissions {
-    pub plan: Vec<Needed>,
-    pub apply: Vec<Needed>,
-    /// Spec sections this version does not apply (their permissions are not listed).
-    pub not_covered: Vec<String>,
-}
+use crate::core::desired::Desired;
+use crate::core::kinds::KINDS;
 
 /// The least-privileged application permissions for `desired` (Microsoft's permission tables).
 pub fn required_permissions(desired: &Desired) -> RequiredPermissions {
-    let consent = desired.app.admin_consent.is_some() && desired.app.api_permissions.is_some();
-    let mut plan = vec![Needed {
-        permission: "Application.Read.All",
-        why: "find the application, its service principal and the APIs named in apiPermissions (GET /applications, /servicePrincipals)".into(),
-    }];
-    if consent {
-        plan.push(Needed {
-            permission: "DelegatedPermissionGrant.Read.All",
-            why: "read the app's tenant-wide delegated grants (GET /oauth2PermissionGrants)".into(),
-        });
+    let mut needed = RequiredPermissions::default();
+    for kind in KINDS {
+        kind.permissions(desired, &mut needed);
     }
-    let mut apply = vec![if desired.app.identity.adopt_app_id.is_some() {
-        Needed {
-            permission: "Application.ReadWrite.All",
-            why: "update an adopted application and its service principal that entractl's identity does not own (Application.ReadWrite.OwnedBy suffices once it is an owner)".into(),
-        }
-    } else {
-        Needed {
-            permission: "Application.ReadWrite.OwnedBy",
-            why: "create the application (entractl's identity becomes its owner), update it, and create its service principal; it also allows the reads of plan".into(),
-        }
-    }];
-    if consent {
-        apply.push(Needed {
-            permission: "DelegatedPermissionGrant.ReadWrite.All",
-            why: "grant admin consent (POST/PATCH/DELETE /oauth2PermissionGrants); this permission can grant any delegated permission: keep the identity's secret or federation tight".into(),
-        });
-    }
-    if let Some(a) = &desired.assignments {
-        crate::assignments::required_permissions(a, &mut plan, &mut apply);
-    }
-    if let Some(m) = &desired.mfa {
-        crate::mfa::posture::required_permissions(m, &mut plan, &mut apply);
-    }
-    RequiredPermissions {
-        plan,
-        apply,
-        not_covered: desired.not_yet_applied.clone(),
-    }
+    needed
 }
 
 #[cfg(test)]
@@ -93,10 +46,10 @@ mod tests {
     #[test]
     fn mfa_adds_policy_permissions() {
         let mut d = crate::tests::kandji();
-        d.mfa = Some(crate::mfa::posture::DesiredMfa {
+        d.mfa = Some(crate::core::desired::DesiredMfa {
             security_defaults: Some(false),
             per_user_mfa_disabled: true,
-            conditional_access: Some(crate::mfa::posture::CaSelection::FromPoliciesRequiringMfa),
+            conditional_access: Some(crate::core::desired::CaSelection::FromPoliciesRequiringMfa),
         });
         let p = required_permissions(&d);
         let names = |v: &[Needed]| v.iter().map(|n| n.permission).collect::<Vec<_>>();

@@ -6,10 +6,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::desired::Desired;
+use crate::core::desired::Desired;
 use crate::error::EngineError;
-use crate::observed::Observed;
-use crate::plan::{FORMAT_VERSION, Plan};
+use crate::core::observed::Observed;
+use crate::core::plan::{FORMAT_VERSION, Plan};
 
 /// The `kind` field of a saved plan file.
 pub const SAVED_PLAN_KIND: &str = "entractl-saved-plan";

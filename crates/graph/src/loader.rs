@@ -9,7 +9,11 @@
 //! progress without an answer, sends a wave, and repeats. So fetch code is plain async code —
 //! `let (app, sp) = join!(read_app(l), read_sp(l));` — and its waves follow from its data
 //! dependencies.
+//!
+//! A read is sent once per loader: asking again for the same GET (the same URL and API version)
+//! gives the same answer, from the first request — already answered or still on its way.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,23 +43,23 @@ pub struct Stalled;
 
 type Answer<T> = Result<T, GraphError>;
 
-/// Where the answer of one read goes.
+/// Where the answer of one read goes (every reader of it waits on it).
 struct Slot<T> {
     answer: Mutex<Option<Answer<T>>>,
-    waker: Mutex<Option<Waker>>,
+    wakers: Mutex<Vec<Waker>>,
 }
 
 impl<T> Slot<T> {
     fn new() -> Arc<Slot<T>> {
         Arc::new(Slot {
             answer: Mutex::new(None),
-            waker: Mutex::new(None),
+            wakers: Mutex::new(Vec::new()),
         })
     }
 
     fn fill(&self, answer: Answer<T>) {
         *lock(&self.answer) = Some(answer);
-        if let Some(w) = lock(&self.waker).take() {
+        for w in std::mem::take(&mut *lock(&self.wakers)) {
             w.wake();
         }
     }
@@ -76,22 +80,36 @@ pub struct Load<T> {
     slot: Arc<Slot<T>>,
 }
 
-impl<T> Future for Load<T> {
+impl<T: Clone> Future for Load<T> {
     type Output = Answer<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer<T>> {
-        if let Some(answer) = lock(&self.slot.answer).take() {
-            return Poll::Ready(answer);
+        if let Some(answer) = lock(&self.slot.answer).as_ref() {
+            return Poll::Ready(answer.clone());
         }
-        *lock(&self.slot.waker) = Some(cx.waker().clone());
+        let mut wakers = lock(&self.slot.wakers);
+        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            wakers.push(cx.waker().clone());
+        }
         Poll::Pending
     }
+}
+
+/// The key a read is remembered by: API version and URL.
+fn key(req: &GraphRequest) -> String {
+    format!(
+        "{} {}",
+        if req.beta { "beta" } else { "v1.0" },
+        req.relative_url()
+    )
 }
 
 /// Gathers reads into waves. See the module documentation.
 pub struct Loader {
     client: GraphClient,
     queue: Mutex<Vec<Queued>>,
+    objects: Mutex<HashMap<String, Arc<Slot<Value>>>>,
+    lists: Mutex<HashMap<String, Arc<Slot<Vec<Value>>>>>,
     stats: Mutex<LoadStats>,
 }
 
@@ -100,21 +118,33 @@ impl Loader {
         Loader {
             client: client.clone(),
             queue: Mutex::new(Vec::new()),
+            objects: Mutex::new(HashMap::new()),
+            lists: Mutex::new(HashMap::new()),
             stats: Mutex::new(LoadStats::default()),
         }
     }
 
-    /// One object (`Value::Null` for an empty answer). Sent with the next wave.
+    /// One object (`Value::Null` for an empty answer). Sent with the next wave (once).
     pub fn get(&self, req: GraphRequest) -> Load<Value> {
+        let mut known = lock(&self.objects);
+        if let Some(slot) = known.get(&key(&req)) {
+            return Load { slot: slot.clone() };
+        }
         let slot = Slot::new();
+        known.insert(key(&req), slot.clone());
         lock(&self.queue).push(Queued::Get(req, slot.clone()));
         Load { slot }
     }
 
-    /// Every item of a collection, all pages. The first page is sent with the next wave, each
-    /// further page in the wave after.
+    /// Every item of a collection, all pages. The first page is sent with the next wave (once),
+    /// each further page in the wave after.
     pub fn list(&self, req: GraphRequest) -> Load<Vec<Value>> {
+        let mut known = lock(&self.lists);
+        if let Some(slot) = known.get(&key(&req)) {
+            return Load { slot: slot.clone() };
+        }
         let slot = Slot::new();
+        known.insert(key(&req), slot.clone());
         lock(&self.queue).push(Queued::List(Pages::new(req.clone()), req, slot.clone()));
         Load { slot }
     }

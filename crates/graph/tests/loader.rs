@@ -99,6 +99,35 @@ async fn a_collection_is_read_whole_with_its_pages_in_the_following_waves() {
 }
 
 #[tokio::test]
+async fn the_same_read_asked_twice_is_sent_once() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let c = client(&emu);
+    let l = Loader::new(&c);
+    let l = &l;
+    let (a, b, c2) = l
+        .run(async {
+            let (a, b) = tokio::join!(
+                l.get(user::get("alice@contoso.com", "alice")),
+                l.get(user::get("alice@contoso.com", "alice again")),
+            );
+            let c2 = l.get(user::get("alice@contoso.com", "later")).await;
+            (a.unwrap(), b.unwrap(), c2.unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a, c2);
+    assert_eq!(
+        l.stats(),
+        LoadStats {
+            waves: 1,
+            requests: 1
+        }
+    );
+    emu.shutdown();
+}
+
+#[tokio::test]
 async fn a_failed_read_fails_only_that_read() {
     let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
     let c = client(&emu);

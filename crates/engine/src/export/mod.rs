@@ -17,13 +17,13 @@ mod model;
 mod read;
 mod yaml;
 
-use serde_json::Value;
-
-use crate::desired::Desired;
-use crate::diff::diff;
-use crate::error::{EngineError, PlanError};
+use crate::core::desired::Desired;
+use crate::core::diff::diff;
+use crate::core::error::PlanError;
+use crate::core::normalize;
+use crate::core::plan::{Action, Change, ObjectKind};
+use crate::error::EngineError;
 use crate::fetch::fetch;
-use crate::plan::{Action, Change, ObjectKind};
 
 pub use model::{CaExport, ExportModel};
 
@@ -86,6 +86,8 @@ pub enum ExportError {
     },
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Read(#[from] crate::error::ReadError),
     #[error(
         "the exported spec cannot be planned against the tenant: {source}\n  hint: this is a bug in `entractl export` or an inconsistency in the tenant; please report it with the message above"
     )]
@@ -142,23 +144,23 @@ pub async fn export(
     })
 }
 
-/// The adoption itself: the `entractl:<key>` tag on the application and its service principal.
+/// The adoption itself: the `entractl:<key>` tag on the application (adopted) and on its
+/// service principal (updated).
 pub fn is_adoption(c: &Change) -> bool {
     let only_tags = !c.fields.is_empty() && c.fields.iter().all(|f| f.path == "tags");
-    match (c.object.kind, c.action) {
-        (ObjectKind::Application, Action::Adopt) => only_tags,
-        (ObjectKind::ServicePrincipal, Action::Update) => only_tags,
+    let adopting = match c.object.kind {
+        ObjectKind::Application => c.action == Action::Adopt,
+        ObjectKind::ServicePrincipal => c.action == Action::Update,
         _ => false,
-    }
+    };
+    only_tags && adopting
 }
 
 fn describe(c: &Change) -> String {
     let fields: Vec<&str> = c.fields.iter().map(|f| f.path.as_str()).collect();
     format!(
-        "{} {} \"{}\"{}",
-        c.action.as_str(),
-        c.object.kind,
-        c.object.display,
+        "{}{}",
+        c.describe(),
         if fields.is_empty() {
             String::new()
         } else {
@@ -169,15 +171,7 @@ fn describe(c: &Change) -> String {
 
 /// Lower-case GUID comparison helper for the submodules.
 pub(crate) fn same_guid(a: &str, b: &str) -> bool {
-    crate::normalize::guid(a) == crate::normalize::guid(b)
-}
-
-/// A string field of Graph JSON.
-pub(crate) fn s(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    normalize::guid(a) == normalize::guid(b)
 }
 
 #[cfg(test)]

@@ -8,10 +8,12 @@ use serde_json::Value;
 
 use super::read::Facts;
 use super::{ExportOptions, same_guid};
-use crate::desired::MICROSOFT_GRAPH_APP_ID;
-use crate::mfa::posture::CaObserved;
-use crate::observed::Observed;
-use crate::plan::{Change, ObjectKind};
+use entractl_graph::resource::application::{OptionalClaim as GraphClaim, Platform, SCOPE, TokenType};
+
+use crate::core::desired::MICROSOFT_GRAPH_APP_ID;
+use crate::core::normalize;
+use crate::core::observed::{CaObserved, ConditionalAccessPolicy, Observed};
+use crate::core::plan::{Action, Change, ObjectKind};
 
 /// `mfa.conditionalAccess.excludeApp` of the export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +96,7 @@ pub(crate) fn set_ci(v: &[String]) -> BTreeSet<String> {
     v.iter().map(|s| s.trim().to_lowercase()).collect()
 }
 
-fn claims(cs: &[crate::observed::ObservedClaim]) -> Vec<OptionalClaim> {
+fn claims(cs: &[GraphClaim]) -> Vec<OptionalClaim> {
     cs.iter()
         .map(|c| OptionalClaim {
             name: c.name.clone(),
@@ -141,16 +143,16 @@ impl ExportModel {
             audience: Audience::from_graph_value(
                 app.sign_in_audience
                     .as_deref()
-                    .unwrap_or(crate::normalize::DEFAULT_SIGN_IN_AUDIENCE),
+                    .unwrap_or(normalize::DEFAULT_SIGN_IN_AUDIENCE),
             )
             .unwrap_or(Audience::SingleTenant),
             public_client_flows: app.is_fallback_public_client.unwrap_or(false),
-            web: app.web_redirect_uris.clone(),
-            public_client: app.public_client_redirect_uris.clone(),
-            spa: app.spa_redirect_uris.clone(),
-            id_claims: claims(&app.id_token_claims),
-            access_claims: claims(&app.access_token_claims),
-            saml2_claims: claims(&app.saml2_token_claims),
+            web: app.redirect_uris(Platform::Web).to_vec(),
+            public_client: app.redirect_uris(Platform::PublicClient).to_vec(),
+            spa: app.redirect_uris(Platform::Spa).to_vec(),
+            id_claims: claims(app.claims(TokenType::Id)),
+            access_claims: claims(app.claims(TokenType::Access)),
+            saml2_claims: claims(app.claims(TokenType::Saml2)),
             groups_claim: GroupsClaim::from_graph_value(app.group_membership_claims.as_deref())
                 .unwrap_or(GroupsClaim::None),
             api_permissions: None,
@@ -205,13 +207,14 @@ impl ExportModel {
                     delegated: Vec::new(),
                     application: Vec::new(),
                 });
-            for (id, ty) in &rra.access {
-                let (offered, list) = if ty.eq_ignore_ascii_case("Scope") {
-                    (&res.sp.scopes, &mut api.delegated)
+            for ra in &rra.resource_access {
+                let (id, ty) = (&ra.id, &ra.kind);
+                let (offered, list) = if ty.eq_ignore_ascii_case(SCOPE) {
+                    (&res.sp.oauth2_permission_scopes, &mut api.delegated)
                 } else {
-                    (&res.sp.roles, &mut api.application)
+                    (&res.sp.app_roles, &mut api.application)
                 };
-                let Some((_, value)) = offered.iter().find(|(i, _)| same_guid(i, id)) else {
+                let Some(value) = offered.iter().find(|p| same_guid(&p.id, id)).map(|p| &p.value) else {
                     self.comment(
                         "app.apiPermissions",
                         format!(
@@ -224,9 +227,9 @@ impl ExportModel {
                 if !list.iter().any(|v| v.eq_ignore_ascii_case(value)) {
                     list.push(value.clone());
                 }
-                if ty.eq_ignore_ascii_case("Scope") {
+                if ty.eq_ignore_ascii_case(SCOPE) {
                     declared
-                        .entry(crate::normalize::guid(&res.sp.id))
+                        .entry(normalize::guid(&res.sp.id))
                         .or_default()
                         .insert(value.to_lowercase());
                 }
@@ -246,7 +249,7 @@ impl ExportModel {
             let g = f
                 .grants
                 .iter()
-                .find(|g| crate::normalize::guid(&g.resource_id) == *sp_id);
+                .find(|g| normalize::guid(&g.resource_id) == *sp_id);
             match g {
                 Some(g) => {
                     any_grant = true;
@@ -258,7 +261,7 @@ impl ExportModel {
             }
         }
         for g in &f.grants {
-            let sp_id = crate::normalize::guid(&g.resource_id);
+            let sp_id = normalize::guid(&g.resource_id);
             let want = declared.get(&sp_id).cloned().unwrap_or_default();
             let extra: Vec<String> = g
                 .scopes()
@@ -286,7 +289,7 @@ impl ExportModel {
         } else if !any_grant
             && f.grants
                 .iter()
-                .all(|g| !declared.contains_key(&crate::normalize::guid(&g.resource_id)))
+                .all(|g| !declared.contains_key(&normalize::guid(&g.resource_id)))
         {
             Some(false)
         } else {
@@ -340,10 +343,10 @@ impl ExportModel {
             None
         } else {
             Some(
-                sp.roles
+                sp.app_roles
                     .iter()
-                    .find(|(id, _)| same_guid(id, &role_id))
-                    .map(|(_, v)| v.clone())
+                    .find(|r| same_guid(&r.id, &role_id))
+                    .map(|r| r.value.clone())
                     .unwrap_or_else(|| role_id.clone()),
             )
         };
@@ -465,9 +468,9 @@ impl ExportModel {
         }
         let implicit = f
             .app
-            .raw
-            .get("web")
-            .and_then(|w| w.get("implicitGrantSettings"));
+            .web
+            .as_ref()
+            .and_then(|w| w.other.get("implicitGrantSettings"));
         let on = |k: &str| {
             implicit
                 .and_then(|i| i.get(k))
@@ -597,31 +600,27 @@ impl ExportModel {
                 Some(CaObserved::Read { policies }) => policies.clone(),
                 _ => Vec::new(),
             };
-            let excluding: Vec<&Value> = policies
+            let excluding: Vec<&ConditionalAccessPolicy> = policies
                 .iter()
                 .filter(|p| {
-                    p.pointer("/conditions/applications/excludeApplications")
-                        .and_then(Value::as_array)
-                        .is_some_and(|a| {
-                            a.iter()
-                                .filter_map(Value::as_str)
-                                .any(|a| same_guid(a, &self.app_id))
-                        })
+                    p.applications("excludeApplications")
+                        .iter()
+                        .any(|a| same_guid(a, &self.app_id))
                 })
                 .collect();
             let names: Vec<String> = excluding
                 .iter()
                 .map(|p| {
-                    let name = super::s(p, "displayName");
+                    let name = p.display_name();
                     let unique = policies
                         .iter()
-                        .filter(|q| super::s(q, "displayName") == name)
+                        .filter(|q| q.display_name() == name)
                         .count()
                         == 1;
                     if unique && !name.is_empty() {
-                        name
+                        name.to_string()
                     } else {
-                        super::s(p, "id")
+                        p.id().to_string()
                     }
                 })
                 .collect();
@@ -653,7 +652,7 @@ impl ExportModel {
             changed = true;
         }
         let sp_update = left.iter().any(|c| {
-            c.object.kind == ObjectKind::ServicePrincipal && c.action == crate::plan::Action::Update
+            c.object.kind == ObjectKind::ServicePrincipal && c.action == Action::Update
         });
         if (kinds.contains(&ObjectKind::AppRoleAssignment) || sp_update)
             && self.assignments.is_some()

@@ -324,6 +324,20 @@ impl GroupMembershipClaims {
     }
 }
 
+impl Serialize for GroupMembershipClaims {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.graph_value())
+    }
+}
+
+impl<'de> Deserialize<'de> for GroupMembershipClaims {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        GroupMembershipClaims::parse(Some(&s))
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown groupMembershipClaims `{s}`")))
+    }
+}
+
 /// `Scope` or `Role` in `requiredResourceAccess`.
 pub const SCOPE: &str = "Scope";
 pub const ROLE: &str = "Role";

@@ -1,9 +1,9 @@
 //! What a policy's grant controls ask of a sign-in.
 
 use serde::Serialize;
-use serde_json::Value;
-
-use super::json::{contains, get, string, strings};
+use entractl_graph::resource::conditional_access_policy::{
+    ConditionalAccessPolicy as Policy, list_contains as contains,
+};
 
 /// Whether a policy's grant controls require multifactor authentication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,41 +31,10 @@ impl MfaRequirement {
     }
 }
 
-/// The grant controls of a policy, read tolerantly.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Grant<'a> {
-    /// `builtInControls`, as written.
-    pub built_in: Vec<&'a str>,
-    /// `authenticationStrength` is set (any non-null value).
-    pub strength: bool,
-    /// The display name or id of the authentication strength, when given.
-    pub strength_name: Option<&'a str>,
-    /// Terms of use and custom factors: controls too.
-    pub others: usize,
-    /// `operator` is `AND` (anything else, including missing, is read as `OR`).
-    pub and: bool,
-}
-
-/// The grant controls of a policy; `None` when the policy has none (`grantControls` missing,
-/// `null` or not an object: a session-only policy).
-pub(crate) fn grant(policy: &Value) -> Option<Grant<'_>> {
-    let g = get(policy, "grantControls").filter(|g| g.is_object())?;
-    let strength_value = get(g, "authenticationStrength");
-    Some(Grant {
-        built_in: strings(get(g, "builtInControls")),
-        strength: strength_value.is_some(),
-        strength_name: strength_value
-            .and_then(|s| string(s, "displayName").or_else(|| string(s, "id"))),
-        others: strings(get(g, "termsOfUse")).len()
-            + strings(get(g, "customAuthenticationFactors")).len(),
-        and: string(g, "operator").is_some_and(|o| o.trim().eq_ignore_ascii_case("AND")),
-    })
-}
-
 /// Whether `policy` requires MFA. See [`MfaRequirement`] for the rules. A policy that blocks
 /// (`block` in `builtInControls`) is reported by [`blocks`], and never requires MFA here.
-pub fn requires_mfa(policy: &Value) -> MfaRequirement {
-    let Some(g) = grant(policy) else {
+pub fn requires_mfa(policy: &Policy) -> MfaRequirement {
+    let Some(g) = policy.grant_controls() else {
         return MfaRequirement::No;
     };
     if contains(&g.built_in, "block") {
@@ -90,14 +59,14 @@ pub fn requires_mfa(policy: &Value) -> MfaRequirement {
 
 /// Whether `policy`'s grant controls block access (`builtInControls` has `block`): a sign-in it
 /// covers fails with AADSTS53003.
-pub fn blocks(policy: &Value) -> bool {
-    grant(policy).is_some_and(|g| contains(&g.built_in, "block"))
+pub fn blocks(policy: &Policy) -> bool {
+    policy.grant_controls().is_some_and(|g| contains(&g.built_in, "block"))
 }
 
 /// The grant controls in words, for plan notes: `mfa`, `mfa AND passwordChange`,
 /// `authentication strength "Phishing-resistant MFA" OR compliantDevice`, `none`.
-pub fn describe_grant(policy: &Value) -> String {
-    let Some(g) = grant(policy) else {
+pub fn describe_grant(policy: &Policy) -> String {
+    let Some(g) = policy.grant_controls() else {
         return "none".to_string();
     };
     let mut parts: Vec<String> = g.built_in.iter().map(|c| c.to_string()).collect();
@@ -119,10 +88,10 @@ pub fn describe_grant(policy: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn policy(grant: Value) -> Value {
-        json!({"displayName": "p", "state": "enabled", "grantControls": grant})
+    fn policy(grant: Value) -> Policy {
+        Policy(json!({"displayName": "p", "state": "enabled", "grantControls": grant}))
     }
 
     #[test]
@@ -174,19 +143,19 @@ mod tests {
         assert_eq!(requires_mfa(&p), MfaRequirement::No);
         assert!(blocks(&p));
         assert!(!MfaRequirement::No.counts_for_exclusion());
-        let p = json!({"displayName": "session", "grantControls": null});
+        let p = Policy(json!({"displayName": "session", "grantControls": null}));
         assert_eq!(requires_mfa(&p), MfaRequirement::No);
         assert!(!blocks(&p));
         assert_eq!(describe_grant(&p), "none");
-        let p = json!({"displayName": "no key"});
+        let p = Policy(json!({"displayName": "no key"}));
         assert_eq!(requires_mfa(&p), MfaRequirement::No);
     }
 
     #[test]
     fn wrong_case_grant_controls_are_read() {
-        let p = json!({"GrantControls": {"Operator": "OR", "BuiltInControls": ["MFA"]}});
+        let p = Policy(json!({"GrantControls": {"Operator": "OR", "BuiltInControls": ["MFA"]}}));
         assert_eq!(requires_mfa(&p), MfaRequirement::Required);
-        let p = json!({"GrantControls": {}});
+        let p = Policy(json!({"GrantControls": {}}));
         assert_eq!(requires_mfa(&p), MfaRequirement::No);
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Change, FORMAT_VERSION, FieldChange, NoteKind, Plan, Summary};
+use crate::core::plan::{Action, Change, FORMAT_VERSION, FieldChange, NoteKind, Plan, Summary};
 
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

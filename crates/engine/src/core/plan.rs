@@ -140,16 +140,72 @@ pub struct Change {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub risks: Vec<Risk>,
     /// The Graph request body that `apply` sends (create/update), already merged with the
-    /// current values of properties Graph replaces whole (read-modify-write). References to
-    /// objects created earlier in the same apply are `null` and filled in by `apply`.
+    /// current values of properties Graph replaces whole (read-modify-write). A value known only
+    /// once an earlier change of the same apply has created its object is `null` here, and
+    /// named in `refs`.
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub payload: Value,
+    /// Values of `payload` that an earlier change of the same apply creates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<CreatedRef>,
+}
+
+/// A value of a change's payload that is known only after an earlier change of the same apply
+/// has created its object: apply fills it in from that change's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedRef {
+    /// Where in the payload (a JSON pointer, `/appId`).
+    pub at: String,
+    /// The change that creates the object.
+    pub created_by: ChangeId,
+    /// Which property of the created object (`id`, `appId`).
+    pub property: String,
+}
+
+/// Names one change of a plan: its object's kind and key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ChangeId {
+    pub kind: ObjectKind,
+    pub key: String,
+}
+
+impl Change {
+    /// This change's id.
+    pub fn id(&self) -> ChangeId {
+        ChangeId {
+            kind: self.object.kind,
+            key: self.object.key.clone(),
+        }
+    }
+
+    /// `create application "Kandji Passport"`: the change in words, for progress and errors.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} \"{}\"",
+            self.action.as_str(),
+            self.object.kind,
+            self.object.display
+        )
+    }
+
+    /// A change of `object` with no field changes, no risks, no payload.
+    pub fn new(object: ObjectRef, action: Action, reason: impl Into<String>) -> Change {
+        Change {
+            object,
+            action,
+            fields: Vec::new(),
+            reason: reason.into(),
+            risks: Vec::new(),
+            payload: Value::Null,
+            refs: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoteKind {
-    /// A section of the spec this version does not apply yet.
+    /// Something the spec asks for that this version does not do (yet).
     NotYetApplied,
     /// Something entractl saw but leaves alone.
     Unmanaged,
@@ -181,7 +237,14 @@ pub struct Outputs {
     /// Every group assigned to the app with its object id (Kandji: "Specify per identity
     /// provider group").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub assigned_groups: Vec<crate::assignments::AssignedGroup>,
+    pub assigned_groups: Vec<AssignedGroup>,
+}
+
+/// An assigned group with the object id Kandji's "Specify per identity provider group" asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedGroup {
+    pub display_name: String,
+    pub id: String,
 }
 
 /// The plan: ordered changes (dependency order), notes, unmanaged properties and outputs.

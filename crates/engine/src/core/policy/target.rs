@@ -1,9 +1,12 @@
 //! Whom and what a policy targets: its state, the applications, the users, the client app types.
 
+use entractl_graph::resource::conditional_access_policy::{
+    ConditionalAccessPolicy as Policy, list_contains as contains,
+};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::json::{contains, get, path, string, strings};
+pub use crate::core::observed::UserScope;
 
 /// A policy's `state`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,8 +24,8 @@ pub enum PolicyState {
 }
 
 /// The `state` of a policy.
-pub fn policy_state(policy: &Value) -> PolicyState {
-    match string(policy, "state").map(str::trim) {
+pub fn policy_state(policy: &Policy) -> PolicyState {
+    match policy.state().map(str::trim) {
         Some(s) if s.eq_ignore_ascii_case("enabled") => PolicyState::Enabled,
         Some(s) if s.eq_ignore_ascii_case("enabledForReportingButNotEnforced") => {
             PolicyState::ReportOnly
@@ -93,10 +96,9 @@ impl AppTargeting {
 }
 
 /// How `policy` targets the app with appId `app_id`. Exclusion wins over inclusion.
-pub fn app_targeting(policy: &Value, app_id: &str) -> AppTargeting {
-    let apps = path(policy, &["conditions", "applications"]);
-    let include = strings(apps.and_then(|a| get(a, "includeApplications")));
-    let exclude = strings(apps.and_then(|a| get(a, "excludeApplications")));
+pub fn app_targeting(policy: &Policy, app_id: &str) -> AppTargeting {
+    let include = policy.applications("includeApplications");
+    let exclude = policy.applications("excludeApplications");
     if contains(&exclude, app_id) {
         return AppTargeting::AlreadyExcluded;
     }
@@ -112,12 +114,11 @@ pub fn app_targeting(policy: &Value, app_id: &str) -> AppTargeting {
         .filter(|a| !a.trim().eq_ignore_ascii_case("None"))
         .collect();
     if real_include.is_empty() {
-        let actions = strings(apps.and_then(|a| get(a, "includeUserActions")));
+        let actions = policy.applications("includeUserActions");
         if !actions.is_empty() {
             return AppTargeting::UserActionsOnly;
         }
-        let contexts =
-            strings(apps.and_then(|a| get(a, "includeAuthenticationContextClassReferences")));
+        let contexts = policy.applications("includeAuthenticationContextClassReferences");
         if !contexts.is_empty() {
             return AppTargeting::AuthenticationContextOnly;
         }
@@ -133,26 +134,23 @@ pub fn app_targeting(policy: &Value, app_id: &str) -> AppTargeting {
 /// Whether `policy` is evaluated for sign-ins to the app `app_id`: `includeApplications` has
 /// `All` or the appId, and `excludeApplications` does not list it. See [`AppTargeting`] for
 /// `Office365`, user actions and authentication contexts (none of them apply).
-pub fn applies_to_app(policy: &Value, app_id: &str) -> bool {
+pub fn applies_to_app(policy: &Policy, app_id: &str) -> bool {
     app_targeting(policy, app_id).applies()
 }
 
 /// Whether `conditions.clientAppTypes` covers a password (ROPC) sign-in from a desktop app:
 /// `all`, `mobileAppsAndDesktopClients`, or no list at all (Graph's default is all). Policies
 /// limited to `browser`, `exchangeActiveSync` or `other` (legacy authentication) do not.
-pub fn client_app_types_cover_ropc(policy: &Value) -> bool {
-    let types = strings(path(policy, &["conditions", "clientAppTypes"]));
+pub fn client_app_types_cover_ropc(policy: &Policy) -> bool {
+    let types = policy.client_app_types();
     types.is_empty() || contains(&types, "all") || contains(&types, "mobileAppsAndDesktopClients")
 }
 
 /// The authentication flows a policy is limited to (`conditions.authenticationFlows.
 /// transferMethods`: `deviceCodeFlow`, `authenticationTransfer`), or `None` when it is not
 /// limited. A limited policy is evaluated only for those flows, never for a password sign-in.
-pub fn authentication_flows(policy: &Value) -> Option<String> {
-    let methods = path(
-        policy,
-        &["conditions", "authenticationFlows", "transferMethods"],
-    )?;
+pub fn authentication_flows(policy: &Policy) -> Option<String> {
+    let methods = policy.transfer_methods()?;
     let text = match methods {
         Value::String(s) => s.trim().to_string(),
         Value::Array(items) => items
@@ -167,16 +165,6 @@ pub fn authentication_flows(policy: &Value) -> Option<String> {
             .split(',')
             .all(|m| m.trim().is_empty() || m.trim().eq_ignore_ascii_case("none"));
     (!none).then_some(text)
-}
-
-/// The people who sign in to the app, by object id: the users assigned to it and the members of
-/// its assigned groups (`user_ids`), the assigned groups (`group_ids`), and the directory role
-/// template ids those users hold, when known (`role_ids`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserScope {
-    pub user_ids: Vec<String>,
-    pub group_ids: Vec<String>,
-    pub role_ids: Vec<String>,
 }
 
 /// Which of a [`UserScope`] a policy covers.
@@ -249,9 +237,8 @@ fn intersect(scope: &[String], include: &[&str], exclude: &[&str]) -> Vec<String
 /// Group membership is not expanded here: a user of the scope included by id but excluded
 /// through a group is still counted as covered, so entractl errs toward excluding the app (the
 /// alternative is a broken sign-in). The plan shows each policy with its reason.
-pub fn covers_users(policy: &Value, scope: &UserScope) -> Coverage {
-    let users = path(policy, &["conditions", "users"]);
-    let list = |key: &str| strings(users.and_then(|u| get(u, key)));
+pub fn covers_users(policy: &Policy, scope: &UserScope) -> Coverage {
+    let list = |key: &str| policy.users(key);
     let (include_users, exclude_users) = (list("includeUsers"), list("excludeUsers"));
     let (include_groups, exclude_groups) = (list("includeGroups"), list("excludeGroups"));
     let (include_roles, exclude_roles) = (list("includeRoles"), list("excludeRoles"));
@@ -276,7 +263,7 @@ pub fn covers_users(policy: &Value, scope: &UserScope) -> Coverage {
         };
     }
     let guests = contains(&include_users, "GuestsOrExternalUsers")
-        || users_member(policy, "includeGuestsOrExternalUsers");
+        || policy.users_has_object("includeGuestsOrExternalUsers");
     let anyone_else = include_users.iter().any(|u| {
         !u.trim().eq_ignore_ascii_case("None")
             && !u.trim().eq_ignore_ascii_case("GuestsOrExternalUsers")
@@ -289,16 +276,32 @@ pub fn covers_users(policy: &Value, scope: &UserScope) -> Coverage {
     }
 }
 
-fn users_member(policy: &Value, key: &str) -> bool {
-    path(policy, &["conditions", "users", key]).is_some_and(|v| v.is_object())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     const APP: &str = "9b1f4c2e-6a3d-4f8b-b1e7-2c5d8a0f3e69";
+
+    // The rules, applied to policies written as JSON.
+    fn policy_state(v: &Value) -> PolicyState {
+        super::policy_state(&Policy(v.clone()))
+    }
+    fn app_targeting(v: &Value, app_id: &str) -> AppTargeting {
+        super::app_targeting(&Policy(v.clone()), app_id)
+    }
+    fn applies_to_app(v: &Value, app_id: &str) -> bool {
+        super::applies_to_app(&Policy(v.clone()), app_id)
+    }
+    fn authentication_flows(v: &Value) -> Option<String> {
+        super::authentication_flows(&Policy(v.clone()))
+    }
+    fn client_app_types_cover_ropc(v: &Value) -> bool {
+        super::client_app_types_cover_ropc(&Policy(v.clone()))
+    }
+    fn covers_users(v: &Value, scope: &UserScope) -> Coverage {
+        super::covers_users(&Policy(v.clone()), scope)
+    }
 
     fn with_apps(apps: Value) -> Value {
         json!({"conditions": {"applications": apps}})

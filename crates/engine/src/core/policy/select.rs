@@ -1,28 +1,18 @@
 //! Which conditional access policies the app must be excluded from, with a reason for every
 //! policy (the ones left alone too).
 
+use entractl_graph::resource::conditional_access_policy::{
+    ConditionalAccessPolicy as Policy, WINDOWS_AZURE_ACTIVE_DIRECTORY as AZURE_AD_GRAPH,
+};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::grant::{MfaRequirement, blocks, describe_grant, requires_mfa};
-use super::json::{get, path, string, strings};
 use super::target::{
     AppTargeting, Coverage, PolicyState, UserScope, app_targeting, authentication_flows,
     client_app_types_cover_ropc, covers_users, policy_state,
 };
-
-/// The appId of Windows Azure Active Directory (Azure AD Graph).
-const AZURE_AD_GRAPH: &str = "00000002-0000-0000-c000-000000000000";
-
-/// Which policies to exclude the app from (`mfa.conditionalAccess.excludeApp` of the spec).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selection {
-    /// `from-policies-requiring-mfa`: every policy that requires MFA of the app's users when they
-    /// sign in to the app.
-    Auto,
-    /// The policies named in the spec, by display name or id (compared without regard to case).
-    Named(Vec<String>),
-}
+use crate::core::desired::CaSelection as Selection;
 
 /// What entractl does with one policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -149,12 +139,12 @@ pub enum SelectionError {
     },
 }
 
-fn id_of(policy: &Value) -> &str {
-    string(policy, "id").unwrap_or("")
+fn id_of(policy: &Policy) -> &str {
+    policy.id()
 }
 
-fn name_of(policy: &Value) -> &str {
-    string(policy, "displayName").unwrap_or("")
+fn name_of(policy: &Policy) -> &str {
+    policy.display_name()
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -163,8 +153,8 @@ fn same(a: &str, b: &str) -> bool {
 
 /// The policies a name of the spec matches: the policy with that id, or else every policy with
 /// that display name.
-fn matches<'a>(policies: &'a [Value], name: &str) -> Vec<&'a Value> {
-    let by_id: Vec<&Value> = policies.iter().filter(|p| same(id_of(p), name)).collect();
+fn matches<'a>(policies: &'a [Policy], name: &str) -> Vec<&'a Policy> {
+    let by_id: Vec<&Policy> = policies.iter().filter(|p| same(id_of(p), name)).collect();
     if !by_id.is_empty() {
         return by_id;
     }
@@ -173,7 +163,7 @@ fn matches<'a>(policies: &'a [Value], name: &str) -> Vec<&'a Value> {
 
 /// Checks a named selection against the tenant's policies: every name must match exactly one
 /// policy. `Auto` always passes. Returns every problem, in the spec's order.
-pub fn check_selection(policies: &[Value], selection: &Selection) -> Vec<SelectionError> {
+pub fn check_selection(policies: &[Policy], selection: &Selection) -> Vec<SelectionError> {
     let Selection::Named(names) = selection else {
         return Vec::new();
     };
@@ -213,7 +203,7 @@ pub fn check_selection(policies: &[Value], selection: &Selection) -> Vec<Selecti
 /// The result is sorted by display name (ignoring case), then id: the same tenant gives the same
 /// plan whatever order Graph lists its policies in.
 ///
-/// With [`Selection::Auto`] a policy is excluded when it is not disabled, requires MFA
+/// With [`Selection::FromPoliciesRequiringMfa`] a policy is excluded when it is not disabled, requires MFA
 /// ([`MfaRequirement::Required`] or [`MfaRequirement::OneOfSeveral`]), applies to the app, to
 /// desktop clients and to at least one of `scope`. Report-only policies are excluded too, so that
 /// switching them on later does not break Passport; each gets a note. Block policies that apply
@@ -223,7 +213,7 @@ pub fn check_selection(policies: &[Value], selection: &Selection) -> Vec<Selecti
 /// controls, with a note when they look unnecessary); a display name that several policies share
 /// excludes none of them ([`Reason::AmbiguousName`]); see [`check_selection`].
 pub fn select_policies(
-    policies: &[Value],
+    policies: &[Policy],
     app_id: &str,
     scope: &UserScope,
     selection: &Selection,
@@ -243,8 +233,8 @@ pub fn select_policies(
 }
 
 fn decide(
-    all: &[Value],
-    policy: &Value,
+    all: &[Policy],
+    policy: &Policy,
     app_id: &str,
     scope: &UserScope,
     selection: &Selection,
@@ -345,7 +335,8 @@ fn decide(
     }
     if !client_app_types_cover_ropc(policy) {
         d.reason = Reason::ClientAppTypes {
-            client_app_types: strings(path(policy, &["conditions", "clientAppTypes"]))
+            client_app_types: policy
+                .client_app_types()
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
@@ -383,7 +374,7 @@ fn decide(
 
 /// Notes shared by both selections: report-only state and conditions that limit when the
 /// policy applies.
-fn add_common_notes(d: &mut PolicyDecision, policy: &Value) {
+fn add_common_notes(d: &mut PolicyDecision, policy: &Policy) {
     if d.state == PolicyState::ReportOnly {
         d.notes.push(
             "report-only: it does not block sign-ins today; the app is excluded so that switching it on does not break Passport".to_string(),
@@ -396,7 +387,6 @@ fn add_common_notes(d: &mut PolicyDecision, policy: &Value) {
             format!("unknown state \"{s}\"; treated as enabled")
         });
     }
-    let conditions = get(policy, "conditions");
     let limited: Vec<&str> = [
         ("signInRiskLevels", "sign-in risk"),
         ("userRiskLevels", "user risk"),
@@ -408,9 +398,7 @@ fn add_common_notes(d: &mut PolicyDecision, policy: &Value) {
     ]
     .into_iter()
     .filter(|(key, _)| {
-        conditions
-            .and_then(|c| get(c, key))
-            .is_some_and(|v| match v {
+        policy.condition(key).is_some_and(|v| match v {
                 Value::Array(a) => !a.is_empty(),
                 Value::String(s) => !s.trim().is_empty(),
                 Value::Object(o) => !o.is_empty(),

@@ -1,0 +1,203 @@
+//! Sending a kind's changes: one by one, or together in `$batch`es; journaling each first,
+//! filling in what earlier creates made, and keeping what each create answered for the
+//! changes after it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use entractl_graph::{GraphClient, GraphError, GraphRequest, GraphResponse};
+use serde_json::{Value, json};
+
+use super::ApplyOptions;
+use crate::core::error::BadChange;
+use crate::core::kinds::{Kind, Sending};
+use crate::core::observed::Observed;
+use crate::core::plan::{Action, Change, ChangeId};
+use crate::core::simulate::resolve_refs;
+use crate::error::EngineError;
+use crate::journal::Journal;
+
+/// The writes of one apply.
+pub(super) struct Writer<'a> {
+    client: &'a GraphClient,
+    observed: &'a Observed,
+    journal: &'a mut Journal,
+    opts: &'a ApplyOptions,
+    /// What each create (and restore) answered, for the references of later changes.
+    created: BTreeMap<ChangeId, Value>,
+    writes: usize,
+}
+
+/// One change ready to send: resolved, journaled, turned into requests.
+struct Ready {
+    change: Change,
+    entry: PathBuf,
+    requests: Vec<GraphRequest>,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(
+        client: &'a GraphClient,
+        observed: &'a Observed,
+        journal: &'a mut Journal,
+        opts: &'a ApplyOptions,
+    ) -> Writer<'a> {
+        Writer {
+            client,
+            observed,
+            journal,
+            opts,
+            created: BTreeMap::new(),
+            writes: 0,
+        }
+    }
+
+    /// Write requests sent so far.
+    pub fn count(&self) -> usize {
+        self.writes
+    }
+
+    /// Sends the changes of one kind, its way.
+    pub async fn send(&mut self, kind: &dyn Kind, changes: &[&Change]) -> Result<(), EngineError> {
+        match kind.sending() {
+            Sending::OneByOne => {
+                for c in changes {
+                    self.one(kind, c).await?;
+                }
+                Ok(())
+            }
+            Sending::Together { first_alone } => self.together(kind, changes, first_alone).await,
+        }
+    }
+
+    /// Resolves, journals and builds the requests of one change.
+    fn prepare(&mut self, kind: &dyn Kind, c: &Change) -> Result<Ready, EngineError> {
+        let change = resolve_refs(c, &self.created).map_err(bad)?;
+        let entry = self
+            .journal
+            .record(&change, &kind.prior_state(self.observed, &change), &kind.undo_hint(&change))?;
+        let requests = kind
+            .requests(&change, self.observed)
+            .map_err(bad)?
+            .into_iter()
+            .map(|r| match r.label_text() {
+                Some(_) => r,
+                None => r.label(change.describe()),
+            })
+            .collect();
+        Ok(Ready {
+            change,
+            entry,
+            requests,
+        })
+    }
+
+    fn failed(&self, what: String, source: GraphError) -> EngineError {
+        EngineError::Write {
+            what,
+            journal: self.journal.dir().display().to_string(),
+            source,
+        }
+    }
+
+    /// One change: its requests in order; a create's answer is checked and kept.
+    async fn one(&mut self, kind: &dyn Kind, c: &Change) -> Result<(), EngineError> {
+        let ready = self.prepare(kind, c)?;
+        self.opts.say(&format!("{} …", ready.change.describe()));
+        for (i, req) in ready.requests.iter().enumerate() {
+            self.writes += 1;
+            match self.client.send(req.clone()).await {
+                Ok(resp) if i == 0 => self.took(kind, &ready, &resp)?,
+                Ok(_) => {}
+                Err(e) if kind.already_done(&ready.change, &e) => {}
+                Err(source) => return Err(self.failed(ready.change.describe(), source)),
+            }
+        }
+        Ok(())
+    }
+
+    /// What a create (or restore) answered: checked by its kind, kept for later references,
+    /// and its id journaled (so the undo can delete it).
+    fn took(&mut self, kind: &dyn Kind, ready: &Ready, resp: &GraphResponse) -> Result<(), EngineError> {
+        let body = resp.json();
+        let c = &ready.change;
+        if matches!(c.action, Action::Create | Action::Restore) {
+            kind.check_created(c, body)?;
+            self.created.insert(c.id(), body.clone());
+        }
+        if c.action == Action::Create {
+            self.journal.record_created(
+                &ready.entry,
+                &json!({"id": body.get("id"), "appId": body.get("appId")}),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every change of the kind together: all journaled first, then sent in `$batch`es (the
+    /// first alone with `first_alone`); a batched write that failed with an answer its request
+    /// retries on (replication) is sent once more alone. Every change is attempted; the first
+    /// failure is returned after.
+    async fn together(
+        &mut self,
+        kind: &dyn Kind,
+        changes: &[&Change],
+        first_alone: bool,
+    ) -> Result<(), EngineError> {
+        let mut ready = Vec::new();
+        for c in changes {
+            let r = self.prepare(kind, c)?;
+            if r.requests.len() != 1 {
+                return Err(bad(BadChange::new(c.object.kind, "a batched change needs one request")));
+            }
+            ready.push(r);
+        }
+        self.opts.say(&format!(
+            "{} {} change(s) together …",
+            ready.len(),
+            kind.kind()
+        ));
+        let reqs: Vec<GraphRequest> = ready.iter().map(|r| r.requests[0].clone()).collect();
+        self.writes += reqs.len();
+        let results = self.send_batched(reqs, first_alone).await;
+        let mut failure = None;
+        for (r, res) in ready.iter().zip(results) {
+            let res = match res {
+                Err(e) if r.requests[0].retries_on(&e) => {
+                    self.writes += 1;
+                    self.client.send(r.requests[0].clone()).await
+                }
+                other => other,
+            };
+            match res {
+                Ok(resp) => self.took(kind, r, &resp)?,
+                Err(e) if kind.already_done(&r.change, &e) => {}
+                Err(source) => {
+                    let what = r.requests[0].label_text().unwrap_or("write").to_string();
+                    failure.get_or_insert(self.failed(what, source));
+                }
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    async fn send_batched(
+        &self,
+        reqs: Vec<GraphRequest>,
+        first_alone: bool,
+    ) -> Vec<Result<GraphResponse, GraphError>> {
+        if !first_alone {
+            return self.client.send_all(reqs).await;
+        }
+        let Some((first, rest)) = reqs.split_first() else {
+            return Vec::new();
+        };
+        let mut results = vec![self.client.send(first.clone()).await];
+        results.extend(self.client.send_all(rest.to_vec()).await);
+        results
+    }
+}
+
+fn bad(e: BadChange) -> EngineError {
+    EngineError::Plan(e.into())
+}

@@ -1,0 +1,64 @@
+//! The desired state: what the (expanded) spec asks for, in Graph's terms, before any lookup.
+//! `None` everywhere means *unmanaged*: the engine never touches that property.
+
+mod app;
+mod assignments;
+mod mfa;
+
+pub use app::{
+    ApiPermission, AppIdentity, DesiredApp, MANAGED_TAG_PREFIX, MICROSOFT_GRAPH_APP_ID,
+    OptionalClaim, OptionalClaims, ResourceRef,
+};
+pub use assignments::{DesiredAssignments, SpecEntry};
+pub use mfa::{CaSelection, DesiredMfa};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the engine is asked to make true.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Desired {
+    /// The tenant as the spec names it (id or verified domain).
+    pub tenant: String,
+    /// Cloud name (`public`, `usgov`, `usgov-dod`, `china`).
+    pub cloud: String,
+    /// Base URL of the identity platform (`https://login.microsoftonline.com`), for the OIDC
+    /// metadata URL output.
+    pub authority_url: String,
+    pub app: DesiredApp,
+    /// The MFA posture (`mfa` of the spec); `None`: unmanaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<DesiredMfa>,
+    /// Users and groups assigned to the app (`assignments` of the spec); `None`: unmanaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignments: Option<DesiredAssignments>,
+}
+
+impl Desired {
+    /// The desired state of an expanded spec. `authority_url` overrides the cloud's identity
+    /// platform host (`--authority-url`), for the OIDC metadata URL output.
+    pub fn from_spec(spec: &entractl_spec::Spec, authority_url: Option<&str>) -> Desired {
+        Desired {
+            tenant: spec.tenant.clone(),
+            cloud: spec.cloud.name().to_string(),
+            authority_url: authority_url
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| spec.cloud.login_url().to_string()),
+            app: DesiredApp::from_spec(&spec.app),
+            mfa: spec
+                .mfa
+                .as_ref()
+                .map(DesiredMfa::from_spec)
+                .filter(|m| *m != DesiredMfa::default()),
+            assignments: spec.assignments.as_ref().map(DesiredAssignments::from_spec),
+        }
+    }
+
+    /// Adds the file, line and column of spec entries (users and groups under `assignments`)
+    /// so that errors found against the tenant point at the spec.
+    pub fn locate(mut self, loaded: &entractl_spec::LoadedSpec) -> Desired {
+        if let Some(a) = self.assignments.as_mut() {
+            a.locate(loaded);
+        }
+        self
+    }
+}

@@ -1,0 +1,48 @@
+//! `diff(desired, observed) -> Plan`: the pure heart of entractl. Every kind adds its part
+//! ([`crate::core::kinds::KINDS`]); the changes are then put in apply order.
+
+use super::desired::Desired;
+use super::error::PlanError;
+use super::kinds::{KINDS, PlanContext, PlanOut};
+use super::normalize;
+use super::observed::Observed;
+use super::plan::{Outputs, Plan};
+
+/// Builds the plan. Pure: no I/O, deterministic.
+pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
+    let cx = PlanContext::new(desired, observed)?;
+    let mut out = PlanOut::default();
+    for kind in KINDS {
+        kind.plan(&cx, &mut out)?;
+    }
+    out.changes.sort_by_key(|c| c.object.kind.rank());
+    let outputs = outputs(&cx, std::mem::take(&mut out.assigned_groups));
+    Ok(Plan {
+        tenant: desired.tenant.clone(),
+        cloud: desired.cloud.clone(),
+        changes: out.changes,
+        notes: out.notes,
+        unmanaged: out.unmanaged,
+        outputs,
+    })
+}
+
+/// The values Kandji and CI copy: known now, or after apply.
+fn outputs(cx: &PlanContext<'_>, assigned_groups: Vec<super::plan::AssignedGroup>) -> Outputs {
+    let desired = cx.desired;
+    let tenant_id = cx.observed.tenant_id.clone().or_else(|| {
+        normalize::is_guid(&desired.tenant).then(|| desired.tenant.to_ascii_lowercase())
+    });
+    Outputs {
+        oidc_metadata_url: Some(format!(
+            "{}/{}/v2.0/.well-known/openid-configuration",
+            desired.authority_url.trim_end_matches('/'),
+            tenant_id.as_deref().unwrap_or(&desired.tenant)
+        )),
+        tenant_id,
+        client_id: cx.app().map(|a| a.app_id.clone()),
+        application_object_id: cx.app().map(|a| a.id.clone()),
+        service_principal_object_id: cx.sp().map(|s| s.id.clone()),
+        assigned_groups,
+    }
+}

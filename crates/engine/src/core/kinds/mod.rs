@@ -1,0 +1,62 @@
+//! The kinds of Entra object entractl manages, each behind the one [`Kind`] trait, and the
+//! registry `apply`, `simulate_apply`, the journal and `entractl permissions` go through.
+
+mod application;
+mod application_fields;
+mod assignment;
+mod assignment_plan;
+mod ca_exclusion;
+mod context;
+mod grant;
+mod kind;
+mod per_user_mfa;
+mod security_defaults;
+mod service_principal;
+
+pub use ca_exclusion::APP_ID_AFTER_APPLY;
+pub use context::{
+    AppState, PlanContext, RESTORE_WINDOW_DAYS, ResolvedResource, identify_app, resolve_permissions,
+    restorable,
+};
+pub use kind::{Kind, Needed, PlanOut, RequiredPermissions, Sending};
+pub use security_defaults::KEY as SECURITY_DEFAULTS_KEY;
+
+use crate::core::plan::ObjectKind;
+
+/// Every kind, in the order their parts of a plan are made (the order of the plan's notes);
+/// changes are applied by [`ObjectKind::rank`].
+pub const KINDS: [&dyn Kind; 7] = [
+    &application::ApplicationKind,
+    &service_principal::ServicePrincipalKind,
+    &grant::GrantKind,
+    &security_defaults::SecurityDefaultsKind,
+    &per_user_mfa::PerUserMfaKind,
+    &ca_exclusion::CaExclusionKind,
+    &assignment::AssignmentKind,
+];
+
+/// The implementation of `kind`.
+pub fn of(kind: ObjectKind) -> &'static dyn Kind {
+    match kind {
+        ObjectKind::Application => &application::ApplicationKind,
+        ObjectKind::ServicePrincipal => &service_principal::ServicePrincipalKind,
+        ObjectKind::OAuth2PermissionGrant => &grant::GrantKind,
+        ObjectKind::AppRoleAssignment => &assignment::AssignmentKind,
+        ObjectKind::SecurityDefaults => &security_defaults::SecurityDefaultsKind,
+        ObjectKind::PerUserMfa => &per_user_mfa::PerUserMfaKind,
+        ObjectKind::ConditionalAccessPolicy => &ca_exclusion::CaExclusionKind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_registered_once_and_found_by_its_name() {
+        for k in KINDS {
+            assert_eq!(of(k.kind()).kind(), k.kind());
+            assert_eq!(KINDS.iter().filter(|x| x.kind() == k.kind()).count(), 1);
+        }
+    }
+}

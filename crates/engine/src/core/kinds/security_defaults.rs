@@ -1,0 +1,137 @@
+//! Security defaults (`identitySecurityDefaultsEnforcementPolicy`): tenant-wide MFA for every
+//! user, with no exceptions — Passport's password sign-in cannot pass them.
+
+use entractl_graph::GraphRequest;
+use entractl_graph::resource::security_defaults as graph;
+use serde_json::Value;
+
+use super::context::PlanContext;
+use super::kind::{Kind, PlanOut, RequiredPermissions};
+use crate::core::desired::Desired;
+use crate::core::error::{BadChange, PlanError};
+use crate::core::observed::Observed;
+use crate::core::plan::{Action, Change, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk};
+use crate::core::simulate::merge_patch;
+
+/// See the module documentation.
+pub struct SecurityDefaultsKind;
+
+const KIND: ObjectKind = ObjectKind::SecurityDefaults;
+
+/// The key of the one security defaults change.
+pub const KEY: &str = "identitySecurityDefaultsEnforcementPolicy";
+
+impl Kind for SecurityDefaultsKind {
+    fn kind(&self) -> ObjectKind {
+        KIND
+    }
+
+    fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
+        let Some(m) = &cx.desired.mfa else {
+            return Ok(());
+        };
+        let observed = cx.observed.mfa.as_ref();
+        let sd = observed.and_then(|o| o.security_defaults.as_ref());
+        let have = sd.map(|s| s.is_enabled);
+        if let (Some(want), Some(have)) = (m.security_defaults, have) {
+            let object = ObjectRef {
+                kind: KIND,
+                key: KEY.to_string(),
+                display: "Security defaults".to_string(),
+                id: sd.and_then(|s| s.id.clone()),
+            };
+            out.changes.push(change(object, want, have));
+        }
+        if m.security_defaults.or(have).unwrap_or(false) && m.needs_password_sign_in() {
+            out.notes.push(Note {
+                kind: NoteKind::Warning,
+                message: "security defaults are on in this tenant: they ask every user for MFA with no exceptions, so Passport's password sign-in fails (AADSTS50076) whatever else this plan changes; the fix is `mfa.securityDefaults: disabled` (see docs/mfa.md for the trade-off)".to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn requests(&self, c: &Change, _o: &Observed) -> Result<Vec<GraphRequest>, BadChange> {
+        match c.action {
+            Action::Update => Ok(vec![graph::update(c.payload.clone())]),
+            other => Err(BadChange::new(
+                KIND,
+                format!("{} of the security defaults", other.as_str()),
+            )),
+        }
+    }
+
+    fn prior_state(&self, o: &Observed, _c: &Change) -> Value {
+        o.mfa
+            .as_ref()
+            .and_then(|m| m.security_defaults.as_ref())
+            .map(|s| s.to_json())
+            .unwrap_or(Value::Null)
+    }
+
+    fn simulate(
+        &self,
+        o: &mut Observed,
+        c: &Change,
+        _new_id: &mut dyn FnMut(&str) -> String,
+    ) -> Result<Value, BadChange> {
+        let m = o.mfa.get_or_insert_with(Default::default);
+        let current = m
+            .security_defaults
+            .as_ref()
+            .map(|s| s.to_json())
+            .unwrap_or_else(|| serde_json::json!({}));
+        let merged = merge_patch(&current, &c.payload);
+        m.security_defaults = Some(
+            entractl_graph::resource::parse(&merged)
+                .ok_or_else(|| BadChange::new(KIND, "cannot parse the security defaults"))?,
+        );
+        Ok(Value::Null)
+    }
+
+    fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
+        let Some(m) = &desired.mfa else { return };
+        needed.to_plan(
+            graph::READ,
+            "read the security defaults (GET /policies/identitySecurityDefaultsEnforcementPolicy)",
+        );
+        if m.security_defaults.is_some() {
+            needed.to_apply(
+                graph::WRITE,
+                "turn security defaults on or off (PATCH /policies/identitySecurityDefaultsEnforcementPolicy)",
+            );
+        }
+    }
+}
+
+fn change(object: ObjectRef, want: bool, have: bool) -> Change {
+    if want == have {
+        return Change::new(
+            object,
+            Action::NoOp,
+            format!(
+                "security defaults are {} as the spec asks",
+                if have { "on" } else { "off" }
+            ),
+        );
+    }
+    let mut c = Change::new(
+        object,
+        Action::Update,
+        if want {
+            "the spec sets `mfa.securityDefaults: enabled`".to_string()
+        } else {
+            "the spec sets `mfa.securityDefaults: disabled`: security defaults are tenant-wide, so EVERY user of the tenant stops being asked for MFA by them (keep MFA with a conditional access policy on P1/P2)".to_string()
+        },
+    );
+    c.fields = vec![FieldChange {
+        path: "isEnabled".into(),
+        before: serde_json::json!(have),
+        after: serde_json::json!(want),
+    }];
+    if !want {
+        c.risks = vec![Risk::SecurityDowngrade];
+    }
+    c.payload = graph::enabled_body(want);
+    c
+}

@@ -1,0 +1,180 @@
+//! The application's service principal (its enterprise application): created with the
+//! `entractl:<key>` tag, tagged when found without it, and its "assignment required?" setting
+//! (`appRoleAssignmentRequired`, from the spec's `assignments.required`).
+
+use entractl_graph::GraphRequest;
+use entractl_graph::resource::service_principal::{self as graph, INTEGRATED_APP_TAG};
+use entractl_graph::resource::parse;
+use serde_json::{Value, json};
+
+use super::context::PlanContext;
+use super::kind::{Kind, PlanOut, RequiredPermissions};
+use crate::core::desired::Desired;
+use crate::core::error::{BadChange, PlanError};
+use crate::core::observed::{Observed, ServicePrincipal};
+use crate::core::plan::{Action, Change, ChangeId, CreatedRef, FieldChange, ObjectKind, ObjectRef};
+use crate::core::simulate::merge_patch;
+
+/// See the module documentation.
+pub struct ServicePrincipalKind;
+
+const KIND: ObjectKind = ObjectKind::ServicePrincipal;
+
+impl Kind for ServicePrincipalKind {
+    fn kind(&self) -> ObjectKind {
+        KIND
+    }
+
+    fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
+        let object = ObjectRef {
+            kind: KIND,
+            key: cx.key(),
+            display: cx.desired.app.display_name.clone(),
+            id: cx.sp().map(|s| s.id.clone()),
+        };
+        let mut c = match cx.sp() {
+            None => create(cx, object),
+            Some(s) => existing(cx, s, object),
+        };
+        if let Some(want) = cx.desired.assignments.as_ref().and_then(|a| a.required) {
+            assignment_required(&mut c, cx.sp(), want);
+        }
+        out.changes.push(c);
+        Ok(())
+    }
+
+    fn requests(&self, c: &Change, _o: &Observed) -> Result<Vec<GraphRequest>, BadChange> {
+        Ok(match c.action {
+            Action::Create => vec![graph::create(c.payload.clone())],
+            Action::Update => {
+                let id = c
+                    .object
+                    .id
+                    .as_deref()
+                    .ok_or_else(|| BadChange::new(KIND, "no service principal id"))?;
+                vec![graph::update(id, c.payload.clone())]
+            }
+            other => {
+                return Err(BadChange::new(
+                    KIND,
+                    format!("{} of a service principal is not supported", other.as_str()),
+                ));
+            }
+        })
+    }
+
+    fn prior_state(&self, o: &Observed, _c: &Change) -> Value {
+        o.service_principal
+            .as_ref()
+            .map(ServicePrincipal::to_json)
+            .unwrap_or(Value::Null)
+    }
+
+    fn simulate(
+        &self,
+        o: &mut Observed,
+        c: &Change,
+        new_id: &mut dyn FnMut(&str) -> String,
+    ) -> Result<Value, BadChange> {
+        let raw = match (c.action, &o.service_principal) {
+            (Action::Create, _) => {
+                let mut body = c.payload.clone();
+                body["id"] = json!(new_id("sp"));
+                body
+            }
+            (Action::Update, Some(sp)) => merge_patch(&sp.to_json(), &c.payload),
+            _ => {
+                return Err(BadChange::new(
+                    KIND,
+                    "update of a missing service principal",
+                ));
+            }
+        };
+        o.service_principal = Some(
+            parse(&raw).ok_or_else(|| BadChange::new(KIND, "cannot parse the service principal"))?,
+        );
+        Ok(raw)
+    }
+
+    fn permissions(&self, _desired: &Desired, _needed: &mut RequiredPermissions) {
+        // Covered by the application's: the same Application.* permissions.
+    }
+}
+
+fn create(cx: &PlanContext<'_>, object: ObjectRef) -> Change {
+    let app_id = cx.app_id();
+    let tag = cx.desired.app.identity.managed_tag();
+    let mut c = Change::new(
+        object,
+        Action::Create,
+        "the application has no service principal (enterprise application) in this tenant; sign-in and consent need one",
+    );
+    c.fields = vec![FieldChange {
+        path: "appId".into(),
+        before: Value::Null,
+        after: app_id.map(|a| json!(a)).unwrap_or(json!("(known after apply)")),
+    }];
+    c.payload = graph::create_body(app_id, &[INTEGRATED_APP_TAG, &tag]);
+    if app_id.is_none() {
+        c.refs.push(CreatedRef {
+            at: "/appId".into(),
+            created_by: ChangeId {
+                kind: ObjectKind::Application,
+                key: cx.key(),
+            },
+            property: "appId".into(),
+        });
+    }
+    c
+}
+
+fn existing(cx: &PlanContext<'_>, s: &ServicePrincipal, object: ObjectRef) -> Change {
+    let tag = cx.desired.app.identity.managed_tag();
+    if s.has_tag(&tag) {
+        return Change::new(object, Action::NoOp, "exists");
+    }
+    let mut after = s.tags.clone();
+    after.push(tag);
+    let mut c = Change::new(
+        object,
+        Action::Update,
+        "mark the service principal as managed (found in one read next time)",
+    );
+    c.fields = vec![FieldChange {
+        path: "tags".into(),
+        before: json!(s.tags),
+        after: json!(after),
+    }];
+    c.payload = json!({ "tags": after });
+    c
+}
+
+/// Sets `appRoleAssignmentRequired` (create body, or an update merged with the tag update).
+fn assignment_required(c: &mut Change, sp: Option<&ServicePrincipal>, want: bool) {
+    let have = sp.and_then(|s| s.app_role_assignment_required);
+    let creating = c.action == Action::Create;
+    if !creating && have.unwrap_or(false) == want {
+        return;
+    }
+    c.fields.push(FieldChange {
+        path: "appRoleAssignmentRequired".into(),
+        before: if creating {
+            Value::Null
+        } else {
+            json!(have.unwrap_or(false))
+        },
+        after: json!(want),
+    });
+    if !c.payload.is_object() {
+        c.payload = json!({});
+    }
+    c.payload["appRoleAssignmentRequired"] = json!(want);
+    if c.action == Action::NoOp {
+        c.action = Action::Update;
+        c.reason = if want {
+            "assignment required: only the users and groups assigned to the app may sign in".into()
+        } else {
+            "assignment not required: every user of the tenant may sign in".into()
+        };
+    }
+}

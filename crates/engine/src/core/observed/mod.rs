@@ -1,0 +1,55 @@
+//! The observed state: the tenant objects that matter, as the typed resources of
+//! `entractl_graph::resource` parsed them.
+
+mod app;
+mod assignments;
+mod deleted;
+mod mfa;
+
+pub use app::{Candidate, MatchedBy, ResourceLookup};
+pub use assignments::{
+    Members, ObservedAssignments, PrincipalGroup, Principals, user_label,
+};
+pub use deleted::{DeletedApplication, ObservedDeleted};
+pub use mfa::{CaObserved, ObservedMfa, ScopeUser, SignInScope, UserMfaState, UserScope};
+
+pub use entractl_graph::resource::app_role_assignment::AppRoleAssignment;
+pub use entractl_graph::resource::application::Application;
+pub use entractl_graph::resource::conditional_access_policy::ConditionalAccessPolicy;
+pub use entractl_graph::resource::group::Group;
+pub use entractl_graph::resource::oauth2_permission_grant::OAuth2PermissionGrant;
+pub use entractl_graph::resource::service_principal::ServicePrincipal;
+pub use entractl_graph::resource::subscribed_sku::LicenseTier;
+pub use entractl_graph::resource::user::User;
+
+use serde::{Deserialize, Serialize};
+
+/// The tenant as far as the desired state is concerned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// The tenant id (GUID) when known.
+    pub tenant_id: Option<String>,
+    /// Applications matched by any of the app lookups (0, 1 or, in error, more).
+    pub candidates: Vec<Candidate>,
+    /// The managed application's service principal.
+    pub service_principal: Option<ServicePrincipal>,
+    pub resources: Vec<ResourceLookup>,
+    /// Grants whose client is the managed application's service principal.
+    pub grants: Vec<OAuth2PermissionGrant>,
+    /// The MFA posture, when the spec manages it (`mfa`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<ObservedMfa>,
+    /// What was read for `assignments` (lookups, current assignments, group members).
+    #[serde(default)]
+    pub assignments: ObservedAssignments,
+    /// Who can sign in to the app after apply: assigned users and groups (with their direct
+    /// members). Filled by `fetch` when the spec has `assignments`.
+    #[serde(default)]
+    pub principals: Principals,
+    /// The tenant's Entra ID tier from `subscribedSkus`, when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<LicenseTier>,
+    /// Deleted applications matching the spec (read only when no live one matched).
+    #[serde(default, skip_serializing_if = "ObservedDeleted::is_empty")]
+    pub deleted: ObservedDeleted,
+}

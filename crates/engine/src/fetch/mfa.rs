@@ -1,0 +1,307 @@
+//! The MFA posture's reads: the security defaults, the conditional access policies and the
+//! per-user MFA state of the spec's users (addressed as the spec writes them) in the first
+//! wave; the per-user state of the other users who can sign in as soon as they are known (the
+//! members of assigned groups, by id); the transitive members of the groups the policies name;
+//! and, for a user the plan changes and knows only by id, the UPN.
+//!
+//! A read for a user who turns out not to exist (a typo in the spec, which the assignments
+//! report) is not needed and its failure is ignored; every other failed read fails the fetch.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use entractl_graph::resource::authentication_requirements::{self as requirements, Requirements};
+use entractl_graph::resource::conditional_access_policy::{self as ca, ConditionalAccessPolicy};
+use entractl_graph::resource::{group, parse, security_defaults, user};
+use entractl_graph::{GraphError, Loader};
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use super::assignments::Parts;
+use super::{parsed, promise};
+use crate::core::desired::{Desired, DesiredMfa};
+use crate::core::normalize;
+use crate::core::observed::{
+    CaObserved, LicenseTier, ObservedMfa, SignInScope, UserMfaState,
+};
+use crate::error::ReadError;
+
+/// A user's per-user MFA state as read: what was read, and the answer.
+type State = (String, Result<String, GraphError>);
+
+fn state_of(r: Result<Value, GraphError>) -> Result<String, GraphError> {
+    r.map(|v| {
+        parse::<Requirements>(&v)
+            .map(|q| q.per_user_mfa_state)
+            .unwrap_or_else(|| requirements::DISABLED.to_string())
+    })
+}
+
+/// Reads the posture `m` manages.
+pub async fn read(
+    l: &Loader,
+    d: &Desired,
+    m: &DesiredMfa,
+    parts: &Parts<'_>,
+) -> Result<ObservedMfa, ReadError> {
+    let sd = l.get(security_defaults::get());
+    let policies = promise(async move {
+        if m.conditional_access.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(l.list(ca::list()).await))
+    });
+    let spec_states = spec_user_states(l, d, m);
+    let member_states = member_states(l, m, parts);
+    let early_groups = early_policy_groups(l, parts, policies.clone());
+    let (sd, spec_states, _, _, settled, tier) = tokio::join!(
+        sd,
+        spec_states,
+        member_states,
+        early_groups,
+        parts.settled.clone(),
+        parts.tier.clone(),
+    );
+    let sd = sd.map_err(ReadError::of("read the security defaults"))?;
+    let (settled, tier, spec) = (settled?, tier?, parts.spec.clone().await?);
+    let has_ca = tier.map(|t| t != LicenseTier::Free);
+    let mut scope = SignInScope::of(&settled.principals);
+    scope.users.sort();
+    scope.users.dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));
+    let mut out = ObservedMfa {
+        security_defaults: parse(&sd),
+        scope,
+        ..ObservedMfa::default()
+    };
+    if m.conditional_access.is_some() {
+        out.conditional_access = conditional_access(policies.await?.as_ref(), has_ca)?;
+    }
+    if m.per_user_mfa_disabled {
+        // A spec user's state was read by the spec's address; key it by the id it resolved to.
+        let by_id: BTreeMap<String, State> = spec_states?
+            .into_iter()
+            .filter_map(|(i, s)| Some((spec.users.get(i)?.as_ref()?.id.clone(), s)))
+            .collect();
+        out.per_user = states(l, &out.scope, by_id).await?;
+    }
+    out.policy_groups_with_users = groups_with_users(l, &out).await?;
+    name_users(l, &mut out, &settled.upns).await?;
+    Ok(out)
+}
+
+/// The per-user states of the spec's users, addressed as the spec writes them (wave 1), by the
+/// object id each resolved to (spec users not found are left out).
+async fn spec_user_states(
+    l: &Loader,
+    d: &Desired,
+    m: &DesiredMfa,
+) -> Result<BTreeMap<usize, State>, ReadError> {
+    let users = d.assignments.as_ref().map(|a| a.users.as_slice()).unwrap_or(&[]);
+    if !m.per_user_mfa_disabled {
+        return Ok(BTreeMap::new());
+    }
+    let reads = users.iter().enumerate().map(|(i, e)| async move {
+        let written = e.value.trim();
+        let req = requirements::get(written, written);
+        let what = req.label_text().unwrap_or_default().to_string();
+        (i, (what, state_of(l.get(req).await)))
+    });
+    Ok(join_all(reads).await.into_iter().collect())
+}
+
+/// The per-user states of the members of the spec's groups, as soon as they are known (their
+/// answers are remembered by the loader for [`states`]).
+async fn member_states(l: &Loader, m: &DesiredMfa, parts: &Parts<'_>) -> Result<(), ReadError> {
+    if !m.per_user_mfa_disabled {
+        return Ok(());
+    }
+    let (spec, members) = tokio::join!(parts.spec.clone(), parts.members.clone());
+    let (spec, members) = (spec?, members?);
+    let spec_ids: BTreeSet<&str> = spec.users.iter().flatten().map(|u| u.id.as_str()).collect();
+    let ids: BTreeSet<&String> = members
+        .by_group
+        .values()
+        .flat_map(|g| g.users.iter())
+        .filter(|id| !spec_ids.contains(id.as_str()))
+        .collect();
+    join_all(ids.into_iter().map(|id| l.get(requirements::get(id, id)))).await;
+    Ok(())
+}
+
+/// Each scope user's state: from the spec's own read when it is a spec user, else by id (a
+/// read already made, or one more).
+async fn states(
+    l: &Loader,
+    scope: &SignInScope,
+    mut by_id: BTreeMap<String, State>,
+) -> Result<Vec<UserMfaState>, ReadError> {
+    let reads = scope.users.iter().map(|u| {
+        let known = by_id.remove(&u.id);
+        async move {
+            let (what, state) = match known {
+                Some(s) => s,
+                None => {
+                    let req = requirements::get(&u.id, &u.label);
+                    let what = req.label_text().unwrap_or_default().to_string();
+                    (what, state_of(l.get(req).await))
+                }
+            };
+            (u, what, state)
+        }
+    });
+    let mut out = Vec::new();
+    for (u, what, state) in join_all(reads).await {
+        let state = state.map_err(|source| ReadError { what, source })?;
+        out.push(UserMfaState {
+            user: u.clone(),
+            state,
+        });
+    }
+    Ok(out)
+}
+
+fn conditional_access(
+    policies: &Option<Result<Vec<Value>, GraphError>>,
+    has_ca: Option<bool>,
+) -> Result<CaObserved, ReadError> {
+    if has_ca == Some(false) {
+        return Ok(CaObserved::Skipped {
+            reason: "the tenant has no Entra ID P1 or P2 licence, so it has no conditional access: nothing to exclude the app from".to_string(),
+        });
+    }
+    match policies {
+        Some(Ok(values)) => Ok(CaObserved::Read {
+            policies: values.iter().cloned().map(ConditionalAccessPolicy).collect(),
+        }),
+        Some(Err(e)) => Err(ReadError {
+            what: "read the conditional access policies".into(),
+            source: e.clone(),
+        }),
+        None => Ok(CaObserved::NotRead),
+    }
+}
+
+/// Groups named by policies (`includeGroups`/`excludeGroups`) that are not among `assigned`
+/// (whose members are known already).
+fn policy_groups(policies: &[ConditionalAccessPolicy], assigned: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for p in policies {
+        for key in ["includeGroups", "excludeGroups"] {
+            for g in p.users(key) {
+                let g = g.trim().to_lowercase();
+                if normalize::is_guid(&g) && !assigned.contains(&g) {
+                    out.insert(g);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The transitive members of a group a policy names.
+async fn transitive(l: &Loader, g: &str) -> Result<Vec<group::Member>, ReadError> {
+    let label = format!("read the members of group {g} (named by a conditional access policy)");
+    let found = l
+        .list(group::transitive_members(g, label.clone()))
+        .await
+        .map_err(ReadError::of(label))?;
+    Ok(parsed(found))
+}
+
+/// The policies' groups, read as soon as the policies are and someone is known to sign in
+/// (groups found assigned later are read needlessly at worst, and left out of the result).
+async fn early_policy_groups(
+    l: &Loader,
+    parts: &Parts<'_>,
+    policies: super::Promise<'_, Option<Result<Vec<Value>, GraphError>>>,
+) -> Result<(), ReadError> {
+    let (policies, spec, tier) = tokio::join!(policies, parts.spec.clone(), parts.tier.clone());
+    let (policies, spec, tier) = (policies?, spec?, tier?);
+    let Some(Ok(values)) = policies.as_ref() else {
+        return Ok(());
+    };
+    if *tier == Some(LicenseTier::Free) {
+        return Ok(());
+    }
+    let mut someone = spec.users.iter().any(Option::is_some);
+    if !someone {
+        let members = parts.members.clone().await?;
+        someone = members.by_group.values().any(|m| !m.users.is_empty());
+    }
+    if !someone {
+        return Ok(());
+    }
+    let assigned: BTreeSet<String> = spec
+        .groups
+        .iter()
+        .filter_map(|hits| match hits.as_slice() {
+            [g] => Some(g.id.to_lowercase()),
+            _ => None,
+        })
+        .collect();
+    let policies: Vec<ConditionalAccessPolicy> =
+        values.iter().cloned().map(ConditionalAccessPolicy).collect();
+    let groups = policy_groups(&policies, &assigned);
+    // Errors are reported by `groups_with_users`, for the groups that matter.
+    join_all(groups.iter().map(|g| transitive(l, g))).await;
+    Ok(())
+}
+
+/// Groups named by a policy that have at least one user of the scope among their members.
+async fn groups_with_users(l: &Loader, out: &ObservedMfa) -> Result<Vec<String>, ReadError> {
+    let CaObserved::Read { policies } = &out.conditional_access else {
+        return Ok(Vec::new());
+    };
+    let users: BTreeSet<String> = out.scope.users.iter().map(|u| u.id.to_lowercase()).collect();
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let assigned: BTreeSet<String> = out.scope.groups.iter().map(|g| g.to_lowercase()).collect();
+    let groups = policy_groups(policies, &assigned);
+    let reads = groups.into_iter().map(|g| async move {
+        let members = transitive(l, &g).await?;
+        Ok::<_, ReadError>((g, members))
+    });
+    let mut with_users = Vec::new();
+    for answer in join_all(reads).await {
+        let (g, members) = answer?;
+        if members.iter().any(|m| users.contains(&m.id)) {
+            with_users.push(g);
+        }
+    }
+    Ok(with_users)
+}
+
+/// Names, by UPN, the users the plan will change and knows only by id (members of assigned
+/// groups): from the UPNs the member reads gave, else one more read.
+async fn name_users(
+    l: &Loader,
+    out: &mut ObservedMfa,
+    upns: &BTreeMap<String, String>,
+) -> Result<(), ReadError> {
+    let unnamed: Vec<String> = out
+        .per_user
+        .iter()
+        .filter(|s| !s.state.eq_ignore_ascii_case(requirements::DISABLED) && s.user.label == s.user.id)
+        .map(|s| s.user.id.clone())
+        .collect();
+    let reads = unnamed.into_iter().map(|id| async move {
+        if let Some(upn) = upns.get(&id.to_lowercase()) {
+            return Ok((id, Some(upn.clone())));
+        }
+        let label = format!("read the user {id}");
+        let v = l.get(user::get(&id, label.clone())).await.map_err(ReadError::of(label))?;
+        let upn = v.get("userPrincipalName").and_then(Value::as_str).map(str::to_string);
+        Ok::<_, ReadError>((id, upn))
+    });
+    for answer in join_all(reads).await {
+        let (id, upn) = answer?;
+        let Some(upn) = upn else { continue };
+        for s in out.per_user.iter_mut().filter(|s| s.user.id == id) {
+            s.user.label = upn.clone();
+        }
+        for u in out.scope.users.iter_mut().filter(|u| u.id == id) {
+            u.label = upn.clone();
+        }
+    }
+    Ok(())
+}

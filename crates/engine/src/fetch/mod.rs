@@ -1,0 +1,122 @@
+//! Fetch: the reads the desired state needs, as plain async code over the batching
+//! [`Loader`]: every read issued before the code has to wait for an answer goes out together
+//! (one wave: v1.0 and beta `$batch`es and the paced conditional access read, concurrently),
+//! so the waves follow from the data dependencies. A failed read is never taken as absence:
+//! only an empty result of a successful query, or a 404 on a lookup by key, is.
+//!
+//! On a tenant where everything exists (a converged plan) that is three waves after the token:
+//! 1. the application, its service principal (by tag), the APIs' service principals, the spec's
+//!    users and groups, `subscribedSkus`, the security defaults, the conditional access policies
+//!    and the per-user MFA state of the spec's users;
+//! 2. the grants and the assignments of the service principal, the direct members of the
+//!    spec's groups, the members of groups the policies name (and, when no live application
+//!    matched, the deleted applications);
+//! 3. the per-user MFA state of the groups' members.
+//!
+//! More only for paged collections (999 members a page: one wave per further page) and for a
+//! service principal that does not carry its tag yet.
+
+mod app;
+mod assignments;
+mod mfa;
+
+use std::sync::Arc;
+
+use entractl_graph::{GraphClient, GraphError, LoadStats, Loader};
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::core::desired::Desired;
+use crate::core::observed::Observed;
+use crate::error::{EngineError, ReadError};
+
+/// How much reading a fetch took (waves: sequential rounds; requests: inner `$batch` requests
+/// counted one by one).
+pub type FetchStats = LoadStats;
+
+/// A read several parts of fetch wait for.
+pub(crate) type Promise<'a, T> = Shared<BoxFuture<'a, Result<Arc<T>, ReadError>>>;
+
+/// Makes a read that several parts of fetch wait for.
+pub(crate) fn promise<'a, T: Send + Sync + 'a>(
+    f: impl std::future::Future<Output = Result<T, ReadError>> + Send + 'a,
+) -> Promise<'a, T> {
+    f.map(|r| r.map(Arc::new)).boxed().shared()
+}
+
+/// The objects of a collection that parse (others skipped).
+pub(crate) fn parsed<T: DeserializeOwned>(values: Vec<Value>) -> Vec<T> {
+    values
+        .iter()
+        .filter_map(entractl_graph::resource::parse::<T>)
+        .collect()
+}
+
+/// A lookup by key: the object, nothing for a 404, or the error.
+pub(crate) fn ok_or_absent(r: Result<Value, GraphError>, what: &str) -> Result<Option<Value>, ReadError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(source) => Err(ReadError {
+            what: what.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Reads the observed state for `desired`. See the module documentation for the waves.
+pub async fn fetch(
+    client: &GraphClient,
+    desired: &Desired,
+) -> Result<(Observed, FetchStats), EngineError> {
+    let token = client.token().await.map_err(EngineError::read("sign in"))?;
+    let loader = Loader::new(client);
+    let mut observed = loader
+        .run(read(&loader, desired))
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))??;
+    observed.tenant_id = token.claims().tid.clone();
+    Ok((observed, loader.stats()))
+}
+
+/// Every read, composed.
+async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
+    let candidates = promise(app::candidates(l, d));
+    let sp = promise(app::service_principal(l, d, candidates.clone()));
+    let parts = assignments::Parts::new(l, d, sp.clone());
+    let mfa = async {
+        match &d.mfa {
+            Some(m) => mfa::read(l, d, m, &parts).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let deleted = app::deleted(l, d, candidates.clone());
+    let grants = app::grants(l, sp.clone());
+    let (c, s, resources, grants, deleted, settled, tier, mfa) = tokio::join!(
+        candidates,
+        sp,
+        app::resources(l, d),
+        grants,
+        deleted,
+        parts.settled.clone(),
+        parts.tier.clone(),
+        mfa,
+    );
+    let candidates = c?.as_ref().clone();
+    let settled = settled?;
+    Ok(Observed {
+        tenant_id: None,
+        // Ambiguous application: the plan stops with that error; the posture is not needed.
+        mfa: if candidates.len() > 1 { None } else { mfa? },
+        candidates,
+        service_principal: s?.as_ref().clone(),
+        resources: resources?,
+        grants: grants?,
+        assignments: settled.observed.clone(),
+        principals: settled.principals.clone(),
+        tier: *tier?,
+        deleted: deleted?,
+    })
+}
