@@ -22,7 +22,7 @@ mod tests {
 
     #[test]
     fn consent_adds_grant_permissions_and_adoption_needs_all() {
-        let mut d = crate::tests::kandji();
+        let mut d = crate::core::tests::kandji();
         let p = required_permissions(&d);
         let names = |v: &[Needed]| v.iter().map(|n| n.permission).collect::<Vec<_>>();
         assert_eq!(
@@ -45,7 +45,7 @@ mod tests {
 
     #[test]
     fn mfa_adds_policy_permissions() {
-        let mut d = crate::tests::kandji();
+        let mut d = crate::core::tests::kandji();
         d.mfa = Some(crate::core::desired::DesiredMfa {
             security_defaults: Some(false),
             per_user_mfa_disabled: true,

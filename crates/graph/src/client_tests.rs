@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::testutil::{Reply, Seen, graph_error, json, serve};
+use crate::testutil::{Reply, Seen, batch_server, graph_error, json, serve};
 use crate::*;
 
 const CANARY_TOKEN: &str = "canary-token-5f1e2d";
@@ -355,43 +355,6 @@ async fn a_next_link_to_another_host_is_refused() {
     assert_eq!(e.kind, GraphErrorKind::UnsafeNextLink);
     assert!(e.to_string().contains("not followed"), "{e}");
     assert!(evil.seen().is_empty());
-}
-
-/// A `$batch` responder: answers each inner request with `inner(request, attempt)`.
-fn batch_server(
-    inner: impl Fn(&Value, usize) -> (u16, Value, Option<&'static str>) + Send + Sync + 'static,
-) -> impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static {
-    let attempts: Mutex<std::collections::HashMap<String, usize>> = Mutex::default();
-    let attempt = move |url: &str| {
-        let mut a = attempts.lock().unwrap();
-        let e = a.entry(url.to_string()).or_default();
-        *e += 1;
-        *e
-    };
-    move |s, _| {
-        if path_of(s).ends_with("/$batch") {
-            let reqs = s.json()["requests"].as_array().cloned().unwrap_or_default();
-            assert!(reqs.len() <= 20, "batch of {}", reqs.len());
-            let responses: Vec<Value> = reqs
-                .iter()
-                .rev()
-                .map(|r| {
-                    let (status, body, ra) = inner(r, attempt(r["url"].as_str().unwrap()));
-                    let mut headers = json!({"Content-Type": "application/json"});
-                    if let Some(ra) = ra {
-                        headers["Retry-After"] = json!(ra);
-                    }
-                    json!({"id": r["id"], "status": status, "headers": headers, "body": body})
-                })
-                .collect();
-            json(200, json!({"responses": responses}))
-        } else {
-            let url = s.target.trim_start_matches("/v1.0").to_string();
-            let r = json!({"id": "single", "method": s.method, "url": url});
-            let (status, body, _) = inner(&r, attempt(&url));
-            json(status, body)
-        }
-    }
 }
 
 #[tokio::test]

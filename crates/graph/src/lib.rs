@@ -35,8 +35,8 @@ mod transport;
 
 #[cfg(test)]
 mod client_tests;
-#[cfg(test)]
-mod testutil;
+#[cfg(any(test, feature = "testutil"))]
+pub mod testutil;
 
 pub use auth::{
     AuthError, AuthMethod, AuthOptions, AzureCliCredential, BoxFuture, CachedTokenSource,

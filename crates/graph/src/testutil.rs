@@ -1,13 +1,15 @@
-//! A tiny loopback HTTP/1.1 responder for unit tests (no emulator needed).
+//! A tiny loopback HTTP/1.1 responder for unit tests (no emulator needed): the graph crate's
+//! own tests, and other crates' with the `testutil` feature.
 
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use serde_json::{Value, json as j};
 use tokio::net::TcpListener;
 
 /// A request the server saw.
 #[derive(Debug, Clone)]
-pub(crate) struct Seen {
+pub struct Seen {
     pub method: String,
     pub target: String,
     pub headers: Vec<(String, String)>,
@@ -39,18 +41,18 @@ impl Seen {
 }
 
 /// What to answer.
-pub(crate) enum Reply {
+pub enum Reply {
     Json(u16, Vec<(&'static str, String)>, serde_json::Value),
     Empty(u16),
     /// Close the connection without answering.
     Drop,
 }
 
-pub(crate) fn json(status: u16, v: serde_json::Value) -> Reply {
+pub fn json(status: u16, v: serde_json::Value) -> Reply {
     Reply::Json(status, Vec::new(), v)
 }
 
-pub(crate) fn graph_error(status: u16, code: &str, message: &str) -> Reply {
+pub fn graph_error(status: u16, code: &str, message: &str) -> Reply {
     Reply::Json(
         status,
         vec![("request-id", format!("rid-{status}"))],
@@ -58,9 +60,9 @@ pub(crate) fn graph_error(status: u16, code: &str, message: &str) -> Reply {
     )
 }
 
-pub(crate) type Handler = dyn Fn(&Seen, usize) -> Reply + Send + Sync;
+pub type Handler = dyn Fn(&Seen, usize) -> Reply + Send + Sync;
 
-pub(crate) struct MiniServer {
+pub struct MiniServer {
     pub base: String,
     pub log: Arc<Mutex<Vec<Seen>>>,
 }
@@ -72,7 +74,7 @@ impl MiniServer {
 }
 
 /// Serves `handler` on 127.0.0.1:0; the second argument is the 0-based number of the request.
-pub(crate) async fn serve(
+pub async fn serve(
     handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static,
 ) -> MiniServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -156,3 +158,41 @@ pub(crate) async fn serve(
     });
     MiniServer { base, log }
 }
+
+/// A `$batch` responder: answers each inner request with `inner(request, attempt)`.
+pub fn batch_server(
+    inner: impl Fn(&Value, usize) -> (u16, Value, Option<&'static str>) + Send + Sync + 'static,
+) -> impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static {
+    let attempts: Mutex<std::collections::HashMap<String, usize>> = Mutex::default();
+    let attempt = move |url: &str| {
+        let mut a = attempts.lock().unwrap();
+        let e = a.entry(url.to_string()).or_default();
+        *e += 1;
+        *e
+    };
+    move |s, _| {
+        if s.target.split('?').next().unwrap_or("").ends_with("/$batch") {
+            let reqs = s.json()["requests"].as_array().cloned().unwrap_or_default();
+            assert!(reqs.len() <= 20, "batch of {}", reqs.len());
+            let responses: Vec<Value> = reqs
+                .iter()
+                .rev()
+                .map(|r| {
+                    let (status, body, ra) = inner(r, attempt(r["url"].as_str().unwrap()));
+                    let mut headers = j!({"Content-Type": "application/json"});
+                    if let Some(ra) = ra {
+                        headers["Retry-After"] = j!(ra);
+                    }
+                    j!({"id": r["id"], "status": status, "headers": headers, "body": body})
+                })
+                .collect();
+            json(200, j!({"responses": responses}))
+        } else {
+            let url = s.target.trim_start_matches("/v1.0").to_string();
+            let r = j!({"id": "single", "method": s.method, "url": url});
+            let (status, body, _) = inner(&r, attempt(&url));
+            json(status, body)
+        }
+    }
+}
+

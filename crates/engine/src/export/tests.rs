@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::yaml::scalar;
 use super::*;
-use crate::plan::{FieldChange, ObjectRef};
+use crate::core::plan::{FieldChange, ObjectRef};
 
 fn reads_back(s: &str) -> String {
     let text = format!(
@@ -73,6 +73,7 @@ fn change(kind: ObjectKind, action: Action, paths: &[&str]) -> Change {
         reason: String::new(),
         risks: vec![],
         payload: Value::Null,
+        refs: vec![],
     }
 }
 

@@ -120,3 +120,6 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         deleted: deleted?,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -147,3 +147,73 @@ fn group_membership_claims_follow_graph_comma_lists() {
     );
     assert_eq!(GroupMembershipClaims::parse(Some("Everything")), None);
 }
+
+mod subscribed_skus {
+    use serde_json::{Value, json};
+
+    use super::subscribed_sku::LicenseTier;
+
+    fn sku(status: &str, plans: &[(&str, &str)]) -> Value {
+        json!({
+            "skuPartNumber": "X",
+            "capabilityStatus": status,
+            "servicePlans": plans.iter().map(|(n, s)| json!({"servicePlanName": n, "provisioningStatus": s})).collect::<Vec<_>>(),
+        })
+    }
+
+    #[test]
+    fn license_tier_from_skus_directly_or_in_bundles() {
+        assert_eq!(LicenseTier::from_subscribed_skus(&[]), LicenseTier::Free);
+        // Microsoft 365 Business Basic: no Entra ID premium plan.
+        let basic = sku("Enabled", &[("EXCHANGE_S_STANDARD", "Success")]);
+        assert_eq!(
+            LicenseTier::from_subscribed_skus(std::slice::from_ref(&basic)),
+            LicenseTier::Free
+        );
+        // A bundle (Business Premium) containing AAD_PREMIUM.
+        let bundle = sku(
+            "Enabled",
+            &[
+                ("EXCHANGE_S_STANDARD", "Success"),
+                ("AAD_PREMIUM", "Success"),
+            ],
+        );
+        assert_eq!(
+            LicenseTier::from_subscribed_skus(&[basic.clone(), bundle]),
+            LicenseTier::P1
+        );
+        // In grace period (Warning) still counts; suspended or not provisioned does not.
+        let p2 = sku(
+            "Warning",
+            &[("AAD_PREMIUM", "Success"), ("AAD_PREMIUM_P2", "Success")],
+        );
+        assert_eq!(LicenseTier::from_subscribed_skus(&[p2]), LicenseTier::P2);
+        let suspended = sku("Suspended", &[("AAD_PREMIUM", "Success")]);
+        let pending = sku("Enabled", &[("AAD_PREMIUM", "PendingProvisioning")]);
+        assert_eq!(
+            LicenseTier::from_subscribed_skus(&[suspended, pending]),
+            LicenseTier::Free
+        );
+    }
+
+    #[test]
+    fn user_paths_escape_dollar_and_hash() {
+        assert_eq!(user_path("alice@contoso.com"), "/users/alice@contoso.com");
+        assert_eq!(user_path("$svc@contoso.com"), "/users('$svc@contoso.com')");
+        assert_eq!(
+            user_path("o'neil#1@contoso.com"),
+            "/users/o'neil%231@contoso.com"
+        );
+        assert_eq!(user_path("$o'n@contoso.com"), "/users('$o''n@contoso.com')");
+    }
+
+
+}
+
+#[test]
+fn user_paths_escape_dollar_and_hash() {
+    assert_eq!(user::path("alice@contoso.com"), "/users/alice@contoso.com");
+    assert_eq!(user::path("$svc@contoso.com"), "/users('$svc@contoso.com')");
+    assert_eq!(user::path("o'neil#1@contoso.com"), "/users/o'neil%231@contoso.com");
+    assert_eq!(user::path("$o'n@contoso.com"), "/users('$o''n@contoso.com')");
+}

@@ -49,6 +49,11 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
 }
 
 #[cfg(test)]
+mod assignment_tests;
+#[cfg(test)]
+mod restore_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
