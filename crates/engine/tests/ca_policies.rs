@@ -1,17 +1,63 @@
-//! The conditional access analysis (`entractl_engine::mfa`) over 150 real policies published by
+//! The conditional access analysis (`entractl_engine::policy`) over 150 real policies published by
 //! others (`tests/fixtures/ca-policies/`, MIT, see SOURCES.md there): no panic on any shape, the
 //! exclusion patch changes nothing but `excludeApplications`, and a hand-checked classification.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use entractl_engine::mfa::{
-    AppTargeting, Coverage, MfaRequirement, PolicyDecision, PolicyState, Reason, Selection,
-    UserScope, Verdict, app_targeting, applies_to_app, apply_exclusion_patch, blocks,
-    check_selection, client_app_types_cover_ropc, covers_users, describe_grant, exclusion_patch,
-    requires_mfa, select_policies,
+use entractl_engine::desired::CaSelection as Selection;
+use entractl_engine::observed::{ConditionalAccessPolicy as Policy, UserScope};
+use entractl_engine::policy::{
+    self, AppTargeting, Coverage, MfaRequirement, PolicyDecision, PolicyState, Reason,
+    SelectionError, Verdict,
 };
 use serde_json::{Value, json};
+
+// The analysis, applied to policies as the fixtures hold them (JSON).
+fn p(v: &Value) -> Policy {
+    Policy(v.clone())
+}
+fn all(vs: &[Value]) -> Vec<Policy> {
+    vs.iter().map(p).collect()
+}
+fn exclusion_patch(v: &Value, app: &str) -> Option<Value> {
+    p(v).exclusion_patch(app)
+}
+fn apply_exclusion_patch(v: &Value, patch: &Value) -> Value {
+    p(v).patched(patch).0
+}
+fn requires_mfa(v: &Value) -> MfaRequirement {
+    policy::requires_mfa(&p(v))
+}
+fn blocks(v: &Value) -> bool {
+    policy::blocks(&p(v))
+}
+fn describe_grant(v: &Value) -> String {
+    policy::describe_grant(&p(v))
+}
+fn app_targeting(v: &Value, app: &str) -> AppTargeting {
+    policy::app_targeting(&p(v), app)
+}
+fn applies_to_app(v: &Value, app: &str) -> bool {
+    policy::applies_to_app(&p(v), app)
+}
+fn client_app_types_cover_ropc(v: &Value) -> bool {
+    policy::client_app_types_cover_ropc(&p(v))
+}
+fn covers_users(v: &Value, scope: &UserScope) -> Coverage {
+    policy::covers_users(&p(v), scope)
+}
+fn select_policies(
+    vs: &[Value],
+    app: &str,
+    scope: &UserScope,
+    sel: &Selection,
+) -> Vec<PolicyDecision> {
+    policy::select_policies(&all(vs), app, scope, sel)
+}
+fn check_selection(vs: &[Value], sel: &Selection) -> Vec<SelectionError> {
+    policy::check_selection(&all(vs), sel)
+}
 
 /// Kandji Passport's appId in these tests.
 const APP: &str = "9b1f4c2e-6a3d-4f8b-b1e7-2c5d8a0f3e69";
@@ -102,7 +148,7 @@ fn there_are_150_policies_and_every_function_takes_every_shape() {
         );
     }
     for selection in [
-        Selection::Auto,
+        Selection::FromPoliciesRequiringMfa,
         Selection::Named(vec![
             "CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA".into(),
         ]),
@@ -225,7 +271,7 @@ fn decisions_by_prefix(scope: &UserScope) -> BTreeMap<String, PolicyDecision> {
     let mut out = BTreeMap::new();
     for (name, value) in policies() {
         let mut decisions =
-            select_policies(std::slice::from_ref(&value), APP, scope, &Selection::Auto);
+            select_policies(std::slice::from_ref(&value), APP, scope, &Selection::FromPoliciesRequiringMfa);
         assert_eq!(decisions.len(), 1, "{name}");
         let prefix: String = name.splitn(3, '-').take(2).collect::<Vec<_>>().join("-");
         out.insert(prefix, decisions.remove(0));
@@ -484,7 +530,7 @@ fn an_excluded_app_is_reported_as_already_excluded() {
     let all = policies();
     let p = policy(&all, "j0eyv-01");
     let after = apply_exclusion_patch(p, &exclusion_patch(p, APP).unwrap());
-    let d = select_policies(&[after], APP, &scope(), &Selection::Auto);
+    let d = select_policies(&[after], APP, &scope(), &Selection::FromPoliciesRequiringMfa);
     assert_eq!(d[0].verdict, Verdict::AlreadyExcluded);
     assert_eq!(d[0].reason, Reason::AlreadyExcluded);
 }
@@ -492,7 +538,7 @@ fn an_excluded_app_is_reported_as_already_excluded() {
 #[test]
 fn auto_selection_over_all_fixtures() {
     let values: Vec<Value> = policies().into_values().collect();
-    let decisions = select_policies(&values, APP, &scope(), &Selection::Auto);
+    let decisions = select_policies(&values, APP, &scope(), &Selection::FromPoliciesRequiringMfa);
     let count = |v: Verdict| decisions.iter().filter(|d| d.verdict == v).count();
     // Never a disabled policy, never a block policy.
     for d in decisions.iter().filter(|d| d.verdict == Verdict::Exclude) {
@@ -587,7 +633,7 @@ fn a_policy_on_azure_ad_graph_is_skipped_with_a_warning() {
         "conditions": {"applications": {"includeApplications": ["00000002-0000-0000-c000-000000000000"]},
             "users": {"includeUsers": ["All"]}, "clientAppTypes": ["all"]},
         "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}});
-    let d = &select_policies(&[p], APP, &scope(), &Selection::Auto)[0];
+    let d = &select_policies(&[p], APP, &scope(), &Selection::FromPoliciesRequiringMfa)[0];
     assert_eq!(d.verdict, Verdict::Skip);
     assert!(matches!(d.reason, Reason::AppNotTargeted { .. }));
     assert!(

@@ -1,12 +1,11 @@
-//! The MFA posture's reads at scale against graph-emulator: per-user MFA of 10,000 users is read
-//! in `$batch`es of 20 (no per-user round trips), and the plan lists exactly the users whose
-//! per-user MFA is on.
+//! The MFA posture's reads at scale against graph-emulator: per-user MFA of the 10,000 members
+//! of an assigned group is read in `$batch`es of 20 (no per-user round trips), and the plan lists
+//! exactly the users whose per-user MFA is on, named by UPN.
 
 mod common;
 
-use entractl_engine::fetch::FetchStats;
-use entractl_engine::mfa::posture::{DesiredMfa, ScopeUser, SignInScope, fetch_mfa, plan_mfa};
 use entractl_engine::plan::ObjectKind;
+use entractl_engine::{Desired, diff, fetch};
 use graph_emulator::EmulatorConfig;
 use graph_emulator::scenarios::LARGE_TENANT_ID;
 
@@ -36,58 +35,43 @@ async fn ten_thousand_users_are_read_in_batches_of_twenty() {
     });
     emu.clear_log();
 
-    let desired = DesiredMfa {
-        security_defaults: None,
-        per_user_mfa_disabled: true,
-        conditional_access: None,
-    };
-    let scope = SignInScope {
-        users: ids
-            .iter()
-            .map(|id| ScopeUser {
-                id: id.clone(),
-                label: id.clone(),
-            })
-            .collect(),
-        groups: vec![],
-    };
-    let mut stats = FetchStats::default();
-    let observed = fetch_mfa(&client, &desired, scope, Some(true), &mut stats)
-        .await
-        .unwrap();
-    assert_eq!(observed.per_user.len(), 10_000);
+    let text = format!(
+        "version: 1\ntenant: {LARGE_TENANT_ID}\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\nassignments:\n  groups: [Mac Users]\nmfa:\n  perUserMfa: disabled-for-app-users\n"
+    );
+    let spec = entractl_spec::parse_str("scale.yaml", &text).expect("spec");
+    let desired = Desired::from_spec(&spec.spec, None);
+    let (observed, _) = fetch(&client, &desired).await.unwrap();
+    assert_eq!(observed.mfa.as_ref().unwrap().per_user.len(), 10_000);
 
     let log = emu.request_log();
-    let direct_per_user = log
-        .iter()
-        .filter(|e| e.template.ends_with("/authentication/requirements") && e.batch_id.is_none())
-        .count();
-    assert_eq!(direct_per_user, 0, "no per-user round trips");
-    let in_batches = log
-        .iter()
-        .filter(|e| e.template.ends_with("/authentication/requirements") && e.batch_id.is_some())
-        .count();
-    assert_eq!(in_batches, 10_000);
+    let per_user = |batched: bool| {
+        log.iter()
+            .filter(|e| {
+                e.template.ends_with("/authentication/requirements")
+                    && e.batch_id.is_some() == batched
+            })
+            .count()
+    };
+    assert_eq!(per_user(false), 0, "no per-user round trips");
+    assert_eq!(per_user(true), 10_000);
     let batches = log
         .iter()
         .filter(|e| e.method == "POST" && e.path.starts_with("/beta/$batch"))
         .count();
     assert_eq!(batches, 500, "10,000 reads in $batch envelopes of 20");
 
-    let (changes, _) = plan_mfa(&desired, &observed, Some("app")).unwrap();
-    let users: Vec<&str> = changes
+    let plan = diff(&desired, &observed).unwrap();
+    let changes: Vec<_> = plan
+        .changes
         .iter()
         .filter(|c| c.object.kind == ObjectKind::PerUserMfa)
-        .map(|c| c.object.id.as_deref().unwrap())
         .collect();
+    let users: Vec<&str> = changes.iter().map(|c| c.object.id.as_deref().unwrap()).collect();
     assert_eq!(users.len(), 3);
     for id in on {
         assert!(users.contains(&id.as_str()));
     }
-    // The three were named by UPN for the plan (one more small batched round).
-    assert!(
-        changes.iter().all(|c| c.object.display.contains('@')),
-        "{changes:#?}"
-    );
+    // Named by UPN for the plan (the members' reads gave the UPNs).
+    assert!(changes.iter().all(|c| c.object.display.contains('@')), "{changes:#?}");
     emu.shutdown();
 }

@@ -103,7 +103,13 @@ impl<'a> Writer<'a> {
     /// One change: its requests in order; a create's answer is checked and kept.
     async fn one(&mut self, kind: &dyn Kind, c: &Change) -> Result<(), EngineError> {
         let ready = self.prepare(kind, c)?;
-        self.opts.say(&format!("{} …", ready.change.describe()));
+        let c = &ready.change;
+        self.opts.say(&format!(
+            "{} {} \"{}\" …",
+            c.action.doing(),
+            c.object.kind,
+            c.object.display
+        ));
         for (i, req) in ready.requests.iter().enumerate() {
             self.writes += 1;
             match self.client.send(req.clone()).await {

@@ -81,6 +81,18 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action under way, for progress lines (`creating`).
+    pub fn doing(self) -> &'static str {
+        match self {
+            Action::Create => "creating",
+            Action::Update => "updating",
+            Action::Delete => "deleting",
+            Action::Adopt => "adopting",
+            Action::Restore => "restoring",
+            Action::NoOp => "checking",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",
