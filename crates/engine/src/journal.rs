@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::error::EngineError;
 use crate::core::plan::Change;
+use crate::error::EngineError;
 
 /// One apply's journal directory.
 #[derive(Debug, Clone)]

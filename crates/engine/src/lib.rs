@@ -18,7 +18,9 @@ pub mod permissions;
 pub mod saved;
 
 pub use crate::core::kinds::identify_app;
-pub use crate::core::{desired, diff::diff, observed, plan, policy, render, simulate::simulate_apply};
+pub use crate::core::{
+    desired, diff::diff, observed, plan, policy, render, simulate::simulate_apply,
+};
 pub use apply::{ApplyOptions, ApplyReport, apply};
 pub use desired::{ApiPermission, AppIdentity, Desired, DesiredApp, OptionalClaim, ResourceRef};
 pub use error::{EngineError, PlanError, ReadError};
@@ -26,4 +28,3 @@ pub use fetch::{FetchStats, fetch};
 pub use observed::Observed;
 pub use plan::{Action, Change, FieldChange, ObjectKind, ObjectRef, Outputs, Plan, Risk};
 pub use saved::SavedPlan;
-

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::core::desired::Desired;
-use crate::error::EngineError;
 use crate::core::observed::Observed;
 use crate::core::plan::{FORMAT_VERSION, Plan};
+use crate::error::EngineError;
 
 /// The `kind` field of a saved plan file.
 pub const SAVED_PLAN_KIND: &str = "entractl-saved-plan";

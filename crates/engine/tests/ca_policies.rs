@@ -270,8 +270,12 @@ fn decisions_by_prefix(scope: &UserScope) -> BTreeMap<String, PolicyDecision> {
     // (two alexf templates share a display name, so names cannot map decisions back to files).
     let mut out = BTreeMap::new();
     for (name, value) in policies() {
-        let mut decisions =
-            select_policies(std::slice::from_ref(&value), APP, scope, &Selection::FromPoliciesRequiringMfa);
+        let mut decisions = select_policies(
+            std::slice::from_ref(&value),
+            APP,
+            scope,
+            &Selection::FromPoliciesRequiringMfa,
+        );
         assert_eq!(decisions.len(), 1, "{name}");
         let prefix: String = name.splitn(3, '-').take(2).collect::<Vec<_>>().join("-");
         out.insert(prefix, decisions.remove(0));
@@ -530,7 +534,12 @@ fn an_excluded_app_is_reported_as_already_excluded() {
     let all = policies();
     let p = policy(&all, "j0eyv-01");
     let after = apply_exclusion_patch(p, &exclusion_patch(p, APP).unwrap());
-    let d = select_policies(&[after], APP, &scope(), &Selection::FromPoliciesRequiringMfa);
+    let d = select_policies(
+        &[after],
+        APP,
+        &scope(),
+        &Selection::FromPoliciesRequiringMfa,
+    );
     assert_eq!(d[0].verdict, Verdict::AlreadyExcluded);
     assert_eq!(d[0].reason, Reason::AlreadyExcluded);
 }

@@ -36,7 +36,7 @@ async fn ten_thousand_users_are_read_in_batches_of_twenty() {
     emu.clear_log();
 
     let text = format!(
-        "version: 1\ntenant: {LARGE_TENANT_ID}\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\nassignments:\n  groups: [Mac Users]\nmfa:\n  perUserMfa: disabled-for-app-users\n"
+        "version: 1\ntenant: {LARGE_TENANT_ID}\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n  publicClientFlows: true\nassignments:\n  groups: [Mac Users]\nmfa:\n  perUserMfa: disabled-for-app-users\n"
     );
     let spec = entractl_spec::parse_str("scale.yaml", &text).expect("spec");
     let desired = Desired::from_spec(&spec.spec, None);
@@ -66,12 +66,18 @@ async fn ten_thousand_users_are_read_in_batches_of_twenty() {
         .iter()
         .filter(|c| c.object.kind == ObjectKind::PerUserMfa)
         .collect();
-    let users: Vec<&str> = changes.iter().map(|c| c.object.id.as_deref().unwrap()).collect();
+    let users: Vec<&str> = changes
+        .iter()
+        .map(|c| c.object.id.as_deref().unwrap())
+        .collect();
     assert_eq!(users.len(), 3);
     for id in on {
         assert!(users.contains(&id.as_str()));
     }
     // Named by UPN for the plan (the members' reads gave the UPNs).
-    assert!(changes.iter().all(|c| c.object.display.contains('@')), "{changes:#?}");
+    assert!(
+        changes.iter().all(|c| c.object.display.contains('@')),
+        "{changes:#?}"
+    );
     emu.shutdown();
 }

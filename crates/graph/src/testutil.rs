@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use serde_json::{Value, json as j};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// A request the server saw.
@@ -74,9 +74,7 @@ impl MiniServer {
 }
 
 /// Serves `handler` on 127.0.0.1:0; the second argument is the 0-based number of the request.
-pub async fn serve(
-    handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static,
-) -> MiniServer {
+pub async fn serve(handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> MiniServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
@@ -171,7 +169,12 @@ pub fn batch_server(
         *e
     };
     move |s, _| {
-        if s.target.split('?').next().unwrap_or("").ends_with("/$batch") {
+        if s.target
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .ends_with("/$batch")
+        {
             let reqs = s.json()["requests"].as_array().cloned().unwrap_or_default();
             assert!(reqs.len() <= 20, "batch of {}", reqs.len());
             let responses: Vec<Value> = reqs
@@ -195,4 +198,3 @@ pub fn batch_server(
         }
     }
 }
-

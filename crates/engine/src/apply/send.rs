@@ -73,9 +73,11 @@ impl<'a> Writer<'a> {
     /// Resolves, journals and builds the requests of one change.
     fn prepare(&mut self, kind: &dyn Kind, c: &Change) -> Result<Ready, EngineError> {
         let change = resolve_refs(c, &self.created).map_err(bad)?;
-        let entry = self
-            .journal
-            .record(&change, &kind.prior_state(self.observed, &change), &kind.undo_hint(&change))?;
+        let entry = self.journal.record(
+            &change,
+            &kind.prior_state(self.observed, &change),
+            &kind.undo_hint(&change),
+        )?;
         let requests = kind
             .requests(&change, self.observed)
             .map_err(bad)?
@@ -124,7 +126,12 @@ impl<'a> Writer<'a> {
 
     /// What a create (or restore) answered: checked by its kind, kept for later references,
     /// and its id journaled (so the undo can delete it).
-    fn took(&mut self, kind: &dyn Kind, ready: &Ready, resp: &GraphResponse) -> Result<(), EngineError> {
+    fn took(
+        &mut self,
+        kind: &dyn Kind,
+        ready: &Ready,
+        resp: &GraphResponse,
+    ) -> Result<(), EngineError> {
         let body = resp.json();
         let c = &ready.change;
         if matches!(c.action, Action::Create | Action::Restore) {
@@ -154,7 +161,10 @@ impl<'a> Writer<'a> {
         for c in changes {
             let r = self.prepare(kind, c)?;
             if r.requests.len() != 1 {
-                return Err(bad(BadChange::new(c.object.kind, "a batched change needs one request")));
+                return Err(bad(BadChange::new(
+                    c.object.kind,
+                    "a batched change needs one request",
+                )));
             }
             ready.push(r);
         }

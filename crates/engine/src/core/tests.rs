@@ -624,7 +624,8 @@ fn arb_desired() -> impl Strategy<Value = Desired> {
                     id.map(|v| v.iter().map(|c| OptionalClaim::named(c)).collect());
                 d.app.optional_claims.access_token =
                     access.map(|v| v.iter().map(|c| OptionalClaim::named(c)).collect());
-                d.app.group_membership_claims = groups.and_then(|g| GroupMembershipClaims::parse(Some(g)));
+                d.app.group_membership_claims =
+                    groups.and_then(|g| GroupMembershipClaims::parse(Some(g)));
                 d.app.api_permissions = perms.map(|(scopes, roles)| {
                     vec![ApiPermission {
                         resource: ResourceRef::parse("Microsoft Graph"),

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::read::Facts;
 use super::{ExportOptions, same_guid};
-use entractl_graph::resource::application::{OptionalClaim as GraphClaim, Platform, SCOPE, TokenType};
+use entractl_graph::resource::application::{
+    OptionalClaim as GraphClaim, Platform, SCOPE, TokenType,
+};
 
 use crate::core::desired::MICROSOFT_GRAPH_APP_ID;
 use crate::core::normalize;
@@ -214,7 +216,11 @@ impl ExportModel {
                 } else {
                     (&res.sp.app_roles, &mut api.application)
                 };
-                let Some(value) = offered.iter().find(|p| same_guid(&p.id, id)).map(|p| &p.value) else {
+                let Some(value) = offered
+                    .iter()
+                    .find(|p| same_guid(&p.id, id))
+                    .map(|p| &p.value)
+                else {
                     self.comment(
                         "app.apiPermissions",
                         format!(
@@ -612,11 +618,7 @@ impl ExportModel {
                 .iter()
                 .map(|p| {
                     let name = p.display_name();
-                    let unique = policies
-                        .iter()
-                        .filter(|q| q.display_name() == name)
-                        .count()
-                        == 1;
+                    let unique = policies.iter().filter(|q| q.display_name() == name).count() == 1;
                     if unique && !name.is_empty() {
                         name.to_string()
                     } else {
@@ -651,9 +653,9 @@ impl ExportModel {
             );
             changed = true;
         }
-        let sp_update = left.iter().any(|c| {
-            c.object.kind == ObjectKind::ServicePrincipal && c.action == Action::Update
-        });
+        let sp_update = left
+            .iter()
+            .any(|c| c.object.kind == ObjectKind::ServicePrincipal && c.action == Action::Update);
         if (kinds.contains(&ObjectKind::AppRoleAssignment) || sp_update)
             && self.assignments.is_some()
         {

@@ -15,7 +15,9 @@ use serde_json::Value;
 
 use super::{ExportError, ExportOptions, ExportTarget, same_guid};
 use crate::core::desired::MICROSOFT_GRAPH_APP_ID;
-use crate::core::observed::{AppRoleAssignment, Application, OAuth2PermissionGrant, ServicePrincipal};
+use crate::core::observed::{
+    AppRoleAssignment, Application, OAuth2PermissionGrant, ServicePrincipal,
+};
 use crate::error::{EngineError, ReadError};
 use crate::fetch::parsed;
 
@@ -79,12 +81,29 @@ pub async fn read(
         .map_err(|e| EngineError::Internal(e.to_string()))?
 }
 
-async fn read_all(l: &Loader, target: &ExportTarget, opts: &ExportOptions) -> Result<Facts, ExportError> {
+async fn read_all(
+    l: &Loader,
+    target: &ExportTarget,
+    opts: &ExportOptions,
+) -> Result<Facts, ExportError> {
     let app = find_app(l, target, opts).await?;
     let (sp, security_defaults, resources) = tokio::join!(
-        async { first_sp(list(l, service_principal::find_by_app_id(&app.app_id, "read the app's service principal")).await) },
         async {
-            let v = l.get(security_defaults::get().label("read the security defaults")).await;
+            first_sp(
+                list(
+                    l,
+                    service_principal::find_by_app_id(
+                        &app.app_id,
+                        "read the app's service principal",
+                    ),
+                )
+                .await,
+            )
+        },
+        async {
+            let v = l
+                .get(security_defaults::get().label("read the security defaults"))
+                .await;
             v.map(|v| v.get("isEnabled").and_then(Value::as_bool).unwrap_or(false))
                 .map_err(ReadError::of("read the security defaults"))
         },
@@ -95,7 +114,13 @@ async fn read_all(l: &Loader, target: &ExportTarget, opts: &ExportOptions) -> Re
         Some(sp) => {
             let (g, a) = tokio::join!(
                 list(l, oauth2_permission_grant::list_tenant_wide(&sp.id)),
-                list(l, app_role_assignment::list_assigned_to(&sp.id, "read the users and groups assigned to the app")),
+                list(
+                    l,
+                    app_role_assignment::list_assigned_to(
+                        &sp.id,
+                        "read the users and groups assigned to the app"
+                    )
+                ),
             );
             (parsed(g?), parsed(a?))
         }
@@ -121,17 +146,27 @@ fn first_sp(found: Read<Vec<Value>>) -> Read<Option<ServicePrincipal>> {
 }
 
 /// The application, by client id or by a display name no other application has.
-async fn find_app(l: &Loader, target: &ExportTarget, opts: &ExportOptions) -> Result<Application, ExportError> {
+async fn find_app(
+    l: &Loader,
+    target: &ExportTarget,
+    opts: &ExportOptions,
+) -> Result<Application, ExportError> {
     let (filter, what) = match target {
-        ExportTarget::AppId(a) => (eq("appId", a.trim()), format!("with client id {}", a.trim())),
+        ExportTarget::AppId(a) => (
+            eq("appId", a.trim()),
+            format!("with client id {}", a.trim()),
+        ),
         ExportTarget::DisplayName(n) => (eq("displayName", n), format!("named `{n}`")),
     };
-    let apps = list(l, application::find(filter, format!("find the application {what}")))
-        .await
-        .map_err(|e| EngineError::Read {
-            what: "find the application to export".into(),
-            source: e.source,
-        })?;
+    let apps = list(
+        l,
+        application::find(filter, format!("find the application {what}")),
+    )
+    .await
+    .map_err(|e| EngineError::Read {
+        what: "find the application to export".into(),
+        source: e.source,
+    })?;
     let not_found = || ExportError::NotFound {
         what: what.clone(),
         tenant: opts.tenant.clone(),
@@ -150,7 +185,12 @@ async fn find_app(l: &Loader, target: &ExportTarget, opts: &ExportOptions) -> Re
 }
 
 fn describe_app(a: &Value) -> String {
-    let s = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |k: &str| {
+        a.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     format!(
         "appId {}, object id {}, created {}",
         s("appId"),
@@ -173,7 +213,13 @@ async fn declared_apis(l: &Loader, app: &Application) -> Read<BTreeMap<String, O
     let reads = ids.into_iter().map(|a| async move {
         let label = format!("read the API {a} and its permissions");
         let sp = first_sp(list(l, service_principal::find_by_app_id(&a, label)).await)?;
-        Ok((a, sp.map(|sp| Resource { sp, name_unique: false })))
+        Ok((
+            a,
+            sp.map(|sp| Resource {
+                sp,
+                name_unique: false,
+            }),
+        ))
     });
     join_all(reads).await.into_iter().collect()
 }
@@ -187,16 +233,29 @@ async fn granted_apis(
     let mut extra: Vec<String> = grants
         .iter()
         .map(|g| g.resource_id.to_ascii_lowercase())
-        .filter(|id| !resources.values().flatten().any(|r| same_guid(&r.sp.id, id)))
+        .filter(|id| {
+            !resources
+                .values()
+                .flatten()
+                .any(|r| same_guid(&r.sp.id, id))
+        })
         .collect();
     extra.sort();
     extra.dedup();
-    let reads = extra.iter().map(|id| get(l, service_principal::get(id, format!("read the granted API {id}"))));
+    let reads = extra.iter().map(|id| {
+        get(
+            l,
+            service_principal::get(id, format!("read the granted API {id}")),
+        )
+    });
     for got in join_all(reads).await {
         if let Some(sp) = got?.as_ref().and_then(parse::<ServicePrincipal>) {
             resources
                 .entry(sp.app_id.to_ascii_lowercase())
-                .or_insert(Some(Resource { sp, name_unique: false }));
+                .or_insert(Some(Resource {
+                    sp,
+                    name_unique: false,
+                }));
         }
     }
     Ok(())
@@ -216,21 +275,52 @@ async fn names(
         .filter(|(k, n)| k != MICROSOFT_GRAPH_APP_ID && !n.is_empty())
         .collect();
     let api_names = join_all(named.iter().map(|(_, name)| {
-        list(l, service_principal::find_by_display_name(name, format!("check that the API name `{name}` is unique")))
+        list(
+            l,
+            service_principal::find_by_display_name(
+                name,
+                format!("check that the API name `{name}` is unique"),
+            ),
+        )
     }));
     let users = join_all(assigned.iter().filter(|a| a.is_user()).map(|a| async move {
-        let v = get(l, user::get(&a.principal_id, format!("read the assigned user {}", a.principal_id))).await?;
-        let upn = v.as_ref().and_then(|v| v.get("userPrincipalName")).and_then(Value::as_str);
+        let v = get(
+            l,
+            user::get(
+                &a.principal_id,
+                format!("read the assigned user {}", a.principal_id),
+            ),
+        )
+        .await?;
+        let upn = v
+            .as_ref()
+            .and_then(|v| v.get("userPrincipalName"))
+            .and_then(Value::as_str);
         Ok::<_, ReadError>((a.principal_id.clone(), upn.map(str::to_string)))
     }));
-    let groups = join_all(assigned.iter().filter(|a| a.is_group()).map(|a| async move {
-        let name = &a.principal_display_name;
-        let hits = list(l, group::find_by_display_name(name, format!("check that the group name `{name}` is unique"))).await?;
-        let unique = !name.is_empty()
-            && hits.len() == 1
-            && hits[0].get("id").and_then(Value::as_str).is_some_and(|h| same_guid(h, &a.principal_id));
-        Ok::<_, ReadError>((a.principal_id.clone(), unique))
-    }));
+    let groups = join_all(
+        assigned
+            .iter()
+            .filter(|a| a.is_group())
+            .map(|a| async move {
+                let name = &a.principal_display_name;
+                let hits = list(
+                    l,
+                    group::find_by_display_name(
+                        name,
+                        format!("check that the group name `{name}` is unique"),
+                    ),
+                )
+                .await?;
+                let unique = !name.is_empty()
+                    && hits.len() == 1
+                    && hits[0]
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|h| same_guid(h, &a.principal_id));
+                Ok::<_, ReadError>((a.principal_id.clone(), unique))
+            }),
+    );
     let (api_names, users, groups) = tokio::join!(api_names, users, groups);
     for ((key, _), hits) in named.iter().zip(api_names) {
         if let Some(Some(res)) = resources.get_mut(key) {

@@ -41,7 +41,10 @@ pub async fn candidates(l: &Loader, d: &Desired) -> Result<Vec<Candidate>, ReadE
         };
         let label = "find the application by uniqueName";
         // The documented alternate key (`application-upsert.md`): 404 means absent.
-        let found = ok_or_absent(l.get(application::get_by_unique_name(u, label)).await, label)?;
+        let found = ok_or_absent(
+            l.get(application::get_by_unique_name(u, label)).await,
+            label,
+        )?;
         Ok(found.into_iter().filter(|v| !v.is_null()).collect())
     };
     let by_tag = l.list(application::find_by_tag(
@@ -75,7 +78,10 @@ pub async fn service_principal(
     candidates: Promise<'_, Vec<Candidate>>,
 ) -> Result<Option<ServicePrincipal>, ReadError> {
     let label = "find the service principal by its entractl tag";
-    let tagged = l.list(service_principal::find_by_tag(&d.app.identity.managed_tag(), label));
+    let tagged = l.list(service_principal::find_by_tag(
+        &d.app.identity.managed_tag(),
+        label,
+    ));
     let (tagged, candidates) = tokio::join!(tagged, candidates);
     let tagged: Vec<ServicePrincipal> = parsed(tagged.map_err(ReadError::of(label))?);
     let candidates = candidates?;
@@ -145,13 +151,25 @@ pub async fn deleted(
     let id = &d.app.identity;
     let mut lookups: Vec<(String, MatchedBy, &str)> = Vec::new();
     if let Some(u) = &id.unique_name {
-        lookups.push((eq("uniqueName", u), MatchedBy::UniqueName, "look for the application among deleted items by uniqueName"));
+        lookups.push((
+            eq("uniqueName", u),
+            MatchedBy::UniqueName,
+            "look for the application among deleted items by uniqueName",
+        ));
     }
     if id.unique_name.is_some() || id.adopt_app_id.is_some() {
-        lookups.push((has_tag(&id.managed_tag()), MatchedBy::ManagedTag, "look for the application among deleted items by its entractl tag"));
+        lookups.push((
+            has_tag(&id.managed_tag()),
+            MatchedBy::ManagedTag,
+            "look for the application among deleted items by its entractl tag",
+        ));
     }
     if let Some(a) = &id.adopt_app_id {
-        lookups.push((eq("appId", a), MatchedBy::AppId, "look for the application among deleted items by appId"));
+        lookups.push((
+            eq("appId", a),
+            MatchedBy::AppId,
+            "look for the application among deleted items by appId",
+        ));
     }
     if lookups.is_empty() {
         return Ok(ObservedDeleted::default());

@@ -85,7 +85,10 @@ async fn tier(l: &Loader, d: &Desired) -> Result<Option<LicenseTier>, ReadError>
         return Ok(None);
     }
     let req = subscribed_sku::list();
-    let label = req.label_text().unwrap_or("read subscribedSkus").to_string();
+    let label = req
+        .label_text()
+        .unwrap_or("read subscribedSkus")
+        .to_string();
     let skus = l.list(req).await.map_err(ReadError::of(label))?;
     Ok(Some(LicenseTier::from_subscribed_skus(&skus)))
 }
@@ -98,7 +101,11 @@ async fn resolve(l: &Loader, a: Option<&DesiredAssignments>) -> Result<SpecResol
     let users = join_all(a.users.iter().map(|u| async move {
         let label = format!("find the user `{}`", u.value);
         let found = ok_or_absent(l.get(user::get(&u.value, label.clone())).await, &label)?;
-        Ok::<_, ReadError>(found.as_ref().and_then(entractl_graph::resource::parse::<User>))
+        Ok::<_, ReadError>(
+            found
+                .as_ref()
+                .and_then(entractl_graph::resource::parse::<User>),
+        )
     }));
     let groups = join_all(a.groups.iter().map(|g| async move {
         let label = format!("find the group `{}`", g.value);
@@ -127,7 +134,12 @@ async fn members_of(l: &Loader, ids: BTreeSet<String>) -> Result<GroupMembers, R
         let found = match l.list(group::members(&g, label.clone())).await {
             Ok(v) => v,
             Err(e) if e.is_not_found() => Vec::new(),
-            Err(source) => return Err(ReadError { what: label, source }),
+            Err(source) => {
+                return Err(ReadError {
+                    what: label,
+                    source,
+                });
+            }
         };
         Ok((g, parsed::<group::Member>(found)))
     });
@@ -192,13 +204,24 @@ async fn deleted_users(
     a: &DesiredAssignments,
     spec: &SpecResolved,
 ) -> Result<BTreeMap<usize, User>, ReadError> {
-    let reads = a.users.iter().enumerate().filter(|(i, e)| {
-        e.is_id() && spec.users.get(*i).is_some_and(Option::is_none)
-    });
+    let reads = a
+        .users
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| e.is_id() && spec.users.get(*i).is_some_and(Option::is_none));
     let reads = reads.map(|(i, e)| async move {
         let label = format!("look for the user {} among deleted items", e.value);
-        let found = ok_or_absent(l.get(deleted_item::get_deleted_user(&e.value, label.clone())).await, &label)?;
-        Ok::<_, ReadError>((i, found.as_ref().and_then(entractl_graph::resource::parse::<User>)))
+        let found = ok_or_absent(
+            l.get(deleted_item::get_deleted_user(&e.value, label.clone()))
+                .await,
+            &label,
+        )?;
+        Ok::<_, ReadError>((
+            i,
+            found
+                .as_ref()
+                .and_then(entractl_graph::resource::parse::<User>),
+        ))
     });
     let mut out = BTreeMap::new();
     for answer in join_all(reads).await {
@@ -218,7 +241,12 @@ async fn assigned_users(
     let reads = ids.into_iter().map(|u| async move {
         let label = format!("read the assigned user {u}");
         let found = ok_or_absent(l.get(user::get(&u, label.clone())).await, &label)?;
-        Ok::<_, ReadError>((u, found.as_ref().and_then(entractl_graph::resource::parse::<User>)))
+        Ok::<_, ReadError>((
+            u,
+            found
+                .as_ref()
+                .and_then(entractl_graph::resource::parse::<User>),
+        ))
     });
     join_all(reads).await.into_iter().collect()
 }

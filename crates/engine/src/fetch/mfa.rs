@@ -20,9 +20,7 @@ use super::assignments::Parts;
 use super::{parsed, promise};
 use crate::core::desired::{Desired, DesiredMfa};
 use crate::core::normalize;
-use crate::core::observed::{
-    CaObserved, LicenseTier, ObservedMfa, SignInScope, UserMfaState,
-};
+use crate::core::observed::{CaObserved, LicenseTier, ObservedMfa, SignInScope, UserMfaState};
 use crate::error::ReadError;
 
 /// A user's per-user MFA state as read: what was read, and the answer.
@@ -66,7 +64,9 @@ pub async fn read(
     let has_ca = tier.map(|t| t != LicenseTier::Free);
     let mut scope = SignInScope::of(&settled.principals);
     scope.users.sort();
-    scope.users.dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));
+    scope
+        .users
+        .dedup_by(|a, b| a.id.eq_ignore_ascii_case(&b.id));
     let mut out = ObservedMfa {
         security_defaults: parse(&sd),
         scope,
@@ -95,7 +95,11 @@ async fn spec_user_states(
     d: &Desired,
     m: &DesiredMfa,
 ) -> Result<BTreeMap<usize, State>, ReadError> {
-    let users = d.assignments.as_ref().map(|a| a.users.as_slice()).unwrap_or(&[]);
+    let users = d
+        .assignments
+        .as_ref()
+        .map(|a| a.users.as_slice())
+        .unwrap_or(&[]);
     if !m.per_user_mfa_disabled {
         return Ok(BTreeMap::new());
     }
@@ -170,7 +174,11 @@ fn conditional_access(
     }
     match policies {
         Some(Ok(values)) => Ok(CaObserved::Read {
-            policies: values.iter().cloned().map(ConditionalAccessPolicy).collect(),
+            policies: values
+                .iter()
+                .cloned()
+                .map(ConditionalAccessPolicy)
+                .collect(),
         }),
         Some(Err(e)) => Err(ReadError {
             what: "read the conditional access policies".into(),
@@ -182,7 +190,10 @@ fn conditional_access(
 
 /// Groups named by policies (`includeGroups`/`excludeGroups`) that are not among `assigned`
 /// (whose members are known already).
-fn policy_groups(policies: &[ConditionalAccessPolicy], assigned: &BTreeSet<String>) -> BTreeSet<String> {
+fn policy_groups(
+    policies: &[ConditionalAccessPolicy],
+    assigned: &BTreeSet<String>,
+) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for p in policies {
         for key in ["includeGroups", "excludeGroups"] {
@@ -238,8 +249,11 @@ async fn early_policy_groups(
             _ => None,
         })
         .collect();
-    let policies: Vec<ConditionalAccessPolicy> =
-        values.iter().cloned().map(ConditionalAccessPolicy).collect();
+    let policies: Vec<ConditionalAccessPolicy> = values
+        .iter()
+        .cloned()
+        .map(ConditionalAccessPolicy)
+        .collect();
     let groups = policy_groups(&policies, &assigned);
     // Errors are reported by `groups_with_users`, for the groups that matter.
     join_all(groups.iter().map(|g| transitive(l, g))).await;
@@ -251,7 +265,12 @@ async fn groups_with_users(l: &Loader, out: &ObservedMfa) -> Result<Vec<String>,
     let CaObserved::Read { policies } = &out.conditional_access else {
         return Ok(Vec::new());
     };
-    let users: BTreeSet<String> = out.scope.users.iter().map(|u| u.id.to_lowercase()).collect();
+    let users: BTreeSet<String> = out
+        .scope
+        .users
+        .iter()
+        .map(|u| u.id.to_lowercase())
+        .collect();
     if users.is_empty() {
         return Ok(Vec::new());
     }
@@ -281,7 +300,9 @@ async fn name_users(
     let unnamed: Vec<String> = out
         .per_user
         .iter()
-        .filter(|s| !s.state.eq_ignore_ascii_case(requirements::DISABLED) && s.user.label == s.user.id)
+        .filter(|s| {
+            !s.state.eq_ignore_ascii_case(requirements::DISABLED) && s.user.label == s.user.id
+        })
         .map(|s| s.user.id.clone())
         .collect();
     let reads = unnamed.into_iter().map(|id| async move {
@@ -289,8 +310,14 @@ async fn name_users(
             return Ok((id, Some(upn.clone())));
         }
         let label = format!("read the user {id}");
-        let v = l.get(user::get(&id, label.clone())).await.map_err(ReadError::of(label))?;
-        let upn = v.get("userPrincipalName").and_then(Value::as_str).map(str::to_string);
+        let v = l
+            .get(user::get(&id, label.clone()))
+            .await
+            .map_err(ReadError::of(label))?;
+        let upn = v
+            .get("userPrincipalName")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         Ok::<_, ReadError>((id, upn))
     });
     for answer in join_all(reads).await {

@@ -55,7 +55,10 @@ pub(crate) fn parsed<T: DeserializeOwned>(values: Vec<Value>) -> Vec<T> {
 }
 
 /// A lookup by key: the object, nothing for a 404, or the error.
-pub(crate) fn ok_or_absent(r: Result<Value, GraphError>, what: &str) -> Result<Option<Value>, ReadError> {
+pub(crate) fn ok_or_absent(
+    r: Result<Value, GraphError>,
+    what: &str,
+) -> Result<Option<Value>, ReadError> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is_not_found() => Ok(None),

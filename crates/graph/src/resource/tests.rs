@@ -195,25 +195,18 @@ mod subscribed_skus {
             LicenseTier::Free
         );
     }
-
-    #[test]
-    fn user_paths_escape_dollar_and_hash() {
-        assert_eq!(user_path("alice@contoso.com"), "/users/alice@contoso.com");
-        assert_eq!(user_path("$svc@contoso.com"), "/users('$svc@contoso.com')");
-        assert_eq!(
-            user_path("o'neil#1@contoso.com"),
-            "/users/o'neil%231@contoso.com"
-        );
-        assert_eq!(user_path("$o'n@contoso.com"), "/users('$o''n@contoso.com')");
-    }
-
-
 }
 
 #[test]
 fn user_paths_escape_dollar_and_hash() {
     assert_eq!(user::path("alice@contoso.com"), "/users/alice@contoso.com");
     assert_eq!(user::path("$svc@contoso.com"), "/users('$svc@contoso.com')");
-    assert_eq!(user::path("o'neil#1@contoso.com"), "/users/o'neil%231@contoso.com");
-    assert_eq!(user::path("$o'n@contoso.com"), "/users('$o''n@contoso.com')");
+    assert_eq!(
+        user::path("o'neil#1@contoso.com"),
+        "/users/o'neil%231@contoso.com"
+    );
+    assert_eq!(
+        user::path("$o'n@contoso.com"),
+        "/users('$o''n@contoso.com')"
+    );
 }

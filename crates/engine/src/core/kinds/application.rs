@@ -1,8 +1,8 @@
 //! The application registration: created (with its `uniqueName`), updated, adopted (tagged
 //! `entractl:<key>`), or restored from deleted items.
 
-use entractl_graph::resource::{application as graph, deleted_item, parse};
 use entractl_graph::GraphRequest;
+use entractl_graph::resource::{application as graph, deleted_item, parse};
 use serde_json::{Value, json};
 
 use super::application_fields::AppFields;
@@ -149,14 +149,22 @@ impl Kind for ApplicationKind {
                     .applications
                     .iter()
                     .find(|d| Some(&d.app.id) == c.object.id.as_ref())
-                    .ok_or_else(|| BadChange::new(KIND, "restore of an application that is not among the deleted items"))?;
+                    .ok_or_else(|| {
+                        BadChange::new(
+                            KIND,
+                            "restore of an application that is not among the deleted items",
+                        )
+                    })?;
                 let restored = merge_patch(&d.app.to_json(), &c.payload);
                 let gone = d.app.id.clone();
                 o.deleted.applications.retain(|x| x.app.id != gone);
                 restored
             }
             other => {
-                return Err(BadChange::new(KIND, format!("{} is not supported", other.as_str())));
+                return Err(BadChange::new(
+                    KIND,
+                    format!("{} is not supported", other.as_str()),
+                ));
             }
         };
         let parsed: Application =
@@ -197,11 +205,21 @@ impl Kind for ApplicationKind {
         let managed = created
             .get("tags")
             .and_then(Value::as_array)
-            .is_some_and(|t| t.iter().filter_map(Value::as_str).any(|x| x.eq_ignore_ascii_case(&tag)));
+            .is_some_and(|t| {
+                t.iter()
+                    .filter_map(Value::as_str)
+                    .any(|x| x.eq_ignore_ascii_case(&tag))
+            });
         if managed {
             return Ok(());
         }
-        let s = |k: &str| created.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+        let s = |k: &str| {
+            created
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string()
+        };
         Err(PlanError::UnmanagedApplication {
             key: c.object.key.clone(),
             display_name: s("displayName"),

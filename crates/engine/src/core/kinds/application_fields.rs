@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use entractl_graph::resource::application::{
-    self as graph_app, Application, OptionalClaim as GraphClaim, Platform, SCOPE, ROLE, TokenType,
+    self as graph_app, Application, OptionalClaim as GraphClaim, Platform, ROLE, SCOPE, TokenType,
 };
 use serde_json::{Map, Value, json};
 
@@ -79,7 +79,8 @@ impl<'a> AppFields<'a> {
         if o.is_none_or(|a| a.display_name != d.display_name) {
             let before = json!(o.map(|a| a.display_name.clone()));
             self.change("displayName", before, json!(d.display_name));
-            self.body.insert("displayName".into(), json!(d.display_name));
+            self.body
+                .insert("displayName".into(), json!(d.display_name));
         }
         let tag = d.identity.managed_tag();
         let tags = o.map(|a| a.tags.clone()).unwrap_or_default();
@@ -106,7 +107,8 @@ impl<'a> AppFields<'a> {
             let have = o.and_then(|a| a.is_fallback_public_client).unwrap_or(false);
             if self.creating() || have != want {
                 self.change("isFallbackPublicClient", json!(have), json!(want));
-                self.body.insert("isFallbackPublicClient".into(), json!(want));
+                self.body
+                    .insert("isFallbackPublicClient".into(), json!(want));
             }
         }
     }
@@ -115,7 +117,10 @@ impl<'a> AppFields<'a> {
         let Some(want) = self.d.redirect_uris(p) else {
             return;
         };
-        let have: Vec<String> = self.o.map(|a| a.redirect_uris(p).to_vec()).unwrap_or_default();
+        let have: Vec<String> = self
+            .o
+            .map(|a| a.redirect_uris(p).to_vec())
+            .unwrap_or_default();
         if !self.creating() && normalize::set(want) == normalize::set(&have) {
             return;
         }
@@ -135,13 +140,18 @@ impl<'a> AppFields<'a> {
             let Some(want) = self.d.optional_claims.of(token) else {
                 continue;
             };
-            let have: Vec<GraphClaim> = self.o.map(|a| a.claims(token).to_vec()).unwrap_or_default();
+            let have: Vec<GraphClaim> =
+                self.o.map(|a| a.claims(token).to_vec()).unwrap_or_default();
             let differ = desired_set(want) != observed_set(&have);
             if !differ && !(self.creating() && !want.is_empty()) {
                 continue;
             }
             let (before, after) = claims_shown(want, &have);
-            self.change(&format!("optionalClaims.{}", token.property()), before, after);
+            self.change(
+                &format!("optionalClaims.{}", token.property()),
+                before,
+                after,
+            );
             replaced.push((token, want.iter().map(claim_body).collect()));
         }
         if !replaced.is_empty() {
@@ -301,7 +311,9 @@ type ClaimKey = (String, Option<String>, bool, BTreeSet<String>);
 fn claim_key(name: &str, source: Option<&String>, essential: bool, props: &[String]) -> ClaimKey {
     (
         name.to_ascii_lowercase(),
-        source.filter(|s| !s.is_empty()).map(|s| s.to_ascii_lowercase()),
+        source
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_ascii_lowercase()),
         essential,
         props.iter().map(|p| p.to_ascii_lowercase()).collect(),
     )
@@ -309,13 +321,27 @@ fn claim_key(name: &str, source: Option<&String>, essential: bool, props: &[Stri
 
 fn desired_set(cs: &[OptionalClaim]) -> BTreeSet<ClaimKey> {
     cs.iter()
-        .map(|c| claim_key(&c.name, c.source.as_ref(), c.essential, &c.additional_properties))
+        .map(|c| {
+            claim_key(
+                &c.name,
+                c.source.as_ref(),
+                c.essential,
+                &c.additional_properties,
+            )
+        })
         .collect()
 }
 
 fn observed_set(cs: &[GraphClaim]) -> BTreeSet<ClaimKey> {
     cs.iter()
-        .map(|c| claim_key(&c.name, c.source.as_ref(), c.essential, &c.additional_properties))
+        .map(|c| {
+            claim_key(
+                &c.name,
+                c.source.as_ref(),
+                c.essential,
+                &c.additional_properties,
+            )
+        })
         .collect()
 }
 
@@ -334,7 +360,14 @@ fn claims_shown(want: &[OptionalClaim], have: &[GraphClaim]) -> (Value, Value) {
     }
     let before = have
         .iter()
-        .map(|c| GraphClaim::body(&c.name, c.source.as_deref(), c.essential, &c.additional_properties))
+        .map(|c| {
+            GraphClaim::body(
+                &c.name,
+                c.source.as_deref(),
+                c.essential,
+                &c.additional_properties,
+            )
+        })
         .collect::<Vec<_>>();
     let after = want.iter().map(claim_body).collect::<Vec<_>>();
     (json!(before), json!(after))
@@ -359,10 +392,19 @@ fn wanted_access(resolved: &[ResolvedResource]) -> Access {
 
 fn current_access(o: Option<&Application>) -> Access {
     let mut have: Access = BTreeMap::new();
-    for rra in o.map(|a| a.required_resource_access.as_slice()).unwrap_or(&[]) {
-        let e = have.entry(normalize::guid(&rra.resource_app_id)).or_default();
+    for rra in o
+        .map(|a| a.required_resource_access.as_slice())
+        .unwrap_or(&[])
+    {
+        let e = have
+            .entry(normalize::guid(&rra.resource_app_id))
+            .or_default();
         for ra in &rra.resource_access {
-            let ty = if ra.kind.eq_ignore_ascii_case(SCOPE) { SCOPE } else { ROLE };
+            let ty = if ra.kind.eq_ignore_ascii_case(SCOPE) {
+                SCOPE
+            } else {
+                ROLE
+            };
             e.insert((normalize::guid(&ra.id), ty.into()));
         }
     }

@@ -2,7 +2,9 @@
 //! license-aware. The service principal's `appRoleAssignmentRequired` is the service
 //! principal's own (see `service_principal`).
 
-use entractl_graph::resource::app_role_assignment::{self as graph, AppRoleAssignment, DEFAULT_ACCESS_ROLE};
+use entractl_graph::resource::app_role_assignment::{
+    self as graph, AppRoleAssignment, DEFAULT_ACCESS_ROLE,
+};
 use entractl_graph::resource::{group, subscribed_sku, user};
 use entractl_graph::{GraphError, GraphRequest};
 use serde_json::{Value, json};
@@ -51,7 +53,10 @@ impl Kind for AssignmentKind {
             other => {
                 return Err(BadChange::new(
                     KIND,
-                    format!("{} of an appRoleAssignment is not supported", other.as_str()),
+                    format!(
+                        "{} of an appRoleAssignment is not supported",
+                        other.as_str()
+                    ),
                 ));
             }
         }])
@@ -96,11 +101,18 @@ impl Kind for AssignmentKind {
                 Ok(json!({ "id": id }))
             }
             Action::Delete => {
-                let id = c.object.id.as_deref().ok_or_else(|| BadChange::new(KIND, "no id"))?;
+                let id = c
+                    .object
+                    .id
+                    .as_deref()
+                    .ok_or_else(|| BadChange::new(KIND, "no id"))?;
                 o.assignments.existing.retain(|e| e.id != id);
                 Ok(Value::Null)
             }
-            other => Err(BadChange::new(KIND, format!("{} is not supported", other.as_str()))),
+            other => Err(BadChange::new(
+                KIND,
+                format!("{} is not supported", other.as_str()),
+            )),
         }
     }
 

@@ -13,8 +13,7 @@ use crate::core::desired::{DesiredAssignments, SpecEntry};
 use crate::core::error::{AssignmentError, PlanError, Unresolved};
 use crate::core::normalize;
 use crate::core::observed::{
-    AppRoleAssignment, Group, LicenseTier, ObservedAssignments, ServicePrincipal, User,
-    user_label,
+    AppRoleAssignment, Group, LicenseTier, ObservedAssignments, ServicePrincipal, User, user_label,
 };
 use crate::core::plan::{
     Action, AssignedGroup, Change, ChangeId, CreatedRef, FieldChange, Note, NoteKind, ObjectKind,
@@ -31,7 +30,11 @@ struct Resolved<'a> {
 
 /// Adds the assignment changes and notes; the groups that can sign in after apply go to
 /// `out.assigned_groups`.
-pub fn plan(cx: &PlanContext<'_>, a: &DesiredAssignments, out: &mut PlanOut) -> Result<(), PlanError> {
+pub fn plan(
+    cx: &PlanContext<'_>,
+    a: &DesiredAssignments,
+    out: &mut PlanOut,
+) -> Result<(), PlanError> {
     let oa = &cx.observed.assignments;
     let resolved = resolve(cx, a, oa, &mut out.notes)?;
     if !a.groups.is_empty() && cx.observed.tier == Some(LicenseTier::Free) {
@@ -148,7 +151,10 @@ fn app_role(
                 ),
             });
         }
-        return Ok((DEFAULT_ACCESS_ROLE.to_string(), "Default Access".to_string()));
+        return Ok((
+            DEFAULT_ACCESS_ROLE.to_string(),
+            "Default Access".to_string(),
+        ));
     };
     match roles
         .iter()
@@ -289,7 +295,13 @@ fn keep_or_remove(
         };
         let label = format!("{} {name}", e.principal_type.to_lowercase());
         if a.prune {
-            let c = delete(cx, e, &name, label.clone(), wanted.contains(&e.principal_id));
+            let c = delete(
+                cx,
+                e,
+                &name,
+                label.clone(),
+                wanted.contains(&e.principal_id),
+            );
             deletes.push((format!("{label} {}", e.id), c));
         } else {
             kept.push(format!("{label} ({})", e.principal_id));

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use crate::core::desired::{Desired, DesiredAssignments, SpecEntry};
 use crate::core::diff::diff;
 use crate::core::observed::{
-    AppRoleAssignment as Assignment, Group as GroupHit, LicenseTier, Members, Observed,
-    Principals, User,
+    AppRoleAssignment as Assignment, Group as GroupHit, LicenseTier, Members, Observed, Principals,
+    User,
 };
 use crate::core::plan::{Action, AssignedGroup, ChangeId, NoteKind, ObjectKind, Plan, Risk};
 use crate::core::simulate::simulate_apply;

@@ -10,7 +10,7 @@ use super::context::PlanContext;
 use super::kind::{Kind, PlanOut, RequiredPermissions};
 use crate::core::desired::{CaSelection, Desired};
 use crate::core::error::{BadChange, PlanError};
-use crate::core::observed::{CaObserved, ObservedMfa, Observed};
+use crate::core::observed::{CaObserved, Observed, ObservedMfa};
 use crate::core::plan::{
     Action, Change, ChangeId, CreatedRef, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk,
 };
@@ -30,7 +30,12 @@ impl Kind for CaExclusionKind {
     }
 
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
-        let Some(sel) = cx.desired.mfa.as_ref().and_then(|m| m.conditional_access.as_ref()) else {
+        let Some(sel) = cx
+            .desired
+            .mfa
+            .as_ref()
+            .and_then(|m| m.conditional_access.as_ref())
+        else {
             return Ok(());
         };
         let empty = ObservedMfa::default();
@@ -38,7 +43,8 @@ impl Kind for CaExclusionKind {
         let policies = match &observed.conditional_access {
             CaObserved::NotRead => return Ok(()),
             CaObserved::Skipped { reason } => {
-                out.notes.push(unmanaged(format!("conditional access skipped: {reason}")));
+                out.notes
+                    .push(unmanaged(format!("conditional access skipped: {reason}")));
                 return Ok(());
             }
             CaObserved::Read { policies } if policies.is_empty() => {
@@ -60,7 +66,9 @@ impl Kind for CaExclusionKind {
                 format!("{} of a conditional access policy", c.action.as_str()),
             ));
         }
-        let list = c.payload.pointer("/conditions/applications/excludeApplications");
+        let list = c
+            .payload
+            .pointer("/conditions/applications/excludeApplications");
         if !list.is_some_and(|l| l.as_array().is_some_and(|a| a.iter().all(Value::is_string))) {
             return Err(BadChange::new(
                 KIND,
@@ -98,7 +106,11 @@ impl Kind for CaExclusionKind {
     }
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        if !desired.mfa.as_ref().is_some_and(|m| m.conditional_access.is_some()) {
+        if !desired
+            .mfa
+            .as_ref()
+            .is_some_and(|m| m.conditional_access.is_some())
+        {
             return;
         }
         needed.to_plan(
@@ -176,7 +188,10 @@ fn policy_change(
     policy: Option<&ConditionalAccessPolicy>,
     out: &mut PlanOut,
 ) {
-    let label = format!("conditional access policy \"{}\" ({})", d.display_name, d.id);
+    let label = format!(
+        "conditional access policy \"{}\" ({})",
+        d.display_name, d.id
+    );
     for n in &d.notes {
         out.notes.push(Note {
             kind: NoteKind::Warning,
@@ -196,7 +211,8 @@ fn policy_change(
             }
         }
         Verdict::AlreadyExcluded => {
-            out.changes.push(Change::new(object, Action::NoOp, d.reason_text()));
+            out.changes
+                .push(Change::new(object, Action::NoOp, d.reason_text()));
         }
         Verdict::Blocks => out.notes.push(Note {
             kind: NoteKind::Warning,

@@ -190,8 +190,22 @@ pub fn resolve_permissions<'a>(
     for p in perms {
         let sp = resource_sp(desired, p, observed)?;
         let label = p.resource.label();
-        let delegated = resolve(&label, &p.delegated, sp.oauth2_permission_scopes.iter().map(|s| (&s.id, &s.value)), "delegated", &mut unknown);
-        let application = resolve(&label, &p.application, sp.app_roles.iter().map(|s| (&s.id, &s.value)), "application", &mut unknown);
+        let delegated = resolve(
+            &label,
+            &p.delegated,
+            sp.oauth2_permission_scopes
+                .iter()
+                .map(|s| (&s.id, &s.value)),
+            "delegated",
+            &mut unknown,
+        );
+        let application = resolve(
+            &label,
+            &p.application,
+            sp.app_roles.iter().map(|s| (&s.id, &s.value)),
+            "application",
+            &mut unknown,
+        );
         out.push(ResolvedResource {
             label: if sp.display_name.is_empty() {
                 label
@@ -265,7 +279,10 @@ fn resolve<'s>(
                 resource: label.to_string(),
                 kind,
                 name: n.clone(),
-                suggestions: normalize::closest(n, offered.clone().map(|(_, value)| value.as_str())),
+                suggestions: normalize::closest(
+                    n,
+                    offered.clone().map(|(_, value)| value.as_str()),
+                ),
             }),
         }
     }

@@ -14,8 +14,7 @@ use crate::core::error::{BadChange, PlanError};
 use crate::core::normalize;
 use crate::core::observed::Observed;
 use crate::core::plan::{
-    Action, Change, ChangeId, CreatedRef, FieldChange, Note, NoteKind, ObjectKind, ObjectRef,
-    Risk,
+    Action, Change, ChangeId, CreatedRef, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk,
 };
 use crate::core::simulate::merge_patch;
 
@@ -107,14 +106,19 @@ impl Kind for GrantKind {
         new_id: &mut dyn FnMut(&str) -> String,
     ) -> Result<Value, BadChange> {
         let existing = || {
-            let id = c.object.id.as_deref().ok_or_else(|| BadChange::new(KIND, "no id"))?;
+            let id = c
+                .object
+                .id
+                .as_deref()
+                .ok_or_else(|| BadChange::new(KIND, "no id"))?;
             Ok::<_, BadChange>(id.to_string())
         };
         let created = match c.action {
             Action::Create => {
                 let mut body = c.payload.clone();
                 body["id"] = json!(new_id("grant"));
-                o.grants.push(parse(&body).ok_or_else(|| BadChange::new(KIND, "cannot parse"))?);
+                o.grants
+                    .push(parse(&body).ok_or_else(|| BadChange::new(KIND, "cannot parse"))?);
                 body
             }
             Action::Update => {
@@ -134,7 +138,10 @@ impl Kind for GrantKind {
                 Value::Null
             }
             other => {
-                return Err(BadChange::new(KIND, format!("{} is not supported", other.as_str())));
+                return Err(BadChange::new(
+                    KIND,
+                    format!("{} is not supported", other.as_str()),
+                ));
             }
         };
         Ok(created)

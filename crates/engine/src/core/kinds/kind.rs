@@ -26,7 +26,11 @@ pub trait Kind: Sync {
     /// The Graph requests that make `change`, in order (its references to objects created
     /// earlier in the same apply already filled in; `observed`: the tenant the plan was made
     /// from).
-    fn requests(&self, change: &Change, observed: &Observed) -> Result<Vec<GraphRequest>, BadChange>;
+    fn requests(
+        &self,
+        change: &Change,
+        observed: &Observed,
+    ) -> Result<Vec<GraphRequest>, BadChange>;
 
     /// The object as it is before `change` (the journal's "before"); `null` for a create.
     fn prior_state(&self, observed: &Observed, change: &Change) -> Value;

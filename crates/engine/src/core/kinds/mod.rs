@@ -15,8 +15,8 @@ mod service_principal;
 
 pub use ca_exclusion::APP_ID_AFTER_APPLY;
 pub use context::{
-    AppState, PlanContext, RESTORE_WINDOW_DAYS, ResolvedResource, identify_app, resolve_permissions,
-    restorable,
+    AppState, PlanContext, RESTORE_WINDOW_DAYS, ResolvedResource, identify_app,
+    resolve_permissions, restorable,
 };
 pub use kind::{Kind, Needed, PlanOut, RequiredPermissions, Sending};
 pub use security_defaults::KEY as SECURITY_DEFAULTS_KEY;

@@ -23,7 +23,12 @@ impl Kind for PerUserMfaKind {
     }
 
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
-        if !cx.desired.mfa.as_ref().is_some_and(|m| m.per_user_mfa_disabled) {
+        if !cx
+            .desired
+            .mfa
+            .as_ref()
+            .is_some_and(|m| m.per_user_mfa_disabled)
+        {
             return Ok(());
         }
         let empty = Default::default();
@@ -57,10 +62,12 @@ impl Kind for PerUserMfaKind {
             .as_deref()
             .ok_or_else(|| BadChange::new(KIND, "no user id"))?;
         match c.action {
-            Action::Update => Ok(vec![
-                graph::update(id, c.payload.clone())
-                    .label(format!("disable per-user MFA for {}", c.object.display)),
-            ]),
+            Action::Update => {
+                Ok(vec![graph::update(id, c.payload.clone()).label(format!(
+                    "disable per-user MFA for {}",
+                    c.object.display
+                ))])
+            }
             other => Err(BadChange::new(
                 KIND,
                 format!("{} of a per-user MFA state", other.as_str()),
@@ -101,13 +108,19 @@ impl Kind for PerUserMfaKind {
                     .iter_mut()
                     .find(|s| Some(&s.user.id) == c.object.id.as_ref())
             })
-            .ok_or_else(|| BadChange::new(KIND, "per-user MFA change of a user that was not read"))?;
+            .ok_or_else(|| {
+                BadChange::new(KIND, "per-user MFA change of a user that was not read")
+            })?;
         s.state = state.to_string();
         Ok(Value::Null)
     }
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        if !desired.mfa.as_ref().is_some_and(|m| m.per_user_mfa_disabled) {
+        if !desired
+            .mfa
+            .as_ref()
+            .is_some_and(|m| m.per_user_mfa_disabled)
+        {
             return;
         }
         needed.to_plan(

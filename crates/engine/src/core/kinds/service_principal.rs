@@ -3,8 +3,8 @@
 //! (`appRoleAssignmentRequired`, from the spec's `assignments.required`).
 
 use entractl_graph::GraphRequest;
-use entractl_graph::resource::service_principal::{self as graph, INTEGRATED_APP_TAG};
 use entractl_graph::resource::parse;
+use entractl_graph::resource::service_principal::{self as graph, INTEGRATED_APP_TAG};
 use serde_json::{Value, json};
 
 use super::context::PlanContext;
@@ -91,7 +91,8 @@ impl Kind for ServicePrincipalKind {
             }
         };
         o.service_principal = Some(
-            parse(&raw).ok_or_else(|| BadChange::new(KIND, "cannot parse the service principal"))?,
+            parse(&raw)
+                .ok_or_else(|| BadChange::new(KIND, "cannot parse the service principal"))?,
         );
         Ok(raw)
     }
@@ -112,7 +113,9 @@ fn create(cx: &PlanContext<'_>, object: ObjectRef) -> Change {
     c.fields = vec![FieldChange {
         path: "appId".into(),
         before: Value::Null,
-        after: app_id.map(|a| json!(a)).unwrap_or(json!("(known after apply)")),
+        after: app_id
+            .map(|a| json!(a))
+            .unwrap_or(json!("(known after apply)")),
     }];
     c.payload = graph::create_body(app_id, &[INTEGRATED_APP_TAG, &tag]);
     if app_id.is_none() {

@@ -7,9 +7,7 @@ mod deleted;
 mod mfa;
 
 pub use app::{Candidate, MatchedBy, ResourceLookup};
-pub use assignments::{
-    Members, ObservedAssignments, PrincipalGroup, Principals, user_label,
-};
+pub use assignments::{Members, ObservedAssignments, PrincipalGroup, Principals, user_label};
 pub use deleted::{DeletedApplication, ObservedDeleted};
 pub use mfa::{CaObserved, ObservedMfa, ScopeUser, SignInScope, UserMfaState, UserScope};
 

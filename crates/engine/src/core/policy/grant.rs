@@ -1,9 +1,9 @@
 //! What a policy's grant controls ask of a sign-in.
 
-use serde::Serialize;
 use entractl_graph::resource::conditional_access_policy::{
     ConditionalAccessPolicy as Policy, list_contains as contains,
 };
+use serde::Serialize;
 
 /// Whether a policy's grant controls require multifactor authentication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,7 +60,9 @@ pub fn requires_mfa(policy: &Policy) -> MfaRequirement {
 /// Whether `policy`'s grant controls block access (`builtInControls` has `block`): a sign-in it
 /// covers fails with AADSTS53003.
 pub fn blocks(policy: &Policy) -> bool {
-    policy.grant_controls().is_some_and(|g| contains(&g.built_in, "block"))
+    policy
+        .grant_controls()
+        .is_some_and(|g| contains(&g.built_in, "block"))
 }
 
 /// The grant controls in words, for plan notes: `mfa`, `mfa AND passwordChange`,

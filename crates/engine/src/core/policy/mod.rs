@@ -8,7 +8,9 @@ pub mod select;
 pub mod target;
 
 pub use grant::{MfaRequirement, blocks, describe_grant, requires_mfa};
-pub use select::{PolicyDecision, Reason, SelectionError, Verdict, check_selection, select_policies};
+pub use select::{
+    PolicyDecision, Reason, SelectionError, Verdict, check_selection, select_policies,
+};
 pub use target::{
     AppTargeting, Coverage, PolicyState, app_targeting, applies_to_app, authentication_flows,
     client_app_types_cover_ropc, covers_users, policy_state,

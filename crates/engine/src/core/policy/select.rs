@@ -399,11 +399,11 @@ fn add_common_notes(d: &mut PolicyDecision, policy: &Policy) {
     .into_iter()
     .filter(|(key, _)| {
         policy.condition(key).is_some_and(|v| match v {
-                Value::Array(a) => !a.is_empty(),
-                Value::String(s) => !s.trim().is_empty(),
-                Value::Object(o) => !o.is_empty(),
-                _ => true,
-            })
+            Value::Array(a) => !a.is_empty(),
+            Value::String(s) => !s.trim().is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            _ => true,
+        })
     })
     .map(|(_, words)| words)
     .collect();

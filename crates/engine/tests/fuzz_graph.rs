@@ -1,6 +1,6 @@
 //! Fuzz-style tests of Graph response parsing (proptest, see docs/reliability.md for why not
 //! cargo-fuzz): the engine's `Observed` objects and conditional access analysis from arbitrary and
-//! mutated JSON (seed corpus `crates/chaos/corpus/graph`), and the Graph client's handling of
+//! mutated JSON (seed corpus `tests/corpus/graph`), and the Graph client's handling of
 //! arbitrary answers — OData errors, `$batch` answers, `@odata.nextLink`s — served by a loopback
 //! responder. Properties: no panic, bounded work, errors that say something, the token never in an
 //! error and never sent to another host.
@@ -14,8 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use entractl_engine::mfa;
-use entractl_engine::observed::{Application, OAuth2PermissionGrant, ServicePrincipal};
+use entractl_engine::observed::{
+    Application, ConditionalAccessPolicy, OAuth2PermissionGrant, ServicePrincipal,
+};
+use entractl_engine::policy;
+use entractl_graph::resource::parse;
 use entractl_graph::{
     AccessToken, Cloud, GraphClient, GraphConfig, GraphErrorKind, GraphRequest, StaticToken,
 };
@@ -33,7 +36,7 @@ fn cases(default: u32) -> u32 {
 }
 
 fn corpus(prefix: &str) -> Vec<Value> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/graph");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/graph");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
@@ -156,14 +159,15 @@ fn collect_pointers(v: &Value, here: String, out: &mut Vec<String>) {
 
 /// The CA analysis on any input: no panic; the exclusion patch touches only
 /// `excludeApplications`, keeps every existing entry and is idempotent.
-fn check_policy(p: &Value) {
-    let _ = mfa::requires_mfa(p);
-    let _ = mfa::blocks(p);
-    let _ = mfa::describe_grant(p);
-    let _ = mfa::policy_state(p);
-    let _ = mfa::app_targeting(p, APP);
-    let _ = mfa::applies_to_app(p, APP);
-    if let Some(patch) = mfa::exclusion_patch(p, APP) {
+fn check_policy(v: &Value) {
+    let p = &ConditionalAccessPolicy(v.clone());
+    let _ = policy::requires_mfa(p);
+    let _ = policy::blocks(p);
+    let _ = policy::describe_grant(p);
+    let _ = policy::policy_state(p);
+    let _ = policy::app_targeting(p, APP);
+    let _ = policy::applies_to_app(p, APP);
+    if let Some(patch) = p.exclusion_patch(APP) {
         let list = patch
             .pointer("/conditions/applications/excludeApplications")
             .and_then(Value::as_array)
@@ -174,18 +178,19 @@ fn check_policy(p: &Value) {
             "the patch touches only excludeApplications"
         );
         assert_eq!(list.last(), Some(&json!(APP)));
-        if let Some(Value::Array(old)) = p.pointer("/conditions/applications/excludeApplications") {
+        if let Some(Value::Array(old)) = v.pointer("/conditions/applications/excludeApplications") {
             assert_eq!(
                 &list[..list.len() - 1],
                 &old[..],
                 "existing entries kept in order"
             );
         }
-        let patched = mfa::apply_exclusion_patch(p, &patch);
+        let patched = p.patched(&patch);
         assert_eq!(
-            mfa::exclusion_patch(&patched, APP),
+            patched.exclusion_patch(APP),
             None,
-            "not idempotent: {patched}"
+            "not idempotent: {}",
+            patched.0
         );
     }
 }
@@ -195,9 +200,9 @@ proptest! {
 
     #[test]
     fn observed_objects_from_arbitrary_json(v in arb_json()) {
-        let _ = Application::from_graph(&v);
-        let _ = ServicePrincipal::from_graph(&v);
-        let _ = OAuth2PermissionGrant::from_graph(&v);
+        let _ = parse::<Application>(&v);
+        let _ = parse::<ServicePrincipal>(&v);
+        let _ = parse::<OAuth2PermissionGrant>(&v);
         check_policy(&v);
     }
 
@@ -207,13 +212,13 @@ proptest! {
         sp in mutated("service-principal"),
         grant in mutated("grant"),
     ) {
-        if let Some(a) = Application::from_graph(&app) {
+        if let Some(a) = parse::<Application>(&app) {
             let _ = format!("{a:?}");
         }
-        if let Some(s) = ServicePrincipal::from_graph(&sp) {
+        if let Some(s) = parse::<ServicePrincipal>(&sp) {
             let _ = format!("{s:?}");
         }
-        if let Some(g) = OAuth2PermissionGrant::from_graph(&grant) {
+        if let Some(g) = parse::<OAuth2PermissionGrant>(&grant) {
             let _ = g.scopes();
             let _ = g.is_all_principals();
         }
@@ -227,9 +232,9 @@ proptest! {
 
 #[test]
 fn corpus_objects_parse() {
-    assert!(Application::from_graph(&corpus("application")[0]).is_some());
-    assert!(ServicePrincipal::from_graph(&corpus("service-principal")[0]).is_some());
-    assert!(OAuth2PermissionGrant::from_graph(&corpus("grant")[0]).is_some());
+    assert!(parse::<Application>(&corpus("application")[0]).is_some());
+    assert!(parse::<ServicePrincipal>(&corpus("service-principal")[0]).is_some());
+    assert!(parse::<OAuth2PermissionGrant>(&corpus("grant")[0]).is_some());
     for p in corpus("ca-") {
         check_policy(&p);
     }

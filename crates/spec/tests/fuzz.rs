@@ -1,6 +1,6 @@
 //! Fuzz-style tests of the spec parser (proptest; cargo-fuzz needs a nightly toolchain, see
 //! docs/reliability.md): arbitrary bytes and structured mutations of the seed corpus
-//! (`crates/chaos/corpus/spec`). Properties: no panic, every error names the file, and parsing the
+//! (`tests/corpus/spec`). Properties: no panic, every error names the file, and parsing the
 //! same text twice gives the same answer. Input sizes are bounded (≤ 16 KiB), so no case can hang
 //! on size; the parser's own size limit is checked separately.
 //!
@@ -19,7 +19,7 @@ fn cases(default: u32) -> u32 {
 }
 
 fn corpus() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/spec");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/spec");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
