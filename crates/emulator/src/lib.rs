@@ -491,6 +491,6 @@ pub fn router(state: SharedState) -> axum::Router {
     axum::Router::new()
         .merge(identity::routes())
         .merge(control::routes())
-        .merge(graph::routes())
+        .merge(graph::http::routes())
         .with_state(state)
 }

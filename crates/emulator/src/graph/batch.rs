@@ -1,12 +1,13 @@
 //! JSON batching (`POST /$batch`, `concepts/json-batching.md`): at most 20 requests, unique ids,
 //! `dependsOn` (a failed dependency answers 424), each inner request authorised, throttled, logged and
-//! counted on its own through [`handle`]. Requests run in order.
+//! counted on its own through [`crate::graph::dispatch::handle`]. Requests run in order.
 
 use serde_json::{Map, Value, json};
 
-use super::odata::GraphError;
-use super::{GraphRequest, GraphResponse, authenticate, handle, parse_request};
 use crate::SharedState;
+use crate::graph::dispatch::{authenticate, handle};
+use crate::graph::odata::GraphError;
+use crate::graph::request::{GraphRequest, GraphResponse, parse_request};
 use crate::knobs::BatchFault;
 
 /// The most requests one batch may hold.

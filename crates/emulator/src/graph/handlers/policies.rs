@@ -1,0 +1,239 @@
+//! Conditional access policies, the security defaults policy, per-user MFA requirements.
+
+use serde_json::{Map, Value, json};
+
+use super::common::*;
+use crate::graph::odata::GraphError;
+use crate::graph::request::GraphResponse;
+use crate::graph::schema::{self, Kind};
+use crate::state::{Obj, Record};
+
+// ---------------------------------------------------------------------------------------------
+// conditional access, security defaults, per-user MFA
+
+pub fn validate_policy_body(body: &Obj, creating: bool) -> Result<(), GraphError> {
+    if let Some(s) = body.get("state") {
+        match s.as_str() {
+            Some("enabled" | "disabled" | "enabledForReportingButNotEnforced") => {}
+            _ => {
+                return Err(GraphError::bad_request(format!(
+                    "Invalid value '{s}' for property 'state'. Valid values are 'enabled', 'disabled' and 'enabledForReportingButNotEnforced'."
+                )));
+            }
+        }
+    }
+    if let Some(Value::Object(g)) = body.get("grantControls") {
+        if let Some(op) = g.get("operator")
+            && !matches!(op.as_str(), Some("AND" | "OR"))
+        {
+            return Err(GraphError::bad_request(
+                "grantControls.operator must be 'AND' or 'OR'.",
+            ));
+        }
+        if let Some(Value::Array(ctrls)) = g.get("builtInControls") {
+            for ctl in ctrls {
+                if !matches!(
+                    ctl.as_str(),
+                    Some(
+                        "block"
+                            | "mfa"
+                            | "compliantDevice"
+                            | "domainJoinedDevice"
+                            | "approvedApplication"
+                            | "compliantApplication"
+                            | "passwordChange"
+                            | "unknownFutureValue"
+                    )
+                ) {
+                    return Err(GraphError::bad_request(format!(
+                        "Invalid value '{ctl}' in grantControls.builtInControls."
+                    )));
+                }
+            }
+        }
+    }
+    if creating {
+        require_str(body, "displayName")?;
+        if !body.contains_key("state") {
+            return Err(GraphError::bad_request("Property 'state' is required."));
+        }
+        let conditions = body
+            .get("conditions")
+            .and_then(Value::as_object)
+            .ok_or_else(|| GraphError::bad_request("Property 'conditions' is required."))?;
+        if !conditions.contains_key("applications") || !conditions.contains_key("users") {
+            return Err(GraphError::bad_request(
+                "conditions.applications and conditions.users are required.",
+            ));
+        }
+        if body.get("grantControls").is_none_or(Value::is_null)
+            && body.get("sessionControls").is_none_or(Value::is_null)
+        {
+            return Err(GraphError::bad_request(
+                "A policy needs grantControls or sessionControls.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn expand_strength(c: &Ctx, obj: &mut Obj) {
+    if let Some(Value::Object(g)) = obj.get_mut("grantControls") {
+        if !g.contains_key("authenticationStrength") {
+            g.insert("authenticationStrength".into(), Value::Null);
+        }
+        for (k, d) in [
+            ("customAuthenticationFactors", json!([])),
+            ("termsOfUse", json!([])),
+        ] {
+            g.entry(k).or_insert(d);
+        }
+        let ctx = c.context(&format!(
+            "identity/conditionalAccess/policies('{}')/grantControls/authenticationStrength/$entity",
+            obj.get("id").and_then(Value::as_str).unwrap_or("")
+        ));
+        if let Some(Value::Object(g)) = obj.get_mut("grantControls") {
+            let mut fresh = Map::new();
+            for (k, v) in g.iter() {
+                if k == "authenticationStrength" {
+                    fresh.insert("authenticationStrength@odata.context".into(), json!(ctx));
+                }
+                if k != "authenticationStrength@odata.context" {
+                    fresh.insert(k.clone(), v.clone());
+                }
+            }
+            *g = fresh;
+        }
+    }
+}
+
+pub fn create_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
+    let body = schema::validate_write(Kind::ConditionalAccessPolicy, c.req.body.as_ref(), &[])?;
+    validate_policy_body(&body, true)?;
+    let mut emu = c.state.write();
+    let t = tenant_mut(&mut emu, c)?;
+    let mut obj = schema::instantiate(Kind::ConditionalAccessPolicy, &body);
+    obj.insert("id".into(), json!(c.state.new_guid()));
+    obj.insert("createdDateTime".into(), json!(c.timestamp()));
+    expand_strength(c, &mut obj);
+    let mut rec = Record::new(obj.clone());
+    rec.visible_at = c.replication_until();
+    t.conditional_access_policies.insert(rec);
+    Ok(GraphResponse::created(entity_body(
+        c,
+        "identity/conditionalAccess/policies",
+        &obj,
+    )))
+}
+
+pub fn patch_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
+    let body = schema::validate_write(Kind::ConditionalAccessPolicy, c.req.body.as_ref(), &[])?;
+    validate_policy_body(&body, false)?;
+    let mut emu = c.state.write();
+    let t = tenant_mut(&mut emu, c)?;
+    let mut rec = find_record(c, &t.conditional_access_policies)?;
+    update_record(c, &mut rec, &body, &["grantControls", "sessionControls"]);
+    rec.obj
+        .insert("modifiedDateTime".into(), json!(c.timestamp()));
+    expand_strength(c, &mut rec.obj);
+    t.conditional_access_policies.insert(rec);
+    Ok(GraphResponse::no_content())
+}
+
+pub fn get_security_defaults(c: &Ctx) -> Result<GraphResponse, GraphError> {
+    let emu = c.state.read();
+    let t = tenant_of(&emu, c)?;
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(c.context("policies/identitySecurityDefaultsEnforcementPolicy")),
+    );
+    out.extend(t.security_defaults.clone());
+    Ok(GraphResponse::ok(Value::Object(out)))
+}
+
+pub fn patch_security_defaults(c: &Ctx) -> Result<GraphResponse, GraphError> {
+    let Some(Value::Object(body)) = c.req.body.as_ref() else {
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Empty Payload. JSON content expected.",
+        ));
+    };
+    for (k, v) in body {
+        match k.as_str() {
+            "isEnabled" if v.is_boolean() => {}
+            "isEnabled" => {
+                return Err(GraphError::bad_request(
+                    "Property 'isEnabled' must be a boolean.",
+                ));
+            }
+            "displayName" | "description" | "id" => return Err(GraphError::read_only_property(k)),
+            _ => {
+                return Err(GraphError::unknown_property(
+                    k,
+                    "microsoft.graph.identitySecurityDefaultsEnforcementPolicy",
+                ));
+            }
+        }
+    }
+    let mut emu = c.state.write();
+    let t = tenant_mut(&mut emu, c)?;
+    if let Some(v) = body.get("isEnabled") {
+        t.security_defaults.insert("isEnabled".into(), v.clone());
+    }
+    Ok(GraphResponse::no_content())
+}
+
+pub fn get_auth_requirements(c: &Ctx) -> Result<GraphResponse, GraphError> {
+    let emu = c.state.read();
+    let t = tenant_of(&emu, c)?;
+    let u = find_key(c, &t.users).ok_or_else(|| key_not_found(c))?;
+    let state = u
+        .internal
+        .per_user_mfa_state
+        .clone()
+        .unwrap_or_else(|| "disabled".into());
+    Ok(GraphResponse::ok(json!({
+        "@odata.context": c.context(&format!("users('{}')/authentication/requirements/$entity", c.param(0))),
+        "perUserMfaState": state
+    })))
+}
+
+pub fn patch_auth_requirements(c: &Ctx) -> Result<GraphResponse, GraphError> {
+    let Some(Value::Object(body)) = c.req.body.as_ref() else {
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Empty Payload. JSON content expected.",
+        ));
+    };
+    let mut new_state = None;
+    for (k, v) in body {
+        match (k.as_str(), v.as_str()) {
+            ("perUserMfaState", Some(s @ ("disabled" | "enabled" | "enforced"))) => {
+                new_state = Some(s.to_string())
+            }
+            ("perUserMfaState", _) => {
+                return Err(GraphError::bad_request(format!(
+                    "Invalid value '{v}' for property 'perUserMfaState'. Valid values are 'disabled', 'enabled' and 'enforced'."
+                )));
+            }
+            _ => {
+                return Err(GraphError::unknown_property(
+                    k,
+                    "microsoft.graph.strongAuthenticationRequirements",
+                ));
+            }
+        }
+    }
+    let mut emu = c.state.write();
+    let t = tenant_mut(&mut emu, c)?;
+    let id = find_key(c, &t.users)
+        .map(|r| r.id().to_string())
+        .ok_or_else(|| key_not_found(c))?;
+    if let (Some(s), Some(u)) = (new_state, t.users.get_mut(&id)) {
+        u.internal.per_user_mfa_state = Some(s);
+    }
+    Ok(GraphResponse::no_content())
+}
