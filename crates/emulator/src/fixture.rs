@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::Error;
+use crate::baseline_scopes::BaselineScopes;
 use crate::graph::schema::{self, Kind};
+use crate::managed_policies;
 use crate::rng::SplitMix64;
 use crate::state::{
     CertificateCredential, FederatedCredential, GRAPH_APP_ID, LicenseTier, Obj, Record, Tenant,
@@ -36,6 +38,9 @@ struct Fixture {
     groups: Vec<GroupSpec>,
     #[serde(default)]
     conditional_access_policies: Vec<Value>,
+    /// Add the Microsoft-managed policies (report-only), as Microsoft does in P1/P2 tenants.
+    #[serde(default)]
+    microsoft_managed_policies: bool,
     #[serde(default)]
     automation_clients: Vec<ClientSpec>,
 }
@@ -49,6 +54,9 @@ struct TenantSpec {
     license: LicenseTier,
     #[serde(default)]
     security_defaults: bool,
+    /// Baseline-scope enforcement: `legacy`, `enforced` (default), `disabled`, `{custom: <appId>}`.
+    #[serde(default)]
+    baseline_scopes: BaselineScopes,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +80,9 @@ struct UserSpec {
     password: Option<String>,
     #[serde(default)]
     per_user_mfa: Option<String>,
+    /// The user has registered an MFA method (per-user MFA `enabled` then reads as `enforced`).
+    #[serde(default)]
+    mfa_registered: bool,
     #[serde(default = "yes")]
     account_enabled: bool,
     #[serde(default)]
@@ -255,6 +266,7 @@ fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Resul
     let mut t = Tenant {
         id: tid.clone(),
         license: fx.tenant.license,
+        baseline_scopes: fx.tenant.baseline_scopes.clone(),
         ..Tenant::default()
     };
     let has_default = fx.tenant.domains.iter().any(|d| d.default);
@@ -322,6 +334,7 @@ fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Resul
             ));
         }
         rec.internal.per_user_mfa_state = Some(mfa);
+        rec.internal.mfa_registered = u.mfa_registered;
         t.users.insert(rec);
     }
     if let Some(g) = &fx.generate.users {
@@ -423,23 +436,44 @@ fn build(name: &str, fx: Fixture, base_url: &str, rng: &mut SplitMix64) -> Resul
             .remove("id")
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_else(|| rng.guid());
-        let mut o = schema::instantiate(Kind::ConditionalAccessPolicy, &body);
-        o.insert("id".into(), json!(id));
-        o.insert("createdDateTime".into(), json!(created));
-        if let Some(Value::Object(g)) = o.get_mut("grantControls") {
-            let strength = g.remove("authenticationStrength").unwrap_or(Value::Null);
-            g.entry("customAuthenticationFactors").or_insert(json!([]));
-            g.entry("termsOfUse").or_insert(json!([]));
-            g.insert(
-                "authenticationStrength@odata.context".into(),
-                json!(format!("{base_url}/v1.0/$metadata#identity/conditionalAccess/policies('{id}')/grantControls/authenticationStrength/$entity")),
-            );
-            g.insert("authenticationStrength".into(), strength);
-        }
+        let o = policy_object(&Value::Object(body), id, &created, base_url);
         t.conditional_access_policies.insert(Record::new(o));
+    }
+    if fx.microsoft_managed_policies {
+        let per_user: Vec<String> = t
+            .users
+            .iter()
+            .filter(|u| u.per_user_mfa_state() != "disabled")
+            .map(|u| u.id().to_string())
+            .collect();
+        for body in managed_policies::templates(&per_user) {
+            let mut rec = Record::new(policy_object(&body, rng.guid(), &created, base_url));
+            rec.internal.microsoft_managed = true;
+            t.conditional_access_policies.insert(rec);
+        }
     }
     t.reindex();
     Ok(t)
+}
+
+/// A conditional access policy in Graph's shape from a fixture body.
+fn policy_object(body: &Value, id: String, created: &str, base_url: &str) -> Obj {
+    let empty = Map::new();
+    let body = body.as_object().unwrap_or(&empty);
+    let mut o = schema::instantiate(Kind::ConditionalAccessPolicy, body);
+    o.insert("id".into(), json!(id));
+    o.insert("createdDateTime".into(), json!(created));
+    if let Some(Value::Object(g)) = o.get_mut("grantControls") {
+        let strength = g.remove("authenticationStrength").unwrap_or(Value::Null);
+        g.entry("customAuthenticationFactors").or_insert(json!([]));
+        g.entry("termsOfUse").or_insert(json!([]));
+        g.insert(
+            "authenticationStrength@odata.context".into(),
+            json!(format!("{base_url}/v1.0/$metadata#identity/conditionalAccess/policies('{id}')/grantControls/authenticationStrength/$entity")),
+        );
+        g.insert("authenticationStrength".into(), strength);
+    }
+    o
 }
 
 fn obj(v: Value) -> Obj {

@@ -7,11 +7,14 @@
 //! println!("{}", emu.base_url());
 //! ```
 
+pub mod baseline_scopes;
+pub mod conditional_access;
 pub mod control;
 pub mod fixture;
 pub mod graph;
 pub mod identity;
 pub mod knobs;
+pub mod managed_policies;
 pub mod rng;
 pub mod scenarios;
 pub mod state;
@@ -44,7 +47,9 @@ pub enum Error {
     #[error("cannot start the emulator's runtime: {0}")]
     Runtime(#[source] std::io::Error),
     /// Unknown scenario name.
-    #[error("unknown scenario `{0}`; built-in scenarios are: p1, free, large, empty")]
+    #[error(
+        "unknown scenario `{0}`; built-in scenarios are: p1, p1-legacy, free, free-lapsed, large, empty"
+    )]
     UnknownScenario(String),
     /// A fixture file could not be read.
     #[error("cannot read fixture `{path}`: {source}")]
@@ -187,8 +192,8 @@ pub struct AppState {
     pub counters: Mutex<BTreeMap<String, Counter>>,
     /// Throttling state.
     pub throttle: Mutex<knobs::ThrottleState>,
-    /// HS256 key of the emulator's access tokens (per process, random).
-    pub jwt_key: Vec<u8>,
+    /// The RS256 key that signs every token (one per process; public half at `jwks_uri`).
+    pub signing_key: Arc<identity::keys::SigningKey>,
     /// The identity platform's state.
     pub identity: identity::IdentityState,
     /// Start instant (for `elapsed_ms`).
@@ -345,6 +350,29 @@ impl RunningEmulator {
         self.state.persist();
         Ok(r)
     }
+    /// Make every pending write visible now: ends the replication delay of every object in every
+    /// tenant (tests and the chaos campaign call this instead of sleeping). Returns how many objects
+    /// were still replicating.
+    pub fn settle_replication(&self) -> usize {
+        control::settle_replication(&self.state)
+    }
+    /// Set a tenant's baseline-scope enforcement (what an admin does on the portal's settings page).
+    pub fn set_baseline_scopes(
+        &self,
+        tenant_id: &str,
+        mode: baseline_scopes::BaselineScopes,
+    ) -> Result<(), Error> {
+        self.with_tenant_id(tenant_id, |t| t.baseline_scopes = mode)
+    }
+    /// Turn the report-only Microsoft-managed policies of a tenant on (Microsoft does so when they
+    /// stayed in report-only long enough); returns their ids.
+    pub fn enable_managed_policies(&self, tenant_id: &str) -> Result<Vec<String>, Error> {
+        self.with_tenant_id(tenant_id, Tenant::enable_managed_policies)
+    }
+    /// Ids of every tenant the emulator holds.
+    pub fn tenant_ids(&self) -> Vec<String> {
+        self.state.read().tenants.keys().cloned().collect()
+    }
     /// Approve a pending device-code sign-in as `upn`.
     pub fn approve_device_code(&self, user_code: &str, upn: &str) -> Result<(), Error> {
         identity::approve_device_code(&self.state, user_code, upn)
@@ -433,13 +461,6 @@ pub fn start(config: EmulatorConfig) -> Result<RunningEmulator, Error> {
             name: "config".into(),
             message: "no tenant loaded; give at least one scenario or fixture".into(),
         })?;
-    let mut key = vec![0u8; 32];
-    {
-        use aws_lc_rs::rand::SecureRandom;
-        aws_lc_rs::rand::SystemRandom::new()
-            .fill(&mut key)
-            .map_err(|_| Error::Runtime(std::io::Error::other("no system randomness")))?;
-    }
     let state: SharedState = Arc::new(AppState {
         initial: emu.clone(),
         emu: RwLock::new(emu),
@@ -450,7 +471,7 @@ pub fn start(config: EmulatorConfig) -> Result<RunningEmulator, Error> {
         log: Mutex::new(Vec::new()),
         counters: Mutex::new(BTreeMap::new()),
         throttle: Mutex::new(knobs::ThrottleState::default()),
-        jwt_key: key,
+        signing_key: identity::keys::SigningKey::shared(),
         identity: identity::IdentityState::default(),
         started: Instant::now(),
         state_file: config.state_file.clone(),

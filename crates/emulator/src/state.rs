@@ -90,6 +90,13 @@ pub struct Internal {
     /// A user's legacy per-user MFA state: `disabled` | `enabled` | `enforced`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_user_mfa_state: Option<String>,
+    /// The user has registered an MFA method (fixture `mfaRegistered`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_registered: bool,
+    /// A Microsoft-managed conditional access policy (only its state and user/group exclusions can
+    /// be changed; it cannot be deleted).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub microsoft_managed: bool,
     /// A group's direct members (object ids of users, groups, service principals), in insertion order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
@@ -151,6 +158,17 @@ impl Record {
     /// A boolean property of the Graph object (`null`/absent = `None`).
     pub fn bool(&self, key: &str) -> Option<bool> {
         self.obj.get(key).and_then(Value::as_bool)
+    }
+
+    /// A user's per-user MFA state as Graph reports it: `enabled` turns `enforced` once the user has
+    /// registered a method (entra-docs `authentication/howto-mfa-userstates.md`: "Users who complete
+    /// registration while they're Enabled are automatically moved to the Enforced state").
+    pub fn per_user_mfa_state(&self) -> &str {
+        match self.internal.per_user_mfa_state.as_deref() {
+            Some("enabled") if self.internal.mfa_registered => "enforced",
+            Some(s) => s,
+            None => "disabled",
+        }
     }
 
     /// Whether readers may see the object at `now` (replication delay over).
@@ -362,11 +380,53 @@ pub struct Tenant {
     pub conditional_access_policies: Collection,
     /// `policies/identitySecurityDefaultsEnforcementPolicy`.
     pub security_defaults: Obj,
+    /// Baseline-scope enforcement of conditional access (a portal setting; see `baseline_scopes`).
+    #[serde(default)]
+    pub baseline_scopes: crate::baseline_scopes::BaselineScopes,
     /// `directory/deletedItems`, keyed by object id.
     pub deleted_items: BTreeMap<String, DeletedItem>,
 }
 
 impl Tenant {
+    /// Make every pending write visible now (the replication delay of every object ends), and return
+    /// how many objects were still replicating.
+    pub fn settle_replication(&mut self) -> usize {
+        let mut settled = 0;
+        for coll in [
+            &mut self.users,
+            &mut self.groups,
+            &mut self.applications,
+            &mut self.service_principals,
+            &mut self.oauth2_permission_grants,
+            &mut self.app_role_assignments,
+            &mut self.conditional_access_policies,
+        ] {
+            for r in coll.iter_mut() {
+                if r.visible_at.take().is_some() {
+                    settled += 1;
+                }
+                r.previous = None;
+            }
+        }
+        self.reindex();
+        settled
+    }
+
+    /// Turn the report-only Microsoft-managed policies on (what Microsoft does when they were left in
+    /// report-only long enough); returns their ids.
+    pub fn enable_managed_policies(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in self.conditional_access_policies.iter_mut() {
+            if p.internal.microsoft_managed
+                && p.str("state") == Some("enabledForReportingButNotEnforced")
+            {
+                p.obj.insert("state".into(), Value::from("enabled"));
+                out.push(p.id().to_string());
+            }
+        }
+        out
+    }
+
     /// Rebuild the lookup indexes of the collections that were mutated directly (cheap when not).
     pub fn reindex(&mut self) {
         self.users.reindex();

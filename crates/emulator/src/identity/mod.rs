@@ -14,6 +14,7 @@
 pub mod assertion;
 pub mod errors;
 pub mod jwt;
+pub mod keys;
 pub mod signin;
 pub mod token;
 
@@ -332,7 +333,7 @@ pub fn openid_configuration_document(base_url: &str, tenant_id: &str) -> Value {
         "jwks_uri": format!("{base_url}/{tenant_id}/discovery/v2.0/keys"),
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["HS256"],
+        "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": format!("{base_url}/{tenant_id}/v2.0"),
@@ -380,10 +381,35 @@ async fn openid_configuration(
     response
 }
 
-/// The emulator signs with a symmetric per-process key, which is never published: the key set is
-/// empty (documented in docs/emulator.md).
-async fn jwks() -> Response {
-    axum::Json(json!({"keys": []})).into_response()
+/// The key set at `jwks_uri`: the emulator's one RS256 signing key (404-free for any known tenant,
+/// `invalid_tenant` otherwise, as the discovery document).
+async fn jwks(
+    State(state): State<SharedState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let tid = state.read().tenant(&tenant).map(|t| t.id.clone());
+    let (response, status) = match &tid {
+        Some(id) => {
+            let issuer = format!("{}/{id}/v2.0", state.base_url);
+            let keys = json!({"keys": [state.signing_key.jwk(&issuer)]});
+            (axum::Json(keys).into_response(), 200)
+        }
+        None => {
+            let mut e = TokenError::tenant_not_found(&tenant);
+            e.error = "invalid_tenant";
+            (e.into_response_with(&error_context(&state, &headers)), 400)
+        }
+    };
+    state.record(
+        "GET",
+        &format!("/{tenant}/discovery/v2.0/keys"),
+        "/{tenant}/discovery/v2.0/keys",
+        status,
+        tid,
+        None,
+    );
+    response
 }
 
 /// Body of `POST /_emulator/federated-token`.

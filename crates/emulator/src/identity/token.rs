@@ -11,7 +11,6 @@ use std::time::Instant;
 use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value, json};
 
 use super::assertion::{self, AssertionKind, FederatedCredentialRef, RegisteredCertificate};
@@ -233,7 +232,7 @@ fn authenticate_confidential(
                     Ok(ClientAuth::Certificate)
                 }
                 AssertionKind::Federated { .. } => {
-                    let key = DecodingKey::from_secret(&r.state.jwt_key);
+                    let key = r.state.signing_key.decoding_key();
                     let claims = assertion::verify_federated_token(jwt, &key, r.epoch)?;
                     let creds: Vec<FederatedCredentialRef<'_>> = app
                         .map(|a| {
@@ -661,7 +660,9 @@ pub fn id_token_claims(
         c.insert("name".into(), json!(name));
     }
     c.insert("oid".into(), json!(user.id()));
-    if configured("preferred_username")
+    // v2.0 ID tokens carry it whenever `profile` is granted (id-token-claims-reference.md); the
+    // optional claim (what the Kandji Passport guide configures) also asks for it.
+    if (has("profile") || configured("preferred_username"))
         && let Some(upn) = user.str("userPrincipalName")
     {
         c.insert("preferred_username".into(), json!(upn));

@@ -189,11 +189,7 @@ pub fn get_auth_requirements(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let emu = c.state.read();
     let t = tenant_of(&emu, c)?;
     let u = find_key(c, &t.users).ok_or_else(|| key_not_found(c))?;
-    let state = u
-        .internal
-        .per_user_mfa_state
-        .clone()
-        .unwrap_or_else(|| "disabled".into());
+    let state = u.per_user_mfa_state();
     Ok(GraphResponse::ok(json!({
         "@odata.context": c.context(&format!("users('{}')/authentication/requirements/$entity", c.param(0))),
         "perUserMfaState": state
