@@ -380,6 +380,9 @@ pub struct Tenant {
     pub conditional_access_policies: Collection,
     /// `policies/identitySecurityDefaultsEnforcementPolicy`.
     pub security_defaults: Obj,
+    /// `exclusions` of the beta conditional access settings (stored as given).
+    #[serde(default)]
+    pub conditional_access_exclusions: Value,
     /// Baseline-scope enforcement of conditional access (a portal setting; see `baseline_scopes`).
     #[serde(default)]
     pub baseline_scopes: crate::baseline_scopes::BaselineScopes,

@@ -683,6 +683,8 @@ async fn conditional_access_security_defaults_and_per_user_mfa() {
         (sd["id"].as_str(), &sd["isEnabled"]),
         (Some("00000000-0000-0000-0000-000000000005"), &json!(false))
     );
+    // p1 has enabled conditional access policies: security defaults cannot be turned on
+    // (tests/tenant_policies.rs has the allowed case).
     assert_eq!(
         g.patch(
             "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
@@ -690,9 +692,9 @@ async fn conditional_access_security_defaults_and_per_user_mfa() {
         )
         .await
         .0,
-        204
+        400
     );
-    assert!(emu.with_tenant(|t| t.security_defaults_enabled()));
+    assert!(!emu.with_tenant(|t| t.security_defaults_enabled()));
     // per-user MFA (beta only)
     let (s, r) = g
         .get("/beta/users/carol@contoso.com/authentication/requirements")

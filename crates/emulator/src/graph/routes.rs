@@ -137,6 +137,14 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         ("identity", None, ["conditionalAccess", "policies", id]) => {
             r("/identity/conditionalAccess/policies/{id}", p(&[id]))
         }
+        ("identity", None, ["conditionalAccess", "evaluate"]) => {
+            r("/identity/conditionalAccess/evaluate", vec![])
+        }
+        ("identity", None, ["conditionalAccess", "settings"]) => Route {
+            beta_only: true,
+            segment_hint: "settings".into(),
+            ..r("/identity/conditionalAccess/settings", vec![])
+        },
         ("policies", None, ["identitySecurityDefaultsEnforcementPolicy"]) => r(
             "/policies/identitySecurityDefaultsEnforcementPolicy",
             vec![],
@@ -177,6 +185,8 @@ const KNOWN_SEGMENTS: &[&str] = &[
     "organization",
     "identity",
     "conditionalAccess",
+    "evaluate",
+    "settings",
     "policies",
     "identitySecurityDefaultsEnforcementPolicy",
     "directory",

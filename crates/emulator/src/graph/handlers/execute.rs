@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use super::common::{Coll, Ctx, delete_record, get_one, list_top};
 use super::{
-    applications, assignments, deleted, directory, grants, organization, policies,
-    service_principals,
+    applications, assignments, ca_settings, deleted, directory, grants, organization, policies,
+    service_principals, what_if,
 };
 use crate::SharedState;
 use crate::graph::odata::GraphError;
@@ -116,9 +116,10 @@ pub fn execute(
         ("POST", "/identity/conditionalAccess/policies") => policies::create_policy(&c),
         ("GET", "/identity/conditionalAccess/policies/{id}") => get_one(&c, Coll::Policies),
         ("PATCH", "/identity/conditionalAccess/policies/{id}") => policies::patch_policy(&c),
-        ("DELETE", "/identity/conditionalAccess/policies/{id}") => {
-            delete_record(&c, Coll::Policies)
-        }
+        ("DELETE", "/identity/conditionalAccess/policies/{id}") => policies::delete_policy(&c),
+        ("POST", "/identity/conditionalAccess/evaluate") => what_if::evaluate(&c),
+        ("GET", "/identity/conditionalAccess/settings") => ca_settings::get_settings(&c),
+        ("PATCH", "/identity/conditionalAccess/settings") => ca_settings::patch_settings(&c),
         ("GET", "/policies/identitySecurityDefaultsEnforcementPolicy") => {
             policies::get_security_defaults(&c)
         }

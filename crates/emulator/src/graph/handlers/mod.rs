@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod assignments;
+pub mod ca_settings;
 pub mod common;
 pub mod deleted;
 pub mod directory;
@@ -10,3 +11,4 @@ pub mod grants;
 pub mod organization;
 pub mod policies;
 pub mod service_principals;
+pub mod what_if;

@@ -6,7 +6,8 @@ use super::common::*;
 use crate::graph::odata::GraphError;
 use crate::graph::request::GraphResponse;
 use crate::graph::schema::{self, Kind};
-use crate::state::{Obj, Record};
+use crate::managed_policies;
+use crate::state::{LicenseTier, Obj, Record, Tenant};
 
 // ---------------------------------------------------------------------------------------------
 // conditional access, security defaults, per-user MFA
@@ -107,11 +108,46 @@ pub fn expand_strength(c: &Ctx, obj: &mut Obj) {
     }
 }
 
+/// Conditional access needs Entra ID P1: a tenant whose licence lapsed keeps its policies (enforced)
+/// but cannot create or change them (entra-docs `conditional-access/overview.md`). Graph's answer for
+/// the P1 case is not documented; the P2 one is `400 BadRequest` "1039: Cannot create or update
+/// policies with premium P2 features. Upgrade to a premium P2 license and try again." (quoted in
+/// crossplane-contrib/provider-upjet-azuread#5); this is its P1 counterpart.
+fn require_premium(t: &Tenant) -> Result<(), GraphError> {
+    if t.license == LicenseTier::Free {
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Cannot create or update policies with premium P1 features. Upgrade to a premium P1 license and try again.",
+        ));
+    }
+    Ok(())
+}
+
+/// Security defaults and enabled conditional access policies exclude each other (entra-docs
+/// `fundamentals/security-defaults.md`: disable security defaults before enabling Conditional
+/// Access). Graph's wording is not documented; this is the emulator's.
+fn refuse_enabled_policy_under_security_defaults(
+    t: &Tenant,
+    state: Option<&Value>,
+) -> Result<(), GraphError> {
+    if t.security_defaults_enabled() && state.and_then(Value::as_str) == Some("enabled") {
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Security defaults must be disabled to enable a Conditional Access policy.",
+        ));
+    }
+    Ok(())
+}
+
 pub fn create_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let body = schema::validate_write(Kind::ConditionalAccessPolicy, c.req.body.as_ref(), &[])?;
     validate_policy_body(&body, true)?;
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
+    require_premium(t)?;
+    refuse_enabled_policy_under_security_defaults(t, body.get("state"))?;
     let mut obj = schema::instantiate(Kind::ConditionalAccessPolicy, &body);
     obj.insert("id".into(), json!(c.state.new_guid()));
     obj.insert("createdDateTime".into(), json!(c.timestamp()));
@@ -132,11 +168,42 @@ pub fn patch_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
     let mut rec = find_record(c, &t.conditional_access_policies)?;
+    require_premium(t)?;
+    refuse_enabled_policy_under_security_defaults(t, body.get("state"))?;
+    if rec.internal.microsoft_managed
+        && let Some(prop) = managed_policies::refused_change(&rec.obj, &body)
+    {
+        return Err(managed_refusal(&format!("'{prop}' cannot be changed")));
+    }
     update_record(c, &mut rec, &body, &["grantControls", "sessionControls"]);
     rec.obj
         .insert("modifiedDateTime".into(), json!(c.timestamp()));
     expand_strength(c, &mut rec.obj);
     t.conditional_access_policies.insert(rec);
+    Ok(GraphResponse::no_content())
+}
+
+/// A Microsoft-managed policy can only have its state and user/group exclusions changed, and cannot
+/// be deleted (managed-policies.md). Graph's wording is not documented; this is the emulator's.
+fn managed_refusal(what: &str) -> GraphError {
+    GraphError::new(
+        400,
+        "BadRequest",
+        format!(
+            "Microsoft-managed policies can only have their state and excluded users and groups changed: {what}."
+        ),
+    )
+}
+
+/// `DELETE …/policies/{id}`: refused for Microsoft-managed policies.
+pub fn delete_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
+    let mut emu = c.state.write();
+    let t = tenant_mut(&mut emu, c)?;
+    let rec = find_record(c, &t.conditional_access_policies)?;
+    if rec.internal.microsoft_managed {
+        return Err(managed_refusal("they cannot be deleted"));
+    }
+    t.conditional_access_policies.remove(rec.id());
     Ok(GraphResponse::no_content())
 }
 
@@ -179,6 +246,21 @@ pub fn patch_security_defaults(c: &Ctx) -> Result<GraphResponse, GraphError> {
     }
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
+    let enabling = body.get("isEnabled") == Some(&Value::Bool(true));
+    let enabled_policies = t
+        .conditional_access_policies
+        .iter()
+        .any(|p| p.str("state") == Some("enabled"));
+    if enabling && enabled_policies && !t.security_defaults_enabled() {
+        // entra-docs fundamentals/security-defaults.md: security defaults cannot be turned on while
+        // Conditional Access policies are enabled (the portal says so); Graph's wording is the
+        // emulator's.
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Security defaults cannot be enabled while Conditional Access policies are enabled. Disable the policies first.",
+        ));
+    }
     if let Some(v) = body.get("isEnabled") {
         t.security_defaults.insert("isEnabled".into(), v.clone());
     }
