@@ -29,7 +29,10 @@ fn apply(emu: &Sandbox, journal: &Path, downgrade: bool) -> TestOutput {
 
 #[test]
 fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs_in() {
-    let emu = Sandbox::scenario("p1", P1_TENANT_ID);
+    // On p1-legacy on purpose: the seed's remediation (exclude Passport from the MFA policies) only
+    // lets Passport sign in before baseline-scope enforcement, and p1's Microsoft-managed policies
+    // refuse the exclusion. entractl's handling of enforced tenants is issue 17.
+    let emu = Sandbox::scenario("p1-legacy", P1_TENANT_ID);
     let journal = scratch("kandji_passport_full").join("journal");
 
     // The plan shows every weakening change and says apply needs the flag.
