@@ -21,9 +21,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::app::{SharedState, lock};
 use crate::baseline_scopes::BaselineScopes;
 use crate::knobs::Knobs;
-use crate::{SharedState, lock};
 
 /// Control routes.
 pub fn routes() -> Router<SharedState> {

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::SharedState;
+use crate::app::SharedState;
 use crate::graph::dispatch::{authenticate, handle};
 use crate::graph::odata::GraphError;
 use crate::graph::request::{GraphRequest, GraphResponse, parse_request};
@@ -120,7 +120,7 @@ fn run(
         } else {
             let fault = {
                 let knobs = state.knobs();
-                let mut rng = crate::lock(&state.rng);
+                let mut rng = crate::app::lock(&state.rng);
                 knobs.pick_batch_fault(&mut rng)
             };
             match fault {

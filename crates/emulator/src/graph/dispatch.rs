@@ -2,12 +2,12 @@
 
 use std::time::{Duration, Instant};
 
+use crate::app::{SharedState, lock};
 use crate::graph::handlers::execute::execute;
 use crate::graph::odata::GraphError;
 use crate::graph::request::{Caller, GraphRequest, GraphResponse};
 use crate::graph::{perms, routes};
 use crate::identity::jwt::verify_access_token;
-use crate::{SharedState, lock};
 
 /// Authenticate a request: the bearer token must be one this emulator issued, for Graph, for a
 /// tenant it holds.

@@ -7,11 +7,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::app::{SharedState, lock};
 use crate::graph::odata::GraphError;
 use crate::graph::request::{GraphRequest, GraphResponse, parse_request};
 use crate::graph::{batch, dispatch, routes};
 use crate::knobs::Fault;
-use crate::{SharedState, lock};
 
 /// The Graph routes: `/v1.0/*` and `/beta/*`.
 pub fn routes() -> Router<SharedState> {

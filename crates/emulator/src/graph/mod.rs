@@ -9,6 +9,8 @@
 
 pub mod batch;
 pub mod dispatch;
+pub mod error;
+pub mod filter;
 pub mod handlers;
 pub mod http;
 pub mod odata;

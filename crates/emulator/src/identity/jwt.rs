@@ -4,7 +4,7 @@
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::SharedState;
+use crate::app::SharedState;
 
 /// Claims of an access token issued by the emulator (v1 Graph access token shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! Built-in scenarios (YAML fixtures embedded in the binary) and the fixed facts other crates rely on.
 
-use crate::Error;
+use crate::error::Error;
 use crate::rng::SplitMix64;
 use crate::state::Tenant;
 

@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
+use crate::app::{SharedState, lock};
 use crate::graph::odata::{self, DEFAULT_PAGE, Filterable, GraphError, Query};
 use crate::graph::request::{Caller, GraphRequest, GraphResponse};
 use crate::graph::routes::Route;
 use crate::graph::schema::{self, Kind};
 use crate::state::{Collection, Emulator, Obj, Record, Tenant};
-use crate::{SharedState, lock};
 
 /// Context for one handler run.
 pub struct Ctx<'a> {

@@ -7,7 +7,7 @@ use super::{
     applications, assignments, ca_settings, deleted, directory, grants, organization, policies,
     service_principals, what_if,
 };
-use crate::SharedState;
+use crate::app::SharedState;
 use crate::graph::odata::GraphError;
 use crate::graph::request::{Caller, GraphRequest, GraphResponse};
 use crate::graph::routes::Route;
