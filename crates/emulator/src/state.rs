@@ -92,6 +92,10 @@ pub struct Tenant {
     /// `exclusions` of the beta conditional access settings (stored as given).
     #[serde(default)]
     pub conditional_access_exclusions: Value,
+    /// A home realm discovery policy lets federated users sign in with their cloud (synced) password
+    /// (`AllowCloudPasswordValidation`), so ROPC works for them.
+    #[serde(default)]
+    pub allow_cloud_password_validation: bool,
     /// Baseline-scope enforcement of conditional access (a portal setting; see `baseline_scopes`).
     #[serde(default)]
     pub baseline_scopes: crate::baseline_scopes::BaselineScopes,
@@ -156,6 +160,21 @@ impl Tenant {
                     d.get("name")
                         .and_then(Value::as_str)
                         .is_some_and(|n| n.eq_ignore_ascii_case(domain))
+                })
+            })
+    }
+
+    /// Whether `domain` is one of the tenant's federated domains.
+    pub fn domain_is_federated(&self, domain: &str) -> bool {
+        self.organization
+            .get("verifiedDomains")
+            .and_then(Value::as_array)
+            .is_some_and(|ds| {
+                ds.iter().any(|d| {
+                    d.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case(domain))
+                        && d.get("type").and_then(Value::as_str) == Some("Federated")
                 })
             })
     }

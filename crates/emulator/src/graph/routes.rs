@@ -149,11 +149,26 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
             "/policies/identitySecurityDefaultsEnforcementPolicy",
             vec![],
         ),
-        ("directory", None, ["deletedItems", "microsoft.graph.application"]) => r(
+        // `graph.application` is the short cast SDKs send.
+        (
+            "directory",
+            None,
+            [
+                "deletedItems",
+                "microsoft.graph.application" | "graph.application",
+            ],
+        ) => r(
             "/directory/deletedItems/microsoft.graph.application",
             vec![],
         ),
-        ("directory", None, ["deletedItems", "microsoft.graph.servicePrincipal"]) => r(
+        (
+            "directory",
+            None,
+            [
+                "deletedItems",
+                "microsoft.graph.servicePrincipal" | "graph.servicePrincipal",
+            ],
+        ) => r(
             "/directory/deletedItems/microsoft.graph.servicePrincipal",
             vec![],
         ),

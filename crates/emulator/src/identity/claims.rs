@@ -32,20 +32,19 @@ pub fn id_token_optional_claims(client: &Client<'_>) -> Vec<String> {
 ///
 /// `SecurityGroup`: security groups the user belongs to (transitively); `All`: every group the user
 /// belongs to; `ApplicationGroup`: only those of the user's groups that are assigned to the app;
-/// `DirectoryRole` alone, `None` or `null`: no `groups` claim.
+/// `DirectoryRole`, `None` or `null`: no `groups` claim.
 pub fn groups_claim(tenant: &Tenant, client: &Client<'_>, user: &Record) -> Option<Vec<String>> {
     let setting = client
         .app
         .and_then(|a| a.str("groupMembershipClaims"))
         .unwrap_or("None");
-    let kinds: Vec<String> = setting
-        .split(',')
-        .map(|s| s.trim().to_ascii_lowercase())
-        .collect();
+    // One value, as Graph documents the property (application.md: "use one of the following valid
+    // string values"); writes of anything else are refused.
+    let kind = setting.trim().to_ascii_lowercase();
     let member_of = tenant.transitive_groups_of(user.id());
-    let groups: Vec<String> = if kinds.iter().any(|k| k == "all") {
+    let groups: Vec<String> = if kind == "all" {
         member_of
-    } else if kinds.iter().any(|k| k == "securitygroup") {
+    } else if kind == "securitygroup" {
         member_of
             .into_iter()
             .filter(|g| {
@@ -55,7 +54,7 @@ pub fn groups_claim(tenant: &Tenant, client: &Client<'_>, user: &Record) -> Opti
                     .is_some_and(|r| r.bool("securityEnabled") == Some(true))
             })
             .collect()
-    } else if kinds.iter().any(|k| k == "applicationgroup") {
+    } else if kind == "applicationgroup" {
         let sp = client.sp?;
         member_of
             .into_iter()

@@ -256,6 +256,27 @@ impl TokenError {
         )
     }
 
+    /// AADSTS50126 for an account the password grant cannot sign in (federated domain, guest, no
+    /// password, spaces around the password): no code is documented for these.
+    pub fn ropc_not_supported(reason: &str) -> Self {
+        Self::new(
+            kind::INVALID_GRANT,
+            50126,
+            format!(
+                "Error validating credentials due to invalid username or password. The resource owner password credentials grant does not support this account: {reason}."
+            ),
+        )
+    }
+
+    /// AADSTS9001023: the password grant on `/common` or `/consumers`.
+    pub fn grant_not_supported_on_common() -> Self {
+        Self::new(
+            kind::INVALID_REQUEST,
+            9001023,
+            "The grant type is not supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.",
+        )
+    }
+
     /// AADSTS50057: the account is disabled.
     pub fn user_disabled() -> Self {
         Self::new(kind::INVALID_GRANT, 50057, "The user account is disabled.")

@@ -98,9 +98,42 @@ pub fn check_password<'t>(
         .find_by("userPrincipalName", username)
         .filter(|u| u.is_visible(now))
         .ok_or_else(|| TokenError::user_not_found(tenant.display_name()))?;
+    check_ropc_preconditions(tenant, user)?;
     match user.internal.password.as_deref() {
         Some(p) if p == password => Ok(user),
         _ => Err(TokenError::invalid_username_or_password()),
+    }
+}
+
+/// The accounts ROPC cannot sign in (entra-docs `identity-platform/v2-oauth-ropc.md`): users of a
+/// federated domain (unless a home realm discovery policy allows cloud password validation),
+/// invited guests, accounts without a password, and passwords with leading or trailing spaces. The
+/// docs give no error code for these; the emulator answers AADSTS50126 (the password cannot be
+/// validated) with a message naming the reason.
+fn check_ropc_preconditions(tenant: &Tenant, user: &Record) -> Result<(), TokenError> {
+    let upn = user.str("userPrincipalName").unwrap_or("");
+    let domain = upn.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    if tenant.domain_is_federated(domain) && !tenant.allow_cloud_password_validation {
+        return Err(TokenError::ropc_not_supported(
+            "the user's domain is federated and no home realm discovery policy allows cloud password validation",
+        ));
+    }
+    if user
+        .str("userType")
+        .is_some_and(|t| t.eq_ignore_ascii_case("Guest"))
+    {
+        return Err(TokenError::ropc_not_supported(
+            "invited (guest) accounts cannot use the password grant",
+        ));
+    }
+    match user.internal.password.as_deref() {
+        None => Err(TokenError::ropc_not_supported(
+            "the account has no password",
+        )),
+        Some(p) if p.trim() != p => Err(TokenError::ropc_not_supported(
+            "passwords with leading or trailing spaces are not supported",
+        )),
+        Some(_) => Ok(()),
     }
 }
 

@@ -41,10 +41,8 @@ fn resolve_tenant<'e>(
     if let Some(t) = emu.tenant(segment) {
         return Ok(t);
     }
-    if matches!(
-        segment.to_ascii_lowercase().as_str(),
-        "organizations" | "common"
-    ) && let Some(domain) = username.and_then(|u| u.rsplit_once('@')).map(|(_, d)| d)
+    if segment.eq_ignore_ascii_case("organizations")
+        && let Some(domain) = username.and_then(|u| u.rsplit_once('@')).map(|(_, d)| d)
         && let Some(t) = emu.tenant(domain)
     {
         return Ok(t);
@@ -138,6 +136,12 @@ fn client_credentials(r: &Request<'_>) -> Result<Issued, TokenError> {
 }
 
 fn password(r: &Request<'_>) -> Result<Issued, TokenError> {
+    if matches!(
+        r.tenant_segment.to_ascii_lowercase().as_str(),
+        "common" | "consumers"
+    ) {
+        return Err(TokenError::grant_not_supported_on_common());
+    }
     let username = r.form.get("username");
     let emu = r.state.read();
     let tenant = resolve_tenant(&emu, r.tenant_segment, username)?;

@@ -6,7 +6,7 @@ use super::common::*;
 use crate::graph::odata::GraphError;
 use crate::graph::request::GraphResponse;
 use crate::graph::schema::{self, Kind};
-use crate::state::{DeletedItem, Record};
+use crate::state::{DeletedItem, Obj, Record};
 
 // ---------------------------------------------------------------------------------------------
 // applications
@@ -14,6 +14,7 @@ use crate::state::{DeletedItem, Record};
 pub fn create_application(c: &Ctx, unique_name: Option<&str>) -> Result<GraphResponse, GraphError> {
     let allow: &[&str] = &[];
     let body = schema::validate_write(Kind::Application, c.req.body.as_ref(), allow)?;
+    validate_group_membership_claims(&body)?;
     require_str(&body, "displayName")?;
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
@@ -67,6 +68,7 @@ pub fn patch_application(c: &Ctx) -> Result<GraphResponse, GraphError> {
             .any(|x| x.trim().eq_ignore_ascii_case("create-if-missing"))
     });
     let body = schema::validate_write(Kind::Application, c.req.body.as_ref(), &[])?;
+    validate_group_membership_claims(&body)?;
     {
         let mut emu = c.state.write();
         let t = tenant_mut(&mut emu, c)?;
@@ -156,4 +158,28 @@ pub fn delete_directory_object(c: &Ctx, coll: Coll) -> Result<GraphResponse, Gra
         },
     );
     Ok(GraphResponse::no_content())
+}
+
+/// `groupMembershipClaims` is one of Graph's values (graph-docs `application.md`; the manifest
+/// reference adds `DirectoryRole` and `ApplicationGroup`), not a list.
+fn validate_group_membership_claims(body: &Obj) -> Result<(), GraphError> {
+    match body.get("groupMembershipClaims") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(v))
+            if [
+                "None",
+                "SecurityGroup",
+                "DirectoryRole",
+                "ApplicationGroup",
+                "All",
+            ]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(v.as_str())) =>
+        {
+            Ok(())
+        }
+        Some(v) => Err(GraphError::bad_request(format!(
+            "Invalid value '{v}' for property 'groupMembershipClaims'. Valid values are None, SecurityGroup, DirectoryRole, ApplicationGroup and All."
+        ))),
+    }
 }

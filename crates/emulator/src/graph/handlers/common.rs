@@ -232,7 +232,8 @@ pub fn page<'a>(
             more = true;
             break;
         }
-        let shaped = odata::select(obj, q.select.as_deref(), kind.default_select());
+        let versioned = kind.shape_for(obj, &c.req.version);
+        let shaped = odata::select(&versioned, q.select.as_deref(), kind.default_select());
         out.push(Value::Object(extra(&shaped)));
         last_id = Some(id);
     }
@@ -262,7 +263,11 @@ pub fn page<'a>(
 pub fn list_top(c: &Ctx, coll: Coll) -> Result<GraphResponse, GraphError> {
     let q = c.query()?;
     let kind = coll.kind();
-    odata::check_select(q.select.as_deref(), &kind.template(), kind.odata_type())?;
+    odata::check_select(
+        q.select.as_deref(),
+        &kind.template_for(&c.req.version),
+        kind.odata_type(),
+    )?;
     if let Some(f) = &q.filter {
         f.check(&coll.filterable())?;
     }
@@ -346,7 +351,11 @@ pub fn get_one(c: &Ctx, coll: Coll) -> Result<GraphResponse, GraphError> {
         ));
     }
     let kind = coll.kind();
-    odata::check_select(q.select.as_deref(), &kind.template(), kind.odata_type())?;
+    odata::check_select(
+        q.select.as_deref(),
+        &kind.template_for(&c.req.version),
+        kind.odata_type(),
+    )?;
     let emu = c.state.read();
     let t = tenant_of(&emu, c)?;
     let rec = find_key(c, coll.get(t)).ok_or_else(|| key_not_found(c))?;
@@ -358,7 +367,7 @@ pub fn get_one(c: &Ctx, coll: Coll) -> Result<GraphResponse, GraphError> {
     };
     out.insert("@odata.context".into(), json!(c.context(&ctx)));
     out.extend(odata::select(
-        obj,
+        &kind.shape_for(obj, &c.req.version),
         q.select.as_deref(),
         kind.default_select(),
     ));

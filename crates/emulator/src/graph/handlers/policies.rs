@@ -12,7 +12,86 @@ use crate::state::{LicenseTier, Obj, Record, Tenant};
 // ---------------------------------------------------------------------------------------------
 // conditional access, security defaults, per-user MFA
 
-pub fn validate_policy_body(body: &Obj, creating: bool) -> Result<(), GraphError> {
+/// Graph's evolvable enums: members after `unknownFutureValue` (here `riskRemediation`) are only
+/// accepted with `Prefer: include-unknown-enum-members` (graph-docs
+/// `concepts/best-practices-concept.md`, "Handling future members in evolvable enumerations";
+/// `conditionalaccessgrantcontrols.md` lists the values).
+const BUILT_IN_CONTROLS: &[&str] = &[
+    "block",
+    "mfa",
+    "compliantDevice",
+    "domainJoinedDevice",
+    "approvedApplication",
+    "compliantApplication",
+    "passwordChange",
+    "unknownFutureValue",
+];
+const BUILT_IN_CONTROLS_EVOLVED: &[&str] = &["riskRemediation"];
+
+/// `conditionalAccessClientApp` (conditionalaccessconditionset.md).
+const CLIENT_APP_TYPES: &[&str] = &[
+    "all",
+    "browser",
+    "mobileAppsAndDesktopClients",
+    "exchangeActiveSync",
+    "easSupported",
+    "other",
+    "unknownFutureValue",
+];
+
+/// Whether the request asks for evolvable enum members (`Prefer: include-unknown-enum-members`).
+pub fn includes_unknown_enum_members(c: &Ctx) -> bool {
+    c.req.header("prefer").is_some_and(|p| {
+        p.split(',').any(|x| {
+            x.trim()
+                .eq_ignore_ascii_case("include-unknown-enum-members")
+        })
+    })
+}
+
+fn validate_grant_controls(g: &Obj, evolved: bool) -> Result<(), GraphError> {
+    if let Some(op) = g.get("operator")
+        && !matches!(op.as_str(), Some("AND" | "OR"))
+    {
+        return Err(GraphError::bad_request(
+            "grantControls.operator must be 'AND' or 'OR'.",
+        ));
+    }
+    for ctl in g
+        .get("builtInControls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let v = ctl.as_str().unwrap_or("");
+        let known =
+            BUILT_IN_CONTROLS.contains(&v) || (evolved && BUILT_IN_CONTROLS_EVOLVED.contains(&v));
+        if !known {
+            return Err(GraphError::bad_request(format!(
+                "Invalid value '{ctl}' in grantControls.builtInControls."
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_client_app_types(body: &Obj) -> Result<(), GraphError> {
+    let types = body
+        .get("conditions")
+        .and_then(|c| c.get("clientAppTypes"))
+        .and_then(Value::as_array);
+    for t in types.into_iter().flatten() {
+        let v = t.as_str().unwrap_or("");
+        if !CLIENT_APP_TYPES.iter().any(|k| k.eq_ignore_ascii_case(v)) {
+            return Err(GraphError::bad_request(format!(
+                "Invalid value '{t}' in conditions.clientAppTypes."
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_policy_body(body: &Obj, creating: bool, evolved: bool) -> Result<(), GraphError> {
     if let Some(s) = body.get("state") {
         match s.as_str() {
             Some("enabled" | "disabled" | "enabledForReportingButNotEnforced") => {}
@@ -24,35 +103,9 @@ pub fn validate_policy_body(body: &Obj, creating: bool) -> Result<(), GraphError
         }
     }
     if let Some(Value::Object(g)) = body.get("grantControls") {
-        if let Some(op) = g.get("operator")
-            && !matches!(op.as_str(), Some("AND" | "OR"))
-        {
-            return Err(GraphError::bad_request(
-                "grantControls.operator must be 'AND' or 'OR'.",
-            ));
-        }
-        if let Some(Value::Array(ctrls)) = g.get("builtInControls") {
-            for ctl in ctrls {
-                if !matches!(
-                    ctl.as_str(),
-                    Some(
-                        "block"
-                            | "mfa"
-                            | "compliantDevice"
-                            | "domainJoinedDevice"
-                            | "approvedApplication"
-                            | "compliantApplication"
-                            | "passwordChange"
-                            | "unknownFutureValue"
-                    )
-                ) {
-                    return Err(GraphError::bad_request(format!(
-                        "Invalid value '{ctl}' in grantControls.builtInControls."
-                    )));
-                }
-            }
-        }
+        validate_grant_controls(g, evolved)?;
     }
+    validate_client_app_types(body)?;
     if creating {
         require_str(body, "displayName")?;
         if !body.contains_key("state") {
@@ -142,8 +195,13 @@ fn refuse_enabled_policy_under_security_defaults(
 }
 
 pub fn create_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
-    let body = schema::validate_write(Kind::ConditionalAccessPolicy, c.req.body.as_ref(), &[])?;
-    validate_policy_body(&body, true)?;
+    let body = schema::validate_write_for(
+        Kind::ConditionalAccessPolicy,
+        &c.req.version,
+        c.req.body.as_ref(),
+        &[],
+    )?;
+    validate_policy_body(&body, true, includes_unknown_enum_members(c))?;
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
     require_premium(t)?;
@@ -163,8 +221,13 @@ pub fn create_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
 }
 
 pub fn patch_policy(c: &Ctx) -> Result<GraphResponse, GraphError> {
-    let body = schema::validate_write(Kind::ConditionalAccessPolicy, c.req.body.as_ref(), &[])?;
-    validate_policy_body(&body, false)?;
+    let body = schema::validate_write_for(
+        Kind::ConditionalAccessPolicy,
+        &c.req.version,
+        c.req.body.as_ref(),
+        &[],
+    )?;
+    validate_policy_body(&body, false, includes_unknown_enum_members(c))?;
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
     let mut rec = find_record(c, &t.conditional_access_policies)?;

@@ -78,10 +78,11 @@ pub fn create_service_principal(c: &Ctx) -> Result<GraphResponse, GraphError> {
         .owners
         .extend(app.internal.owners.iter().cloned());
     t.service_principals.insert(rec);
+    let shown = Kind::ServicePrincipal.shape_for(&obj, &c.req.version);
     Ok(GraphResponse::created(entity_body(
         c,
         "servicePrincipals",
-        &obj,
+        &shown,
     )))
 }
 
