@@ -73,29 +73,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let mut sources: Vec<TenantSource> = args
-        .scenario
-        .iter()
-        .cloned()
-        .map(TenantSource::Scenario)
-        .collect();
-    sources.extend(args.fixture.iter().cloned().map(TenantSource::FixtureFile));
-    let config = EmulatorConfig {
-        sources,
-        listen: args.listen,
-        seed: args.seed,
-        knobs: Knobs {
-            latency_ms: args.latency_ms,
-            jitter_ms: args.jitter_ms,
-            replication_delay_ms: args.replication_delay_ms,
-            throttle: args.throttle,
-            ca_throttle: args.ca_throttle,
-            fault_rate: args.fault_rate,
-            batch_fault_rate: args.batch_fault_rate,
-            omit_retry_after: args.omit_retry_after,
-        },
-        state_file: args.state,
-    };
+    let config = config(args);
     let emu = match graph_emulator::start(config) {
         Ok(e) => e,
         Err(e) => {
@@ -149,4 +127,31 @@ fn main() -> ExitCode {
     });
     emu.shutdown();
     ExitCode::SUCCESS
+}
+
+/// The emulator's configuration from the command line.
+fn config(args: Args) -> EmulatorConfig {
+    let mut sources: Vec<TenantSource> = args
+        .scenario
+        .iter()
+        .cloned()
+        .map(TenantSource::Scenario)
+        .collect();
+    sources.extend(args.fixture.iter().cloned().map(TenantSource::FixtureFile));
+    EmulatorConfig {
+        sources,
+        listen: args.listen,
+        seed: args.seed,
+        knobs: Knobs {
+            latency_ms: args.latency_ms,
+            jitter_ms: args.jitter_ms,
+            replication_delay_ms: args.replication_delay_ms,
+            throttle: args.throttle,
+            ca_throttle: args.ca_throttle,
+            fault_rate: args.fault_rate,
+            batch_fault_rate: args.batch_fault_rate,
+            omit_retry_after: args.omit_retry_after,
+        },
+        state_file: args.state,
+    }
 }

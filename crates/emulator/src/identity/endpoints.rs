@@ -200,8 +200,8 @@ pub async fn openid_configuration(
     response
 }
 
-/// The key set at `jwks_uri`: the emulator's one RS256 signing key (404-free for any known tenant,
-/// `invalid_tenant` otherwise, as the discovery document).
+/// The key set at `jwks_uri`: the emulator's one RS256 signing key for any known tenant;
+/// `invalid_tenant` otherwise, as the discovery document answers.
 pub async fn jwks(
     State(state): State<SharedState>,
     Path(tenant): Path<String>,

@@ -1,5 +1,6 @@
-//! The identity platform (owned by E2): token endpoint, device code, ROPC sign-in evaluation,
-//! OpenID configuration. This file is the hook the rest of the crate uses.
+//! The identity platform: token endpoint, device code, ROPC sign-in evaluation, OpenID
+//! configuration and key set. This module declares its parts, builds the routes, and re-exports the
+//! public API.
 //!
 //! Contract with the Graph side:
 //! - [`routes`] returns the identity routes, merged into the app router:

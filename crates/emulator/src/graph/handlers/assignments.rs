@@ -1,12 +1,14 @@
 //! App role assignments (`appRoleAssignedTo`, `appRoleAssignments`).
 
+use std::time::Instant;
+
 use serde_json::{Map, Value, json};
 
 use super::common::*;
 use crate::graph::odata::{self, Filterable, GraphError};
 use crate::graph::request::GraphResponse;
 use crate::graph::schema::{self, Kind};
-use crate::state::Record;
+use crate::state::{Record, Tenant};
 
 // ---------------------------------------------------------------------------------------------
 // appRoleAssignedTo / appRoleAssignments
@@ -79,42 +81,8 @@ pub fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
             "Resource '{resource_id}' does not exist or one of its queried reference-property objects are not present."
         )));
     }
-    let (principal_type, principal_name) = if let Some(u) =
-        t.users.get(&principal_id).filter(|r| r.is_visible(c.now))
-    {
-        ("User", u.obj.get("displayName").cloned())
-    } else if let Some(g) = t.groups.get(&principal_id).filter(|r| r.is_visible(c.now)) {
-        ("Group", g.obj.get("displayName").cloned())
-    } else if let Some(s) = t
-        .service_principals
-        .get(&principal_id)
-        .filter(|r| r.is_visible(c.now))
-    {
-        ("ServicePrincipal", s.obj.get("displayName").cloned())
-    } else {
-        return Err(GraphError::bad_request(format!(
-            "Resource '{principal_id}' does not exist or one of its queried reference-property objects are not present."
-        )));
-    };
-    let default_role = "00000000-0000-0000-0000-000000000000";
-    let role_exists = app_role_id == default_role
-        || resource
-            .obj
-            .get("appRoles")
-            .and_then(Value::as_array)
-            .is_some_and(|rs| {
-                rs.iter().any(|r| {
-                    r.get("id")
-                        .and_then(Value::as_str)
-                        .is_some_and(|i| i.eq_ignore_ascii_case(&app_role_id))
-                })
-            });
-    if !role_exists {
-        return Err(GraphError::bad_request(format!(
-            "Permission being assigned was not found on application '{}'.",
-            resource.str("appId").unwrap_or("")
-        )));
-    }
+    let (principal_type, principal_name) = principal(t, &principal_id, c.now)?;
+    check_role_exists(&resource, &app_role_id)?;
     let dup = t.app_role_assignments.iter().any(|a| {
         a.str("principalId") == Some(principal_id.as_str())
             && a.str("resourceId") == Some(resource_id.as_str())
@@ -174,4 +142,52 @@ pub fn delete_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
         }
         _ => Err(GraphError::not_found(aid)),
     }
+}
+
+/// The type and display name of an assignment's principal (a user, group or service principal).
+fn principal(
+    t: &Tenant,
+    principal_id: &str,
+    now: Instant,
+) -> Result<(&'static str, Option<Value>), GraphError> {
+    let found = if let Some(u) = t.users.get(principal_id).filter(|r| r.is_visible(now)) {
+        ("User", u.obj.get("displayName").cloned())
+    } else if let Some(g) = t.groups.get(principal_id).filter(|r| r.is_visible(now)) {
+        ("Group", g.obj.get("displayName").cloned())
+    } else if let Some(s) = t
+        .service_principals
+        .get(principal_id)
+        .filter(|r| r.is_visible(now))
+    {
+        ("ServicePrincipal", s.obj.get("displayName").cloned())
+    } else {
+        return Err(GraphError::bad_request(format!(
+            "Resource '{principal_id}' does not exist or one of its queried reference-property objects are not present."
+        )));
+    };
+    Ok(found)
+}
+
+/// The app role must be one the resource defines (or the default role).
+fn check_role_exists(resource: &Record, app_role_id: &str) -> Result<(), GraphError> {
+    let default_role = "00000000-0000-0000-0000-000000000000";
+    let role_exists = app_role_id == default_role
+        || resource
+            .obj
+            .get("appRoles")
+            .and_then(Value::as_array)
+            .is_some_and(|rs| {
+                rs.iter().any(|r| {
+                    r.get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|i| i.eq_ignore_ascii_case(app_role_id))
+                })
+            });
+    if !role_exists {
+        return Err(GraphError::bad_request(format!(
+            "Permission being assigned was not found on application '{}'.",
+            resource.str("appId").unwrap_or("")
+        )));
+    }
+    Ok(())
 }

@@ -54,29 +54,7 @@ pub fn create_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    match (consent_type.as_str(), &principal_id) {
-        ("AllPrincipals", Some(_)) => {
-            return Err(GraphError::bad_request(
-                "principalId must be null when consentType is 'AllPrincipals'.",
-            ));
-        }
-        ("Principal", None) => {
-            return Err(GraphError::bad_request(
-                "principalId is required when consentType is 'Principal'.",
-            ));
-        }
-        ("AllPrincipals" | "Principal", _) => {}
-        _ => {
-            return Err(GraphError::bad_request(format!(
-                "Invalid value '{consent_type}' for property 'consentType'. Valid values are 'AllPrincipals' and 'Principal'."
-            )));
-        }
-    }
-    if scope.len() > 3850 {
-        return Err(GraphError::bad_request(
-            "The scope property cannot exceed 3850 characters.",
-        ));
-    }
+    validate_consent(&consent_type, principal_id.as_deref(), &scope)?;
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
     for id in [&client_id, &resource_id] {
@@ -142,4 +120,37 @@ pub fn patch_grant(c: &Ctx) -> Result<GraphResponse, GraphError> {
     update_record(c, &mut rec, &body, &[]);
     t.oauth2_permission_grants.insert(rec);
     Ok(GraphResponse::no_content())
+}
+
+/// `consentType` and `principalId` go together (`AllPrincipals` without, `Principal` with a
+/// principal); `scope` is at most 3850 characters (oauth2permissiongrant-post.md).
+fn validate_consent(
+    consent_type: &str,
+    principal_id: Option<&str>,
+    scope: &str,
+) -> Result<(), GraphError> {
+    match (consent_type, principal_id) {
+        ("AllPrincipals", Some(_)) => {
+            return Err(GraphError::bad_request(
+                "principalId must be null when consentType is 'AllPrincipals'.",
+            ));
+        }
+        ("Principal", None) => {
+            return Err(GraphError::bad_request(
+                "principalId is required when consentType is 'Principal'.",
+            ));
+        }
+        ("AllPrincipals" | "Principal", _) => {}
+        _ => {
+            return Err(GraphError::bad_request(format!(
+                "Invalid value '{consent_type}' for property 'consentType'. Valid values are 'AllPrincipals' and 'Principal'."
+            )));
+        }
+    }
+    if scope.len() > 3850 {
+        return Err(GraphError::bad_request(
+            "The scope property cannot exceed 3850 characters.",
+        ));
+    }
+    Ok(())
 }
