@@ -32,8 +32,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "==> starting graph-emulator (scenario p1: Contoso, Entra ID P1)"
-"$GRAPH_EMULATOR_BIN" --scenario p1 --listen 127.0.0.1:0 >"$workdir/emulator.out" 2>"$workdir/emulator.err" &
+# Scenario p1-legacy (Contoso before baseline-scope enforcement) on purpose: the seed's remediation
+# lets Passport sign in only there, until entractl handles enforced tenants (issue 17).
+echo "==> starting graph-emulator (scenario p1-legacy: Contoso, Entra ID P1, before June 2026)"
+"$GRAPH_EMULATOR_BIN" --scenario p1-legacy --listen 127.0.0.1:0 >"$workdir/emulator.out" 2>"$workdir/emulator.err" &
 emulator_pid=$!
 
 base=""

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use graph_emulator::baseline_scopes::BaselineScopes;
 use graph_emulator::scenarios::{CI_CLIENT_SECRET, P1_TENANT_ID, SANDBOX_PASSWORD};
 use serde_json::Value;
 
@@ -29,7 +30,10 @@ fn apply(emu: &Sandbox, journal: &Path, downgrade: bool) -> TestOutput {
 
 #[test]
 fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs_in() {
-    let emu = Sandbox::scenario("p1", P1_TENANT_ID);
+    // On p1-legacy on purpose: the seed's remediation (exclude Passport from the MFA policies) only
+    // lets Passport sign in before baseline-scope enforcement, and p1's Microsoft-managed policies
+    // refuse the exclusion. entractl's handling of enforced tenants is issue 17.
+    let emu = Sandbox::scenario("p1-legacy", P1_TENANT_ID);
     let journal = scratch("kandji_passport_full").join("journal");
 
     // The plan shows every weakening change and says apply needs the flag.
@@ -208,6 +212,46 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
         refused.stderr
     );
     assert_eq!(writes(&emu), Vec::<String>::new());
+    emu.shutdown();
+}
+
+/// The new outcomes on a tenant as Entra behaves today (baseline-scope enforcement, Microsoft-managed
+/// policies), shown through entractl. entractl's handling of them is issue 17; these assertions
+/// record what it meets today.
+#[test]
+fn on_todays_tenant_the_seed_remediation_no_longer_lets_passport_sign_in() {
+    // Converge the seed spec where its remediation still works (before June 2026) ...
+    let emu = Sandbox::scenario("p1-legacy", P1_TENANT_ID);
+    let journal = scratch("kandji_passport_enforced").join("journal");
+    let out = apply(&emu, &journal, true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let verify = ["verify-signin", SPEC, "--username", "alice@contoso.com"];
+    let ok = emu.entractl_as(P1_TENANT_ID, Some(SANDBOX_PASSWORD), &verify);
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+    // ... then baseline-scope enforcement reaches the tenant: the same sign-in, with Passport
+    // excluded from every MFA policy, is evaluated against Windows Azure Active Directory and
+    // asked for MFA.
+    emu.set_baseline_scopes(P1_TENANT_ID, BaselineScopes::Enforced)
+        .unwrap();
+    let refused = emu.entractl_as(P1_TENANT_ID, Some(SANDBOX_PASSWORD), &verify);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("AADSTS50076"), "{}", refused.stderr);
+    emu.shutdown();
+
+    // On p1 (enforced, with Microsoft-managed policies) apply meets a managed policy that refuses
+    // the app exclusion: Graph answers 400 and the tenant is left half-converged.
+    let emu = Sandbox::scenario("p1", P1_TENANT_ID);
+    let journal = scratch("kandji_passport_managed").join("journal");
+    let out = apply(&emu, &journal, true);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let refused_patch = emu
+        .graph_log()
+        .into_iter()
+        .filter(|e| {
+            e.method == "PATCH" && e.template == "/v1.0/identity/conditionalAccess/policies/{id}"
+        })
+        .any(|e| e.status == 400);
+    assert!(refused_patch, "{}\n{}", out.stdout, out.stderr);
     emu.shutdown();
 }
 

@@ -394,6 +394,6 @@ fn the_demo_script_signs_in_as_the_scenarios_automation_client() {
             "scripts/demo.sh lacks {constant}"
         );
     }
-    assert!(script.contains("--scenario p1"));
+    assert!(script.contains("--scenario p1-legacy"));
     assert!(script.contains("trap cleanup EXIT"));
 }

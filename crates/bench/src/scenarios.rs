@@ -303,6 +303,11 @@ fn set_ca_policies(emu: &RunningEmulator, count: usize) {
     });
 }
 
+/// The Contoso scenario the Kandji spec converges on: `p1-legacy` on purpose, because on `p1`
+/// (baseline-scope enforcement, Microsoft-managed policies that refuse app exclusions) the seed
+/// spec's MFA remediation cannot converge until entractl handles enforced tenants (issue 17).
+const CONTOSO: &str = "p1-legacy";
+
 fn start(source: TenantSource, knobs: Knobs) -> Result<RunningEmulator, BenchError> {
     let mut cfg = EmulatorConfig::scenario("p1");
     cfg.sources = vec![source];
@@ -321,7 +326,7 @@ fn latency(ms: u64) -> Knobs {
 fn converged_plan(opts: &Options, results: &mut Results) -> Result<(String, String), BenchError> {
     const S: &str = "scenario 1 (converged plan)";
     let policies = if opts.smoke { 0 } else { 50 };
-    let emu = start(TenantSource::Scenario("p1".into()), Knobs::default())?;
+    let emu = start(TenantSource::Scenario(CONTOSO.into()), Knobs::default())?;
     set_ca_policies(&emu, policies);
     let target = Target {
         opts,
@@ -351,7 +356,7 @@ fn converged_plan(opts: &Options, results: &mut Results) -> Result<(String, Stri
         }
     }
     let mut body = format!(
-        "`entractl plan specs/kandji-passport.yaml` on the `p1` scenario (Contoso, Entra ID P1) \
+        "`entractl plan specs/kandji-passport.yaml` on the `p1-legacy` scenario (Contoso, Entra ID P1, before baseline-scope enforcement) \
          after `entractl apply` converged it, with {policies} conditional access policies \
          ({}). {} run(s) per line.\n\n{TABLE_HEAD}\n",
         if opts.smoke {
@@ -489,7 +494,7 @@ fn apply_from_empty(opts: &Options, results: &mut Results) -> Result<(String, St
         let mut dups = Vec::new();
         let mut converged = true;
         for i in 0..opts.runs() {
-            let emu = start(TenantSource::Scenario("p1".into()), Knobs::default())?;
+            let emu = start(TenantSource::Scenario(CONTOSO.into()), Knobs::default())?;
             if opts.smoke {
                 set_ca_policies(&emu, 0);
             }
@@ -537,7 +542,7 @@ fn apply_from_empty(opts: &Options, results: &mut Results) -> Result<(String, St
         });
     }
     let mut body = format!(
-        "`entractl apply specs/kandji-passport.yaml --auto-approve` on a fresh `p1` tenant (none of \
+        "`entractl apply specs/kandji-passport.yaml --auto-approve` on a fresh `p1-legacy` tenant (none of \
          the spec's objects exist yet) with {delay} ms replication delay and {lat} ms latency per \
          request{}; a fresh tenant per run, {} run(s) per line. After each apply the harness \
          checks the tenant for duplicate objects (applications with the spec's uniqueName, \
@@ -856,7 +861,7 @@ fn throughput(base: &str, connections: usize, duration: Duration) -> Result<f64,
 
 /// Scenario 4: emulator throughput and the load time of the 100,000-user scenario.
 fn emulator_speed(opts: &Options) -> Result<(String, String), BenchError> {
-    let emu = start(TenantSource::Scenario("p1".into()), Knobs::default())?;
+    let emu = start(TenantSource::Scenario(CONTOSO.into()), Knobs::default())?;
     let (conns, dur): (&[usize], Duration) = if opts.smoke {
         (&[1, 2], Duration::from_millis(200))
     } else {
@@ -864,7 +869,7 @@ fn emulator_speed(opts: &Options) -> Result<(String, String), BenchError> {
     };
     let mut body = format!(
         "`GET /v1.0/users/alice@contoso.com` (a key lookup, with token check, routing, logging) \
-         on the `p1` scenario without latency, from keep-alive HTTP/1.1 connections in this \
+         on the `p1-legacy` scenario without latency, from keep-alive HTTP/1.1 connections in this \
          process for {} per run; median of {} run(s). Client and emulator share the CPUs.\n\n\
          | connections | GETs per second |\n|---|---|\n",
         fmt_duration(dur),
@@ -1004,7 +1009,7 @@ fn fleet(opts: &Options, results: &mut Results) -> Result<(String, String), Benc
     let parallel = 16;
     let lat = 50u64;
     let policies = if opts.smoke { 0 } else { 50 };
-    let emu = start(TenantSource::Scenario("p1".into()), Knobs::default())?;
+    let emu = start(TenantSource::Scenario(CONTOSO.into()), Knobs::default())?;
     set_ca_policies(&emu, policies);
     let target = Target {
         opts,
@@ -1076,7 +1081,7 @@ fn fleet(opts: &Options, results: &mut Results) -> Result<(String, String), Benc
     let mut body = format!(
         "`entractl plan --fleet` of {} tenants, `--parallel {parallel}`, against one graph-emulator \
          hosting all of them with {lat} ms latency per request: each tenant a copy of scenario 1's \
-         converged `p1` tenant ({policies} conditional access policies), planned with \
+         converged `p1-legacy` tenant ({policies} conditional access policies), planned with \
          `specs/kandji-passport.yaml`; one automation client (`client-secret`, the secret from an \
          environment variable named in the fleet file). {} run(s).\n\n\
          | tenants | HTTP requests | Graph operations | per tenant | wall | peak RSS |\n|---|---|---|---|---|---|\n",

@@ -7,280 +7,34 @@
 //! println!("{}", emu.base_url());
 //! ```
 
+pub mod app;
+pub mod baseline_scopes;
+pub mod collection;
+pub mod conditional_access;
+pub mod config;
 pub mod control;
+pub mod error;
 pub mod fixture;
 pub mod graph;
 pub mod identity;
 pub mod knobs;
+pub mod locks;
+pub mod managed_policies;
+pub mod record;
 pub mod rng;
 pub mod scenarios;
 pub mod state;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
+pub use app::{AppState, Counter, LOG_CAP, LogEntry, SharedState, lock};
+pub use config::{EmulatorConfig, TenantSource};
+pub use error::Error;
 pub use knobs::{Knobs, Throttle};
 pub use state::{Emulator, Obj, Record, Tenant};
-
-/// Errors starting or driving the emulator.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}. Pick a free port or use 127.0.0.1:0")]
-    Bind {
-        /// Address asked for.
-        addr: String,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The tokio runtime could not be built.
-    #[error("cannot start the emulator's runtime: {0}")]
-    Runtime(#[source] std::io::Error),
-    /// Unknown scenario name.
-    #[error("unknown scenario `{0}`; built-in scenarios are: p1, free, large, empty")]
-    UnknownScenario(String),
-    /// A fixture file could not be read.
-    #[error("cannot read fixture `{path}`: {source}")]
-    ReadFixture {
-        /// Path.
-        path: PathBuf,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A fixture is not valid.
-    #[error(
-        "invalid fixture `{name}`: {message}. Fix the fixture (see docs/emulator.md, \"Fixtures\")"
-    )]
-    Fixture {
-        /// Fixture name or path.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The state file could not be read or written.
-    #[error("state file `{path}`: {message}. Delete the file to start from the scenario again")]
-    StateFile {
-        /// Path.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// No tenant with this id.
-    #[error("no tenant `{0}` in the emulator")]
-    UnknownTenant(String),
-    /// Device code approval for an unknown user code.
-    #[error("no pending device code with user code `{0}`; start a device-code sign-in first")]
-    UnknownDeviceCode(String),
-    /// Device code approval for an unknown user.
-    #[error("no user `{0}` in the tenant; use a userPrincipalName of the scenario")]
-    UnknownUser(String),
-}
-
-/// Where the emulator's tenants come from.
-#[derive(Debug, Clone)]
-pub enum TenantSource {
-    /// A built-in scenario (`p1`, `free`, `large`, `empty`).
-    Scenario(String),
-    /// A YAML fixture file.
-    FixtureFile(PathBuf),
-    /// A YAML fixture given as text (name used in errors).
-    FixtureText {
-        /// Name used in error messages.
-        name: String,
-        /// YAML text.
-        text: String,
-    },
-}
-
-/// How to start an emulator.
-#[derive(Debug, Clone)]
-pub struct EmulatorConfig {
-    /// Tenants to load; more than one is allowed (many tenants at once).
-    pub sources: Vec<TenantSource>,
-    /// Address to listen on (`127.0.0.1:0` by default).
-    pub listen: SocketAddr,
-    /// Seed of every random choice (ids, jitter, faults).
-    pub seed: u64,
-    /// Realism knobs at start.
-    pub knobs: Knobs,
-    /// Persist the tenants to this file (JSON) on every write, and load it at start if present.
-    pub state_file: Option<PathBuf>,
-}
-
-impl EmulatorConfig {
-    /// A config serving one built-in scenario on 127.0.0.1:0, seed 0, no knobs.
-    pub fn scenario(name: &str) -> Self {
-        EmulatorConfig {
-            sources: vec![TenantSource::Scenario(name.to_string())],
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            seed: 0,
-            knobs: Knobs::default(),
-            state_file: None,
-        }
-    }
-}
-
-/// One entry of the request log.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct LogEntry {
-    /// Sequence number (0-based, in arrival order).
-    pub seq: u64,
-    /// UTC timestamp (RFC 3339).
-    pub timestamp: String,
-    /// Milliseconds since the emulator started.
-    pub elapsed_ms: u64,
-    /// HTTP method.
-    pub method: String,
-    /// Path with query as sent (`/v1.0/applications?$filter=…`).
-    pub path: String,
-    /// Path template (`/v1.0/applications/{id}`).
-    pub template: String,
-    /// Response status.
-    pub status: u16,
-    /// Tenant from the token, when known.
-    pub tenant: Option<String>,
-    /// For an inner `$batch` request: its id in the batch.
-    pub batch_id: Option<String>,
-}
-
-/// A counter of requests per `METHOD template`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct Counter {
-    /// Number of requests.
-    pub count: u64,
-    /// How many of them ended with status >= 400.
-    pub errors: u64,
-    /// Timestamp of the first one.
-    pub first: String,
-    /// Timestamp of the last one.
-    pub last: String,
-}
-
-/// Everything a request handler sees.
-#[derive(Debug)]
-pub struct AppState {
-    /// The directory.
-    pub emu: RwLock<Emulator>,
-    /// The directory as loaded at start (for `/_emulator/reset`).
-    pub initial: Emulator,
-    /// `http://127.0.0.1:PORT`.
-    pub base_url: String,
-    /// Tenant used when a request does not name one (first loaded).
-    pub default_tenant: String,
-    /// Realism knobs.
-    pub knobs: Mutex<Knobs>,
-    /// The seeded PRNG.
-    pub rng: Mutex<rng::SplitMix64>,
-    /// The request log.
-    pub log: Mutex<Vec<LogEntry>>,
-    /// Counters per `METHOD template`.
-    pub counters: Mutex<BTreeMap<String, Counter>>,
-    /// Throttling state.
-    pub throttle: Mutex<knobs::ThrottleState>,
-    /// HS256 key of the emulator's access tokens (per process, random).
-    pub jwt_key: Vec<u8>,
-    /// The identity platform's state.
-    pub identity: identity::IdentityState,
-    /// Start instant (for `elapsed_ms`).
-    pub started: Instant,
-    /// Where to persist state.
-    pub state_file: Option<PathBuf>,
-}
-
-/// The state shared by every handler.
-pub type SharedState = Arc<AppState>;
-
-impl AppState {
-    /// Lock helper that survives a poisoned lock (a panicking handler must not take the emulator down).
-    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Emulator> {
-        self.emu.read().unwrap_or_else(|e| e.into_inner())
-    }
-    /// Write-lock helper.
-    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Emulator> {
-        self.emu.write().unwrap_or_else(|e| e.into_inner())
-    }
-    /// A fresh GUID from the seeded PRNG.
-    pub fn new_guid(&self) -> String {
-        lock(&self.rng).guid()
-    }
-    /// The current knobs.
-    pub fn knobs(&self) -> Knobs {
-        lock(&self.knobs).clone()
-    }
-    /// Record a request in the log and counters.
-    pub fn record(
-        &self,
-        method: &str,
-        path: &str,
-        template: &str,
-        status: u16,
-        tenant: Option<String>,
-        batch_id: Option<String>,
-    ) {
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let elapsed_ms = self.started.elapsed().as_millis() as u64;
-        {
-            let mut c = lock(&self.counters);
-            let e = c.entry(format!("{method} {template}")).or_default();
-            if e.count == 0 {
-                e.first = now.clone();
-            }
-            e.count += 1;
-            if status >= 400 {
-                e.errors += 1;
-            }
-            e.last = now.clone();
-        }
-        let mut log = lock(&self.log);
-        if log.len() >= LOG_CAP {
-            // Keep memory bounded under benchmarks: drop the oldest tenth (counters stay exact).
-            log.drain(..LOG_CAP / 10);
-        }
-        let seq = log.last().map_or(0, |e| e.seq + 1);
-        log.push(LogEntry {
-            seq,
-            timestamp: now,
-            elapsed_ms,
-            method: method.to_string(),
-            path: path.to_string(),
-            template: template.to_string(),
-            status,
-            tenant,
-            batch_id,
-        });
-    }
-    /// Persist the directory to the state file, if one is configured.
-    pub fn persist(&self) {
-        if let Some(path) = &self.state_file {
-            let text = {
-                let emu = self.read();
-                serde_json::to_vec(&*emu).unwrap_or_default()
-            };
-            let tmp = path.with_extension("tmp");
-            if std::fs::write(&tmp, text).is_ok() {
-                let _ = std::fs::rename(&tmp, path);
-            }
-        }
-    }
-}
-
-/// The request log keeps at most this many entries (the oldest are dropped first).
-pub const LOG_CAP: usize = 200_000;
-
-/// Lock a mutex, ignoring poisoning.
-pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A running emulator. Dropping it shuts the server down.
 #[derive(Debug)]
@@ -344,6 +98,29 @@ impl RunningEmulator {
         };
         self.state.persist();
         Ok(r)
+    }
+    /// Make every pending write visible now: ends the replication delay of every object in every
+    /// tenant (tests and the chaos campaign call this instead of sleeping). Returns how many objects
+    /// were still replicating.
+    pub fn settle_replication(&self) -> usize {
+        control::settle_replication(&self.state)
+    }
+    /// Set a tenant's baseline-scope enforcement (what an admin does on the portal's settings page).
+    pub fn set_baseline_scopes(
+        &self,
+        tenant_id: &str,
+        mode: baseline_scopes::BaselineScopes,
+    ) -> Result<(), Error> {
+        self.with_tenant_id(tenant_id, |t| t.baseline_scopes = mode)
+    }
+    /// Turn the report-only Microsoft-managed policies of a tenant on (Microsoft does so when they
+    /// stayed in report-only long enough); returns their ids.
+    pub fn enable_managed_policies(&self, tenant_id: &str) -> Result<Vec<String>, Error> {
+        self.with_tenant_id(tenant_id, Tenant::enable_managed_policies)
+    }
+    /// Ids of every tenant the emulator holds.
+    pub fn tenant_ids(&self) -> Vec<String> {
+        self.state.read().tenants.keys().cloned().collect()
     }
     /// Approve a pending device-code sign-in as `upn`.
     pub fn approve_device_code(&self, user_code: &str, upn: &str) -> Result<(), Error> {
@@ -433,13 +210,6 @@ pub fn start(config: EmulatorConfig) -> Result<RunningEmulator, Error> {
             name: "config".into(),
             message: "no tenant loaded; give at least one scenario or fixture".into(),
         })?;
-    let mut key = vec![0u8; 32];
-    {
-        use aws_lc_rs::rand::SecureRandom;
-        aws_lc_rs::rand::SystemRandom::new()
-            .fill(&mut key)
-            .map_err(|_| Error::Runtime(std::io::Error::other("no system randomness")))?;
-    }
     let state: SharedState = Arc::new(AppState {
         initial: emu.clone(),
         emu: RwLock::new(emu),
@@ -450,7 +220,7 @@ pub fn start(config: EmulatorConfig) -> Result<RunningEmulator, Error> {
         log: Mutex::new(Vec::new()),
         counters: Mutex::new(BTreeMap::new()),
         throttle: Mutex::new(knobs::ThrottleState::default()),
-        jwt_key: key,
+        signing_key: identity::keys::SigningKey::shared(),
         identity: identity::IdentityState::default(),
         started: Instant::now(),
         state_file: config.state_file.clone(),
@@ -491,6 +261,6 @@ pub fn router(state: SharedState) -> axum::Router {
     axum::Router::new()
         .merge(identity::routes())
         .merge(control::routes())
-        .merge(graph::routes())
+        .merge(graph::http::routes())
         .with_state(state)
 }

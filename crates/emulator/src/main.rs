@@ -14,8 +14,9 @@ use graph_emulator::{EmulatorConfig, Knobs, TenantSource, Throttle};
 #[derive(Debug, Parser)]
 #[command(name = "graph-emulator", version)]
 struct Args {
-    /// Built-in scenario: p1 (Contoso, Entra ID P1), free (Fabrikam, security defaults on), large
-    /// (100,000 users), empty. Repeat to serve several tenants.
+    /// Built-in scenario: p1 (Contoso, Entra ID P1, as Entra behaves today), p1-legacy (the same tenant
+    /// before June 2026), free (Fabrikam, security defaults on), free-lapsed (a lapsed P1 licence with an
+    /// enabled MFA policy), large (100,000 users), empty. Repeat to serve several tenants.
     #[arg(long, value_name = "NAME", required_unless_present = "fixture")]
     scenario: Vec<String>,
     /// A YAML tenant fixture (see docs/emulator.md). Repeatable.
@@ -72,29 +73,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let mut sources: Vec<TenantSource> = args
-        .scenario
-        .iter()
-        .cloned()
-        .map(TenantSource::Scenario)
-        .collect();
-    sources.extend(args.fixture.iter().cloned().map(TenantSource::FixtureFile));
-    let config = EmulatorConfig {
-        sources,
-        listen: args.listen,
-        seed: args.seed,
-        knobs: Knobs {
-            latency_ms: args.latency_ms,
-            jitter_ms: args.jitter_ms,
-            replication_delay_ms: args.replication_delay_ms,
-            throttle: args.throttle,
-            ca_throttle: args.ca_throttle,
-            fault_rate: args.fault_rate,
-            batch_fault_rate: args.batch_fault_rate,
-            omit_retry_after: args.omit_retry_after,
-        },
-        state_file: args.state,
-    };
+    let config = config(args);
     let emu = match graph_emulator::start(config) {
         Ok(e) => e,
         Err(e) => {
@@ -148,4 +127,31 @@ fn main() -> ExitCode {
     });
     emu.shutdown();
     ExitCode::SUCCESS
+}
+
+/// The emulator's configuration from the command line.
+fn config(args: Args) -> EmulatorConfig {
+    let mut sources: Vec<TenantSource> = args
+        .scenario
+        .iter()
+        .cloned()
+        .map(TenantSource::Scenario)
+        .collect();
+    sources.extend(args.fixture.iter().cloned().map(TenantSource::FixtureFile));
+    EmulatorConfig {
+        sources,
+        listen: args.listen,
+        seed: args.seed,
+        knobs: Knobs {
+            latency_ms: args.latency_ms,
+            jitter_ms: args.jitter_ms,
+            replication_delay_ms: args.replication_delay_ms,
+            throttle: args.throttle,
+            ca_throttle: args.ca_throttle,
+            fault_rate: args.fault_rate,
+            batch_fault_rate: args.batch_fault_rate,
+            omit_retry_after: args.omit_retry_after,
+        },
+        state_file: args.state,
+    }
 }

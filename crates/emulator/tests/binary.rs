@@ -55,7 +55,8 @@ fn unknown_scenario_and_bad_flags_fail_with_a_message() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("unknown scenario `nope`") && err.contains("p1, free, large, empty"),
+        err.contains("unknown scenario `nope`")
+            && err.contains("p1, p1-legacy, free, free-lapsed, large, empty"),
         "{err}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_graph-emulator"))

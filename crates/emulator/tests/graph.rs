@@ -606,7 +606,23 @@ async fn conditional_access_security_defaults_and_per_user_mfa() {
     let g = G::new(&emu).await;
     let (_, pols) = g.get("/v1.0/identity/conditionalAccess/policies").await;
     let pols = pols["value"].as_array().unwrap().clone();
-    assert_eq!(pols.len(), 7);
+    // CA001 … CA007 and the four Microsoft-managed policies (report-only).
+    assert_eq!(pols.len(), 11);
+    let managed: Vec<&Value> = pols
+        .iter()
+        .filter(|p| {
+            p["displayName"]
+                .as_str()
+                .unwrap()
+                .starts_with("Microsoft-managed: ")
+        })
+        .collect();
+    assert_eq!(managed.len(), 4);
+    assert!(
+        managed
+            .iter()
+            .all(|p| p["state"] == "enabledForReportingButNotEnforced")
+    );
     let states: Vec<&str> = pols.iter().map(|p| p["state"].as_str().unwrap()).collect();
     for s in ["enabled", "disabled", "enabledForReportingButNotEnforced"] {
         assert!(states.contains(&s));
@@ -667,6 +683,8 @@ async fn conditional_access_security_defaults_and_per_user_mfa() {
         (sd["id"].as_str(), &sd["isEnabled"]),
         (Some("00000000-0000-0000-0000-000000000005"), &json!(false))
     );
+    // p1 has enabled conditional access policies: security defaults cannot be turned on
+    // (tests/tenant_policies.rs has the allowed case).
     assert_eq!(
         g.patch(
             "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
@@ -674,9 +692,9 @@ async fn conditional_access_security_defaults_and_per_user_mfa() {
         )
         .await
         .0,
-        204
+        400
     );
-    assert!(emu.with_tenant(|t| t.security_defaults_enabled()));
+    assert!(!emu.with_tenant(|t| t.security_defaults_enabled()));
     // per-user MFA (beta only)
     let (s, r) = g
         .get("/beta/users/carol@contoso.com/authentication/requirements")

@@ -7,6 +7,7 @@ use identity_support::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
+use graph_emulator::baseline_scopes::BaselineScopes;
 use graph_emulator::identity::IdentitySettings;
 use graph_emulator::identity::assertion::{pem_to_der, thumbprints};
 
@@ -383,8 +384,26 @@ async fn id_token_claims_follow_optional_claims_and_group_membership_claims() {
     set_app(&emu, PASSPORT, "groupMembershipClaims", Value::Null);
     let (_, body) = ropc(&emu, ALICE_UPN, PASSWORD).await;
     let id = id_token(&body);
-    assert!(id.get("preferred_username").is_none(), "{id}");
+    // v2.0 ID tokens carry preferred_username whenever `profile` is granted, optional claim or not
+    // (id-token-claims-reference.md) ...
+    assert_eq!(id["preferred_username"], ALICE_UPN, "{id}");
     assert!(id.get("groups").is_none(), "{id}");
+    // ... and not without it.
+    let tid = emu.tenant_id();
+    let (s, body) = token(
+        &emu,
+        &tid,
+        &[
+            ("grant_type", "password"),
+            ("client_id", PASSPORT),
+            ("scope", "openid email User.Read"),
+            ("username", ALICE_UPN),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert!(id_token(&body).get("preferred_username").is_none());
 
     set_app(&emu, PASSPORT, "groupMembershipClaims", json!("None"));
     let (_, body) = ropc(&emu, ALICE_UPN, PASSWORD).await;
@@ -728,8 +747,23 @@ async fn ropc_mfa_50076_conditional_access_and_exclusions() {
         let p = t.conditional_access_policies.get_mut("pol-or").unwrap();
         p.obj["conditions"]["applications"]["excludeApplications"] = json!([PASSPORT]);
     });
+    // Enforced baseline scopes (the default): Passport's scopes are evaluated against Windows Azure
+    // Active Directory, which the policy does not exclude: excluding the app does not help.
+    let (s, b) = ropc(&emu, ALICE_UPN, PASSWORD).await;
+    assert_eq!((s, code(&b)), (400, 50076), "{b}");
+    let challenge: Value = serde_json::from_str(b["claims"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        challenge["access_token"]["capolids"]["values"],
+        json!(["pol-or"])
+    );
+    // Legacy (before the rollout): an "All resources" policy with any resource exclusion is not
+    // enforced for baseline scopes, so excluding the app (the seed's remediation) works.
+    emu.set_baseline_scopes(&emu.tenant_id(), BaselineScopes::Legacy)
+        .unwrap();
     assert_eq!(ropc(&emu, ALICE_UPN, PASSWORD).await.0, 200);
 
+    // Also when the exclusion names another app; a scope beyond the baseline is evaluated against
+    // Microsoft Graph, which no policy excludes.
     add_policy(
         &emu,
         ca_policy(
@@ -737,23 +771,64 @@ async fn ropc_mfa_50076_conditional_access_and_exclusions() {
             "enabled",
             all_users(),
             all_apps(&["00000000-aaaa-bbbb-cccc-000000000000"]),
-            mfa,
+            mfa.clone(),
         ),
     );
+    assert_eq!(ropc(&emu, ALICE_UPN, PASSWORD).await.0, 200);
+    let tid = emu.tenant_id();
+    let more = [
+        ("grant_type", "password"),
+        ("client_id", PASSPORT),
+        ("scope", "openid Directory.Read.All"),
+        ("username", ALICE_UPN),
+        ("password", PASSWORD),
+    ];
+    emu.with_tenant(|t| {
+        let g = t
+            .oauth2_permission_grants
+            .iter_mut()
+            .find(|g| g.str("consentType") == Some("AllPrincipals"))
+            .unwrap();
+        let scope = format!("{} Directory.Read.All", g.str("scope").unwrap());
+        g.obj.insert("scope".into(), json!(scope));
+    });
+    let (s, b) = token(&emu, &tid, &more).await;
+    assert_eq!((s, code(&b)), (400, 50076), "{b}");
+    let challenge: Value = serde_json::from_str(b["claims"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        challenge["access_token"]["capolids"]["values"],
+        json!(["pol-mfa", "pol-or"])
+    );
+    // A policy on All resources without any exclusion applies to baseline scopes in both modes.
+    emu.with_tenant(|t| {
+        let p = t.conditional_access_policies.get_mut("pol-mfa").unwrap();
+        p.obj["conditions"]["applications"]["excludeApplications"] = json!([]);
+    });
+    let (s, b) = ropc(&emu, ALICE_UPN, PASSWORD).await;
+    assert_eq!((s, code(&b)), (400, 50076), "{b}");
+    // Customize behavior: baseline scopes are evaluated against a placeholder app; the policies that
+    // exclude it keep the legacy behaviour, the others apply.
+    let placeholder = "00000000-aaaa-bbbb-cccc-0000000000ff";
+    emu.set_baseline_scopes(&tid, BaselineScopes::Custom(placeholder.into()))
+        .unwrap();
+    emu.with_tenant(|t| {
+        let p = t.conditional_access_policies.get_mut("pol-mfa").unwrap();
+        p.obj["conditions"]["applications"]["excludeApplications"] = json!([placeholder]);
+    });
     let (s, b) = ropc(&emu, ALICE_UPN, PASSWORD).await;
     assert_eq!((s, code(&b)), (400, 50076), "{b}");
     let challenge: Value = serde_json::from_str(b["claims"].as_str().unwrap()).unwrap();
     assert_eq!(
         challenge["access_token"]["capolids"]["values"],
-        json!(["pol-mfa"])
+        json!(["pol-or"])
     );
-
-    // Excluding the app (the Kandji Passport remediation) lets the low-privilege scopes through.
     emu.with_tenant(|t| {
-        let p = t.conditional_access_policies.get_mut("pol-mfa").unwrap();
-        p.obj["conditions"]["applications"]["excludeApplications"] = json!([PASSPORT]);
+        let p = t.conditional_access_policies.get_mut("pol-or").unwrap();
+        p.obj["conditions"]["applications"]["excludeApplications"] = json!([placeholder]);
     });
     assert_eq!(ropc(&emu, ALICE_UPN, PASSWORD).await.0, 200);
+    emu.set_baseline_scopes(&tid, BaselineScopes::Legacy)
+        .unwrap();
 
     // An authentication strength policy scoped to a group, honouring a user exclusion.
     add_policy(

@@ -70,29 +70,23 @@ fn policy_id(emu: &RunningEmulator, prefix: &str) -> String {
     })
 }
 
-#[tokio::test]
-async fn contoso_passport_sign_in_follows_conditional_access() {
-    let emu = start("p1");
-    emu.with_tenant(add_passport);
-
-    // CA001 (all users, mfa), CA005 (authentication strength) and CA006 (mfa OR compliant device: a
-    // password sign-in has no device, so only MFA satisfies it) require MFA; CA002 (admin roles),
-    // CA003 (report-only), CA004 (legacy auth), CA007 (disabled) do not apply or do not force it.
-    let (s, b) = ropc(&emu, "alice@contoso.com").await;
-    assert_eq!((s, code(&b)), (400, 50076), "{b}");
+/// The MFA challenge's policy ids (`capolids`), sorted.
+fn capolids(b: &Value) -> Vec<String> {
     let challenge: Value = serde_json::from_str(b["claims"].as_str().unwrap()).unwrap();
     let mut ids: Vec<String> =
         serde_json::from_value(challenge["access_token"]["capolids"]["values"].clone()).unwrap();
     ids.sort();
-    let mut want = vec![
-        policy_id(&emu, "CA001"),
-        policy_id(&emu, "CA005"),
-        policy_id(&emu, "CA006"),
-    ];
-    want.sort();
-    assert_eq!(ids, want);
+    ids
+}
 
-    // The remediation entractl applies: exclude the Passport app from the policies requiring MFA.
+fn policy_ids(emu: &RunningEmulator, prefixes: &[&str]) -> Vec<String> {
+    let mut ids: Vec<String> = prefixes.iter().map(|p| policy_id(emu, p)).collect();
+    ids.sort();
+    ids
+}
+
+/// The remediation entractl applies: exclude the Passport app from the policies requiring MFA.
+fn exclude_passport(emu: &RunningEmulator) {
     emu.with_tenant(|t| {
         for p in t.conditional_access_policies.iter_mut() {
             let name = p.str("displayName").unwrap_or("").to_string();
@@ -104,6 +98,22 @@ async fn contoso_passport_sign_in_follows_conditional_access() {
             }
         }
     });
+}
+
+#[tokio::test]
+async fn contoso_before_june_2026_excluding_passport_lets_it_sign_in() {
+    let emu = start("p1-legacy");
+    emu.with_tenant(add_passport);
+
+    // Legacy baseline scopes: CA001 (all users, mfa) and CA005 (authentication strength) target All
+    // resources without exclusions and apply; CA006 (mfa OR compliant device) already has resource
+    // exclusions, so Passport's baseline scopes are exempt from it; CA002 (admin roles), CA003
+    // (report-only), CA004 (legacy auth), CA007 (disabled) do not apply or do not force MFA.
+    let (s, b) = ropc(&emu, "alice@contoso.com").await;
+    assert_eq!((s, code(&b)), (400, 50076), "{b}");
+    assert_eq!(capolids(&b), policy_ids(&emu, &["CA001", "CA005"]));
+
+    exclude_passport(&emu);
     let (s, b) = ropc(&emu, "alice@contoso.com").await;
     assert_eq!(s, 200, "{b}");
     let id = claims(b["id_token"].as_str().unwrap());
@@ -124,6 +134,40 @@ async fn contoso_passport_sign_in_follows_conditional_access() {
     assert_eq!(code(&ropc(&emu, "carol@contoso.com").await.1), 50076);
     assert_eq!(code(&ropc(&emu, "dave@contoso.com").await.1), 50057);
     assert_eq!(ropc(&emu, "bob@contoso.com").await.0, 200);
+}
+
+#[tokio::test]
+async fn contoso_today_excluding_passport_no_longer_helps() {
+    let emu = start("p1");
+    emu.with_tenant(add_passport);
+    // Enforced baseline scopes: evaluated against Windows Azure Active Directory, so CA006 (All
+    // resources with exclusions) applies too, and excluding Passport changes nothing. The
+    // Microsoft-managed policies are report-only and do not fail the sign-in.
+    let want = policy_ids(&emu, &["CA001", "CA005", "CA006"]);
+    let (s, b) = ropc(&emu, "alice@contoso.com").await;
+    assert_eq!((s, code(&b)), (400, 50076), "{b}");
+    assert_eq!(capolids(&b), want);
+    exclude_passport(&emu);
+    let (s, b) = ropc(&emu, "alice@contoso.com").await;
+    assert_eq!((s, code(&b)), (400, 50076), "{b}");
+    assert_eq!(capolids(&b), want);
+    // Microsoft turns the managed policies on: the device-code block now applies to device-code
+    // sign-ins (checked in identity.rs); MFA for all users joins the challenge.
+    let enabled = emu.enable_managed_policies(&emu.tenant_id()).unwrap();
+    assert_eq!(enabled.len(), 4);
+    let (_, b) = ropc(&emu, "alice@contoso.com").await;
+    assert_eq!(
+        capolids(&b),
+        policy_ids(
+            &emu,
+            &[
+                "CA001",
+                "CA005",
+                "CA006",
+                "Microsoft-managed: Multifactor authentication for all users"
+            ]
+        )
+    );
 }
 
 #[tokio::test]

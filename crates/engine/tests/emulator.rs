@@ -120,7 +120,10 @@ async fn apply_on_an_empty_tenant_converges_then_reads_in_two_waves_and_writes_n
 /// is read in three waves after the token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
-    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    // On p1-legacy on purpose: p1's Microsoft-managed policies refuse the app exclusion the seed spec
+    // applies (only state and user/group exclusions may change), so p1 does not converge; entractl's
+    // handling of that is issue 17.
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1-legacy")).unwrap();
     let client = client(&emu);
     let mut d = desired();
     let path = concat!(

@@ -1,12 +1,13 @@
 //! JSON batching (`POST /$batch`, `concepts/json-batching.md`): at most 20 requests, unique ids,
 //! `dependsOn` (a failed dependency answers 424), each inner request authorised, throttled, logged and
-//! counted on its own through [`handle`]. Requests run in order.
+//! counted on its own through [`crate::graph::dispatch::handle`]. Requests run in order.
 
 use serde_json::{Map, Value, json};
 
-use super::odata::GraphError;
-use super::{GraphRequest, GraphResponse, authenticate, handle, parse_request};
-use crate::SharedState;
+use crate::app::SharedState;
+use crate::graph::dispatch::{authenticate, handle};
+use crate::graph::odata::GraphError;
+use crate::graph::request::{GraphRequest, GraphResponse, parse_request};
 use crate::knobs::BatchFault;
 
 /// The most requests one batch may hold.
@@ -46,6 +47,58 @@ fn run(
         .and_then(|b| b.get("requests"))
         .and_then(Value::as_array)
         .ok_or_else(|| bad("Invalid batch payload format: a 'requests' array is required."))?;
+    let ids = request_ids(requests)?;
+    let mut statuses: Vec<(String, u16)> = Vec::new();
+    let mut responses = Vec::new();
+    for (r, id) in requests.iter().zip(&ids) {
+        let failed_dep = r
+            .get("dependsOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find(|d| statuses.iter().any(|(i, s)| i == d && *s >= 400))
+            .map(str::to_string);
+        let inner_request_id = state.new_guid();
+        let resp = if let Some(dep) = failed_dep {
+            let e = GraphError::new(
+                424,
+                "FailedDependency",
+                format!("The request depends on request '{dep}', which failed."),
+            );
+            state.record(
+                r["method"].as_str().unwrap_or(""),
+                r["url"].as_str().unwrap_or(""),
+                "/$batch/{failedDependency}",
+                424,
+                Some(caller.tenant.clone()),
+                Some(id.clone()),
+            );
+            GraphResponse::error(&e, req, &inner_request_id)
+        } else {
+            let fault = {
+                let knobs = state.knobs();
+                let mut rng = crate::app::lock(&state.rng);
+                knobs.pick_batch_fault(&mut rng)
+            };
+            match fault {
+                None => inner(state, req, r, id, &inner_request_id),
+                Some(f) => injected_fault(state, req, r, id, &inner_request_id, &caller.tenant, f),
+            }
+        };
+        statuses.push((id.clone(), resp.status));
+        responses.push(batch_item(id, resp));
+    }
+    let _ = request_id;
+    Ok((
+        GraphResponse::ok(json!({"responses": responses})),
+        caller.tenant,
+    ))
+}
+
+/// The ids of a batch's requests, checked: 1 to 20 requests, unique ids, a method and a url each,
+/// `dependsOn` naming earlier requests only.
+fn request_ids(requests: &[Value]) -> Result<Vec<String>, GraphError> {
     if requests.is_empty() {
         return Err(bad(
             "Invalid batch payload format: the 'requests' array is empty.",
@@ -89,66 +142,26 @@ fn run(
         }
         ids.push(id);
     }
-    let mut statuses: Vec<(String, u16)> = Vec::new();
-    let mut responses = Vec::new();
-    for (r, id) in requests.iter().zip(&ids) {
-        let failed_dep = r
-            .get("dependsOn")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .find(|d| statuses.iter().any(|(i, s)| i == d && *s >= 400))
-            .map(str::to_string);
-        let inner_request_id = state.new_guid();
-        let resp = if let Some(dep) = failed_dep {
-            let e = GraphError::new(
-                424,
-                "FailedDependency",
-                format!("The request depends on request '{dep}', which failed."),
-            );
-            state.record(
-                r["method"].as_str().unwrap_or(""),
-                r["url"].as_str().unwrap_or(""),
-                "/$batch/{failedDependency}",
-                424,
-                Some(caller.tenant.clone()),
-                Some(id.clone()),
-            );
-            GraphResponse::error(&e, req, &inner_request_id)
-        } else {
-            let fault = {
-                let knobs = state.knobs();
-                let mut rng = crate::lock(&state.rng);
-                knobs.pick_batch_fault(&mut rng)
-            };
-            match fault {
-                None => inner(state, req, r, id, &inner_request_id),
-                Some(f) => injected_fault(state, req, r, id, &inner_request_id, &caller.tenant, f),
-            }
-        };
-        statuses.push((id.clone(), resp.status));
-        let mut headers = Map::new();
-        for (k, v) in &resp.headers {
-            headers.insert(k.clone(), json!(v));
-        }
-        if resp.body.is_some() {
-            headers.insert("Content-Type".into(), json!("application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"));
-        }
-        let mut out = Map::new();
-        out.insert("id".into(), json!(id));
-        out.insert("status".into(), json!(resp.status));
-        out.insert("headers".into(), Value::Object(headers));
-        if let Some(b) = resp.body {
-            out.insert("body".into(), b);
-        }
-        responses.push(Value::Object(out));
+    Ok(ids)
+}
+
+/// One answer of the `responses` array.
+fn batch_item(id: &str, resp: GraphResponse) -> Value {
+    let mut headers = Map::new();
+    for (k, v) in &resp.headers {
+        headers.insert(k.clone(), json!(v));
     }
-    let _ = request_id;
-    Ok((
-        GraphResponse::ok(json!({"responses": responses})),
-        caller.tenant,
-    ))
+    if resp.body.is_some() {
+        headers.insert("Content-Type".into(), json!("application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"));
+    }
+    let mut out = Map::new();
+    out.insert("id".into(), json!(id));
+    out.insert("status".into(), json!(resp.status));
+    out.insert("headers".into(), Value::Object(headers));
+    if let Some(b) = resp.body {
+        out.insert("body".into(), b);
+    }
+    Value::Object(out)
 }
 
 /// A partial `$batch` failure (`batch_fault_rate`): logged under `/{version}/$batch/{injectedFault}`

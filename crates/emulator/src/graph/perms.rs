@@ -93,6 +93,14 @@ const CA_WRITE: &[&[&str]] = &[
     &["Policy.ReadWrite.ConditionalAccess", "Policy.Read.All"],
 ];
 const CA_DELETE: &[&[&str]] = &[&["Policy.ReadWrite.ConditionalAccess"]];
+/// What-If and the conditional access settings (graph-docs `conditionalaccessroot-evaluate.md`,
+/// beta `conditionalAccessSettings`): least privileged Policy.Read.ConditionalAccess.
+const CA_READ: &[&[&str]] = &[
+    &["Policy.Read.ConditionalAccess"],
+    &["Policy.Read.All"],
+    &["Policy.ReadWrite.ConditionalAccess"],
+];
+const CA_SETTINGS_WRITE: &[&[&str]] = &[&["Policy.ReadWrite.ConditionalAccess"]];
 const SD_READ: &[&[&str]] = &[&["Policy.Read.All"]];
 const SD_WRITE: &[&[&str]] = &[
     &["Policy.ReadWrite.SecurityDefaults"],
@@ -350,6 +358,21 @@ pub const RULES: &[Rule] = &[
         method: "DELETE",
         template: "/identity/conditionalAccess/policies/{id}",
         accepted: CA_DELETE,
+    },
+    Rule {
+        method: "POST",
+        template: "/identity/conditionalAccess/evaluate",
+        accepted: CA_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/identity/conditionalAccess/settings",
+        accepted: CA_READ,
+    },
+    Rule {
+        method: "PATCH",
+        template: "/identity/conditionalAccess/settings",
+        accepted: CA_SETTINGS_WRITE,
     },
     Rule {
         method: "GET",

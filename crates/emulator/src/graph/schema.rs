@@ -99,8 +99,12 @@ impl Kind {
                 "description": null, "displayName": null, "expirationDateTime": null, "groupTypes": [],
                 "isAssignableToRole": null, "mail": null, "mailEnabled": false, "mailNickname": null,
                 "membershipRule": null, "membershipRuleProcessingState": null,
-                "onPremisesSyncEnabled": null, "proxyAddresses": [], "renewedDateTime": null,
-                "securityEnabled": true, "securityIdentifier": null, "visibility": null
+                "onPremisesLastSyncDateTime": null, "onPremisesProvisioningErrors": [],
+                "onPremisesSecurityIdentifier": null, "onPremisesSyncEnabled": null,
+                "preferredDataLocation": null, "preferredLanguage": null, "proxyAddresses": [],
+                "renewedDateTime": null, "resourceBehaviorOptions": [],
+                "resourceProvisioningOptions": [], "securityEnabled": true,
+                "securityIdentifier": null, "theme": null, "visibility": null
             }),
             Kind::Grant => json!({
                 "clientId": "", "consentType": "", "id": "", "principalId": null, "resourceId": "", "scope": ""
@@ -132,6 +136,66 @@ impl Kind {
             Value::Object(m) => m,
             _ => Obj::new(),
         }
+    }
+
+    /// The type's shape in an API version: v1.0 lacks the beta-only properties (a service
+    /// principal's `createdDateTime`), beta adds its own (a conditional access policy's
+    /// `partialEnablementStrategy`, `conditions.agentIdRiskLevels`). Sources: graph-docs
+    /// `api-reference/{v1.0,beta}/resources/serviceprincipal.md`, `conditionalaccesspolicy.md`,
+    /// `conditionalaccessconditionset.md`.
+    pub fn template_for(self, version: &str) -> Obj {
+        let mut t = self.template();
+        let beta = version == "beta";
+        match self {
+            Kind::ServicePrincipal if !beta => {
+                t.remove("createdDateTime");
+            }
+            Kind::ConditionalAccessPolicy if beta => {
+                t.insert("partialEnablementStrategy".into(), Value::Null);
+                if let Some(Value::Object(c)) = t.get_mut("conditions") {
+                    c.insert("agentIdRiskLevels".into(), Value::Null);
+                }
+            }
+            _ => {}
+        }
+        t
+    }
+
+    /// An object as a version returns it: without the properties that version does not have.
+    pub fn shape_for(self, obj: &Obj, version: &str) -> Obj {
+        if self == Kind::ServicePrincipal && version != "beta" {
+            let mut o = obj.clone();
+            o.remove("createdDateTime");
+            return o;
+        }
+        obj.clone()
+    }
+
+    /// The OData type of a nested complex property (for error messages), `None` when unknown.
+    fn nested_type(self, path: &str) -> Option<&'static str> {
+        Some(match (self, path) {
+            (Kind::ConditionalAccessPolicy, "conditions") => {
+                "microsoft.graph.conditionalAccessConditionSet"
+            }
+            (Kind::ConditionalAccessPolicy, "conditions.applications") => {
+                "microsoft.graph.conditionalAccessApplications"
+            }
+            (Kind::ConditionalAccessPolicy, "conditions.users") => {
+                "microsoft.graph.conditionalAccessUsers"
+            }
+            (Kind::ConditionalAccessPolicy, "grantControls") => {
+                "microsoft.graph.conditionalAccessGrantControls"
+            }
+            (Kind::Application, "web") => "microsoft.graph.webApplication",
+            (Kind::Application, "web.implicitGrantSettings") => {
+                "microsoft.graph.implicitGrantSettings"
+            }
+            (Kind::Application, "publicClient") => "microsoft.graph.publicClientApplication",
+            (Kind::Application, "spa") => "microsoft.graph.spaApplication",
+            (Kind::Application, "api") => "microsoft.graph.apiApplication",
+            (Kind::Application, "info") => "microsoft.graph.informationalUrl",
+            _ => return None,
+        })
     }
 
     /// Properties a client may never write.
@@ -210,6 +274,16 @@ impl Kind {
 /// Validate a write body: a JSON object, no unknown property (checked recursively where the type's
 /// shape is known), no read-only property (except `allow`, e.g. `appId` on service principal create).
 pub fn validate_write(kind: Kind, body: Option<&Value>, allow: &[&str]) -> Result<Obj, GraphError> {
+    validate_write_for(kind, "v1.0", body, allow)
+}
+
+/// [`validate_write`] against the shape of the type in `version` (`v1.0` or `beta`).
+pub fn validate_write_for(
+    kind: Kind,
+    version: &str,
+    body: Option<&Value>,
+    allow: &[&str],
+) -> Result<Obj, GraphError> {
     let Some(Value::Object(obj)) = body else {
         return Err(GraphError::new(
             400,
@@ -217,7 +291,7 @@ pub fn validate_write(kind: Kind, body: Option<&Value>, allow: &[&str]) -> Resul
             "Empty Payload. JSON content expected.",
         ));
     };
-    let template = kind.template();
+    let template = kind.template_for(version);
     for (k, v) in obj {
         if k.starts_with('@') || k.contains("@odata.") {
             if k.ends_with("@odata.context") {
@@ -248,7 +322,10 @@ fn check_nested(path: &str, template: &Value, value: &Value, kind: Kind) -> Resu
                 }
                 match t.get(k) {
                     Some(tt) => check_nested(&format!("{path}.{k}"), tt, vv, kind)?,
-                    None => return Err(GraphError::unknown_property(k, kind.odata_type())),
+                    None => {
+                        let ty = kind.nested_type(path).unwrap_or(kind.odata_type());
+                        return Err(GraphError::unknown_property(k, ty));
+                    }
                 }
             }
             Ok(())

@@ -304,14 +304,14 @@ pub struct FederatedCredentialRef<'a> {
     pub audiences: &'a [String],
 }
 
-/// Verify a federated token's signature (with the emulator's issuer key, HS256) and time range.
+/// Verify a federated token's signature (with the emulator's issuer key, RS256) and time range.
 pub fn verify_federated_token(
     jwt: &str,
     key: &DecodingKey,
     now: i64,
 ) -> Result<FederatedClaims, TokenError> {
     let u = peek(jwt)?;
-    jsonwebtoken::decode::<Value>(jwt, key, &signature_only_validation(Algorithm::HS256))
+    jsonwebtoken::decode::<Value>(jwt, key, &signature_only_validation(Algorithm::RS256))
         .map_err(|_| TokenError::assertion_bad_signature())?;
     check_times(&u.claims, now)?;
     let issuer = u
@@ -371,6 +371,7 @@ mod tests {
 
     const CERT_PEM: &str = include_str!("../../testdata/entractl-test-cert.pem");
     const KEY_PEM: &str = include_str!("../../testdata/entractl-test-key.pem");
+    const PUBKEY_PEM: &str = include_str!("../../testdata/entractl-test-pubkey.pem");
     const CLIENT: &str = "0e1c5f7a-2b3d-4e6f-8a9b-c0d1e2f3a4b5";
     const ENDPOINT: &str = "http://127.0.0.1:1/tenant/oauth2/v2.0/token";
     const NOW: i64 = 1_800_000_000;
@@ -507,16 +508,15 @@ mod tests {
 
     #[test]
     fn federated_matching_reports_the_first_mismatch() {
-        let key = b"test-key-of-32-bytes-exactly-!!!";
         let mk = |iss: &str, sub: &str, aud: &str, exp: i64| {
             encode(
-                &Header::new(Algorithm::HS256),
+                &Header::new(Algorithm::RS256),
                 &json!({"iss": iss, "sub": sub, "aud": aud, "exp": exp, "iat": NOW}),
-                &EncodingKey::from_secret(key),
+                &EncodingKey::from_rsa_pem(KEY_PEM.as_bytes()).unwrap(),
             )
             .unwrap()
         };
-        let dk = DecodingKey::from_secret(key);
+        let dk = DecodingKey::from_rsa_pem(PUBKEY_PEM.as_bytes()).unwrap();
         let auds = vec!["api://AzureADTokenExchange".to_string()];
         let creds = [FederatedCredentialRef {
             issuer: "http://127.0.0.1:1",
@@ -570,7 +570,7 @@ mod tests {
             NOW - 3600,
         ));
         assert_eq!(e.unwrap_err().code, 700024);
-        let other_key = DecodingKey::from_secret(b"another-key-another-key-another!");
+        let other_key = crate::identity::keys::SigningKey::shared().decoding_key();
         assert_eq!(
             verify_federated_token(&good, &other_key, NOW)
                 .unwrap_err()

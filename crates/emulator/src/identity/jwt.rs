@@ -1,10 +1,10 @@
-//! The emulator's own access tokens: HS256 JWTs signed with a per-process random key (clients only
-//! decode them; Graph calls verify them here).
+//! The emulator's tokens: RS256 JWTs signed with the emulator's key ([`super::keys`]), whose public
+//! half is published at `jwks_uri`; Graph calls verify access tokens here.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::SharedState;
+use crate::app::SharedState;
 
 /// Claims of an access token issued by the emulator (v1 Graph access token shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,25 +68,17 @@ pub fn is_graph_audience(aud: &str) -> bool {
     )
 }
 
-/// Sign `claims` with the emulator's per-process HS256 key.
+/// Sign access-token claims with the emulator's RS256 key.
 pub fn issue_access_token(state: &SharedState, claims: &AccessClaims) -> String {
-    let mut header = Header::new(Algorithm::HS256);
-    header.typ = Some("JWT".into());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&state.jwt_key))
-        .unwrap_or_default()
+    state.signing_key.sign(claims)
 }
 
-/// Sign ID-token (or any other) claims with the emulator's per-process HS256 key.
-///
-/// Real Entra signs with RS256 keys published at `jwks_uri`; the emulator's tokens are HS256 with a
-/// random per-process secret, so clients can decode but not verify them (see docs/emulator.md).
+/// Sign ID-token claims with the emulator's RS256 key (verifiable with the key set at `jwks_uri`).
 pub fn issue_id_token(
     state: &SharedState,
     claims: &serde_json::Map<String, serde_json::Value>,
 ) -> String {
-    let header = Header::new(Algorithm::HS256);
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&state.jwt_key))
-        .unwrap_or_default()
+    state.signing_key.sign(claims)
 }
 
 /// Mint a federated (workload identity) token as the emulator's test OIDC issuer, signed with the
@@ -104,9 +96,7 @@ pub fn issue_federated_token(
         "iss": issuer, "sub": subject, "aud": audience,
         "iat": iat, "nbf": iat, "exp": exp, "jti": jti,
     });
-    let header = Header::new(Algorithm::HS256);
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&state.jwt_key))
-        .unwrap_or_default()
+    state.signing_key.sign(&claims)
 }
 
 /// Verify a bearer token issued by this emulator process and return its claims.
@@ -117,17 +107,16 @@ pub fn verify_access_token(state: &SharedState, token: &str) -> Result<AccessCla
     if token.split('.').count() != 3 {
         return Err(TokenError::Malformed);
     }
-    let mut v = Validation::new(Algorithm::HS256);
+    let mut v = Validation::new(Algorithm::RS256);
     v.validate_aud = false;
     v.leeway = 0;
     v.set_required_spec_claims(&["exp"]);
-    let data =
-        jsonwebtoken::decode::<AccessClaims>(token, &DecodingKey::from_secret(&state.jwt_key), &v)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
-                _ => TokenError::Malformed,
-            })?;
+    let data = jsonwebtoken::decode::<AccessClaims>(token, &state.signing_key.decoding_key(), &v)
+        .map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+        jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
+        _ => TokenError::Malformed,
+    })?;
     if !is_graph_audience(&data.claims.aud) {
         return Err(TokenError::WrongAudience);
     }

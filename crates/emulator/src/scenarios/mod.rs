@@ -1,11 +1,15 @@
 //! Built-in scenarios (YAML fixtures embedded in the binary) and the fixed facts other crates rely on.
 
-use crate::Error;
+use crate::error::Error;
 use crate::rng::SplitMix64;
 use crate::state::Tenant;
 
 /// Tenant id of scenario `p1` (Contoso, Entra ID P1).
 pub const P1_TENANT_ID: &str = "3f2a6c1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f";
+/// Tenant id of scenario `p1-legacy` (the same Contoso tenant as `p1`, as it was before June 2026).
+pub const P1_LEGACY_TENANT_ID: &str = P1_TENANT_ID;
+/// Tenant id of scenario `free-lapsed` (Tailspin: a lapsed P1 licence, an enabled MFA policy left).
+pub const FREE_LAPSED_TENANT_ID: &str = "7e1a5b2c-3d4f-4a6b-8c9d-0e1f2a3b4c5d";
 /// Tenant id of scenario `free` (Fabrikam, Entra ID Free, security defaults on).
 pub const FREE_TENANT_ID: &str = "8d2b7e4a-1c3f-4e5d-a6b7-c8d9e0f1a2b3";
 /// Tenant id of scenario `large` (100,000 users).
@@ -29,7 +33,7 @@ pub const SANDBOX_PASSWORD: &str = crate::fixture::DEFAULT_PASSWORD;
 /// The Microsoft Graph application id.
 pub const GRAPH_APP_ID: &str = crate::state::GRAPH_APP_ID;
 /// Names of the built-in scenarios.
-pub const NAMES: &[&str] = &["p1", "free", "large", "empty"];
+pub const NAMES: &[&str] = &["p1", "p1-legacy", "free", "free-lapsed", "large", "empty"];
 
 const CLIENTS: &str = include_str!("clients.yaml");
 
@@ -37,12 +41,22 @@ const CLIENTS: &str = include_str!("clients.yaml");
 pub fn text(name: &str) -> Option<String> {
     let body = match name {
         "p1" => include_str!("p1.yaml"),
+        "p1-legacy" => return Some(format!("{}\n{CLIENTS}", p1_legacy())),
         "free" => include_str!("free.yaml"),
+        "free-lapsed" => include_str!("free-lapsed.yaml"),
         "large" => include_str!("large.yaml"),
         "empty" => include_str!("empty.yaml"),
         _ => return None,
     };
     Some(format!("{body}\n{CLIENTS}"))
+}
+
+/// `p1` as it was before June 2026: baseline-scope enforcement not rolled out, no Microsoft-managed
+/// policies yet.
+fn p1_legacy() -> String {
+    include_str!("p1.yaml")
+        .replace("  baselineScopes: enforced\n", "  baselineScopes: legacy\n")
+        .replace("microsoftManagedPolicies: true\n", "")
 }
 
 /// Load a built-in scenario.

@@ -1,39 +1,47 @@
-//! The emulator knobs the campaign added: partial `$batch` failures (`batchFaultRate`) and
+//! The knobs the reliability campaign added: partial `$batch` failures (`batchFaultRate`) and
 //! throttling without `Retry-After` (`omitRetryAfter`), seen through raw `$batch` answers.
+//! (Moved here from crates/chaos/tests: they test the emulator.)
 
-use std::collections::BTreeMap;
-
-use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest};
 use graph_emulator::knobs::{Knobs, Throttle};
-use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
+use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET};
 use graph_emulator::{EmulatorConfig, RunningEmulator, start};
 use serde_json::{Value, json};
 
-fn client(emu: &RunningEmulator) -> GraphClient {
-    let base = emu.base_url();
-    let cfg = GraphConfig::for_cloud(Cloud::Public, P1_TENANT_ID)
-        .with_graph_url(&base)
+async fn token(emu: &RunningEmulator) -> String {
+    let body: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            emu.base_url(),
+            emu.tenant_id()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", CI_CLIENT_ID),
+            ("client_secret", CI_CLIENT_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
         .unwrap()
-        .with_authority_url(&base)
+        .json()
+        .await
         .unwrap();
-    let env: BTreeMap<String, String> = [
-        ("AZURE_CLIENT_ID", CI_CLIENT_ID),
-        ("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let creds =
-        entractl_graph::credential_from_env(&env, None, &cfg, &AuthOptions::default()).unwrap();
-    GraphClient::new(cfg, creds).unwrap()
+    body["access_token"].as_str().unwrap().to_string()
 }
 
-/// Sends one raw `$batch` (answered as is: inner failures are not retried here).
-fn raw_batch(rt: &tokio::runtime::Runtime, c: &GraphClient, inner: Vec<Value>) -> Vec<Value> {
-    let resp = rt
-        .block_on(c.send(GraphRequest::post("/$batch").json(json!({"requests": inner}))))
+/// Sends one raw `$batch`; the answers sorted by id.
+async fn raw_batch(emu: &RunningEmulator, token: &str, inner: Vec<Value>) -> Vec<Value> {
+    let resp: Value = reqwest::Client::new()
+        .post(format!("{}/v1.0/$batch", emu.base_url()))
+        .bearer_auth(token)
+        .json(&json!({"requests": inner}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    let mut out = resp.json()["responses"].as_array().unwrap().clone();
+    let mut out = resp["responses"].as_array().unwrap().clone();
     out.sort_by_key(|r| r["id"].as_str().unwrap().parse::<u32>().unwrap());
     out
 }
@@ -46,13 +54,12 @@ fn header<'a>(r: &'a Value, name: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
-#[test]
-fn batch_fault_rate_fails_single_requests_inside_a_batch() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+#[tokio::test]
+async fn batch_fault_rate_fails_single_requests_inside_a_batch() {
     let mut cfg = EmulatorConfig::scenario("p1");
     cfg.seed = 3;
     let emu = start(cfg).unwrap();
-    let c = client(&emu);
+    let token = token(&emu).await;
     emu.set_knobs(Knobs {
         batch_fault_rate: 1.0,
         ..Knobs::default()
@@ -65,7 +72,7 @@ fn batch_fault_rate_fails_single_requests_inside_a_batch() {
                 "body": {"displayName": format!("app {i}")}})
         })
         .collect();
-    let answers = raw_batch(&rt, &c, inner);
+    let answers = raw_batch(&emu, &token, inner).await;
     assert_eq!(answers.len(), 20);
     let mut statuses = std::collections::BTreeSet::new();
     for a in &answers {
@@ -97,15 +104,19 @@ fn batch_fault_rate_fails_single_requests_inside_a_batch() {
     );
     // Whole HTTP requests are not affected by this knob.
     emu.set_knobs(Knobs::default());
-    let r = rt.block_on(c.send(GraphRequest::get("/users/alice@contoso.com")));
-    assert!(r.is_ok());
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1.0/users/alice@contoso.com", emu.base_url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }
 
-#[test]
-fn omit_retry_after_drops_the_header_from_throttling_answers() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+#[tokio::test]
+async fn omit_retry_after_drops_the_header_from_throttling_answers() {
     let emu = start(EmulatorConfig::scenario("p1")).unwrap();
-    let c = client(&emu);
+    let token = token(&emu).await;
     let get = |n: usize| -> Vec<Value> {
         (0..n)
             .map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/users/alice@contoso.com"}))
@@ -121,7 +132,7 @@ fn omit_retry_after_drops_the_header_from_throttling_answers() {
             ..Knobs::default()
         });
         // Three inner requests fit in the bucket; the rest are throttled.
-        let answers = raw_batch(&rt, &c, get(6));
+        let answers = raw_batch(&emu, &token, get(6)).await;
         let throttled: Vec<_> = answers.iter().filter(|a| a["status"] == 429).collect();
         assert_eq!(throttled.len(), 3, "{answers:?}");
         for a in throttled {
