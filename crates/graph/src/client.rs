@@ -499,9 +499,6 @@ impl GraphClient {
     }
 }
 
-/// The `value` array of a collection page; anything else is an error (never an empty list: a
-/// failed read must not look like "absent").
-
 /// Converts a `$batch` response's `headers` object.
 pub(crate) fn headers_from_json(v: Option<&Value>) -> HeaderMap {
     let mut h = HeaderMap::new();

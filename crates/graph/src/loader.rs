@@ -72,7 +72,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A read waiting to be sent: one object, or a collection (possibly in the middle of paging).
 enum Queued {
     Get(GraphRequest, Arc<Slot<Value>>),
-    List(Pages, GraphRequest, Arc<Slot<Vec<Value>>>),
+    List(Box<Pages>, GraphRequest, Arc<Slot<Vec<Value>>>),
 }
 
 /// The answer of one read, as a future.
@@ -145,7 +145,11 @@ impl Loader {
         }
         let slot = Slot::new();
         known.insert(key(&req), slot.clone());
-        lock(&self.queue).push(Queued::List(Pages::new(req.clone()), req, slot.clone()));
+        lock(&self.queue).push(Queued::List(
+            Box::new(Pages::new(req.clone())),
+            req,
+            slot.clone(),
+        ));
         Load { slot }
     }
 

@@ -186,13 +186,9 @@ impl GraphRequest {
         self.label.as_deref()
     }
 
-    /// Whether one of the request's own retry rules covers this failure (e.g. an answer Graph
-    /// gives while an object replicates).
-    pub fn retries_on(&self, e: &crate::error::GraphError) -> bool {
-        let status = e.status.unwrap_or(0);
-        self.retry_rules
-            .iter()
-            .any(|r| r.matches(status, e.code.as_deref(), &e.message))
+    /// The request's own retry rules (e.g. the answers Graph gives while an object replicates).
+    pub fn retry_rules(&self) -> &[RetryRule] {
+        &self.retry_rules
     }
 
     /// Whether repeating the request cannot create a second object (everything but POST,

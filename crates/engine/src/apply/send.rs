@@ -13,7 +13,7 @@ use crate::core::error::BadChange;
 use crate::core::kinds::{Kind, Sending};
 use crate::core::observed::Observed;
 use crate::core::plan::{Action, Change, ChangeId};
-use crate::core::simulate::resolve_refs;
+use crate::core::refs::resolve_refs;
 use crate::error::EngineError;
 use crate::journal::Journal;
 
@@ -179,7 +179,7 @@ impl<'a> Writer<'a> {
         let mut failure = None;
         for (r, res) in ready.iter().zip(results) {
             let res = match res {
-                Err(e) if r.requests[0].retries_on(&e) => {
+                Err(e) if retried_on(&r.requests[0], &e) => {
                     self.writes += 1;
                     self.client.send(r.requests[0].clone()).await
                 }
@@ -212,6 +212,14 @@ impl<'a> Writer<'a> {
         results.extend(self.client.send_all(rest.to_vec()).await);
         results
     }
+}
+
+/// Whether one of the request's own retry rules covers this failure (replication).
+fn retried_on(req: &GraphRequest, e: &GraphError) -> bool {
+    let status = e.status.unwrap_or(0);
+    req.retry_rules()
+        .iter()
+        .any(|r| r.matches(status, e.code.as_deref(), &e.message))
 }
 
 fn bad(e: BadChange) -> EngineError {

@@ -11,6 +11,7 @@ pub mod normalize;
 pub mod observed;
 pub mod plan;
 pub mod policy;
+pub mod refs;
 pub mod render;
 pub mod simulate;
 

@@ -5,50 +5,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::error::{BadChange, PlanError};
+use super::error::PlanError;
 use super::kinds;
 use super::observed::Observed;
 use super::plan::{Change, ChangeId, Plan};
-
-/// Graph PATCH semantics: top-level properties in the body replace the current ones whole.
-pub fn merge_patch(current: &Value, body: &Value) -> Value {
-    let mut out = current.as_object().cloned().unwrap_or_default();
-    if let Some(b) = body.as_object() {
-        for (k, v) in b {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    Value::Object(out)
-}
-
-/// Fills the payload values a change takes from objects created earlier in the same apply
-/// (`created`: what each create answered). An error names the first that is not known.
-pub fn resolve_refs(
-    change: &Change,
-    created: &BTreeMap<ChangeId, Value>,
-) -> Result<Change, BadChange> {
-    let mut c = change.clone();
-    for r in &change.refs {
-        let value = created
-            .get(&r.created_by)
-            .and_then(|o| o.get(&r.property))
-            .filter(|v| !v.is_null())
-            .ok_or_else(|| {
-                BadChange::new(
-                    change.object.kind,
-                    format!(
-                        "the {} of {} \"{}\" is unknown (it was not created by this apply)",
-                        r.property, r.created_by.kind, r.created_by.key
-                    ),
-                )
-            })?;
-        let slot = c.payload.pointer_mut(&r.at).ok_or_else(|| {
-            BadChange::new(change.object.kind, format!("no `{}` in the payload", r.at))
-        })?;
-        *slot = value.clone();
-    }
-    Ok(c)
-}
+use super::refs::resolve_refs;
 
 /// Applies the plan's changes to the observed model.
 pub fn simulate_apply(observed: &Observed, plan: &Plan) -> Result<Observed, PlanError> {

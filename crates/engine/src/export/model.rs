@@ -7,7 +7,7 @@ use entractl_spec::{Audience, GroupsClaim, OptionalClaim};
 use serde_json::Value;
 
 use super::read::Facts;
-use super::{ExportOptions, same_guid};
+use super::types::{ExportOptions, same_guid};
 use entractl_graph::resource::application::{
     OptionalClaim as GraphClaim, Platform, SCOPE, TokenType,
 };

@@ -13,7 +13,7 @@ use entractl_graph::{GraphClient, Loader};
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use super::{ExportError, ExportOptions, ExportTarget, same_guid};
+use super::types::{ExportError, ExportOptions, ExportTarget, same_guid};
 use crate::core::desired::MICROSOFT_GRAPH_APP_ID;
 use crate::core::observed::{
     AppRoleAssignment, Application, OAuth2PermissionGrant, ServicePrincipal,

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use entractl_spec::OptionalClaim;
 
-use super::ExportOptions;
 use super::model::{CaExport, ExportModel, PresetValues, set_ci};
+use super::types::ExportOptions;
 
 /// A YAML scalar: plain when that reads back as the same string, else double-quoted.
 pub fn scalar(s: &str) -> String {

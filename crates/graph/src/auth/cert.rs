@@ -11,7 +11,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::oauth::{ClientAuth, client_credentials};
-use super::{AuthError, BoxFuture, TokenSource};
+use super::types::{AuthError, BoxFuture, TokenSource};
 use crate::secret::{AccessToken, Secret};
 
 /// A parsed certificate file: the signing key and the certificate's DER bytes.

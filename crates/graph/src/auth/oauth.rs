@@ -10,7 +10,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{AuthError, DeviceCodeCallback, DeviceCodePrompt};
+use super::types::{AuthError, DeviceCodeCallback, DeviceCodePrompt};
 use crate::secret::{AccessToken, Secret};
 
 /// Transport failure of the adapter (never carries a body).

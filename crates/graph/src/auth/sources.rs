@@ -9,7 +9,9 @@ use url::Url;
 
 use super::cert::{CertificateCredential, load_certificate_pem};
 use super::oauth::{ClientAuth, client_credentials, device_code};
-use super::{AuthError, AuthMethod, AuthOptions, BoxFuture, DeviceCodeCallback, TokenSource};
+use super::types::{
+    AuthError, AuthMethod, AuthOptions, BoxFuture, DeviceCodeCallback, TokenSource,
+};
 use crate::config::{GraphConfig, checked_url};
 use crate::secret::{AccessToken, Secret};
 

@@ -1,6 +1,8 @@
 //! What every resource module shares: how an operation's permission is recorded, OData
 //! literals and filters, the largest page, and the replication retry rule.
 
+use serde_json::Value;
+
 use crate::request::{GraphRequest, RetryRule};
 
 /// One Graph operation and the least-privileged application permission Microsoft documents for
@@ -71,4 +73,16 @@ pub fn while_replicating(req: GraphRequest) -> GraphRequest {
         "does not exist or one of its queried reference-property objects are not present",
     ))
     .retry_on(RetryRule::code(404, "Request_ResourceNotFound"))
+}
+
+/// Graph's PATCH semantics: each top-level property of `patch` replaces the current value whole
+/// (a complex value such as `web` is not merged: send it complete).
+pub fn merge_patch(current: &Value, patch: &Value) -> Value {
+    let mut out = current.as_object().cloned().unwrap_or_default();
+    if let Some(b) = patch.as_object() {
+        for (k, v) in b {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
 }

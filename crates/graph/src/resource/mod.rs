@@ -23,7 +23,9 @@ pub mod service_principal;
 pub mod subscribed_sku;
 pub mod user;
 
-pub use common::{Operation, PAGE_SIZE, eq, has_tag, list, odata_str, while_replicating};
+pub use common::{
+    Operation, PAGE_SIZE, eq, has_tag, list, merge_patch, odata_str, while_replicating,
+};
 pub use de::parse;
 
 /// Every operation of every resource.

@@ -2,6 +2,7 @@
 //! `entractl:<key>`), or restored from deleted items.
 
 use entractl_graph::GraphRequest;
+use entractl_graph::resource::merge_patch;
 use entractl_graph::resource::{application as graph, deleted_item, parse};
 use serde_json::{Value, json};
 
@@ -12,7 +13,6 @@ use crate::core::desired::{Desired, MANAGED_TAG_PREFIX};
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::{Application, Candidate, DeletedApplication, MatchedBy, Observed};
 use crate::core::plan::{Action, Change, Note, NoteKind, ObjectKind, ObjectRef, Risk};
-use crate::core::simulate::merge_patch;
 
 /// See the module documentation.
 pub struct ApplicationKind;

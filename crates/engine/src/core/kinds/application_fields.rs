@@ -143,7 +143,8 @@ impl<'a> AppFields<'a> {
             let have: Vec<GraphClaim> =
                 self.o.map(|a| a.claims(token).to_vec()).unwrap_or_default();
             let differ = desired_set(want) != observed_set(&have);
-            if !differ && !(self.creating() && !want.is_empty()) {
+            let created_with_claims = self.creating() && !want.is_empty();
+            if !differ && !created_with_claims {
                 continue;
             }
             let (before, after) = claims_shown(want, &have);

@@ -340,7 +340,7 @@ fn on_a_new_app_the_assignments_wait_for_the_service_principal() {
     )]);
     let req = requests_of(a, &created, &o);
     assert_eq!(req.path(), "/servicePrincipals/sp-1/appRoleAssignedTo");
-    assert!(crate::core::simulate::resolve_refs(a, &Default::default()).is_err());
+    assert!(crate::core::refs::resolve_refs(a, &Default::default()).is_err());
     let after = simulate_apply(&o, &p).unwrap();
     assert!(!diff(&d, &after).unwrap().has_changes());
 }
@@ -404,6 +404,6 @@ fn requests_of(
     created: &std::collections::BTreeMap<ChangeId, Value>,
     o: &Observed,
 ) -> entractl_graph::GraphRequest {
-    let c = crate::core::simulate::resolve_refs(change, created).unwrap();
+    let c = crate::core::refs::resolve_refs(change, created).unwrap();
     super::of(c.object.kind).requests(&c, o).unwrap().remove(0)
 }

@@ -106,11 +106,11 @@ impl Kind for CaExclusionKind {
     }
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        if !desired
+        let managed = desired
             .mfa
             .as_ref()
-            .is_some_and(|m| m.conditional_access.is_some())
-        {
+            .is_some_and(|m| m.conditional_access.is_some());
+        if !managed {
             return;
         }
         needed.to_plan(

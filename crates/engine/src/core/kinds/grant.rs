@@ -2,6 +2,7 @@
 //! exactly the delegated permissions the spec declares.
 
 use entractl_graph::GraphRequest;
+use entractl_graph::resource::merge_patch;
 use entractl_graph::resource::oauth2_permission_grant::{self as graph, OAuth2PermissionGrant};
 use entractl_graph::resource::parse;
 use serde_json::{Value, json};
@@ -16,7 +17,6 @@ use crate::core::observed::Observed;
 use crate::core::plan::{
     Action, Change, ChangeId, CreatedRef, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk,
 };
-use crate::core::simulate::merge_patch;
 
 /// See the module documentation.
 pub struct GrantKind;

@@ -2,6 +2,7 @@
 //! user, with no exceptions — Passport's password sign-in cannot pass them.
 
 use entractl_graph::GraphRequest;
+use entractl_graph::resource::merge_patch;
 use entractl_graph::resource::security_defaults as graph;
 use serde_json::Value;
 
@@ -11,7 +12,6 @@ use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::Observed;
 use crate::core::plan::{Action, Change, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk};
-use crate::core::simulate::merge_patch;
 
 /// See the module documentation.
 pub struct SecurityDefaultsKind;

@@ -3,6 +3,7 @@
 //! (`appRoleAssignmentRequired`, from the spec's `assignments.required`).
 
 use entractl_graph::GraphRequest;
+use entractl_graph::resource::merge_patch;
 use entractl_graph::resource::parse;
 use entractl_graph::resource::service_principal::{self as graph, INTEGRATED_APP_TAG};
 use serde_json::{Value, json};
@@ -13,7 +14,6 @@ use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::{Observed, ServicePrincipal};
 use crate::core::plan::{Action, Change, ChangeId, CreatedRef, FieldChange, ObjectKind, ObjectRef};
-use crate::core::simulate::merge_patch;
 
 /// See the module documentation.
 pub struct ServicePrincipalKind;
