@@ -5,6 +5,13 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::plan::{Action, Change, FORMAT_VERSION, FieldChange, NoteKind, Plan, Summary};
 
+mod markdown;
+
+pub use markdown::{
+    DEFAULT_LIMIT, DETAILS_PER_KIND, GITHUB_BODY_LIMIT, GROUPS_SHOWN, TABLE_ROWS_PER_KIND,
+    markdown, markdown_within,
+};
+
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -292,85 +299,4 @@ pub fn json_value(plan: &Plan) -> Value {
         "unmanaged": plan.unmanaged,
         "outputs": plan.outputs,
     })
-}
-
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|")
-}
-
-/// Markdown for a pull-request comment: a summary table and collapsible details.
-pub fn markdown(plan: &Plan) -> String {
-    let s = plan.summary();
-    let mut out = format!(
-        "### entractl plan: `{}` ({})\n\n**{}**\n\n",
-        plan.tenant,
-        plan.cloud,
-        summary_line(&s)
-    );
-    if plan.has_changes() {
-        out.push_str("| | Object | Action | Risks |\n|---|---|---|---|\n");
-        for c in plan.actionable() {
-            let icon = match c.action {
-                Action::Create => "➕",
-                Action::Update => "✏️",
-                Action::Delete => "➖",
-                Action::Adopt => "📥",
-                Action::Restore => "♻️",
-                Action::NoOp => "",
-            };
-            let risks = c
-                .risks
-                .iter()
-                .map(|r| format!("`{}`", r.as_str()))
-                .collect::<Vec<_>>()
-                .join(" ");
-            out.push_str(&format!(
-                "| {icon} | {} \"{}\" | {} | {} |\n",
-                c.object.kind,
-                md_escape(&c.object.display),
-                c.action.as_str(),
-                risks
-            ));
-        }
-        out.push_str("\n<details><summary>Details</summary>\n\n```diff\n");
-        out.push_str(&text_changes(plan, &Paint { on: false }));
-        out.push_str("```\n\n</details>\n");
-    } else {
-        out.push_str("No changes: the tenant matches the spec.\n");
-    }
-    if !plan.notes.is_empty() {
-        out.push_str("\n**Notes**\n\n");
-        for n in &plan.notes {
-            out.push_str(&format!("- ⚠️ **{}**: {}\n", note_label(n.kind), n.message));
-        }
-    }
-    if !plan.unmanaged.is_empty() {
-        out.push_str("\n<details><summary>Unmanaged properties (left as is)</summary>\n\n");
-        for u in &plan.unmanaged {
-            out.push_str(&format!(
-                "- `{}.{}`: {}\n",
-                u.object,
-                u.path,
-                md_escape(&compact(&u.current))
-            ));
-        }
-        out.push_str("\n</details>\n");
-    }
-    out.push_str("\n| Output | Value |\n|---|---|\n");
-    for (k, v) in output_rows(plan) {
-        out.push_str(&format!("| {k} | `{v}` |\n"));
-    }
-    if !plan.outputs.assigned_groups.is_empty() {
-        out.push_str(
-            "\n| Assigned group | Object id (Kandji: \"Specify per identity provider group\") |\n|---|---|\n",
-        );
-        for g in &plan.outputs.assigned_groups {
-            out.push_str(&format!(
-                "| {} | `{}` |\n",
-                md_escape(&g.display_name),
-                g.id
-            ));
-        }
-    }
-    out
 }
