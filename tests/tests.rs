@@ -1,9 +1,11 @@
 //! The one integration-test binary of the `entractl` package: one module per area.
 
+mod action_runner;
 mod assignments;
 mod explain;
 mod export;
 mod fleet;
+mod github_action;
 mod golden;
 mod kandji_passport;
 mod mfa;

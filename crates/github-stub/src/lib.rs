@@ -87,7 +87,8 @@ struct Data {
     next_comment_id: u64,
     calls: Vec<Call>,
     files: BTreeMap<String, Vec<u8>>,
-    latest_release: Option<String>,
+    /// Repository → the tag `releases/latest` answers.
+    latest_release: BTreeMap<String, String>,
     /// Statuses to answer the next requests with (with a `Retry-After` of 0 seconds).
     failures: VecDeque<u16>,
 }
@@ -234,9 +235,12 @@ impl RunningStub {
         self.data().files.insert(path.to_string(), bytes);
     }
 
-    /// The tag `releases/latest` answers.
-    pub fn set_latest_release(&self, tag: &str) {
-        self.data().latest_release = Some(tag.to_string());
+    /// The tag `GET /repos/{repository}/releases/latest` answers (any repository: releases
+    /// usually come from the action's repository, not the workflow's).
+    pub fn set_latest_release(&self, repository: &str, tag: &str) {
+        self.data()
+            .latest_release
+            .insert(repository.to_string(), tag.to_string());
     }
 
     /// Answers the next request with `status` (and `Retry-After: 0`), once per call.
@@ -319,10 +323,16 @@ async fn handle(
         segments.get(1).unwrap_or(&""),
         segments.get(2).unwrap_or(&"")
     );
+    let rest = &segments[3.min(segments.len())..];
+    if method == Method::GET && rest == ["releases", "latest"] {
+        return match d.latest_release.get(&repo) {
+            Some(tag) => axum::Json(json!({ "tag_name": tag })).into_response(),
+            None => error(StatusCode::NOT_FOUND, "Not Found"),
+        };
+    }
     if !repo.eq_ignore_ascii_case(&s.config.repository) {
         return error(StatusCode::NOT_FOUND, "Not Found");
     }
-    let rest = &segments[3.min(segments.len())..];
     let ctx = Ctx {
         base: &s.base_url,
         repo: &s.config.repository,
@@ -370,10 +380,6 @@ impl Ctx<'_> {
 
 fn api(d: &mut Data, ctx: &Ctx, method: &Method, rest: &[&str], body: &Value) -> Response {
     match (method.as_str(), rest) {
-        ("GET", ["releases", "latest"]) => match &d.latest_release {
-            Some(tag) => axum::Json(json!({ "tag_name": tag })).into_response(),
-            None => error(StatusCode::NOT_FOUND, "Not Found"),
-        },
         ("GET", ["issues"]) => list_issues(d, ctx),
         ("POST", ["issues"]) => create_issue(d, ctx, body),
         ("PATCH", ["issues", "comments", id]) => edit_comment(d, ctx, id, body),
