@@ -171,6 +171,27 @@ fn assert_ok(run: &Run) {
     assert_no_secrets(run);
 }
 
+/// The plan artifact holds the saved plan (which `entractl apply` accepts); the cache is keyed
+/// by version and target.
+fn assert_plan_artifact_and_cache(run: &Run) {
+    let (uses, with) = run.uses.last().expect("upload step");
+    assert!(uses.starts_with("actions/upload-artifact@"), "{uses}");
+    assert_eq!(with["name"], "entractl-plan");
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(PathBuf::from(&with["path"]).join("plan.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["kind"], "entractl-saved-plan");
+    assert_eq!(saved["spec_path"], SPEC);
+    // The cache is keyed by version and target.
+    let (cache, with) = &run.uses[0];
+    assert!(cache.starts_with("actions/cache@"), "{cache}");
+    assert_eq!(
+        with["key"],
+        format!("entractl-{VERSION}-x86_64-unknown-linux-musl")
+    );
+}
+
 fn pr_event() -> Value {
     json!({ "pull_request": { "number": 7, "head": { "ref": "assign-mac-users" } } })
 }
@@ -188,26 +209,12 @@ fn pull_requests_get_one_comment_edited_in_place_the_summary_and_the_plan_artifa
     assert_ok(&first);
     assert_eq!(first.output("run", "exitcode"), Some("2"));
     assert_eq!(first.output("run", "has-changes"), Some("true"));
+    assert_eq!(first.output("run", "changes"), Some("11"));
+    assert_eq!(first.output("run", "security-downgrades"), Some("5"));
     assert_eq!(first.output("resolve", "version"), Some(VERSION));
     assert_eq!(first.output("resolve", "repository"), Some(ACTION_REPO));
 
-    // The plan artifact: the saved plan, which `entractl apply` accepts.
-    let (uses, with) = first.uses.last().expect("upload step");
-    assert!(uses.starts_with("actions/upload-artifact@"), "{uses}");
-    assert_eq!(with["name"], "entractl-plan");
-    let saved: Value = serde_json::from_str(
-        &std::fs::read_to_string(PathBuf::from(&with["path"]).join("plan.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(saved["kind"], "entractl-saved-plan");
-    assert_eq!(saved["spec_path"], SPEC);
-    // The cache is keyed by version and target.
-    let (cache, with) = &first.uses[0];
-    assert!(cache.starts_with("actions/cache@"), "{cache}");
-    assert_eq!(
-        with["key"],
-        format!("entractl-{VERSION}-x86_64-unknown-linux-musl")
-    );
+    assert_plan_artifact_and_cache(&first);
     assert!(
         w.summary(101)
             .contains("### entractl plan: `contoso.onmicrosoft.com`")
@@ -364,5 +371,30 @@ fn a_plan_that_fails_fails_the_step_and_writes_nothing_to_github() {
         run.uses
             .iter()
             .any(|(u, _)| u.starts_with("actions/upload-artifact@"))
+    );
+}
+
+#[test]
+fn install_only_puts_the_release_on_path_and_plan_needs_a_spec() {
+    let w = world("github_action_install");
+    let run = w
+        .job("schedule", json!({}), 401)
+        .run(&[("command", "install")]);
+    assert_ok(&run);
+    assert!(
+        run.log.contains(&format!("entractl {VERSION}")),
+        "{}",
+        run.log
+    );
+    assert_eq!(w.downloads(), 1);
+    assert!(w.writes().is_empty());
+
+    let run = w.job("schedule", json!({}), 402).run(&[]);
+    assert!(run.failed);
+    assert!(
+        run.log
+            .contains("the `spec` input is required with `command: plan`"),
+        "{}",
+        run.log
     );
 }

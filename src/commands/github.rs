@@ -10,7 +10,7 @@ use entractl_engine::SavedPlan;
 use entractl_engine::render::markdown;
 use entractl_github::{
     CommentOutcome, Drift, DriftOutcome, GithubClient, GithubContext, Marker, append_step_summary,
-    body_with_marker, sync_drift_issue, upsert_comment,
+    body_with_marker, sync_drift_issue, upsert_comment, write_step_outputs,
 };
 
 use super::plan::{GraphArgs, fail, init_logging, runtime};
@@ -34,6 +34,9 @@ pub enum GithubSubcommand {
     DriftIssue(DriftIssueArgs),
     /// Append the plan to the job summary (GITHUB_STEP_SUMMARY).
     Summary(SummaryArgs),
+    /// Set the step's outputs from the plan (GITHUB_OUTPUT): `has-changes` (true/false),
+    /// `changes` and `security-downgrades` (counts), e.g. to pick the reviewed apply job.
+    Outputs(SummaryArgs),
 }
 
 /// The saved plan and how to name it.
@@ -69,6 +72,7 @@ pub struct DriftIssueArgs {
     pub label: Vec<String>,
 }
 
+/// Just the saved plan.
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
     /// The saved plan: `entractl plan SPEC --out PLAN`.
@@ -88,8 +92,25 @@ pub fn run(cmd: &GithubCommand, g: &GraphArgs) -> Result<Outcome, CliError> {
             let path = append_step_summary(&ctx, &markdown(&saved.plan)).map_err(fail)?;
             format!("Added the plan to the job summary ({})", path.display())
         }
+        GithubSubcommand::Outputs(args) => outputs(&ctx, &load(&args.plan)?)?,
     };
     output::stdout(&format!("{line}\n")).map(|()| Outcome::Success)
+}
+
+fn outputs(ctx: &GithubContext, saved: &SavedPlan) -> Result<String, CliError> {
+    let s = saved.plan.summary();
+    let changes = s.create + s.update + s.delete + s.adopt + s.restore;
+    let values = [
+        ("has-changes", saved.plan.has_changes().to_string()),
+        ("changes", changes.to_string()),
+        ("security-downgrades", s.security_downgrades.to_string()),
+    ];
+    write_step_outputs(ctx, &values).map_err(fail)?;
+    Ok(values
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 fn load(path: &Path) -> Result<SavedPlan, CliError> {

@@ -60,6 +60,8 @@ pub struct GithubContext {
     pub run_id: Option<String>,
     /// `GITHUB_STEP_SUMMARY`: the job summary file of the current step.
     pub step_summary: Option<PathBuf>,
+    /// `GITHUB_OUTPUT`: the outputs file of the current step.
+    pub step_outputs: Option<PathBuf>,
     /// `GITHUB_TOKEN`: never printed.
     pub token: Option<Secret>,
 }
@@ -109,6 +111,7 @@ impl GithubContext {
             event_path: var(env, "GITHUB_EVENT_PATH").map(PathBuf::from),
             run_id: var(env, "GITHUB_RUN_ID").map(str::to_string),
             step_summary: var(env, "GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            step_outputs: var(env, "GITHUB_OUTPUT").map(PathBuf::from),
             token: var(env, "GITHUB_TOKEN").map(Secret::new),
         })
     }
@@ -165,27 +168,41 @@ fn read_event(path: &Path) -> Result<Value, GithubError> {
 
 /// Appends Markdown to the job summary (`GITHUB_STEP_SUMMARY`).
 pub fn append_step_summary(ctx: &GithubContext, markdown: &str) -> Result<PathBuf, GithubError> {
+    let mut text = markdown.to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    append("GITHUB_STEP_SUMMARY", ctx.step_summary.as_deref(), &text)
+}
+
+/// Sets step outputs (`GITHUB_OUTPUT`): `name=value` lines; values are single lines.
+pub fn write_step_outputs(
+    ctx: &GithubContext,
+    outputs: &[(&str, String)],
+) -> Result<PathBuf, GithubError> {
+    let text: String = outputs
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", v.replace(['\r', '\n'], " ")))
+        .collect();
+    append("GITHUB_OUTPUT", ctx.step_outputs.as_deref(), &text)
+}
+
+/// Appends to one of the files the runner reads after the step.
+fn append(variable: &'static str, path: Option<&Path>, text: &str) -> Result<PathBuf, GithubError> {
     use std::io::Write;
-    let path = ctx
-        .step_summary
-        .clone()
-        .ok_or(GithubError::MissingVariable {
-            variable: "GITHUB_STEP_SUMMARY",
-        })?;
-    let err = |e: std::io::Error| GithubError::StepSummary {
-        path: path.clone(),
+    let path = path.ok_or(GithubError::MissingVariable { variable })?;
+    let err = |e: std::io::Error| GithubError::RunnerFile {
+        variable,
+        path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let mut file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&path)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
         .map_err(err)?;
-    file.write_all(markdown.as_bytes()).map_err(err)?;
-    if !markdown.ends_with('\n') {
-        file.write_all(b"\n").map_err(err)?;
-    }
-    Ok(path)
+    Ok(path.to_path_buf())
 }
 
 #[cfg(test)]

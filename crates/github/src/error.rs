@@ -50,9 +50,14 @@ pub enum GithubError {
     /// GitHub's answer is not what its API documents.
     #[error("GitHub's answer to {operation} is not what the REST API documents: {reason}")]
     Unexpected { operation: String, reason: String },
-    /// The job summary file cannot be written.
-    #[error("cannot write the job summary {}: {reason}", path.display())]
-    StepSummary { path: PathBuf, reason: String },
+    /// A file the runner reads after the step (`GITHUB_STEP_SUMMARY`, `GITHUB_OUTPUT`) cannot
+    /// be written.
+    #[error("cannot write {variable} ({}): {reason}", path.display())]
+    RunnerFile {
+        variable: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 fn hint_for(variable: &str) -> &'static str {

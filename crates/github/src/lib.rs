@@ -13,7 +13,9 @@ mod error;
 mod sync;
 
 pub use client::{API_VERSION, Comment, GithubClient, Issue};
-pub use context::{GithubContext, Repository, append_step_summary, checked_url};
+pub use context::{
+    GithubContext, Repository, append_step_summary, checked_url, write_step_outputs,
+};
 pub use error::GithubError;
 pub use sync::{
     CommentOutcome, Drift, DriftOutcome, Marker, body_with_marker, sync_drift_issue, upsert_comment,
