@@ -2,6 +2,7 @@
 
 mod action_runner;
 mod assignments;
+mod docs_generated;
 mod explain;
 mod export;
 mod fleet;
@@ -14,3 +15,4 @@ mod restore;
 mod schema;
 mod util;
 mod validate;
+mod workflows;
