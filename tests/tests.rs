@@ -7,6 +7,7 @@ mod explain;
 mod export;
 mod fleet;
 mod github_action;
+mod github_cli;
 mod golden;
 mod kandji_passport;
 mod mfa;

@@ -145,13 +145,13 @@ fn comment(ctx: &GithubContext, args: &CommentArgs) -> Result<String, CliError> 
     let outcome = runtime()?
         .block_on(upsert_comment(&client, number, &marker, &body))
         .map_err(fail)?;
-    let (verb, c) = match &outcome {
-        CommentOutcome::Created(c) => ("Commented", c),
-        CommentOutcome::Updated(c) => ("Updated the comment", c),
-        CommentOutcome::Unchanged(c) => ("The comment is up to date", c),
+    let (what, c) = match &outcome {
+        CommentOutcome::Created(c) => ("Commented on", c),
+        CommentOutcome::Updated(c) => ("Updated the comment on", c),
+        CommentOutcome::Unchanged(c) => ("Up to date: the comment on", c),
     };
     Ok(format!(
-        "{verb} on #{number}: {}",
+        "{what} #{number}: {}",
         c.html_url.as_deref().unwrap_or("(no URL)")
     ))
 }

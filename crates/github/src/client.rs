@@ -124,7 +124,7 @@ impl GithubClient {
             tracing::debug!(method = %method, path = url.path(), "GitHub request");
             let resp = req.send().await.map_err(|e| GithubError::Transport {
                 operation: op.what.clone(),
-                reason: self.token.scrub(&e.without_url().to_string()),
+                reason: self.token.scrub(&chain(&e.without_url())),
             })?;
             let status = resp.status();
             if let Some(wait) = retry_wait(&resp, attempt)
@@ -295,6 +295,17 @@ impl GithubClient {
         let path = format!("repos/{}/issues/{number}", self.repo);
         self.one(&op, Method::PATCH, &path, patch).await
     }
+}
+
+/// An error with its causes: `error sending request: tcp connect error: Connection refused`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    out
 }
 
 /// How long to wait before retrying, when GitHub asks for it: 429 and 5xx, and 403 with
