@@ -239,7 +239,8 @@ pub fn release_asset(dir: &Path, name: &str, binary: &Path) -> (Vec<u8>, Vec<u8>
     let status = Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "set -e; tar -czf '{name}.tar.gz' '{name}'; sha256sum '{name}.tar.gz' > '{name}.tar.gz.sha256'"
+            "set -e; tar -czf '{name}.tar.gz' '{name}'; \
+             (sha256sum '{name}.tar.gz' 2>/dev/null || shasum -a 256 '{name}.tar.gz') > '{name}.tar.gz.sha256'"
         ))
         .current_dir(dir)
         .status()
