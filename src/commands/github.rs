@@ -98,12 +98,13 @@ pub fn run(cmd: &GithubCommand, g: &GraphArgs) -> Result<Outcome, CliError> {
 }
 
 fn outputs(ctx: &GithubContext, saved: &SavedPlan) -> Result<String, CliError> {
-    let s = saved.plan.summary();
-    let changes = s.create + s.update + s.delete + s.adopt + s.restore;
     let values = [
         ("has-changes", saved.plan.has_changes().to_string()),
-        ("changes", changes.to_string()),
-        ("security-downgrades", s.security_downgrades.to_string()),
+        ("changes", saved.plan.actionable().count().to_string()),
+        (
+            "security-downgrades",
+            saved.plan.summary().security_downgrades.to_string(),
+        ),
     ];
     write_step_outputs(ctx, &values).map_err(fail)?;
     Ok(values
