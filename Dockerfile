@@ -6,6 +6,8 @@
 
 FROM rust:1.95-alpine AS build
 RUN apk add --no-cache musl-dev
+# No symbols or line tables in the shipped binary (16 MB instead of 86 MB).
+ENV CARGO_PROFILE_RELEASE_STRIP=symbols
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
