@@ -203,8 +203,8 @@ fn permission_tables_in_the_docs_are_those_entractl_prints() {
     );
 }
 
-/// `owner/name` from Cargo.toml's `repository`.
-fn repository() -> String {
+/// `owner/name` from Cargo.toml's `repository` (the one place that names the project's home).
+pub fn repository() -> String {
     let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     manifest
         .lines()

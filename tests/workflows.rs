@@ -10,6 +10,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::action_runner::action;
+use crate::docs_generated::repository;
 use crate::util::root;
 
 /// A workflow or action file: where it is and its text.
@@ -111,7 +112,7 @@ fn every_action_used_is_pinned_to_a_commit_with_its_version_named() {
         name: "action.yml".into(),
         text: read(&root().join("action.yml")),
     });
-    let own = format!("uses: {}@v{}", own_repository(), env!("CARGO_PKG_VERSION"));
+    let own = format!("uses: {}@v{}", repository(), env!("CARGO_PKG_VERSION"));
     let mut problems = Vec::new();
     for s in &sources {
         for step in steps(&yaml(s)) {
@@ -152,19 +153,6 @@ fn every_workflow_declares_its_token_permissions() {
             s.name
         );
     }
-}
-
-/// `owner/name` of the repository, from Cargo.toml's `repository` (the one place it is written).
-fn own_repository() -> String {
-    let manifest = read(&root().join("Cargo.toml"));
-    let url = manifest
-        .lines()
-        .find_map(|l| l.strip_prefix("repository = \""))
-        .and_then(|l| l.strip_suffix('"'))
-        .expect("workspace.package.repository");
-    url.strip_prefix("https://github.com/")
-        .expect("a GitHub URL")
-        .to_string()
 }
 
 /// Every `${{ … }}` expression in a text.
