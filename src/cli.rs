@@ -61,6 +61,9 @@ pub enum Command {
     /// Fleets of tenants: merge shard reports (`merge`), print the fleet file's JSON Schema
     /// (`schema`). Plan and apply a fleet with `plan --fleet FILE` and `apply --fleet FILE`.
     Fleet(commands::fleet::FleetCommand),
+    /// In a GitHub Actions job: keep one pull-request comment with a saved plan (`comment`),
+    /// one drift issue (`drift-issue`), or add it to the job summary (`summary`).
+    Github(commands::github::GithubCommand),
     /// Sign in as a user with the password grant Kandji Passport uses (the app's client id, the
     /// spec's Microsoft Graph delegated permissions as scopes, or `--scope`): print the ID token
     /// claims Kandji reads, or explain the AADSTS error.

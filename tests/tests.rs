@@ -1,9 +1,13 @@
 //! The one integration-test binary of the `entractl` package: one module per area.
 
+mod action_runner;
 mod assignments;
+mod docs_generated;
 mod explain;
 mod export;
 mod fleet;
+mod github_action;
+mod github_cli;
 mod golden;
 mod kandji_passport;
 mod mfa;
@@ -12,3 +16,4 @@ mod restore;
 mod schema;
 mod util;
 mod validate;
+mod workflows;

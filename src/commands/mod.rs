@@ -4,6 +4,7 @@ pub mod apply;
 pub mod explain;
 pub mod export;
 pub mod fleet;
+pub mod github;
 pub mod permissions;
 pub mod plan;
 pub mod schema;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Explain(args) => explain::run(&args),
         Command::Export(args) => export::run(&args, &cli.global.graph),
         Command::Fleet(args) => fleet::run(&args, cli.global.color),
+        Command::Github(args) => github::run(&args, &cli.global.graph),
         Command::VerifySignin(args) => verify_signin::run(&args, &cli.global.graph),
     }
 }

@@ -1,0 +1,74 @@
+//! What every rendering shares: scalars, summary line, outputs, note labels.
+
+use serde_json::Value;
+
+use crate::core::plan::{NoteKind, Plan, Summary};
+
+pub(super) fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn lines_of(v: &Value) -> Vec<String> {
+    match v {
+        Value::Null => vec![],
+        Value::Array(a) => a.iter().map(scalar).collect(),
+        other => vec![scalar(other)],
+    }
+}
+
+pub(super) fn summary_line(s: &Summary) -> String {
+    let mut line = format!(
+        "Plan: {} to add, {} to change, {} to destroy",
+        s.create,
+        s.update + s.adopt,
+        s.delete
+    );
+    if s.adopt > 0 {
+        line.push_str(&format!(" ({} adopted)", s.adopt));
+    }
+    if s.restore > 0 {
+        line.push_str(&format!(", {} to restore", s.restore));
+    }
+    line.push_str(&format!("; {} unchanged.", s.unchanged));
+    if s.security_downgrades > 0 {
+        line.push_str(&format!(
+            " {} security downgrade(s): apply needs --allow-security-downgrade.",
+            s.security_downgrades
+        ));
+    }
+    line
+}
+
+pub(super) fn output_rows(plan: &Plan) -> Vec<(&'static str, String)> {
+    let o = &plan.outputs;
+    let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "(known after apply)".into());
+    vec![
+        ("tenant id", v(&o.tenant_id)),
+        ("client id", v(&o.client_id)),
+        ("OIDC metadata URL", v(&o.oidc_metadata_url)),
+        ("application object id", v(&o.application_object_id)),
+        (
+            "service principal object id",
+            v(&o.service_principal_object_id),
+        ),
+    ]
+}
+
+pub(super) fn note_label(k: NoteKind) -> &'static str {
+    match k {
+        NoteKind::NotYetApplied => "not applied",
+        NoteKind::Unmanaged => "unmanaged",
+        NoteKind::Warning => "warning",
+    }
+}
+
+pub(super) fn compact(v: &Value) -> String {
+    match v {
+        Value::Array(a) => a.iter().map(scalar).collect::<Vec<_>>().join(", "),
+        other => scalar(other),
+    }
+}

@@ -1,0 +1,51 @@
+//! Renderers: text for people, JSON for machines, Markdown for pull-request comments.
+
+mod common;
+mod json;
+mod markdown;
+mod text;
+
+pub use json::json_value;
+pub use markdown::{
+    DEFAULT_LIMIT, DETAILS_PER_KIND, GITHUB_BODY_LIMIT, GROUPS_SHOWN, TABLE_ROWS_PER_KIND,
+    markdown, markdown_within,
+};
+pub use text::text;
+
+use crate::core::plan::Plan;
+
+/// Output format of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            "markdown" | "md" => Ok(Format::Markdown),
+            other => Err(format!(
+                "unknown format `{other}`: use `text`, `json` or `markdown`"
+            )),
+        }
+    }
+}
+
+/// Renders in the given format. `color` only affects text.
+pub fn render(plan: &Plan, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => text(plan, color),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&json_value(plan))
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+            s.push('\n');
+            s
+        }
+        Format::Markdown => markdown(plan),
+    }
+}
