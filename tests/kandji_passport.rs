@@ -255,10 +255,25 @@ fn on_todays_tenant_the_seed_remediation_no_longer_lets_passport_sign_in() {
     emu.shutdown();
 }
 
-/// Where cargo put the binaries of this build (`target/debug`).
-fn bin_dir() -> PathBuf {
+/// graph-emulator's binary belongs to another package, so cargo gives this test no
+/// `CARGO_BIN_EXE_graph-emulator`: `GRAPH_EMULATOR_BIN` when set (`make test` builds it and passes
+/// it), else the one beside entractl's binary in this build's target directory, which
+/// `cargo test --workspace` builds in the same invocation (for graph-emulator's own tests).
+fn graph_emulator_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("GRAPH_EMULATOR_BIN") {
+        return PathBuf::from(path);
+    }
     let entractl = PathBuf::from(env!("CARGO_BIN_EXE_entractl"));
-    entractl.parent().expect("binary directory").to_path_buf()
+    let sibling = entractl
+        .parent()
+        .expect("binary directory")
+        .join(format!("graph-emulator{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        sibling.is_file(),
+        "{} is not built: run `make test` (or `cargo test --workspace`), or set GRAPH_EMULATOR_BIN",
+        sibling.display()
+    );
+    sibling
 }
 
 #[test]
@@ -268,22 +283,7 @@ fn the_demo_script_runs_end_to_end_and_leaves_nothing_running() {
         script.contains(SANDBOX_PASSWORD),
         "scripts/demo.sh lacks the scenario's sandbox password (graph_emulator::scenarios::SANDBOX_PASSWORD)"
     );
-    // graph-emulator's binary belongs to another package: build it (a no-op when fresh).
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(&cargo)
-        .current_dir(root())
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "graph-emulator",
-            "--bin",
-            "graph-emulator",
-        ])
-        .status()
-        .expect("run cargo build");
-    assert!(built.success(), "cargo build -p graph-emulator failed");
-    let emulator = bin_dir().join(format!("graph-emulator{}", std::env::consts::EXE_SUFFIX));
+    let emulator = graph_emulator_bin();
 
     let mut cmd = Command::new("bash");
     for (k, _) in std::env::vars() {

@@ -2,6 +2,8 @@
 
 mod action_runner;
 mod assignments;
+mod bench_smoke;
+mod chaos_campaign;
 mod docs_generated;
 mod explain;
 mod export;
