@@ -231,6 +231,7 @@ impl GraphClient {
                         let first = Failure::Transport {
                             err: ie,
                             maybe_applied: true,
+                            unreachable: false,
                         };
                         self.run(&r, &Target::Relative, Some(first), start).await
                     } else {
