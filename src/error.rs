@@ -1,7 +1,10 @@
 //! The one place that turns results into exit codes and prints errors.
 //!
+//! Library errors arrive typed ([`CommandError`]'s variants hold them); `wording.rs` words them
+//! for the command line (hints that name flags live there, never in a library).
+//!
 //! Exit codes: 0 success / no changes, 1 error, 2 changes present (only with
-//! `--detailed-exitcode`).
+//! `--detailed-exitcode`), 130 interrupted by SIGINT (Ctrl-C), 143 stopped by SIGTERM.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -9,7 +12,8 @@ use std::sync::OnceLock;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
-use crate::cli::ColorChoice;
+use crate::args::ColorChoice;
+use crate::interrupt::Signal;
 
 /// What a successful command found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +26,7 @@ pub enum Outcome {
 
 /// Every way a command can fail.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub enum CommandError {
     /// One or more spec files are not valid; each report holds all errors of its file.
     #[error("{} of {files} spec file(s) are not valid", reports.len())]
     InvalidSpecs {
@@ -32,12 +36,68 @@ pub enum CliError {
     /// The command line is wrong (or asked for `--help`/`--version`, which clap prints).
     #[error("{0}")]
     Usage(clap::Error),
-    /// plan/apply/permissions failed; the message says what, where and how to fix it.
-    #[error("{0}")]
-    Run(String),
     /// Writing to stdout failed.
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),
+    /// Planning, applying or loading a saved plan failed.
+    #[error(transparent)]
+    Engine(#[from] entractl_engine::EngineError),
+    /// Exporting an app failed.
+    #[error(transparent)]
+    Export(#[from] entractl_engine::export::ExportError),
+    /// A Graph client could not be set up or a Graph call failed outside the engine.
+    #[error(transparent)]
+    Graph(#[from] entractl_graph::GraphError),
+    /// No credential could be built.
+    #[error(transparent)]
+    Auth(#[from] entractl_graph::AuthError),
+    /// A `--graph-url` or `--authority-url` is unusable.
+    #[error("{flag}: {source}")]
+    Url {
+        flag: &'static str,
+        #[source]
+        source: entractl_graph::ConfigError,
+    },
+    /// The fleet file is not valid.
+    #[error(transparent)]
+    FleetFile(#[from] entractl_fleet::FleetFileError),
+    /// Shard reports cannot be merged.
+    #[error(transparent)]
+    Merge(#[from] entractl_fleet::MergeError),
+    /// The token lacks permissions the command needs; nothing was written.
+    #[error("{0}")]
+    MissingPermissions(crate::preflight::Missing),
+    /// A signal stopped the command (SIGINT exits 130, SIGTERM 143).
+    #[error("{}", crate::wording::interrupted(*signal, stopped.as_deref()))]
+    Interrupted {
+        signal: Signal,
+        /// What apply made and did not make; `None` when nothing was being written.
+        stopped: Option<Box<entractl_engine::error::Stopped>>,
+    },
+    /// A failure worded by the command itself: what, where, and (optionally) what to do.
+    #[error("{message}")]
+    Failed {
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl CommandError {
+    /// A failure worded by a command, with a hint.
+    pub fn failed(message: impl Into<String>, hint: impl Into<String>) -> CommandError {
+        CommandError::Failed {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// A failure worded by a command, without a hint.
+    pub fn plain(message: impl Into<String>) -> CommandError {
+        CommandError::Failed {
+            message: message.into(),
+            hint: None,
+        }
+    }
 }
 
 static COLOR: OnceLock<ColorChoice> = OnceLock::new();
@@ -86,49 +146,54 @@ fn eprint(text: &str) {
 }
 
 /// The exit code of a result: 0 success / no changes (and a closed stdout pipe), 1 error,
-/// 2 changes present.
-pub fn code(result: &Result<Outcome, CliError>) -> u8 {
+/// 2 changes present, 130/143 interrupted by SIGINT/SIGTERM.
+pub fn code(result: &Result<Outcome, CommandError>) -> u8 {
     match result {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::ChangesPresent) => 2,
-        Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-        Err(CliError::Usage(e)) if !e.use_stderr() => 0,
+        Err(CommandError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(CommandError::Usage(e)) if !e.use_stderr() => 0,
+        Err(CommandError::Interrupted { signal, .. }) => signal.exit_code(),
         Err(_) => 1,
     }
 }
 
+fn invalid_specs(reports: &[entractl_spec::SpecReport], files: usize) -> String {
+    let mut text = String::new();
+    for report in reports {
+        if report.errors().iter().all(|e| e.location.is_none()) {
+            text.push_str(&render(report));
+        } else {
+            text.push_str(&format!("error: {report}\n\n"));
+            for error in report.errors() {
+                text.push_str(&render(error));
+            }
+        }
+        text.push('\n');
+    }
+    if files > 1 {
+        text.push_str(&format!(
+            "error: {} of {files} spec files are not valid\n",
+            reports.len()
+        ));
+    }
+    text
+}
+
 /// Prints the error (once) and gives the exit code.
-pub fn exit(result: Result<Outcome, CliError>) -> ExitCode {
+pub fn exit(result: Result<Outcome, CommandError>) -> ExitCode {
     let code = ExitCode::from(code(&result));
     match result {
         Ok(_) => {}
-        Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(CliError::InvalidSpecs { reports, files }) => {
-            let mut text = String::new();
-            for report in &reports {
-                if report.errors().iter().all(|e| e.location.is_none()) {
-                    text.push_str(&render(report));
-                } else {
-                    text.push_str(&format!("error: {report}\n\n"));
-                    for error in report.errors() {
-                        text.push_str(&render(error));
-                    }
-                }
-                text.push('\n');
-            }
-            if files > 1 {
-                text.push_str(&format!(
-                    "error: {} of {files} spec files are not valid\n",
-                    reports.len()
-                ));
-            }
-            eprint(&text);
+        Err(CommandError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(CommandError::InvalidSpecs { reports, files }) => {
+            eprint(&invalid_specs(&reports, files))
         }
-        Err(CliError::Usage(e)) => {
+        Err(CommandError::Usage(e)) => {
             // clap prints help and version to stdout, usage errors to stderr.
             let _ = e.print();
         }
-        Err(e @ (CliError::Stdout(_) | CliError::Run(_))) => eprint(&format!("error: {e}\n")),
+        Err(e) => eprint(&crate::wording::describe(&e)),
     }
     code
 }
@@ -142,14 +207,21 @@ mod tests {
         assert_eq!(code(&Ok(Outcome::Success)), 0);
         assert_eq!(code(&Ok(Outcome::ChangesPresent)), 2);
         let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
-        assert_eq!(code(&Err(CliError::Stdout(pipe))), 0);
+        assert_eq!(code(&Err(CommandError::Stdout(pipe))), 0);
         let full = std::io::Error::other("disk full");
-        assert_eq!(code(&Err(CliError::Stdout(full))), 1);
+        assert_eq!(code(&Err(CommandError::Stdout(full))), 1);
         let report = entractl_spec::parse_str("x.yaml", "").unwrap_err();
-        let invalid = CliError::InvalidSpecs {
+        let invalid = CommandError::InvalidSpecs {
             reports: vec![report],
             files: 1,
         };
         assert_eq!(code(&Err(invalid)), 1);
+        for (signal, exit) in [(Signal::Interrupt, 130), (Signal::Terminate, 143)] {
+            let e = CommandError::Interrupted {
+                signal,
+                stopped: None,
+            };
+            assert_eq!(code(&Err(e)), exit);
+        }
     }
 }
