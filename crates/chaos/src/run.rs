@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::ChaosError;
 use crate::invariants::{self, Invariant, Violation};
+use crate::oracle;
 use crate::schedule::{self, FaultKind, Limits, Schedule};
 use crate::snapshot::{PlanObjects, Snapshot};
 
@@ -245,8 +246,36 @@ fn start_emulator(s: &Schedule, index: usize) -> Result<RunningEmulator, ChaosEr
     })
 }
 
+/// Waits until writes made under a replication delay of `delay_ms` are visible to every read.
+/// The one place that waits out replication: it becomes the emulator's control call that
+/// settles pending replication when that exists (then the sleep goes).
+fn settle_replication(_emu: &RunningEmulator, delay_ms: u64) {
+    if delay_ms > 0 {
+        std::thread::sleep(Duration::from_millis(delay_ms + 50));
+    }
+}
+
+/// The reference tenant: the same spec applied without any fault on a fresh emulator with the
+/// same scenario and seed.
+fn reference_tenant(
+    opts: &Options,
+    index: usize,
+    s: &Schedule,
+    apply_args: &[&str],
+    dir: &Path,
+) -> Result<(Snapshot, Option<i32>), ChaosError> {
+    let emu = start_emulator(s, index)?;
+    let mut args: Vec<String> = apply_args.iter().map(|a| a.to_string()).collect();
+    if let Some(i) = args.iter().position(|a| a == "--journal-dir") {
+        args[i + 1] = dir.join("reference-journal").display().to_string();
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, _) = run_entractl(opts, &emu, &args, &dir.join("apply-reference"), None)?;
+    Ok((Snapshot::take(&emu), code))
+}
+
 /// One run: plan without faults, apply under the schedule (maybe killed), rerun without faults,
-/// check convergence and the invariants.
+/// check convergence, the invariants, and the tenant against a fault-free reference.
 pub fn run_one(opts: &Options, index: usize, s: Schedule) -> Result<RunResult, ChaosError> {
     let started = Instant::now();
     let dir = opts.scratch.join(format!("run-{index:04}"));
@@ -330,9 +359,7 @@ pub fn run_one(opts: &Options, index: usize, s: Schedule) -> Result<RunResult, C
     // their own delay is over (knobs off does not shorten it), so wait that out first: a rerun
     // inside the window is a faulted run, not the clean one this step is about.
     emu.set_knobs(Knobs::default());
-    if s.knobs.replication_delay_ms > 0 {
-        std::thread::sleep(Duration::from_millis(s.knobs.replication_delay_ms + 50));
-    }
+    settle_replication(&emu, s.knobs.replication_delay_ms);
     let (rerun_exit, _, hung) =
         run_entractl(opts, &emu, &apply_args, &dir.join("apply-rerun"), None)?;
     if hung {
@@ -363,6 +390,15 @@ pub fn run_one(opts: &Options, index: usize, s: Schedule) -> Result<RunResult, C
     violations.extend(invariants::duplicates(&before, &after));
     violations.extend(invariants::outside_plan(&before, &after, &plan));
     violations.extend(invariants::journal(&log, &entries, &before, &after));
+    let (reference, reference_exit) = reference_tenant(opts, index, &s, &apply_args, &dir)?;
+    if reference_exit != Some(0) {
+        violations.push(Violation {
+            invariant: Invariant::MatchesReference,
+            detail: format!("the fault-free reference apply exited {reference_exit:?}"),
+        });
+    }
+    violations.extend(oracle::against_reference(&after, &reference));
+    violations.extend(oracle::spec_facts(&spec, &after));
     let requests = log
         .iter()
         .filter(|e| !e.template.starts_with("/_emulator"))
