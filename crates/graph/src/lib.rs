@@ -23,6 +23,7 @@ mod batch;
 mod client;
 mod config;
 mod error;
+mod exchange;
 mod loader;
 mod paging;
 mod permissions;
