@@ -26,6 +26,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use model::is_guid;
 pub use model::*;
 pub use raw::{
     OrderedMap, RawApp, RawAssignments, RawClaim, RawClaimDetail, RawConditionalAccess,
@@ -34,7 +35,7 @@ pub use raw::{
 };
 pub use report::{ErrorKind, Location, SpecError, SpecReport};
 pub use suggest::{did_you_mean, edit_distance};
-pub use validate::{is_guid, is_upn};
+pub use validate::is_upn;
 
 /// The largest spec file entractl reads. A real file is a few kilobytes.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;

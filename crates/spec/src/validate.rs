@@ -4,21 +4,11 @@
 use std::collections::HashMap;
 
 use crate::claims::{TokenType, additional_properties};
-use crate::model::{ConditionalAccess, SecurityDefaults, Spec};
+use crate::model::{ConditionalAccess, SecurityDefaults, Spec, is_guid};
 use crate::node::SNode;
 use crate::raw::{RawClaim, RawExcludeApp, RawSpec, RawTokenClaims};
 use crate::report::{ErrorKind, Location, SpecError};
 use crate::suggest::did_you_mean;
-
-/// True for a GUID in its usual 8-4-4-4-12 hex form.
-pub fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
-}
 
 /// True for something that was meant to be a GUID but is not one (hex digits and dashes, of
 /// about the right length).
