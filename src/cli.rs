@@ -70,7 +70,7 @@ impl Cli {
     pub fn run(self) -> Result<Outcome, CommandError> {
         let color = self.global.color;
         let g = &self.global.graph;
-        crate::error::set_color(color);
+        crate::exit::set_color(color);
         match self.command {
             Command::Validate(args) => commands::validate::run(&args),
             Command::Schema(args) => commands::schema::run(&args),

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
+use entractl_engine::error::Stopped;
 use tokio::sync::Notify;
 
 /// The signal that stopped a command.
@@ -118,6 +119,35 @@ impl Interrupt {
         });
         interrupt
     }
+}
+
+/// The message of an interrupted command.
+pub fn describe(signal: Signal, stopped: Option<&Stopped>) -> String {
+    let name = signal.name();
+    let Some(s) = stopped else {
+        return format!("{name}: stopped; nothing was changed in the tenant");
+    };
+    let mut text = format!(
+        "{name}: apply stopped: {} change(s) made, {} not made",
+        s.made.len(),
+        s.not_made.len()
+    );
+    for (title, list) in [("made", &s.made), ("not made", &s.not_made)] {
+        if !list.is_empty() {
+            text.push_str(&format!("\n  {title}:"));
+            for c in list {
+                text.push_str(&format!("\n    - {c}"));
+            }
+        }
+    }
+    match (&s.journal, s.made.is_empty()) {
+        (Some(dir), false) => text.push_str(&format!(
+            "\n  the journal {} holds the prior state of every object changed",
+            dir.display()
+        )),
+        _ => text.push_str("\n  nothing was changed in the tenant"),
+    }
+    text
 }
 
 #[cfg(unix)]

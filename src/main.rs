@@ -1,12 +1,13 @@
 //! entractl: keep a Microsoft Entra ID tenant's sign-in configuration in git.
 //!
-//! `main` only turns the result of `run` into an exit code; `error.rs` is the one place that
+//! `main` only turns the result of `run` into an exit code; `exit.rs` is the one place that
 //! decides exit codes and prints errors.
 
 mod args;
 mod cli;
 mod commands;
 mod error;
+mod exit;
 mod interrupt;
 mod output;
 mod preflight;
@@ -25,5 +26,5 @@ fn run() -> Result<Outcome, CommandError> {
 }
 
 fn main() -> ExitCode {
-    error::exit(run())
+    exit::exit(run())
 }

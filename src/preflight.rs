@@ -6,7 +6,16 @@
 use entractl_engine::permissions::Needed;
 use entractl_graph::{AuthError, Claims, GraphClient, MissingPermissions};
 
-use crate::error::CommandError;
+/// Why the check could not pass.
+#[derive(Debug)]
+pub enum CheckError {
+    /// No token: the credential failed.
+    Auth(AuthError),
+    /// No token, for another reason.
+    Graph(entractl_graph::GraphError),
+    /// The token lacks permissions.
+    Missing(Box<Missing>),
+}
 
 /// Reading (plan) or writing (apply).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,12 +140,16 @@ pub async fn check(
     client: &GraphClient,
     needed: &[Needed],
     phase: Phase,
-) -> Result<(), CommandError> {
+) -> Result<(), CheckError> {
     let token = client.token().await.map_err(|e| {
         // A credential failure is worded as one (with its hints), not as a Graph call.
-        match e.source.as_deref().and_then(|s| s.downcast_ref::<AuthError>()) {
-            Some(auth) => CommandError::Auth(auth.clone()),
-            None => CommandError::Graph(e),
+        match e
+            .source
+            .as_deref()
+            .and_then(|s| s.downcast_ref::<AuthError>())
+        {
+            Some(auth) => CheckError::Auth(auth.clone()),
+            None => CheckError::Graph(e),
         }
     })?;
     if phase == Phase::Plan {
@@ -158,7 +171,7 @@ pub async fn check(
             );
             Ok(())
         }
-        Err(missing) => Err(CommandError::MissingPermissions(*missing)),
+        Err(missing) => Err(CheckError::Missing(missing)),
     }
 }
 

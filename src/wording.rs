@@ -7,7 +7,6 @@ use entractl_engine::error::{StopCause, Stopped};
 use entractl_graph::{AuthError, GraphError, GraphErrorKind};
 
 use crate::error::CommandError;
-use crate::interrupt::Signal;
 
 /// The full text printed for an error: `error: …` and its hints, ending in a newline.
 pub fn describe(e: &CommandError) -> String {
@@ -27,7 +26,11 @@ fn hints(e: &CommandError) -> Vec<String> {
         )],
         CommandError::MissingPermissions(m) => vec![
             if m.missing.app_only {
-                let app = m.missing.client_id.as_deref().unwrap_or("entractl's application");
+                let app = m
+                    .missing
+                    .client_id
+                    .as_deref()
+                    .unwrap_or("entractl's application");
                 format!(
                     "grant them: Entra admin center → App registrations → {app} → API permissions → Add a permission → Microsoft Graph → Application permissions, then \"Grant admin consent\"; the next run's token carries them"
                 )
@@ -123,38 +126,10 @@ fn chain_graph_hints(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
     }
 }
 
-/// The message of an interrupted command.
-pub fn interrupted(signal: Signal, stopped: Option<&Stopped>) -> String {
-    let name = signal.name();
-    let Some(s) = stopped else {
-        return format!("{name}: stopped; nothing was changed in the tenant");
-    };
-    let mut text = format!(
-        "{name}: apply stopped: {} change(s) made, {} not made",
-        s.made.len(),
-        s.not_made.len()
-    );
-    for (title, list) in [("made", &s.made), ("not made", &s.not_made)] {
-        if !list.is_empty() {
-            text.push_str(&format!("\n  {title}:"));
-            for c in list {
-                text.push_str(&format!("\n    - {c}"));
-            }
-        }
-    }
-    match (&s.journal, s.made.is_empty()) {
-        (Some(dir), false) => text.push_str(&format!(
-            "\n  the journal {} holds the prior state of every object changed",
-            dir.display()
-        )),
-        _ => text.push_str("\n  nothing was changed in the tenant"),
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interrupt::Signal;
 
     #[test]
     fn an_interrupted_apply_lists_what_was_and_was_not_made() {

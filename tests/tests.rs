@@ -14,6 +14,7 @@ mod golden;
 mod interrupt;
 mod kandji_passport;
 mod mfa;
+mod module_cycles;
 mod network;
 mod permissions;
 mod plan_apply;
