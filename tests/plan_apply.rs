@@ -311,7 +311,7 @@ fn apply_without_a_terminal_and_without_auto_approve_refuses() {
     let emu = start(0);
     let out = emu.entractl(&["apply", SPEC]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("--auto-approve"), "{}", out.stderr);
+    crate::assert_transcript!("apply_without_a_terminal", out);
     assert!(emu.writes().is_empty());
     emu.shutdown();
 }
@@ -354,12 +354,7 @@ fn unknown_permission_is_a_plan_error_with_the_closest_names() {
     );
     let out = emu.entractl(&["plan", &spec.display().to_string()]);
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(out.stderr.contains("`User.Raed`"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("did you mean `User.Read`"),
-        "{}",
-        out.stderr
-    );
+    crate::assert_transcript!("unknown_permission", out);
     emu.shutdown();
 }
 
@@ -396,4 +391,23 @@ fn the_demo_script_signs_in_as_the_scenarios_automation_client() {
     }
     assert!(script.contains("--scenario p1-legacy"));
     assert!(script.contains("trap cleanup EXIT"));
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_stops_apply_before_any_change() {
+    let emu = start(0);
+    let dir = scratch("plan_apply_bad_journal");
+    // A file where the journal directory should be.
+    let journal = write_spec(&dir, "not-a-directory", "x");
+    let out = emu.entractl(&[
+        "apply",
+        SPEC,
+        "--auto-approve",
+        "--journal-dir",
+        &journal.display().to_string(),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    crate::assert_transcript!("journal_not_writable", out);
+    assert!(emu.writes().is_empty(), "{:#?}", emu.writes());
+    emu.shutdown();
 }
