@@ -411,3 +411,18 @@ fn a_journal_that_cannot_be_written_stops_apply_before_any_change() {
     assert!(emu.writes().is_empty(), "{:#?}", emu.writes());
     emu.shutdown();
 }
+
+#[test]
+fn a_saved_plan_is_applied_without_a_terminal_it_was_reviewed_when_saved() {
+    let emu = start(0);
+    let dir = scratch("plan_apply_saved_no_tty");
+    let file = dir.join("plan.json").display().to_string();
+    assert_eq!(emu.entractl(&["plan", SPEC, "--out", &file]).code, 0);
+    let journal = dir.join("journal").display().to_string();
+    // No `--auto-approve`, and stdin is not a terminal.
+    let out = emu.entractl(&["apply", &file, "--journal-dir", &journal]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let created = emu.writes().iter().filter(|w| w.status == 201).count();
+    assert_eq!(created, 6, "{:#?}", emu.writes());
+    emu.shutdown();
+}
