@@ -442,3 +442,20 @@ fn committed_fleet_schema_and_example_are_current() {
         assert_eq!(loaded.spec.tenant, t.tenant);
     }
 }
+
+#[test]
+fn a_tenant_whose_certificate_cannot_be_read_names_the_fleet_files_field() {
+    let emu = start();
+    let dir = scratch("fleet-certificate");
+    let entry = format!(
+        "  - name: contoso\n    tenant: {P1_TENANT_ID}\n    auth:\n      method: certificate\n      clientId: {CI_CLIENT_ID}\n      certificatePath: missing.pem\n"
+    );
+    let file = write_fleet(&dir, "fleet.yaml", &[entry]);
+    let out = entractl(&emu, &dir, &["plan", "--fleet", &file, "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let message = by_name(&json(&out), "contoso")["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::util::snapshot_settings().bind(|| insta::assert_snapshot!("certificate_error", message));
+}

@@ -13,6 +13,7 @@ mod github_cli;
 mod golden;
 mod interrupt;
 mod kandji_passport;
+mod messages;
 mod mfa;
 mod module_cycles;
 mod network;

@@ -366,6 +366,10 @@ pub fn snapshot_filters() -> Vec<(String, String)> {
             "[TIME]",
         ),
         (r"[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z", "[TIME]"),
+        (
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}Z?",
+            "[TIME]",
+        ),
         (r"\b[0-9]+(\.[0-9]+)? ?(ms|s)\b", "[DURATION]"),
         (r"pid [0-9]+", "pid [PID]"),
         (r"\(os error [0-9]+\)", "(os error [N])"),
