@@ -10,7 +10,7 @@ use clap::Args;
 use entractl_engine::error::StopCause;
 use entractl_engine::permissions::required_permissions;
 use entractl_engine::render::{Format, render};
-use entractl_engine::{ApplyOptions, Desired, EngineError, SavedPlan, apply};
+use entractl_engine::{ApplyOptions, ApplyReport, Desired, EngineError, SavedPlan, apply};
 
 use super::plan::read_and_plan;
 use crate::args::{ColorChoice, FleetArgs, GraphArgs};
@@ -87,6 +87,58 @@ fn load_target(
     Ok((desired, Some(bytes), None))
 }
 
+/// Asks for approval unless `--auto-approve` or a saved plan (reviewed when it was saved).
+async fn approve(args: &ApplyArgs, saved: bool, interrupt: &Interrupt) -> Result<(), CommandError> {
+    if args.auto_approve || saved {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::failed(
+            "refusing to apply without confirmation: stdin is not a terminal",
+            "review the plan above, then run again with `--auto-approve` (or save it with `entractl plan SPEC --out FILE` and apply that file)",
+        ));
+    }
+    if !confirm(interrupt).await? {
+        return Err(CommandError::plain("apply cancelled: nothing was changed"));
+    }
+    Ok(())
+}
+
+fn apply_options(args: &ApplyArgs, interrupt: &Interrupt) -> ApplyOptions {
+    let mut opts = ApplyOptions::new(args.journal_dir.clone());
+    opts.allow_security_downgrade = args.allow_security_downgrade;
+    opts.verify_budget = Duration::from_secs(args.verify_timeout);
+    if std::io::stderr().is_terminal() {
+        opts.progress = Some(Arc::new(|line: &str| eprintln!("  {line}")));
+    }
+    opts.cancel = Some(interrupt.cancel.clone());
+    opts
+}
+
+/// What a converged apply prints: the count, the journal, the outputs Kandji needs.
+fn done_text(report: &ApplyReport, journal: &str) -> String {
+    let mut done = format!(
+        "\nApply complete: {} change(s) made; converged{journal}.\n",
+        report.writes
+    );
+    let o = &report.final_plan.outputs;
+    let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "(unknown)".into());
+    done.push_str(&format!(
+        "\nOutputs\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n",
+        "tenant id",
+        v(&o.tenant_id),
+        "client id",
+        v(&o.client_id),
+        "OIDC metadata URL",
+        v(&o.oidc_metadata_url),
+        "application object id",
+        v(&o.application_object_id),
+        "service principal object id",
+        v(&o.service_principal_object_id),
+    ));
+    done
+}
+
 pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
     let Some(target) = args.target.as_deref() else {
         return Err(CommandError::plain("no spec or plan file given"));
@@ -113,25 +165,8 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
             return Ok(Outcome::Success);
         }
         preflight::check(&client, &required_permissions(&desired).apply, Phase::Apply).await?;
-        // A saved plan was reviewed when it was saved: it is applied as it is.
-        if !args.auto_approve && saved.is_none() {
-            if !std::io::stdin().is_terminal() {
-                return Err(CommandError::failed(
-                    "refusing to apply without confirmation: stdin is not a terminal",
-                    "review the plan above, then run again with `--auto-approve` (or save it with `entractl plan SPEC --out FILE` and apply that file)",
-                ));
-            }
-            if !confirm(&interrupt).await? {
-                return Err(CommandError::plain("apply cancelled: nothing was changed"));
-            }
-        }
-        let mut opts = ApplyOptions::new(args.journal_dir.clone());
-        opts.allow_security_downgrade = args.allow_security_downgrade;
-        opts.verify_budget = Duration::from_secs(args.verify_timeout);
-        if std::io::stderr().is_terminal() {
-            opts.progress = Some(Arc::new(|line: &str| eprintln!("  {line}")));
-        }
-        opts.cancel = Some(interrupt.cancel.clone());
+        approve(args, saved.is_some(), &interrupt).await?;
+        let opts = apply_options(args, &interrupt);
         let report = match apply(&client, &desired, &plan, &observed, &opts).await {
             Ok(r) => r,
             Err(EngineError::Stopped(s)) if matches!(s.cause, StopCause::Interrupted) => {
@@ -161,26 +196,7 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
                 "run `entractl plan` to see what differs; Graph may still be replicating, or another process changed the objects",
             ));
         }
-        let mut done = format!(
-            "\nApply complete: {} change(s) made; converged{journal}.\n",
-            report.writes
-        );
-        let o = &report.final_plan.outputs;
-        let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "(unknown)".into());
-        done.push_str(&format!(
-            "\nOutputs\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n",
-            "tenant id",
-            v(&o.tenant_id),
-            "client id",
-            v(&o.client_id),
-            "OIDC metadata URL",
-            v(&o.oidc_metadata_url),
-            "application object id",
-            v(&o.application_object_id),
-            "service principal object id",
-            v(&o.service_principal_object_id),
-        ));
-        output::stdout(&done)?;
+        output::stdout(&done_text(&report, &journal))?;
         Ok(Outcome::Success)
     })
 }

@@ -191,6 +191,19 @@ pub fn spec_facts(spec_path: &Path, s: &Snapshot) -> Vec<Violation> {
         ));
         return out;
     };
+    out.extend(consent_facts(&spec, key, sp_id, s));
+    out.extend(assignment_facts(&spec, key, sp_id, s));
+    out
+}
+
+/// The tenant-wide grant to Microsoft Graph holds exactly the spec's delegated scopes.
+fn consent_facts(
+    spec: &entractl_spec::Spec,
+    key: &str,
+    sp_id: &str,
+    s: &Snapshot,
+) -> Vec<Violation> {
+    let app = &spec.app;
     let graph_sp = s
         .objects("servicePrincipals")
         .find(|(_, r)| prop(r, "appId") == Some(MICROSOFT_GRAPH_APP_ID))
@@ -202,56 +215,75 @@ pub fn spec_facts(spec_path: &Path, s: &Snapshot) -> Vec<Violation> {
         .filter(|p| p.resource == "Microsoft Graph" || p.resource == MICROSOFT_GRAPH_APP_ID)
         .flat_map(|p| p.delegated.iter().map(|d| d.to_ascii_lowercase()))
         .collect();
-    if app.admin_consent == Some(true) && !delegated.is_empty() {
-        let granted: Vec<BTreeSet<String>> = s
-            .objects("oauth2PermissionGrants")
-            .filter(|(_, r)| {
-                prop(r, "clientId") == Some(sp_id.as_str())
-                    && prop(r, "consentType") == Some("AllPrincipals")
-                    && prop(r, "resourceId") == graph_sp.as_deref()
-            })
-            .map(|(_, r)| {
-                prop(r, "scope")
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .map(str::to_ascii_lowercase)
-                    .collect()
-            })
-            .collect();
-        if granted != [delegated.clone()] {
-            fail(format!(
-                "application `{key}`: tenant-wide consent to Microsoft Graph is {granted:?}, the spec says {delegated:?}"
-            ));
-        }
+    if app.admin_consent != Some(true) || delegated.is_empty() {
+        return Vec::new();
     }
-    if let Some(a) = &spec.assignments {
-        // A principal is named by its object id or by its userPrincipalName / displayName.
-        let principal = |collection: &str, key: &str, name: &str| {
-            s.objects(collection)
-                .find(|(id, r)| {
-                    id.eq_ignore_ascii_case(name)
-                        || prop(r, key).is_some_and(|x| x.eq_ignore_ascii_case(name))
-                })
-                .map(|(id, _)| id.clone())
-        };
-        let wanted = a
-            .users
-            .iter()
-            .map(|u| (u, principal("users", "userPrincipalName", u)))
-            .chain(
-                a.groups
-                    .iter()
-                    .map(|g| (g, principal("groups", "displayName", g))),
-            );
-        for (name, id) in wanted {
-            let assigned = id.as_deref().is_some_and(|id| {
-                s.objects("appRoleAssignments").any(|(_, r)| {
-                    prop(r, "principalId") == Some(id) && prop(r, "resourceId") == Some(sp_id)
-                })
-            });
-            if !assigned {
-                fail(format!("`{name}` is not assigned to application `{key}`"));
-            }
+    let granted: Vec<BTreeSet<String>> = s
+        .objects("oauth2PermissionGrants")
+        .filter(|(_, r)| {
+            prop(r, "clientId") == Some(sp_id)
+                && prop(r, "consentType") == Some("AllPrincipals")
+                && prop(r, "resourceId") == graph_sp.as_deref()
+        })
+        .map(|(_, r)| {
+            prop(r, "scope")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .collect();
+    if granted == [delegated.clone()] {
+        return Vec::new();
+    }
+    vec![v(
+        Invariant::SpecFacts,
+        format!(
+            "application `{key}`: tenant-wide consent to Microsoft Graph is {granted:?}, the spec says {delegated:?}"
+        ),
+    )]
+}
+
+/// Every user and group the spec assigns has an assignment to the app's service principal.
+fn assignment_facts(
+    spec: &entractl_spec::Spec,
+    key: &str,
+    sp_id: &str,
+    s: &Snapshot,
+) -> Vec<Violation> {
+    let Some(a) = &spec.assignments else {
+        return Vec::new();
+    };
+    // A principal is named by its object id or by its userPrincipalName / displayName.
+    let principal = |collection: &str, prop_name: &str, name: &str| {
+        s.objects(collection)
+            .find(|(id, r)| {
+                id.eq_ignore_ascii_case(name)
+                    || prop(r, prop_name).is_some_and(|x| x.eq_ignore_ascii_case(name))
+            })
+            .map(|(id, _)| id.clone())
+    };
+    let wanted = a
+        .users
+        .iter()
+        .map(|u| (u, principal("users", "userPrincipalName", u)))
+        .chain(
+            a.groups
+                .iter()
+                .map(|g| (g, principal("groups", "displayName", g))),
+        );
+    let mut out = Vec::new();
+    for (name, id) in wanted {
+        let assigned = id.as_deref().is_some_and(|id| {
+            s.objects("appRoleAssignments").any(|(_, r)| {
+                prop(r, "principalId") == Some(id) && prop(r, "resourceId") == Some(sp_id)
+            })
+        });
+        if !assigned {
+            out.push(v(
+                Invariant::SpecFacts,
+                format!("`{name}` is not assigned to application `{key}`"),
+            ));
         }
     }
     out
