@@ -342,13 +342,17 @@ fn literal(text: &str) -> String {
 }
 
 /// The snapshot filters of every CLI test: what differs between machines, checkouts and runs
-/// (temporary and checkout paths, loopback ports, GUIDs, timestamps, durations) is replaced by a
-/// placeholder, so a snapshot holds only what entractl decides.
-pub fn snapshot_filters() -> Vec<(String, String)> {
+/// (`paths` first, e.g. a test's scratch directory, then the temporary and checkout paths, loopback
+/// hosts, GUIDs, timestamps, durations) is replaced by a placeholder, so a snapshot holds only
+/// what entractl decides.
+pub fn snapshot_filters(paths: &[(&Path, &str)]) -> Vec<(String, String)> {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let mut filters = Vec::new();
+    let root = root();
+    let mut all: Vec<(&Path, &str)> = paths.to_vec();
     // Longest first: the temp directory usually lies inside the checkout.
-    for (path, name) in [(tmp, "[TMP]"), (root().as_path(), "[ROOT]")] {
+    all.extend([(tmp, "[TMP]"), (root.as_path(), "[ROOT]")]);
+    let mut filters = Vec::new();
+    for (path, name) in all {
         for form in [path.display().to_string(), relative(path)] {
             if !form.is_empty() && form != "." {
                 filters.push((literal(&form), name.to_string()));
@@ -356,16 +360,17 @@ pub fn snapshot_filters() -> Vec<(String, String)> {
         }
     }
     for (pattern, replacement) in [
-        (r"(127\.0\.0\.1|localhost|\[::1\]):[0-9]+", "$1:[PORT]"),
+        // The emulator's address (not `localhost:PORT`, which specs name as redirect URIs).
+        (r"127\.0\.0\.1:[0-9]+", "[HOST]"),
         (
             r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
             "[GUID]",
         ),
+        (r"[0-9]{8}T[0-9]{6}(\.[0-9]+)?Z", "[STAMP]"),
         (
-            r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?",
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",
             "[TIME]",
         ),
-        (r"[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z", "[TIME]"),
         (
             r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}Z?",
             "[TIME]",
@@ -379,14 +384,19 @@ pub fn snapshot_filters() -> Vec<(String, String)> {
     filters
 }
 
-/// insta settings with [`snapshot_filters`]; snapshots go to `tests/snapshots/`.
-pub fn snapshot_settings() -> insta::Settings {
+/// insta settings with [`snapshot_filters`] (`paths` first); snapshots go to `tests/snapshots/`.
+pub fn snapshot_settings_with(paths: &[(&Path, &str)]) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(root().join("tests/snapshots"));
-    for (pattern, replacement) in snapshot_filters() {
+    for (pattern, replacement) in snapshot_filters(paths) {
         settings.add_filter(&pattern, replacement);
     }
     settings
+}
+
+/// [`snapshot_settings_with`] no extra paths.
+pub fn snapshot_settings() -> insta::Settings {
+    snapshot_settings_with(&[])
 }
 
 /// Snapshots a run's [`TestOutput::transcript`] under `name`, filtered by [`snapshot_filters`].
