@@ -81,6 +81,11 @@ fn auth_hints(a: &AuthError) -> Vec<String> {
             "check AZURE_CLIENT_CERTIFICATE_PATH (a PEM file holding the private key and the certificate)".into(),
         ],
         AuthError::Rejected { codes, .. }
+            if codes.iter().any(|c| c == "AADSTS7000215" || c == "AADSTS7000222") =>
+        {
+            vec!["put the new client secret in AZURE_CLIENT_SECRET".into()]
+        }
+        AuthError::Rejected { codes, .. }
             if codes.iter().any(|c| c == "AADSTS90002" || c == "AADSTS900023") =>
         {
             vec!["check `tenant:` and `cloud:` in the spec: entractl signs in to the spec's tenant".into()]

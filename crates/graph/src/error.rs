@@ -221,12 +221,17 @@ impl fmt::Display for GraphError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.operation {
             Some(op) => write!(f, "{op} ({} {}) failed", self.method, self.path)?,
+            // A token that could not be had: the credential's own message says what failed.
+            None if self.method.is_empty() && self.kind == GraphErrorKind::Auth => {}
             None if self.method.is_empty() => f.write_str("Graph client setup failed")?,
             None => write!(f, "{} {} failed", self.method, self.path)?,
         }
         match (self.status, &self.code) {
             (Some(s), Some(c)) => write!(f, ": HTTP {s} {c}: {}", self.message)?,
             (Some(s), None) => write!(f, ": HTTP {s}: {}", self.message)?,
+            _ if self.method.is_empty() && self.kind == GraphErrorKind::Auth => {
+                f.write_str(&self.message)?
+            }
             _ => write!(f, ": {}", self.message)?,
         }
         if self.attempts > 1 {

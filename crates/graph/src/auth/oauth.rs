@@ -74,7 +74,7 @@ fn aadsts_codes(text: &str) -> Vec<String> {
 /// Advice for the AADSTS codes users hit most (graph-api.md §10).
 fn hint_for(codes: &[String], error: &str) -> Option<String> {
     let h = codes.iter().find_map(|c| match c.as_str() {
-        "AADSTS7000215" | "AADSTS7000222" => Some("the client secret is wrong or expired: create a new one (App registrations → Certificates & secrets) and update AZURE_CLIENT_SECRET"),
+        "AADSTS7000215" | "AADSTS7000222" => Some("the client secret is wrong or expired: create a new one (App registrations → Certificates & secrets) and give entractl the new value"),
         "AADSTS700016" => Some("the client id is not known in this tenant: check AZURE_CLIENT_ID, the tenant and the cloud"),
         "AADSTS90002" => Some("the tenant does not exist in this cloud: check the tenant id or domain and the cloud"),
         "AADSTS70011" => Some("the scope is invalid: app-only tokens need `https://<graph host>/.default`"),
