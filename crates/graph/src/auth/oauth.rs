@@ -291,7 +291,7 @@ mod tests {
         assert!(
             hint_for(&c, "invalid_client")
                 .unwrap()
-                .contains("AZURE_CLIENT_SECRET")
+                .contains("the client secret is wrong or expired")
         );
         assert!(hint_for(&[], "invalid_client").is_some());
         assert!(hint_for(&[], "invalid_grant").is_none());
