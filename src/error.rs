@@ -56,7 +56,7 @@ pub enum CommandError {
     Merge(#[from] entractl_fleet::MergeError),
     /// The token lacks permissions the command needs; nothing was written.
     #[error("{0}")]
-    MissingPermissions(Missing),
+    MissingPermissions(Box<Missing>),
     /// A signal stopped the command (SIGINT exits 130, SIGTERM 143).
     #[error("{}", crate::interrupt::describe(*signal, stopped.as_deref()))]
     Interrupted {
@@ -95,7 +95,7 @@ impl From<CheckError> for CommandError {
         match e {
             CheckError::Auth(a) => CommandError::Auth(a),
             CheckError::Graph(g) => CommandError::Graph(g),
-            CheckError::Missing(m) => CommandError::MissingPermissions(*m),
+            CheckError::Missing(m) => CommandError::MissingPermissions(m),
         }
     }
 }

@@ -69,11 +69,12 @@ async fn confirm(interrupt: &Interrupt) -> Result<bool, CommandError> {
     }
 }
 
-/// The spec (or saved plan) to apply: the desired state, the spec's bytes, the saved plan.
-fn load_target(
-    target: &std::path::Path,
-    g: &GraphArgs,
-) -> Result<(Desired, Option<Vec<u8>>, Option<SavedPlan>), CommandError> {
+/// What to apply: the desired state, the spec's bytes (for a saved plan's fingerprint), the saved
+/// plan if one was given.
+type Target = (Desired, Option<Vec<u8>>, Option<SavedPlan>);
+
+/// The spec (or saved plan) to apply.
+fn load_target(target: &std::path::Path, g: &GraphArgs) -> Result<Target, CommandError> {
     let text = std::fs::read_to_string(target).ok();
     if let Some(t) = &text
         && SavedPlan::looks_like(t)
