@@ -133,7 +133,7 @@ fn two_applies_of_the_same_spec_at_once_make_no_duplicates_and_both_converge() {
             );
         }
         // And the tenant is converged for a third reader.
-        std::thread::sleep(Duration::from_millis(delay + 20));
+        emu.settle_replication();
         let plan = Command::new(&entractl)
             .current_dir(&root)
             .env_clear()

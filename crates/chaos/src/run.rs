@@ -275,17 +275,16 @@ fn independent_checks(
 fn rerun_and_plan(
     opts: &Options,
     emu: &RunningEmulator,
-    s: &Schedule,
     apply_args: &[&str],
     spec_s: &str,
     dir: &Path,
     violations: &mut Vec<Violation>,
 ) -> Result<(Option<i32>, Option<i32>), ChaosError> {
-    // The rerun without faults. Objects written under a replication delay stay invisible until
-    // their own delay is over (knobs off does not shorten it), so wait that out first: a rerun
-    // inside the window is a faulted run, not the clean one this step is about.
+    // The rerun without faults.
     emu.set_knobs(Knobs::default());
-    settle_replication(emu, s.knobs.replication_delay_ms);
+    // Objects written under a replication delay stay invisible until it is over (knobs off does
+    // not shorten it): settle it, so the rerun is the clean run this step is about.
+    emu.settle_replication();
     let (rerun_exit, _, hung) =
         run_entractl(opts, emu, apply_args, &dir.join("apply-rerun"), None)?;
     if hung {
@@ -336,15 +335,6 @@ fn unfaulted_plan(
             code,
             stderr: std::fs::read_to_string(dir.join("plan.err")).unwrap_or_default(),
         }),
-    }
-}
-
-/// Waits until writes made under a replication delay of `delay_ms` are visible to every read.
-/// The one place that waits out replication: it becomes the emulator's control call that
-/// settles pending replication when that exists (then the sleep goes).
-fn settle_replication(_emu: &RunningEmulator, delay_ms: u64) {
-    if delay_ms > 0 {
-        std::thread::sleep(Duration::from_millis(delay_ms + 50));
     }
 }
 
@@ -432,7 +422,7 @@ pub fn run_one(opts: &Options, index: usize, s: Schedule) -> Result<RunResult, C
     let faults = FaultCounts::from_log(&faulted_log, s.knobs.omit_retry_after);
 
     let (rerun_exit, final_plan_exit) =
-        rerun_and_plan(opts, &emu, &s, &apply_args, &spec_s, &dir, &mut violations)?;
+        rerun_and_plan(opts, &emu, &apply_args, &spec_s, &dir, &mut violations)?;
     let after = Snapshot::take(&emu);
     let log = emu.request_log();
     let entries = invariants::read_journal(&journal_root);
