@@ -86,6 +86,7 @@ impl Cli {
             Command::Explain(args) => commands::explain::run(&args),
             Command::Export(args) => commands::export::run(&args, g),
             Command::Fleet(args) => commands::fleet::run(&args, color),
+            Command::Github(args) => commands::github::run(&args, g),
             Command::VerifySignin(args) => commands::verify_signin::run(&args, g),
         }
     }

@@ -51,6 +51,9 @@ pub enum CommandError {
     /// The fleet file is not valid.
     #[error(transparent)]
     FleetFile(#[from] entractl_fleet::FleetFileError),
+    /// GitHub (a comment, an issue, the job's files) failed.
+    #[error(transparent)]
+    Github(#[from] entractl_github::GithubError),
     /// Shard reports cannot be merged.
     #[error(transparent)]
     Merge(#[from] entractl_fleet::MergeError),
