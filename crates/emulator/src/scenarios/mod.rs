@@ -56,7 +56,10 @@ pub fn text(name: &str) -> Option<String> {
 /// Microsoft-managed policies yet.
 fn p1_legacy() -> String {
     include_str!("p1.yaml")
-        .replace("  baselineScopes: enforced\n", "  baselineScopes: disabled\n")
+        .replace(
+            "  baselineScopes: enforced\n",
+            "  baselineScopes: disabled\n",
+        )
         .replace("microsoftManagedPolicies: true\n", "")
 }
 

@@ -10,7 +10,7 @@ pub use app::{
     OptionalClaim, OptionalClaims, PASSPORT_SCOPES, ResourceRef,
 };
 pub use assignments::{DesiredAssignments, SpecEntry};
-pub use mfa::{CaSelection, DesiredMfa};
+pub use mfa::{CaSelection, DesiredMfa, DesiredPlaceholder};
 
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +72,10 @@ impl Desired {
     pub fn password_sign_in(&self) -> bool {
         match self.passport_mode {
             Some(mode) => mode == PassportMode::MacLogin,
-            None => self.mfa.as_ref().is_some_and(|m| m.needs_password_sign_in()),
+            None => self
+                .mfa
+                .as_ref()
+                .is_some_and(|m| m.needs_password_sign_in()),
         }
     }
 
