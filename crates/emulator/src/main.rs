@@ -15,7 +15,7 @@ use graph_emulator::{EmulatorConfig, Knobs, TenantSource, Throttle};
 #[command(name = "graph-emulator", version)]
 struct Args {
     /// Built-in scenario: p1 (Contoso, Entra ID P1, as Entra behaves today), p1-legacy (the same tenant
-    /// before June 2026), free (Fabrikam, security defaults on), free-lapsed (a lapsed P1 licence with an
+    /// with baseline-scope enforcement disabled, no managed policies), free (Fabrikam, security defaults on), free-lapsed (a lapsed P1 licence with an
     /// enabled MFA policy), large (100,000 users), empty. Repeat to serve several tenants.
     #[arg(long, value_name = "NAME", required_unless_present = "fixture")]
     scenario: Vec<String>,

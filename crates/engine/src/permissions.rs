@@ -50,6 +50,7 @@ mod tests {
             security_defaults: Some(false),
             per_user_mfa_disabled: true,
             conditional_access: Some(crate::core::desired::CaSelection::FromPoliciesRequiringMfa),
+            ..Default::default()
         });
         let p = required_permissions(&d);
         let names = |v: &[Needed]| v.iter().map(|n| n.permission).collect::<Vec<_>>();

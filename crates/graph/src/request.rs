@@ -186,6 +186,13 @@ impl GraphRequest {
         self.label.as_deref()
     }
 
+    /// Marks a POST that changes nothing (an evaluation, a query) as safe to send again when its
+    /// outcome is unknown.
+    pub fn safe_to_repeat(mut self) -> GraphRequest {
+        self.idempotent = Some(true);
+        self
+    }
+
     /// The request's own retry rules (e.g. the answers Graph gives while an object replicates).
     pub fn retry_rules(&self) -> &[RetryRule] {
         &self.retry_rules

@@ -6,7 +6,7 @@ use crate::state::Tenant;
 
 /// Tenant id of scenario `p1` (Contoso, Entra ID P1).
 pub const P1_TENANT_ID: &str = "3f2a6c1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f";
-/// Tenant id of scenario `p1-legacy` (the same Contoso tenant as `p1`, as it was before June 2026).
+/// Tenant id of scenario `p1-legacy` (the same Contoso tenant as `p1`, with the legacy behaviour).
 pub const P1_LEGACY_TENANT_ID: &str = P1_TENANT_ID;
 /// Tenant id of scenario `free-lapsed` (Tailspin: a lapsed P1 licence, an enabled MFA policy left).
 pub const FREE_LAPSED_TENANT_ID: &str = "7e1a5b2c-3d4f-4a6b-8c9d-0e1f2a3b4c5d";
@@ -51,11 +51,15 @@ pub fn text(name: &str) -> Option<String> {
     Some(format!("{body}\n{CLIENTS}"))
 }
 
-/// `p1` as it was before June 2026: baseline-scope enforcement not rolled out, no Microsoft-managed
-/// policies yet.
+/// `p1` with the legacy behaviour for baseline scopes, as a tenant has it today: its admin chose
+/// "Disable enforcement" (Graph reports the all-zero GUID, so a reader can tell), and no
+/// Microsoft-managed policies yet.
 fn p1_legacy() -> String {
     include_str!("p1.yaml")
-        .replace("  baselineScopes: enforced\n", "  baselineScopes: legacy\n")
+        .replace(
+            "  baselineScopes: enforced\n",
+            "  baselineScopes: disabled\n",
+        )
         .replace("microsoftManagedPolicies: true\n", "")
 }
 

@@ -77,6 +77,7 @@ pub(crate) fn kandji() -> Desired {
         },
         mfa: None,
         assignments: None,
+        passport_mode: None,
     }
 }
 

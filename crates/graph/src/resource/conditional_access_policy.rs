@@ -60,6 +60,21 @@ impl ConditionalAccessPolicy {
         string(&self.0, "displayName").unwrap_or("")
     }
 
+    /// A Microsoft-managed policy (entra-docs `managed-policies.md`: their names start with
+    /// `Microsoft-managed:`; no Graph property marks them): only its state and its user and group
+    /// exclusions may be changed.
+    pub fn is_microsoft_managed(&self) -> bool {
+        self.display_name()
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("microsoft-managed:")
+    }
+
+    /// `createdDateTime` as written.
+    pub fn created_date_time(&self) -> Option<&str> {
+        string(&self.0, "createdDateTime")
+    }
+
     /// `state` as written (`enabled`, `enabledForReportingButNotEnforced`, `disabled`).
     pub fn state(&self) -> Option<&str> {
         string(&self.0, "state")

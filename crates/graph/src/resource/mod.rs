@@ -15,6 +15,7 @@ pub mod app_role_assignment;
 pub mod application;
 pub mod authentication_requirements;
 pub mod conditional_access_policy;
+pub mod conditional_access_settings;
 pub mod deleted_item;
 pub mod group;
 pub mod oauth2_permission_grant;
@@ -22,6 +23,7 @@ pub mod security_defaults;
 pub mod service_principal;
 pub mod subscribed_sku;
 pub mod user;
+pub mod what_if;
 
 pub use common::{
     Operation, PAGE_SIZE, eq, has_tag, list, merge_patch, odata_str, while_replicating,
@@ -38,6 +40,8 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         user::OPERATIONS,
         group::OPERATIONS,
         conditional_access_policy::OPERATIONS,
+        conditional_access_settings::OPERATIONS,
+        what_if::OPERATIONS,
         security_defaults::OPERATIONS,
         authentication_requirements::OPERATIONS,
         deleted_item::OPERATIONS,

@@ -213,3 +213,41 @@ impl DesiredApp {
         }
     }
 }
+
+/// The scopes Kandji Passport asks for when the spec names no Microsoft Graph delegated
+/// permissions (what Kandji's procedure grants).
+pub const PASSPORT_SCOPES: [&str; 4] = ["openid", "profile", "email", "User.Read"];
+
+const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+impl DesiredApp {
+    /// The Microsoft Graph scopes Passport's sign-in asks for: the spec's Microsoft Graph
+    /// delegated permissions (what admin consent grants), OpenID Connect scopes first; Passport's
+    /// own scopes when the spec names none.
+    pub fn passport_scopes(&self) -> Vec<String> {
+        let graph = ResourceRef::AppId(MICROSOFT_GRAPH_APP_ID.to_string());
+        let mut out: Vec<String> = Vec::new();
+        for s in self
+            .api_permissions
+            .iter()
+            .flatten()
+            .filter(|p| p.resource == graph)
+            .flat_map(|p| p.delegated.iter())
+        {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(s)) {
+                out.push(s.clone());
+            }
+        }
+        if out.is_empty() {
+            return PASSPORT_SCOPES.iter().map(|s| s.to_string()).collect();
+        }
+        let rank = |s: &String| {
+            OIDC_SCOPES
+                .iter()
+                .position(|o| o.eq_ignore_ascii_case(s))
+                .unwrap_or(OIDC_SCOPES.len())
+        };
+        out.sort_by_key(rank);
+        out
+    }
+}

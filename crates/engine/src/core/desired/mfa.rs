@@ -1,9 +1,9 @@
-//! The spec's `mfa` section in the engine's terms.
+//! The spec's `mfa` section in the engine's terms: what Mac Login (Passport's password sign-in,
+//! which cannot do MFA) needs weakened, and how.
 
 use serde::{Deserialize, Serialize};
 
-/// `mfa.conditionalAccess.excludeApp` of the spec: which policies get the app added to
-/// `excludeApplications`.
+/// Which conditional access policies one way of excluding applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CaSelection {
@@ -11,6 +11,20 @@ pub enum CaSelection {
     FromPoliciesRequiringMfa,
     /// A list of policy display names or ids.
     Named(Vec<String>),
+}
+
+/// The placeholder application of Microsoft's "Customize behavior" for baseline scopes
+/// (`mfa.conditionalAccess.placeholder`): entractl creates and manages it, and excludes it from
+/// the selected "All resources" policies; an admin then picks it on the Baseline scopes settings
+/// page (no API exists for that step).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredPlaceholder {
+    pub display_name: String,
+    /// The managed tag's name (as `app.uniqueName`).
+    pub unique_name: String,
+    /// The policies it is excluded from.
+    pub exclude_from: CaSelection,
 }
 
 /// The `mfa` section of the spec. `None`/`false`: unmanaged.
@@ -21,8 +35,17 @@ pub struct DesiredMfa {
     pub security_defaults: Option<bool>,
     /// `perUserMfaState: disabled` for every user who can sign in to the app.
     pub per_user_mfa_disabled: bool,
-    /// Which conditional access policies get the app added to `excludeApplications`.
+    /// `excludeApp`: which policies get Passport's app added to `excludeApplications` (effective
+    /// only where the tenant keeps the legacy behaviour for baseline scopes).
     pub conditional_access: Option<CaSelection>,
+    /// `excludeUsers`: which policies get the app's assigned users and groups added to
+    /// `excludeUsers`/`excludeGroups` (those people then lose MFA from these policies for every
+    /// app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_identities: Option<CaSelection>,
+    /// `placeholder`: "Customize behavior" with an entractl-managed placeholder app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<DesiredPlaceholder>,
 }
 
 impl DesiredMfa {
@@ -39,12 +62,21 @@ impl DesiredMfa {
                     CaSelection::Named(n.clone())
                 }
             }),
+            exclude_identities: None,
+            placeholder: None,
         }
+    }
+
+    /// Whether any conditional access policy is to be changed.
+    pub fn manages_conditional_access(&self) -> bool {
+        self.conditional_access.is_some()
+            || self.exclude_identities.is_some()
+            || self.placeholder.is_some()
     }
 
     /// Whether the spec needs Passport's password sign-in to get through MFA requirements
     /// (per-user MFA or conditional access managed).
     pub fn needs_password_sign_in(&self) -> bool {
-        self.per_user_mfa_disabled || self.conditional_access.is_some()
+        self.per_user_mfa_disabled || self.manages_conditional_access()
     }
 }

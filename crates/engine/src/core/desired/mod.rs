@@ -7,12 +7,22 @@ mod mfa;
 
 pub use app::{
     ApiPermission, AppIdentity, DesiredApp, MANAGED_TAG_PREFIX, MICROSOFT_GRAPH_APP_ID,
-    OptionalClaim, OptionalClaims, ResourceRef,
+    OptionalClaim, OptionalClaims, PASSPORT_SCOPES, ResourceRef,
 };
 pub use assignments::{DesiredAssignments, SpecEntry};
-pub use mfa::{CaSelection, DesiredMfa};
+pub use mfa::{CaSelection, DesiredMfa, DesiredPlaceholder};
 
 use serde::{Deserialize, Serialize};
+
+/// How Kandji Passport signs Mac users in (the spec's `passport.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PassportMode {
+    /// Passport shows the Entra sign-in page: MFA and conditional access run at login.
+    WebLogin,
+    /// Passport signs in with the user's password (ROPC), which cannot do MFA.
+    MacLogin,
+}
 
 /// Everything the engine is asked to make true.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +41,9 @@ pub struct Desired {
     /// Users and groups assigned to the app (`assignments` of the spec); `None`: unmanaged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignments: Option<DesiredAssignments>,
+    /// How Passport signs users in; `None`: the spec does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passport_mode: Option<PassportMode>,
 }
 
 impl Desired {
@@ -50,6 +63,19 @@ impl Desired {
                 .map(DesiredMfa::from_spec)
                 .filter(|m| *m != DesiredMfa::default()),
             assignments: spec.assignments.as_ref().map(DesiredAssignments::from_spec),
+            passport_mode: None,
+        }
+    }
+
+    /// Whether Passport signs users in with their password (ROPC), so that MFA would stop it:
+    /// Mac Login, or — when the spec names no mode — a spec that weakens MFA for it.
+    pub fn password_sign_in(&self) -> bool {
+        match self.passport_mode {
+            Some(mode) => mode == PassportMode::MacLogin,
+            None => self
+                .mfa
+                .as_ref()
+                .is_some_and(|m| m.needs_password_sign_in()),
         }
     }
 

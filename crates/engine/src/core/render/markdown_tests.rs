@@ -51,6 +51,7 @@ fn group_plan(members: usize) -> Plan {
         security_defaults: Some(false),
         per_user_mfa_disabled: true,
         conditional_access: None,
+        ..DesiredMfa::default()
     };
     let mut spec = crate::core::tests::kandji();
     spec.mfa = Some(desired);
