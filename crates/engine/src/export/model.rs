@@ -3,8 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entractl_spec::{Audience, GroupsClaim, OptionalClaim};
-use serde_json::Value;
+use entractl_spec::{Audience, GroupsClaim, OptionalClaim, PassportMode};
 
 use super::read::Facts;
 use super::types::{ExportOptions, same_guid};
@@ -14,8 +13,6 @@ use entractl_graph::resource::application::{
 
 use crate::core::desired::MICROSOFT_GRAPH_APP_ID;
 use crate::core::normalize;
-use crate::core::observed::{CaObserved, ConditionalAccessPolicy, Observed};
-use crate::core::plan::{Action, Change, ObjectKind};
 
 /// `mfa.conditionalAccess.excludeApp` of the export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +38,9 @@ pub struct ExportModel {
     pub tenant: String,
     pub cloud: String,
     pub preset: bool,
+    /// The Passport mode the app's settings tell: Mac Login when public client flows are on and
+    /// `http://localhost` is a web redirect URI (the Mac Login procedure), else Web Login.
+    pub mode: PassportMode,
     /// entractl manages the app already (it carries the `entractl:<key>` tag).
     pub managed: bool,
     pub display_name: String,
@@ -76,21 +76,19 @@ pub struct AssignmentsExport {
     pub role: Option<String>,
 }
 
-/// The preset's values (read from the spec crate, so they never drift from it).
-pub struct PresetValues {
-    pub spec: entractl_spec::Spec,
-}
+/// Mac Login's web redirect URI (Kandji's procedure: Add a platform → Web → `http://localhost`).
+const MAC_LOGIN_WEB: &str = "http://localhost";
 
-impl PresetValues {
-    pub fn kandji() -> Option<PresetValues> {
-        let text = "version: 1\ntenant: t.onmicrosoft.com\npreset: kandji-passport\napp:\n  displayName: x\n  uniqueName: x\n";
-        entractl_spec::parse_str("preset", text)
-            .ok()
-            .map(|l| PresetValues { spec: l.spec })
-    }
-
-    pub fn web(&self) -> Vec<String> {
-        self.spec.app.redirect_uris.web.clone().unwrap_or_default()
+/// The Passport mode an app's settings tell: Mac Login when public client flows are on and
+/// `http://localhost` is a web redirect URI (the Mac Login procedure), else Web Login.
+pub fn mode_of(public_client_flows: bool, web: &[String]) -> PassportMode {
+    let localhost = web
+        .iter()
+        .any(|u| u.trim().trim_end_matches('/').eq_ignore_ascii_case(MAC_LOGIN_WEB));
+    if public_client_flows && localhost {
+        PassportMode::MacLogin
+    } else {
+        PassportMode::WebLogin
     }
 }
 
@@ -138,6 +136,7 @@ impl ExportModel {
             tenant: opts.tenant.clone(),
             cloud: opts.cloud.clone(),
             preset: false,
+            mode: PassportMode::WebLogin,
             managed: tagged_unique || tagged_app_id,
             display_name: app.display_name.clone(),
             unique_name,
@@ -171,6 +170,7 @@ impl ExportModel {
                 "entractl manages this app by its appId (its `entractl:<appId>` tag); its uniqueName is left out so the key stays the same",
             );
         }
+        m.mode = mode_of(m.public_client_flows, &m.web);
         m.permissions(f);
         m.assignments(f);
         m.mfa(f);
@@ -427,10 +427,12 @@ impl ExportModel {
 
     fn mfa(&mut self, f: &Facts) {
         let sd = f.security_defaults;
-        if !self.public_client_flows {
-            // Exclusions only serve password sign-in; the spec rejects them without it.
+        if self.mode == PassportMode::WebLogin {
+            // Web Login weakens nothing (and the spec refuses it): no exclusions; security
+            // defaults kept on where they are on, else left alone.
             self.per_user_mfa = false;
             self.conditional_access = CaExport::Unmanaged;
+            self.security_defaults = sd.then_some(true);
             return;
         }
         self.per_user_mfa = true;
@@ -445,229 +447,5 @@ impl ExportModel {
                 "security defaults are on: they require MFA for everyone and allow no exclusions, so Kandji Passport's password sign-in fails for users who registered MFA",
             );
         }
-    }
-
-    /// Comments on values that look unintended for a Passport app.
-    fn unintended(&mut self, f: &Facts) {
-        let preset_web = PresetValues::kandji().map(|p| p.web()).unwrap_or_default();
-        let web = self.web.clone();
-        for (i, u) in web.iter().enumerate() {
-            if !preset_web.iter().any(|p| p.eq_ignore_ascii_case(u.trim())) {
-                self.comment(
-                    &format!("app.redirectUris.web[{i}]"),
-                    "not a redirect URI of the kandji-passport preset (only http://localhost): remove it unless another client signs in through this app",
-                );
-            }
-        }
-        for (platform, list) in [
-            ("publicClient", self.public_client.clone()),
-            ("spa", self.spa.clone()),
-        ] {
-            for (i, _) in list.iter().enumerate() {
-                self.comment(
-                    &format!("app.redirectUris.{platform}[{i}]"),
-                    format!(
-                        "the kandji-passport preset uses no {platform} redirect URI: remove it unless another client signs in through this app"
-                    ),
-                );
-            }
-        }
-        let implicit = f
-            .app
-            .web
-            .as_ref()
-            .and_then(|w| w.other.get("implicitGrantSettings"));
-        let on = |k: &str| {
-            implicit
-                .and_then(|i| i.get(k))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        };
-        if on("enableIdTokenIssuance") {
-            self.comment(
-                "app.redirectUris",
-                "implicit grant of ID tokens is on (Authentication → Implicit grant and hybrid flows): Kandji Passport does not use it; entractl does not manage it, turn it off in the portal",
-            );
-        }
-        if on("enableAccessTokenIssuance") {
-            self.comment(
-                "app.redirectUris",
-                "implicit grant of access tokens is on: Kandji Passport does not use it; entractl does not manage it, turn it off in the portal",
-            );
-        }
-        if !self.public_client_flows {
-            self.comment(
-                "app.publicClientFlows",
-                "off: Kandji Passport's password sign-in (ROPC) needs public client flows on",
-            );
-        }
-        if self.audience != Audience::SingleTenant {
-            self.comment(
-                "app.audience",
-                "Kandji Passport's procedure makes a single-tenant app; accounts outside this tenant can sign in to this one",
-            );
-        }
-    }
-
-    /// The preset's values this model matches, out of the values it sets.
-    pub fn preset_score(&self, p: &entractl_spec::Spec) -> (usize, usize) {
-        let a = &p.app;
-        let claim_names = |c: &[OptionalClaim]| -> BTreeSet<String> {
-            c.iter().map(|c| c.name.to_lowercase()).collect()
-        };
-        let checks = [
-            a.audience == Some(self.audience),
-            a.public_client_flows == Some(self.public_client_flows),
-            set_ci(a.redirect_uris.web.as_deref().unwrap_or_default()) == set_ci(&self.web),
-            a.tokens.id.as_deref().map(claim_names) == Some(claim_names(&self.id_claims)),
-            a.tokens.groups_claim == Some(self.groups_claim),
-            self.perms_equal(a.api_permissions.as_deref().unwrap_or_default()),
-            a.admin_consent == self.admin_consent,
-            p.assignments.as_ref().and_then(|x| x.required)
-                == self.assignments.as_ref().map(|x| x.required),
-            self.security_defaults == Some(false),
-            self.per_user_mfa,
-            self.conditional_access == CaExport::FromPoliciesRequiringMfa,
-        ];
-        (checks.iter().filter(|c| **c).count(), checks.len())
-    }
-
-    pub fn perms_equal(&self, preset: &[entractl_spec::ApiPermission]) -> bool {
-        let Some(mine) = &self.api_permissions else {
-            return false;
-        };
-        let norm = |label: &str| {
-            if label.eq_ignore_ascii_case("Microsoft Graph") {
-                MICROSOFT_GRAPH_APP_ID.to_string()
-            } else {
-                label.to_lowercase()
-            }
-        };
-        let a: BTreeSet<(String, BTreeSet<String>, BTreeSet<String>)> = mine
-            .iter()
-            .map(|p| (norm(&p.label), set_ci(&p.delegated), set_ci(&p.application)))
-            .collect();
-        let b: BTreeSet<(String, BTreeSet<String>, BTreeSet<String>)> = preset
-            .iter()
-            .map(|p| {
-                (
-                    norm(&p.resource),
-                    set_ci(&p.delegated),
-                    set_ci(&p.application),
-                )
-            })
-            .collect();
-        a == b
-    }
-
-    /// The preset is used when it is allowed, can express this app (nothing it manages is
-    /// unmanaged here) and at least 6 of its 11 values match.
-    fn choose_preset(&mut self, allowed: bool) {
-        let Some(p) = PresetValues::kandji() else {
-            return;
-        };
-        let expressible = self.api_permissions.is_some()
-            && self.admin_consent.is_some()
-            && self.assignments.is_some();
-        let (hits, _) = self.preset_score(&p.spec);
-        self.preset = allowed && expressible && hits >= 6;
-    }
-
-    /// Loosens what a plan would still change; `false` when nothing more can be done.
-    pub fn relax(&mut self, left: &[&Change], observed: &Observed, facts: &Facts) -> bool {
-        let mut changed = false;
-        let kinds: BTreeSet<ObjectKind> = left.iter().map(|c| c.object.kind).collect();
-        if kinds.contains(&ObjectKind::PerUserMfa) && self.per_user_mfa {
-            let users: Vec<String> = left
-                .iter()
-                .filter(|c| c.object.kind == ObjectKind::PerUserMfa)
-                .map(|c| c.object.display.clone())
-                .collect();
-            self.per_user_mfa = false;
-            self.comment(
-                "mfa.perUserMfa",
-                format!(
-                    "left unmanaged: legacy per-user MFA is on for {} of the app's users ({}), which makes Kandji Passport's password sign-in fail for them; `disabled-for-app-users` turns it off",
-                    users.len(),
-                    users.join(", ")
-                ),
-            );
-            changed = true;
-        }
-        if kinds.contains(&ObjectKind::ConditionalAccessPolicy)
-            && self.conditional_access != CaExport::Unmanaged
-        {
-            let would: Vec<String> = left
-                .iter()
-                .filter(|c| c.object.kind == ObjectKind::ConditionalAccessPolicy)
-                .map(|c| format!("\"{}\"", c.object.display))
-                .collect();
-            let policies = match observed.mfa.as_ref().map(|m| &m.conditional_access) {
-                Some(CaObserved::Read { policies }) => policies.clone(),
-                _ => Vec::new(),
-            };
-            let excluding: Vec<&ConditionalAccessPolicy> = policies
-                .iter()
-                .filter(|p| {
-                    p.applications("excludeApplications")
-                        .iter()
-                        .any(|a| same_guid(a, &self.app_id))
-                })
-                .collect();
-            let names: Vec<String> = excluding
-                .iter()
-                .map(|p| {
-                    let name = p.display_name();
-                    let unique = policies.iter().filter(|q| q.display_name() == name).count() == 1;
-                    if unique && !name.is_empty() {
-                        name.to_string()
-                    } else {
-                        p.id().to_string()
-                    }
-                })
-                .collect();
-            self.conditional_access = if names.is_empty() {
-                CaExport::Unmanaged
-            } else {
-                CaExport::Policies(names)
-            };
-            self.comment(
-                "mfa.conditionalAccess",
-                format!(
-                    "not `from-policies-requiring-mfa`: these policies require MFA for the app's users and do not exclude it: {}; Kandji Passport's password sign-in fails under them",
-                    would.join(", ")
-                ),
-            );
-            changed = true;
-        }
-        if kinds.contains(&ObjectKind::SecurityDefaults) && self.security_defaults.is_some() {
-            self.security_defaults = None;
-            changed = true;
-        }
-        if kinds.contains(&ObjectKind::OAuth2PermissionGrant) && self.admin_consent.is_some() {
-            self.admin_consent = None;
-            self.preset = false;
-            self.comment(
-                "app.adminConsent",
-                "left unmanaged: the tenant-wide grants could not be expressed exactly",
-            );
-            changed = true;
-        }
-        let sp_update = left
-            .iter()
-            .any(|c| c.object.kind == ObjectKind::ServicePrincipal && c.action == Action::Update);
-        if (kinds.contains(&ObjectKind::AppRoleAssignment) || sp_update)
-            && self.assignments.is_some()
-        {
-            self.assignments = None;
-            self.preset = false;
-            self.comment(
-                "header",
-                "`assignments` is left out (unmanaged): the current assignments could not be expressed exactly",
-            );
-            changed = true;
-        }
-        let _ = facts;
-        changed
     }
 }

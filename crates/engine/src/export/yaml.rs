@@ -3,9 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use entractl_spec::OptionalClaim;
+use entractl_spec::{OptionalClaim, PassportMode};
 
-use super::model::{CaExport, ExportModel, PresetValues, set_ci};
+use super::model::{CaExport, ExportModel, set_ci};
+use super::preset::{PresetValues, mode_reason, title};
 use super::types::ExportOptions;
 
 /// A YAML scalar: plain when that reads back as the same string, else double-quoted.
@@ -86,6 +87,14 @@ impl Writer<'_> {
         }
     }
 
+    /// A comment of the writer's own (not one of the model's).
+    fn note(&mut self, indent: usize, text: &str) {
+        let pad = " ".repeat(indent);
+        for l in wrap(text, 96usize.saturating_sub(indent)) {
+            self.out.push_str(&format!("{pad}# {l}\n"));
+        }
+    }
+
     fn list(&mut self, path: &str, indent: usize, key: &str, items: &[String]) {
         if items.is_empty() {
             self.key(path, indent, key, Some("[]"));
@@ -162,7 +171,7 @@ fn claims_equal(a: &[OptionalClaim], b: &[OptionalClaim]) -> bool {
 /// The spec file for `m`.
 pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
     let preset = if m.preset {
-        PresetValues::kandji()
+        PresetValues::kandji(m.mode)
     } else {
         None
     };
@@ -179,6 +188,12 @@ pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
     }
     if p.is_some() {
         w.key("preset", 0, "preset", Some("kandji-passport"));
+    }
+    // The mode: the preset needs it; a spec that weakens MFA says it is Mac Login's.
+    if p.is_some() || m.mode == PassportMode::MacLogin {
+        w.key("passport", 0, "passport", None);
+        w.note(2, mode_reason(m.mode));
+        w.key("passport.mode", 2, "mode", Some(m.mode.name()));
     }
 
     // app
@@ -209,26 +224,26 @@ pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
             }),
         );
     }
-    let web = pa.is_none_or(|a| {
-        set_ci(a.redirect_uris.web.as_deref().unwrap_or_default()) != set_ci(&m.web)
-    });
-    let public_client = !m.public_client.is_empty();
-    let spa = !m.spa.is_empty();
-    if web || public_client || spa {
+    // With the preset, a platform whose list differs from the preset's; without, the web list
+    // and the platforms that have redirect URIs.
+    let platforms: Vec<(&str, bool)> = ["web", "publicClient", "spa"]
+        .into_iter()
+        .map(|pl| {
+            let mine = m.redirect_uris(pl);
+            let differs = match &preset {
+                Some(pv) => set_ci(&pv.redirect_uris(pl)) != set_ci(mine),
+                None => pl == "web" || !mine.is_empty(),
+            };
+            (pl, differs)
+        })
+        .collect();
+    if platforms.iter().any(|(_, d)| *d) {
         w.key("app.redirectUris", 2, "redirectUris", None);
-        if web {
-            w.list("app.redirectUris.web", 4, "web", &m.web);
-        }
-        if public_client {
-            w.list(
-                "app.redirectUris.publicClient",
-                4,
-                "publicClient",
-                &m.public_client,
-            );
-        }
-        if spa {
-            w.list("app.redirectUris.spa", 4, "spa", &m.spa);
+        for (pl, differs) in platforms {
+            if differs {
+                let uris = m.redirect_uris(pl).to_vec();
+                w.list(&format!("app.redirectUris.{pl}"), 4, pl, &uris);
+            }
         }
     }
     let id = match pa.and_then(|a| a.tokens.id.as_deref()) {
@@ -326,18 +341,16 @@ pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
     } else {
         "unmanaged"
     };
-    let (sd_w, pu_w, ca_w) = match p {
-        Some(_) => (
-            sd != "disabled",
-            !m.per_user_mfa,
-            m.conditional_access != CaExport::FromPoliciesRequiringMfa,
-        ),
-        None => (
-            m.security_defaults.is_some(),
-            m.per_user_mfa,
-            m.conditional_access != CaExport::Unmanaged,
-        ),
-    };
+    // What differs from the preset's MFA values (none without a preset, or in Web Login).
+    let (p_sd, p_pu, p_ca) = preset
+        .as_ref()
+        .map(PresetValues::mfa)
+        .unwrap_or((None, false, CaExport::Unmanaged));
+    let (sd_w, pu_w, ca_w) = (
+        m.security_defaults != p_sd,
+        m.per_user_mfa != p_pu,
+        m.conditional_access != p_ca,
+    );
     if sd_w || pu_w || ca_w {
         w.key("mfa", 0, "mfa", None);
         if sd_w {
@@ -370,9 +383,10 @@ pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
         );
     }
     if m.preset {
-        intro.push_str(
-            " `preset: kandji-passport` stands for the values of Kandji's procedure; only the values that differ from it are written below.",
-        );
+        intro.push_str(&format!(
+            " `preset: kandji-passport` stands for the values of Kandji's procedure for {} (`passport.mode`); only the values that differ from it are written below.",
+            title(m.mode)
+        ));
     }
     for l in wrap(&intro, 96) {
         head.push_str(&format!("# {l}\n"));

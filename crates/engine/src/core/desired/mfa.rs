@@ -13,6 +13,18 @@ pub enum CaSelection {
     Named(Vec<String>),
 }
 
+impl CaSelection {
+    /// The spec's policy selection.
+    pub fn from_spec(s: &entractl_spec::PolicySelection) -> CaSelection {
+        match s {
+            entractl_spec::PolicySelection::FromPoliciesRequiringMfa => {
+                CaSelection::FromPoliciesRequiringMfa
+            }
+            entractl_spec::PolicySelection::Named(n) => CaSelection::Named(n.clone()),
+        }
+    }
+}
+
 /// The placeholder application of Microsoft's "Customize behavior" for baseline scopes
 /// (`mfa.conditionalAccess.placeholder`): entractl creates and manages it, and excludes it from
 /// the selected "All resources" policies; an admin then picks it on the Baseline scopes settings
@@ -54,16 +66,13 @@ impl DesiredMfa {
         DesiredMfa {
             security_defaults: m.security_defaults.map(|s| s.is_enabled()),
             per_user_mfa_disabled: m.per_user_mfa.is_some(),
-            conditional_access: m.conditional_access.as_ref().map(|c| match c {
-                entractl_spec::ConditionalAccess::ExcludeFromPoliciesRequiringMfa => {
-                    CaSelection::FromPoliciesRequiringMfa
-                }
-                entractl_spec::ConditionalAccess::ExcludeFromPolicies(n) => {
-                    CaSelection::Named(n.clone())
-                }
+            conditional_access: m.exclude_app.as_ref().map(CaSelection::from_spec),
+            exclude_identities: m.exclude_users.as_ref().map(CaSelection::from_spec),
+            placeholder: m.placeholder.as_ref().map(|p| DesiredPlaceholder {
+                display_name: p.display_name.clone(),
+                unique_name: p.unique_name.clone(),
+                exclude_from: CaSelection::from_spec(&p.exclude_from),
             }),
-            exclude_identities: None,
-            placeholder: None,
         }
     }
 

@@ -24,6 +24,16 @@ pub enum PassportMode {
     MacLogin,
 }
 
+impl PassportMode {
+    /// The spec's mode.
+    pub fn from_spec(mode: entractl_spec::PassportMode) -> PassportMode {
+        match mode {
+            entractl_spec::PassportMode::WebLogin => PassportMode::WebLogin,
+            entractl_spec::PassportMode::MacLogin => PassportMode::MacLogin,
+        }
+    }
+}
+
 /// Everything the engine is asked to make true.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Desired {
@@ -63,7 +73,7 @@ impl Desired {
                 .map(DesiredMfa::from_spec)
                 .filter(|m| *m != DesiredMfa::default()),
             assignments: spec.assignments.as_ref().map(DesiredAssignments::from_spec),
-            passport_mode: None,
+            passport_mode: spec.passport.map(|p| PassportMode::from_spec(p.mode)),
         }
     }
 
