@@ -1,6 +1,6 @@
-//! The whole seed spec, `specs/kandji-passport.yaml` (app, assignments and MFA posture), end to
-//! end on scenario `p1`; `verify-signin`'s scopes; and `scripts/demo.sh` (`make demo`) run for
-//! real.
+//! The whole Mac Login spec, `specs/kandji-passport-mac-login.yaml` (app, assignments and MFA
+//! posture: the seed procedure), end to end on scenario `p1-legacy`; `verify-signin`'s scopes; and
+//! `scripts/demo.sh` (`make demo`) run for real.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::util::{Sandbox, TestOutput, root, scratch};
 
-const SPEC: &str = "specs/kandji-passport.yaml";
+const SPEC: &str = "specs/kandji-passport-mac-login.yaml";
 
 fn writes(emu: &Sandbox) -> Vec<String> {
     emu.writes()
@@ -256,16 +256,29 @@ fn the_demo_script_runs_end_to_end_and_leaves_nothing_running() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    // Web Login first: converged with no security downgrade; then the same app switched to
+    // Mac Login, whose password sign-in works.
+    let (web, mac) = stdout
+        .split_once("==> Mac Login:")
+        .unwrap_or_else(|| panic!("no Mac Login part:\n{stdout}"));
     for step in [
-        "==> entractl plan specs/kandji-passport.yaml",
+        "==> Web Login (recommended): entractl plan specs/kandji-passport.yaml",
+        "Apply complete: 6 change(s) made; converged",
+        "exit 0: the tenant matches the spec",
+    ] {
+        assert!(web.contains(step), "`{step}` missing:\n{stdout}");
+    }
+    assert!(!web.contains("security downgrade"), "{stdout}");
+    for step in [
+        " entractl plan specs/kandji-passport-mac-login.yaml",
         "5 security downgrade(s): apply needs --allow-security-downgrade",
         "because the tenant is a sandbox; in real use, review each",
-        "Apply complete: 11 change(s) made; converged",
+        "Apply complete: 6 change(s) made; converged",
         "exit 0: the tenant matches the spec",
         "Sign-in succeeded: alice@contoso.com",
         "preferred_username  alice@contoso.com",
     ] {
-        assert!(stdout.contains(step), "`{step}` missing:\n{stdout}");
+        assert!(mac.contains(step), "`{step}` missing:\n{stdout}");
     }
     for leak in [CI_CLIENT_SECRET, SANDBOX_PASSWORD, "eyJ"] {
         assert!(

@@ -322,7 +322,7 @@ fn latency(ms: u64) -> Knobs {
     }
 }
 
-/// Scenario 1: plan of specs/kandji-passport.yaml on a converged P1 tenant.
+/// Scenario 1: plan of specs/kandji-passport-mac-login.yaml on a converged P1 tenant.
 fn converged_plan(opts: &Options, results: &mut Results) -> Result<(String, String), BenchError> {
     const S: &str = "scenario 1 (converged plan)";
     let policies = if opts.smoke { 0 } else { 50 };
@@ -333,7 +333,7 @@ fn converged_plan(opts: &Options, results: &mut Results) -> Result<(String, Stri
         base_url: emu.base_url(),
         tenant_id: P1_TENANT_ID,
     };
-    let spec = "specs/kandji-passport.yaml";
+    let spec = "specs/kandji-passport-mac-login.yaml";
     target.converge(S, spec, "s1")?;
     let mut rows = Vec::new();
     for lat in [0u64, 50] {
@@ -356,7 +356,7 @@ fn converged_plan(opts: &Options, results: &mut Results) -> Result<(String, Stri
         }
     }
     let mut body = format!(
-        "`entractl plan specs/kandji-passport.yaml` on the `p1-legacy` scenario (Contoso, Entra ID P1, before baseline-scope enforcement) \
+        "`entractl plan specs/kandji-passport-mac-login.yaml` on the `p1-legacy` scenario (Contoso, Entra ID P1, before baseline-scope enforcement) \
          after `entractl apply` converged it, with {policies} conditional access policies \
          ({}). {} run(s) per line.\n\n{TABLE_HEAD}\n",
         if opts.smoke {
@@ -413,7 +413,7 @@ fn converged_plan(opts: &Options, results: &mut Results) -> Result<(String, Stri
     }
     results.converged_plan = rows;
     Ok((
-        "1. Plan of a converged P1 tenant (specs/kandji-passport.yaml)".into(),
+        "1. Plan of a converged P1 tenant (specs/kandji-passport-mac-login.yaml)".into(),
         body,
     ))
 }
@@ -487,7 +487,7 @@ fn duplicates(emu: &RunningEmulator, unique_name: &str) -> Vec<String> {
 fn apply_from_empty(opts: &Options, results: &mut Results) -> Result<(String, String), BenchError> {
     const S: &str = "scenario 2 (apply from empty)";
     let (delay, lat) = if opts.smoke { (200, 5) } else { (2000, 50) };
-    let spec = "specs/kandji-passport.yaml";
+    let spec = "specs/kandji-passport-mac-login.yaml";
     let mut rows = Vec::new();
     for naive in [false, true] {
         let mut m = Measured::new(lat, naive);
@@ -542,7 +542,7 @@ fn apply_from_empty(opts: &Options, results: &mut Results) -> Result<(String, St
         });
     }
     let mut body = format!(
-        "`entractl apply specs/kandji-passport.yaml --auto-approve` on a fresh `p1-legacy` tenant (none of \
+        "`entractl apply specs/kandji-passport-mac-login.yaml --auto-approve` on a fresh `p1-legacy` tenant (none of \
          the spec's objects exist yet) with {delay} ms replication delay and {lat} ms latency per \
          request{}; a fresh tenant per run, {} run(s) per line. After each apply the harness \
          checks the tenant for duplicate objects (applications with the spec's uniqueName, \
@@ -619,7 +619,7 @@ fn assignment_fixture(s: &Sizes) -> String {
 
 fn assignment_spec(upns: &[String], s: &Sizes) -> String {
     let mut y = String::from(
-        "version: 1\ntenant: empty.onmicrosoft.com\ncloud: public\npreset: kandji-passport\n\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n\nassignments:\n  users:\n",
+        "version: 1\ntenant: empty.onmicrosoft.com\ncloud: public\npreset: kandji-passport\npassport:\n  mode: mac-login\n\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n\nassignments:\n  users:\n",
     );
     for u in upns {
         y.push_str(&format!("    - {u}\n"));
@@ -1016,7 +1016,7 @@ fn fleet(opts: &Options, results: &mut Results) -> Result<(String, String), Benc
         base_url: emu.base_url(),
         tenant_id: P1_TENANT_ID,
     };
-    let spec = "specs/kandji-passport.yaml";
+    let spec = "specs/kandji-passport-mac-login.yaml";
     target.converge(S, spec, "fleet")?;
     let ids = clone_tenant(&emu, tenants);
     let dir = opts.scratch.join("fleet");
@@ -1082,7 +1082,7 @@ fn fleet(opts: &Options, results: &mut Results) -> Result<(String, String), Benc
         "`entractl plan --fleet` of {} tenants, `--parallel {parallel}`, against one graph-emulator \
          hosting all of them with {lat} ms latency per request: each tenant a copy of scenario 1's \
          converged `p1-legacy` tenant ({policies} conditional access policies), planned with \
-         `specs/kandji-passport.yaml`; one automation client (`client-secret`, the secret from an \
+         `specs/kandji-passport-mac-login.yaml`; one automation client (`client-secret`, the secret from an \
          environment variable named in the fleet file). {} run(s).\n\n\
          | tenants | HTTP requests | Graph operations | per tenant | wall | peak RSS |\n|---|---|---|---|---|---|\n",
         m.tenants,

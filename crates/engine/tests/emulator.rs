@@ -22,7 +22,7 @@ fn client_with_budget(emu: &RunningEmulator, budget: Duration) -> GraphClient {
 fn desired() -> Desired {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/kandji-passport.yaml"
+        "/../../specs/kandji-passport-mac-login.yaml"
     );
     let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
     let mut d = Desired::from_spec(&loaded.spec, None);
@@ -128,7 +128,7 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
     let mut d = desired();
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/kandji-passport.yaml"
+        "/../../specs/kandji-passport-mac-login.yaml"
     );
     let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
     d.mfa = Desired::from_spec(&loaded.spec, None).mfa;
