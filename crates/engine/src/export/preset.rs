@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use entractl_spec::{Audience, OptionalClaim, PassportMode, Spec};
+use entractl_spec::{App, Audience, OptionalClaim, PassportMode, Spec};
 use serde_json::Value;
 
 use super::model::{CaExport, ExportModel, set_ci};
@@ -49,34 +49,45 @@ impl PresetValues {
 
     /// The redirect URIs of the preset on a platform (`web`, `publicClient`, `spa`).
     pub fn redirect_uris(&self, platform: &str) -> Vec<String> {
-        let r = &self.spec.app.redirect_uris;
-        let list = match platform {
-            "web" => &r.web,
-            "publicClient" => &r.public_client,
-            _ => &r.spa,
-        };
-        list.clone().unwrap_or_default()
+        redirect_uris(&self.spec.app, platform)
     }
 
     /// `mfa.securityDefaults`, `mfa.perUserMfa` and `mfa.conditionalAccess.excludeApp` of the
     /// preset, in the export's terms.
     pub fn mfa(&self) -> (Option<bool>, bool, CaExport) {
-        let Some(m) = &self.spec.mfa else {
-            return (None, false, CaExport::Unmanaged);
-        };
-        let ca = match &m.exclude_app {
-            Some(entractl_spec::PolicySelection::FromPoliciesRequiringMfa) => {
-                CaExport::FromPoliciesRequiringMfa
-            }
-            Some(entractl_spec::PolicySelection::Named(n)) => CaExport::Policies(n.clone()),
-            None => CaExport::Unmanaged,
-        };
-        (
-            m.security_defaults.map(|s| s.is_enabled()),
-            m.per_user_mfa.is_some(),
-            ca,
-        )
+        mfa(&self.spec)
     }
+}
+
+/// The redirect URIs of a preset's app on a platform (`web`, `publicClient`, `spa`).
+pub fn redirect_uris(a: &App, platform: &str) -> Vec<String> {
+    let r = &a.redirect_uris;
+    let list = match platform {
+        "web" => &r.web,
+        "publicClient" => &r.public_client,
+        _ => &r.spa,
+    };
+    list.clone().unwrap_or_default()
+}
+
+/// `mfa.securityDefaults`, `mfa.perUserMfa` and `mfa.conditionalAccess.excludeApp` of a
+/// preset's spec, in the export's terms.
+pub fn mfa(p: &Spec) -> (Option<bool>, bool, CaExport) {
+    let Some(m) = &p.mfa else {
+        return (None, false, CaExport::Unmanaged);
+    };
+    let ca = match &m.exclude_app {
+        Some(entractl_spec::PolicySelection::FromPoliciesRequiringMfa) => {
+            CaExport::FromPoliciesRequiringMfa
+        }
+        Some(entractl_spec::PolicySelection::Named(n)) => CaExport::Policies(n.clone()),
+        None => CaExport::Unmanaged,
+    };
+    (
+        m.security_defaults.map(|s| s.is_enabled()),
+        m.per_user_mfa.is_some(),
+        ca,
+    )
 }
 
 impl ExportModel {
