@@ -238,7 +238,10 @@ fn an_app_made_in_the_portal_is_refused_until_adopted_by_app_id() {
     let tags = app["tags"].as_array().unwrap();
     assert!(tags.contains(&json!("HideApp")) && tags.contains(&json!("entractl:kandji-passport")));
     assert_eq!(app["isFallbackPublicClient"], false);
-    assert_eq!(app["publicClient"]["redirectUris"], json!(["https://localhost"]));
+    assert_eq!(
+        app["publicClient"]["redirectUris"],
+        json!(["https://localhost"])
+    );
     let again = emu.entractl(&["plan", &spec, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
     emu.shutdown();

@@ -115,7 +115,10 @@ pub(crate) fn expand(raw: &RawSpec) -> Spec {
     };
     let mfa = match (raw.mfa, p_mfa) {
         (None, None) => None,
-        (user, preset) => Some(merge_mfa(user.unwrap_or_default(), preset.unwrap_or_default())),
+        (user, preset) => Some(merge_mfa(
+            user.unwrap_or_default(),
+            preset.unwrap_or_default(),
+        )),
     };
     Spec {
         version: raw.version,

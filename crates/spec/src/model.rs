@@ -404,7 +404,11 @@ impl Mfa {
     /// The conditional access exclusions among [`Mfa::weakenings`].
     pub fn ca_weakenings(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
-        if self.exclude_app.as_ref().is_some_and(PolicySelection::selects_any) {
+        if self
+            .exclude_app
+            .as_ref()
+            .is_some_and(PolicySelection::selects_any)
+        {
             out.push("mfa.conditionalAccess.excludeApp");
         }
         if self

@@ -379,8 +379,7 @@ fn check_mfa(c: &mut Checker, raw: &RawSpec, spec: &Spec) {
             "turning MFA off for the app only serves password sign-in (ROPC), which needs `app.publicClientFlows: true`; set it, or set the MFA settings to `unmanaged`".to_string(),
         );
     }
-    if mfa.security_defaults == Some(SecurityDefaults::Enabled) && !mfa.ca_weakenings().is_empty()
-    {
+    if mfa.security_defaults == Some(SecurityDefaults::Enabled) && !mfa.ca_weakenings().is_empty() {
         c.push_first(
             ErrorKind::Contradiction,
             &["mfa.securityDefaults", "mfa.conditionalAccess", "preset"],

@@ -288,12 +288,18 @@ fn spec() -> impl Strategy<Value = RawSpec> {
             policies().prop_map(RawExcludeApp::Policies),
         ]),
         option::of(selection()),
-        option::of(("[A-Z][a-z]{0,8}( [a-z]{1,6})?", "ph-[a-z0-9]{1,8}", option::of(selection()))
-            .prop_map(|(display_name, unique_name, exclude_from)| RawPlaceholder {
-                display_name,
-                unique_name,
-                exclude_from,
-            })),
+        option::of(
+            (
+                "[A-Z][a-z]{0,8}( [a-z]{1,6})?",
+                "ph-[a-z0-9]{1,8}",
+                option::of(selection()),
+            )
+                .prop_map(|(display_name, unique_name, exclude_from)| RawPlaceholder {
+                    display_name,
+                    unique_name,
+                    exclude_from,
+                }),
+        ),
     ))
     .prop_map(|m| {
         m.map(

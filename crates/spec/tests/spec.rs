@@ -73,15 +73,15 @@ fn mac_login_fills_in_the_seed_procedure() {
 fn web_login_fills_in_irus_web_login_guide_and_no_mfa() {
     let text = PASSPORT.replace("mode: mac-login", "mode: web-login");
     let spec = parse_str("p.yaml", &text).unwrap().spec;
-    assert_eq!(
-        spec.passport.map(|p| p.mode),
-        Some(PassportMode::WebLogin)
-    );
+    assert_eq!(spec.passport.map(|p| p.mode), Some(PassportMode::WebLogin));
     let app = &spec.app;
     assert_eq!(app.audience, Some(Audience::SingleTenant));
     assert_eq!(app.public_client_flows, Some(false));
     assert_eq!(app.redirect_uris.web, uris(&[]));
-    assert_eq!(app.redirect_uris.public_client, uris(&["https://localhost"]));
+    assert_eq!(
+        app.redirect_uris.public_client,
+        uris(&["https://localhost"])
+    );
     assert_eq!(app.redirect_uris.spa, uris(&[]));
     assert_eq!(
         app.tokens.id,

@@ -123,7 +123,8 @@ impl<'a> AppFields<'a> {
             .unwrap_or_default();
         // A new application has no redirect URIs: an empty list asks for nothing at creation.
         let nothing_to_create = self.creating() && want.is_empty();
-        if nothing_to_create || (!self.creating() && normalize::set(want) == normalize::set(&have)) {
+        if nothing_to_create || (!self.creating() && normalize::set(want) == normalize::set(&have))
+        {
             return;
         }
         let path = format!("{}.redirectUris", p.property());
