@@ -264,7 +264,7 @@ mod tests {
         );
         let err = tenant_spec(&e, &base).unwrap_err();
         assert!(err.contains("tenant `contoso`"), "{err}");
-        assert!(err.contains("line 8"), "{err}");
+        assert!(err.contains("line 7"), "{err}");
         assert!(err.contains("not a upn"), "{err}");
         assert!(
             err.contains("with the values of tenant `contoso`:"),

@@ -67,7 +67,7 @@ pub(crate) fn preset_values(
                 ..RawAssignments::default()
             };
             // Web Login weakens nothing: no `mfa` section at all.
-            let mfa = (!web_login).then(|| RawMfa {
+            let mfa = (!web_login).then_some(RawMfa {
                 security_defaults: Some(RawSecurityDefaults::Disabled),
                 per_user_mfa: Some(RawPerUserMfa::DisabledForAppUsers),
                 conditional_access: Some(RawConditionalAccess {

@@ -351,7 +351,7 @@ fn check_mfa(c: &mut Checker, raw: &RawSpec, spec: &Spec) {
     let exclusions = {
         let mut e = mfa.ca_weakenings();
         if mfa.per_user_mfa.is_some() {
-            e.insert(0, "mfa.perUserMfa");
+            e.push("mfa.perUserMfa");
         }
         e
     };
