@@ -321,30 +321,35 @@ pub(crate) fn unexpand(spec: &Spec) -> RawSpec {
             role: a.role.clone(),
             prune: Some(a.prune),
         }),
-        mfa: spec.mfa.as_ref().map(|m| RawMfa {
-            security_defaults: Some(match m.security_defaults {
-                Some(SecurityDefaults::Enabled) => RawSecurityDefaults::Enabled,
-                Some(SecurityDefaults::Disabled) => RawSecurityDefaults::Disabled,
-                None => RawSecurityDefaults::Unmanaged,
+        mfa: spec.mfa.as_ref().map(unexpand_mfa),
+    }
+}
+
+/// The `mfa` section of [`unexpand`]: every field written, `unmanaged` where it is.
+fn unexpand_mfa(m: &Mfa) -> RawMfa {
+    RawMfa {
+        security_defaults: Some(match m.security_defaults {
+            Some(SecurityDefaults::Enabled) => RawSecurityDefaults::Enabled,
+            Some(SecurityDefaults::Disabled) => RawSecurityDefaults::Disabled,
+            None => RawSecurityDefaults::Unmanaged,
+        }),
+        per_user_mfa: Some(match m.per_user_mfa {
+            Some(PerUserMfa::DisabledForAppUsers) => RawPerUserMfa::DisabledForAppUsers,
+            None => RawPerUserMfa::Unmanaged,
+        }),
+        conditional_access: Some(RawConditionalAccess {
+            exclude_app: Some(match &m.exclude_app {
+                Some(PolicySelection::FromPoliciesRequiringMfa) => {
+                    RawExcludeApp::Keyword(RawExcludeKeyword::FromPoliciesRequiringMfa)
+                }
+                Some(PolicySelection::Named(p)) => RawExcludeApp::Policies(p.clone()),
+                None => RawExcludeApp::Keyword(RawExcludeKeyword::Unmanaged),
             }),
-            per_user_mfa: Some(match m.per_user_mfa {
-                Some(PerUserMfa::DisabledForAppUsers) => RawPerUserMfa::DisabledForAppUsers,
-                None => RawPerUserMfa::Unmanaged,
-            }),
-            conditional_access: Some(RawConditionalAccess {
-                exclude_app: Some(match &m.exclude_app {
-                    Some(PolicySelection::FromPoliciesRequiringMfa) => {
-                        RawExcludeApp::Keyword(RawExcludeKeyword::FromPoliciesRequiringMfa)
-                    }
-                    Some(PolicySelection::Named(p)) => RawExcludeApp::Policies(p.clone()),
-                    None => RawExcludeApp::Keyword(RawExcludeKeyword::Unmanaged),
-                }),
-                exclude_users: m.exclude_users.as_ref().map(unselection),
-                placeholder: m.placeholder.as_ref().map(|p| RawPlaceholder {
-                    display_name: p.display_name.clone(),
-                    unique_name: p.unique_name.clone(),
-                    exclude_from: Some(unselection(&p.exclude_from)),
-                }),
+            exclude_users: m.exclude_users.as_ref().map(unselection),
+            placeholder: m.placeholder.as_ref().map(|p| RawPlaceholder {
+                display_name: p.display_name.clone(),
+                unique_name: p.unique_name.clone(),
+                exclude_from: Some(unselection(&p.exclude_from)),
             }),
         }),
     }

@@ -9,7 +9,7 @@ use crate::checker::{Checker, is_domain, looks_like_broken_guid};
 use crate::claims::TokenType;
 use crate::model::{PassportMode, SecurityDefaults, Spec, is_guid};
 use crate::node::SNode;
-use crate::raw::{RawExcludeApp, RawPolicySelection, RawSpec};
+use crate::raw::{OrderedMap, RawExcludeApp, RawPermissions, RawPolicySelection, RawSpec};
 use crate::report::{ErrorKind, SpecError};
 
 /// Every semantic error of a file that passed the structural checks.
@@ -129,64 +129,7 @@ fn check_app(c: &mut Checker, raw: &RawSpec) {
     }
 
     if let Some(perms) = &app.api_permissions {
-        let mut seen: HashMap<String, &str> = HashMap::new();
-        for (resource, p) in &perms.0 {
-            let path = format!("app.apiPermissions.{resource}");
-            if let Some(first) = seen.get(&resource.to_lowercase()) {
-                c.push_at(
-                    ErrorKind::Duplicate,
-                    &path,
-                    true,
-                    format!("the resource `{resource}` is listed twice in `app.apiPermissions`"),
-                    "listed again here",
-                    format!("merge its permissions into the entry `{first}`"),
-                );
-            } else {
-                seen.insert(resource.to_lowercase(), resource);
-            }
-            if looks_like_broken_guid(resource) {
-                c.push_at(
-                    ErrorKind::InvalidValue,
-                    &path,
-                    true,
-                    format!("`{resource}` is not a valid appId"),
-                    "malformed GUID",
-                    "give the resource by name (`Microsoft Graph`) or by its appId (`00000003-0000-0000-c000-000000000000`)".to_string(),
-                );
-            }
-            let delegated = p.delegated.as_deref().unwrap_or_default();
-            let application = p.application.as_deref().unwrap_or_default();
-            if delegated.is_empty() && application.is_empty() {
-                c.push_at(
-                    ErrorKind::InvalidValue,
-                    &path,
-                    true,
-                    format!("no permissions listed for `{resource}`"),
-                    "no permissions",
-                    "list `delegated:` and/or `application:` permissions, e.g. `delegated: [User.Read]`, or remove the resource".to_string(),
-                );
-            }
-            for (kind, list) in [("delegated", delegated), ("application", application)] {
-                let list_path = format!("{path}.{kind}");
-                for (i, value) in list.iter().enumerate() {
-                    let item = format!("{list_path}[{i}]");
-                    if !c.not_blank(&item, value, "permission") {
-                        continue;
-                    }
-                    if value.contains(char::is_whitespace) {
-                        let parts: Vec<&str> = value.split_whitespace().collect();
-                        c.push(
-                            ErrorKind::InvalidValue,
-                            &item,
-                            format!("`{value}` is several permissions in one entry"),
-                            "one permission per entry",
-                            format!("list them one by one: `[{}]`", parts.join(", ")),
-                        );
-                    }
-                }
-                c.duplicates(&list_path, list, "permission");
-            }
-        }
+        check_api_permissions(c, perms);
     }
 
     if app.admin_consent == Some(true)
@@ -203,6 +146,69 @@ fn check_app(c: &mut Checker, raw: &RawSpec) {
             "nothing to consent to",
             "add delegated permissions under `apiPermissions` (e.g. `Microsoft Graph: {delegated: [User.Read]}`), or remove `adminConsent`".to_string(),
         );
+    }
+}
+
+/// `app.apiPermissions`: each resource once, well-formed appIds, at least one permission, one
+/// permission per entry, no duplicates.
+fn check_api_permissions(c: &mut Checker, perms: &OrderedMap<RawPermissions>) {
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for (resource, p) in &perms.0 {
+        let path = format!("app.apiPermissions.{resource}");
+        if let Some(first) = seen.get(&resource.to_lowercase()) {
+            c.push_at(
+                ErrorKind::Duplicate,
+                &path,
+                true,
+                format!("the resource `{resource}` is listed twice in `app.apiPermissions`"),
+                "listed again here",
+                format!("merge its permissions into the entry `{first}`"),
+            );
+        } else {
+            seen.insert(resource.to_lowercase(), resource);
+        }
+        if looks_like_broken_guid(resource) {
+            c.push_at(
+                ErrorKind::InvalidValue,
+                &path,
+                true,
+                format!("`{resource}` is not a valid appId"),
+                "malformed GUID",
+                "give the resource by name (`Microsoft Graph`) or by its appId (`00000003-0000-0000-c000-000000000000`)".to_string(),
+            );
+        }
+        let delegated = p.delegated.as_deref().unwrap_or_default();
+        let application = p.application.as_deref().unwrap_or_default();
+        if delegated.is_empty() && application.is_empty() {
+            c.push_at(
+                ErrorKind::InvalidValue,
+                &path,
+                true,
+                format!("no permissions listed for `{resource}`"),
+                "no permissions",
+                "list `delegated:` and/or `application:` permissions, e.g. `delegated: [User.Read]`, or remove the resource".to_string(),
+            );
+        }
+        for (kind, list) in [("delegated", delegated), ("application", application)] {
+            let list_path = format!("{path}.{kind}");
+            for (i, value) in list.iter().enumerate() {
+                let item = format!("{list_path}[{i}]");
+                if !c.not_blank(&item, value, "permission") {
+                    continue;
+                }
+                if value.contains(char::is_whitespace) {
+                    let parts: Vec<&str> = value.split_whitespace().collect();
+                    c.push(
+                        ErrorKind::InvalidValue,
+                        &item,
+                        format!("`{value}` is several permissions in one entry"),
+                        "one permission per entry",
+                        format!("list them one by one: `[{}]`", parts.join(", ")),
+                    );
+                }
+            }
+            c.duplicates(&list_path, list, "permission");
+        }
     }
 }
 
