@@ -5,17 +5,36 @@ use graph_emulator::{Knobs, TenantSource};
 
 use super::common::{Measured, Options, Results, TABLE_HEAD, Target, latency, path_str, start};
 use crate::BenchError;
-use crate::analyze::{self};
+use crate::analyze::{self, Traffic};
 use crate::stats::{fmt_kib, ratio};
 
 /// Sizes of scenario 3.
-pub(super) struct Sizes {
+struct Sizes {
     users: usize,
     groups: usize,
     members: usize,
 }
 
-pub(super) fn assignment_fixture(s: &Sizes) -> String {
+impl Sizes {
+    /// The sizes of a run (smoke: tiny).
+    fn of(smoke: bool) -> Sizes {
+        if smoke {
+            Sizes {
+                users: 50,
+                groups: 5,
+                members: 100,
+            }
+        } else {
+            Sizes {
+                users: 5000,
+                groups: 200,
+                members: 10000,
+            }
+        }
+    }
+}
+
+fn assignment_fixture(s: &Sizes) -> String {
     let base = graph_emulator::scenarios::text("empty").unwrap_or_default();
     let mut y = format!(
         "{base}\ngenerate:\n  users: {{count: {}, domain: empty.onmicrosoft.com, perUserMfaEvery: 10}}\n  groups:\n    - {{displayName: Mac Users, memberCount: {}}}\n",
@@ -30,7 +49,7 @@ pub(super) fn assignment_fixture(s: &Sizes) -> String {
     y
 }
 
-pub(super) fn assignment_spec(upns: &[String], s: &Sizes) -> String {
+fn assignment_spec(upns: &[String], s: &Sizes) -> String {
     let mut y = String::from(
         "version: 1\ntenant: empty.onmicrosoft.com\ncloud: public\npreset: kandji-passport\npassport:\n  mode: mac-login\n\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n\nassignments:\n  users:\n",
     );
@@ -50,19 +69,7 @@ pub(super) fn assignments(
     opts: &Options,
     results: &mut Results,
 ) -> Result<(String, String), BenchError> {
-    let sizes = if opts.smoke {
-        Sizes {
-            users: 50,
-            groups: 5,
-            members: 100,
-        }
-    } else {
-        Sizes {
-            users: 5000,
-            groups: 200,
-            members: 10000,
-        }
-    };
+    let sizes = Sizes::of(opts.smoke);
     let title = format!(
         "3. Assignments of {} users and {} groups, per-user MFA scan of {} group members",
         sizes.users, sizes.groups, sizes.members
@@ -127,38 +134,56 @@ pub(super) fn assignments(
     let looked_up = analyze::operations_matching(first, "/users")
         - analyze::operations_matching(first, "/authentication/requirements");
     let scanned = analyze::operations_matching(first, "/authentication/requirements");
+    if let Some(reason) = not_measured(&sizes, first, looked_up, scanned) {
+        results.assignments_skipped = Some(reason.clone());
+        return Ok((title, skipped_body(&reason, &sizes)));
+    }
+    let body = assignments_body(&sizes, bound, &rows, (looked_up, scanned));
+    results.assignments = rows;
+    Ok((title, body))
+}
+
+/// Why scenario 3 measured nothing: entractl sent no lookup or per-user MFA read.
+fn not_measured(s: &Sizes, first: &Traffic, looked_up: usize, scanned: usize) -> Option<String> {
     let mut missing = Vec::new();
     if looked_up + analyze::operations_matching(first, "/groups") == 0 {
         missing.push(format!(
             "entractl sent no user or group request for the {} assigned users and {} groups \
              (assignments, issue 6, not in this build)",
-            sizes.users, sizes.groups
+            s.users, s.groups
         ));
     }
     if scanned == 0 {
         missing.push(format!(
             "entractl read no per-user MFA state of the {} group members (per-user MFA scan, \
              issue 7, not in this build)",
-            sizes.members
+            s.members
         ));
     }
-    if !missing.is_empty() {
-        let reason = missing.join("; ");
-        results.assignments_skipped = Some(reason.clone());
-        return Ok((
-            title,
-            format!(
-                "Skipped: {reason}. The harness runs this scenario (a tenant of {} users with \
-                 `Mac Users` of {} members and {} more groups, a spec assigning {} users and {} \
-                 groups) and reports figures once entractl reads them.\n",
-                sizes.members.max(sizes.users),
-                sizes.members,
-                sizes.groups - 1,
-                sizes.users,
-                sizes.groups
-            ),
-        ));
-    }
+    (!missing.is_empty()).then(|| missing.join("; "))
+}
+
+/// Scenario 3's report section when it measured nothing.
+fn skipped_body(reason: &str, sizes: &Sizes) -> String {
+    format!(
+        "Skipped: {reason}. The harness runs this scenario (a tenant of {} users with \
+         `Mac Users` of {} members and {} more groups, a spec assigning {} users and {} \
+         groups) and reports figures once entractl reads them.\n",
+        sizes.members.max(sizes.users),
+        sizes.members,
+        sizes.groups - 1,
+        sizes.users,
+        sizes.groups
+    )
+}
+
+/// Scenario 3's report section: the table, the lower bound, peak memory and the operations.
+fn assignments_body(
+    sizes: &Sizes,
+    bound: usize,
+    rows: &[Measured],
+    (looked_up, scanned): (usize, usize),
+) -> String {
     let mut body = format!(
         "`entractl plan` of a spec assigning {} users and {} groups (`Mac Users` with {} members, \
          {} groups of 10) with per-user MFA `disabledForAppUsers` (the preset), on a P1 tenant \
@@ -168,7 +193,7 @@ pub(super) fn assignments(
         sizes.members,
         sizes.groups - 1
     );
-    for m in &rows {
+    for m in rows {
         body.push_str(&m.row());
         body.push('\n');
     }
@@ -199,6 +224,5 @@ pub(super) fn assignments(
     body.push_str(&format!(
         "- Operations: {looked_up} on users, {scanned} per-user MFA reads.\n"
     ));
-    results.assignments = rows;
-    Ok((title, body))
+    body
 }

@@ -113,6 +113,29 @@ pub(super) fn fleet(opts: &Options, results: &mut Results) -> Result<(String, St
     }
     emu.shutdown();
 
+    let body = fleet_body(opts, policies, &m);
+    results.fleet = Some(m);
+    Ok(("Fleet scale (issue 10)".into(), body))
+}
+
+/// Graph operations per tenant (from the token), tokens and `$batch` envelopes left out.
+pub(super) fn per_tenant_operations(log: &[graph_emulator::LogEntry]) -> BTreeMap<String, usize> {
+    let mut out: BTreeMap<String, usize> = BTreeMap::new();
+    for e in log {
+        let envelope = e.batch_id.is_none() && e.template.ends_with("/$batch");
+        if envelope || e.template.starts_with("/{tenant}") {
+            continue;
+        }
+        if let Some(t) = &e.tenant {
+            *out.entry(t.clone()).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// The fleet scenario's report section: the table and the targets.
+fn fleet_body(opts: &Options, policies: usize, m: &FleetMeasured) -> String {
+    let (parallel, lat) = (m.parallel, m.latency_ms);
     let wall = median(&m.walls).unwrap_or_default();
     let peak = m.rss.iter().copied().max();
     let mut body = format!(
@@ -190,21 +213,5 @@ pub(super) fn fleet(opts: &Options, results: &mut Results) -> Result<(String, St
             "**no**"
         }
     ));
-    results.fleet = Some(m);
-    Ok(("Fleet scale (issue 10)".into(), body))
-}
-
-/// Graph operations per tenant (from the token), tokens and `$batch` envelopes left out.
-pub(super) fn per_tenant_operations(log: &[graph_emulator::LogEntry]) -> BTreeMap<String, usize> {
-    let mut out: BTreeMap<String, usize> = BTreeMap::new();
-    for e in log {
-        let envelope = e.batch_id.is_none() && e.template.ends_with("/$batch");
-        if envelope || e.template.starts_with("/{tenant}") {
-            continue;
-        }
-        if let Some(t) = &e.tenant {
-            *out.entry(t.clone()).or_default() += 1;
-        }
-    }
-    out
+    body
 }

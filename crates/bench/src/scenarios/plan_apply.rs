@@ -50,6 +50,16 @@ pub(super) fn converged_plan(
             rows.push(m);
         }
     }
+    let body = converged_plan_body(opts, policies, &rows);
+    results.converged_plan = rows;
+    Ok((
+        "1. Plan of a converged P1 tenant (specs/kandji-passport-mac-login.yaml)".into(),
+        body,
+    ))
+}
+
+/// Scenario 1's report section: the table, the ratios and the targets.
+fn converged_plan_body(opts: &Options, policies: usize, rows: &[Measured]) -> String {
     let mut body = format!(
         "`entractl plan specs/kandji-passport-mac-login.yaml` on the `p1-legacy` scenario (Contoso, Entra ID P1, before baseline-scope enforcement) \
          after `entractl apply` converged it, with {policies} conditional access policies \
@@ -61,7 +71,7 @@ pub(super) fn converged_plan(
         },
         opts.runs()
     );
-    for m in &rows {
+    for m in rows {
         body.push_str(&m.row());
         body.push('\n');
     }
@@ -106,11 +116,7 @@ pub(super) fn converged_plan(
             body.push_str(&format!("- `{k}` × {n}\n"));
         }
     }
-    results.converged_plan = rows;
-    Ok((
-        "1. Plan of a converged P1 tenant (specs/kandji-passport-mac-login.yaml)".into(),
-        body,
-    ))
+    body
 }
 
 /// Duplicate objects for the app with this uniqueName (empty = none).
@@ -183,55 +189,16 @@ pub(super) fn apply_from_empty(
     opts: &Options,
     results: &mut Results,
 ) -> Result<(String, String), BenchError> {
-    const S: &str = "scenario 2 (apply from empty)";
     let (delay, lat) = if opts.smoke { (200, 5) } else { (2000, 50) };
-    let spec = "specs/kandji-passport-mac-login.yaml";
     let mut rows = Vec::new();
     for naive in [false, true] {
         let mut m = Measured::new(lat, naive);
         let mut dups = Vec::new();
         let mut converged = true;
         for i in 0..opts.runs() {
-            let emu = start(TenantSource::Scenario(CONTOSO.into()), Knobs::default())?;
-            if opts.smoke {
-                set_ca_policies(&emu, 0);
-            }
-            emu.set_knobs(Knobs {
-                latency_ms: lat,
-                replication_delay_ms: delay,
-                ..Knobs::default()
-            });
-            let target = Target {
-                opts,
-                base_url: emu.base_url(),
-                tenant_id: P1_TENANT_ID,
-            };
-            let journal = path_str(&opts.scratch.join(format!("s2-journal-{naive}-{i}")));
-            emu.clear_log();
-            let r = target.run(
-                naive,
-                &[
-                    "apply",
-                    spec,
-                    "--auto-approve",
-                    "--allow-security-downgrade",
-                    "--journal-dir",
-                    &journal,
-                ],
-                &format!("s2-apply-{naive}-{i}"),
-            )?;
-            if r.code != 0 {
-                return Err(step_failed(S, "apply", &r));
-            }
-            m.add(&r, &emu.request_log());
-            dups.extend(duplicates(&emu, "kandji-passport"));
-            emu.set_knobs(Knobs::default());
-            let p = target.run(
-                false,
-                &["plan", spec, "--detailed-exitcode"],
-                &format!("s2-plan-{naive}-{i}"),
-            )?;
-            converged &= p.code == 0;
+            let (d, c) = apply_once(opts, (delay, lat), naive, i, &mut m)?;
+            dups.extend(d);
+            converged &= c;
         }
         rows.push(ApplyMeasured {
             runs: m,
@@ -239,6 +206,68 @@ pub(super) fn apply_from_empty(
             converged,
         });
     }
+    let body = apply_body(opts, (delay, lat), &rows);
+    results.apply_from_empty = rows;
+    Ok((
+        format!("2. Apply from an empty tenant, {delay} ms replication delay"),
+        body,
+    ))
+}
+
+/// One run of scenario 2 on a fresh tenant: the apply (measured into `m`), then the duplicates
+/// it left and whether a plan finds the tenant converged.
+fn apply_once(
+    opts: &Options,
+    (delay, lat): (u64, u64),
+    naive: bool,
+    i: usize,
+    m: &mut Measured,
+) -> Result<(Vec<String>, bool), BenchError> {
+    const S: &str = "scenario 2 (apply from empty)";
+    let spec = "specs/kandji-passport-mac-login.yaml";
+    let emu = start(TenantSource::Scenario(CONTOSO.into()), Knobs::default())?;
+    if opts.smoke {
+        set_ca_policies(&emu, 0);
+    }
+    emu.set_knobs(Knobs {
+        latency_ms: lat,
+        replication_delay_ms: delay,
+        ..Knobs::default()
+    });
+    let target = Target {
+        opts,
+        base_url: emu.base_url(),
+        tenant_id: P1_TENANT_ID,
+    };
+    let journal = path_str(&opts.scratch.join(format!("s2-journal-{naive}-{i}")));
+    emu.clear_log();
+    let r = target.run(
+        naive,
+        &[
+            "apply",
+            spec,
+            "--auto-approve",
+            "--allow-security-downgrade",
+            "--journal-dir",
+            &journal,
+        ],
+        &format!("s2-apply-{naive}-{i}"),
+    )?;
+    if r.code != 0 {
+        return Err(step_failed(S, "apply", &r));
+    }
+    m.add(&r, &emu.request_log());
+    emu.set_knobs(Knobs::default());
+    let p = target.run(
+        false,
+        &["plan", spec, "--detailed-exitcode"],
+        &format!("s2-plan-{naive}-{i}"),
+    )?;
+    Ok((duplicates(&emu, "kandji-passport"), p.code == 0))
+}
+
+/// Scenario 2's report section: the table and the ratios.
+fn apply_body(opts: &Options, (delay, lat): (u64, u64), rows: &[ApplyMeasured]) -> String {
     let mut body = format!(
         "`entractl apply specs/kandji-passport-mac-login.yaml --auto-approve` on a fresh `p1-legacy` tenant (none of \
          the spec's objects exist yet) with {delay} ms replication delay and {lat} ms latency per \
@@ -254,7 +283,7 @@ pub(super) fn apply_from_empty(
         },
         opts.runs()
     );
-    for a in &rows {
+    for a in rows {
         let m = &a.runs;
         body.push_str(&format!(
             "| {} | {} ({} `$batch`) | {} | {} | {} | {} | {} | {} |\n",
@@ -273,7 +302,7 @@ pub(super) fn apply_from_empty(
             if a.converged { "yes" } else { "**no**" },
         ));
     }
-    if let [b, n] = rows.as_slice() {
+    if let [b, n] = rows {
         body.push_str(&format!(
             "\nnaive / batched = {} wall, {} HTTP requests.\n",
             ratio(
@@ -286,9 +315,5 @@ pub(super) fn apply_from_empty(
             ),
         ));
     }
-    results.apply_from_empty = rows;
-    Ok((
-        format!("2. Apply from an empty tenant, {delay} ms replication delay"),
-        body,
-    ))
+    body
 }
