@@ -302,7 +302,10 @@ fn a_portal_made_web_login_app_exports_as_web_login_with_the_preset_and_no_mfa()
     // about MFA: Web Login weakens none of it.
     crate::assert_transcript!("portal_web_login", out);
     let text = out.stdout;
-    assert!(text.contains("mode: web-login") && !text.contains("mfa:"), "{text}");
+    assert!(
+        text.contains("mode: web-login") && !text.contains("mfa:"),
+        "{text}"
+    );
 
     let path = dir.join("web-login.yaml");
     std::fs::write(&path, &text).unwrap();
