@@ -47,6 +47,10 @@ impl Kind for CaExclusionKind {
                     .push(unmanaged(format!("conditional access skipped: {reason}")));
                 return Ok(());
             }
+            CaObserved::Unlicensed { .. } => {
+                out.notes.push(unmanaged("conditional access skipped: the tenant has no Entra ID P1 or P2 licence, so it has no conditional access: nothing to exclude the app from".to_string()));
+                return Ok(());
+            }
             CaObserved::Read { policies } if policies.is_empty() => {
                 out.notes.push(unmanaged(
                     "conditional access: the tenant has no policies; nothing to exclude the app from"

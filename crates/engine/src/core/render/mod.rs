@@ -1,6 +1,7 @@
 //! Renderers: text for people, JSON for machines, Markdown for pull-request comments.
 
 mod common;
+mod forecast;
 mod json;
 mod markdown;
 mod text;
