@@ -44,6 +44,8 @@ pub fn settings_request() -> entractl_graph::GraphRequest {
 /// Who signs in and what the forecast needs to know about them.
 pub struct People<'a> {
     pub users: &'a [ScopeUser],
+    /// UPNs known by id (from the member reads), for users the scope knows only by id.
+    pub upns: &'a BTreeMap<String, String>,
     pub principals: &'a Principals,
     /// Members (scope user ids) of each group a policy names, by group id.
     pub policy_group_members: &'a BTreeMap<String, BTreeSet<String>>,
@@ -127,9 +129,13 @@ fn forecast_users(p: &People<'_>) -> Vec<ForecastUser> {
                     .filter(|(_, members)| members.contains(&u.id))
                     .map(|(g, _)| g.clone()),
             );
+            let label = match p.upns.get(&u.id) {
+                Some(upn) if u.label == u.id => upn.clone(),
+                _ => u.label.clone(),
+            };
             ForecastUser {
                 id: u.id.clone(),
-                label: u.label.clone(),
+                label,
                 groups: groups.into_iter().collect(),
                 evaluated_as: u.id.clone(),
             }

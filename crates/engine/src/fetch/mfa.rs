@@ -84,11 +84,10 @@ pub async fn read(
     let spec_states = spec_user_states(l, d, reads);
     let member_states = member_states(l, reads, parts);
     let early_groups = early_policy_groups(l, parts, policies.clone());
-    let (sd, baseline, spec_states, _, _, settled, tier) = tokio::join!(
+    let (sd, baseline, spec_states, _, settled, tier) = tokio::join!(
         sd,
         baseline,
         spec_states,
-        member_states,
         early_groups,
         parts.settled.clone(),
         parts.tier.clone(),
@@ -109,34 +108,47 @@ pub async fn read(
     if reads.policies {
         out.conditional_access = conditional_access(policies.await?.as_ref(), has_ca)?;
     }
-    if reads.per_user {
-        // A spec user's state was read by the spec's address; key it by the id it resolved to.
-        let by_id: BTreeMap<String, State> = spec_states?
-            .into_iter()
-            .filter_map(|(i, s)| Some((spec.users.get(i)?.as_ref()?.id.clone(), s)))
-            .collect();
-        out.per_user = states(l, &out.scope, by_id).await?;
+    // A spec user's state was read by the spec's address; key it by the id it resolved to.
+    let by_id: BTreeMap<String, State> = spec_states?
+        .into_iter()
+        .filter_map(|(i, s)| Some((spec.users.get(i)?.as_ref()?.id.clone(), s)))
+        .collect();
+    // The per-user states and the forecast's What-If evaluations go out in the same wave.
+    let (scope, policies) = (&out.scope, out.conditional_access.policies());
+    let per_user = async {
+        if reads.per_user {
+            states(l, scope, by_id).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let forecast = async {
+        let group_members = policy_group_members(l, scope, policies).await?;
+        let Some(baseline) = baseline else {
+            return Ok((group_members, None));
+        };
+        let target = SignInTarget::new(baseline.clone(), &d.app.passport_scopes());
+        let people = forecast::People {
+            users: &scope.users,
+            upns: &settled.upns,
+            principals: &settled.principals,
+            policy_group_members: &group_members,
+            policies,
+        };
+        let f = forecast::read(l, &target, baseline, people).await;
+        Ok::<_, ReadError>((group_members, Some(f)))
+    };
+    let (_, per_user, forecast) = tokio::join!(member_states, per_user, forecast);
+    let (group_members, forecast) = forecast?;
+    if let Some(states) = per_user? {
+        out.per_user = states;
     }
-    let group_members = policy_group_members(l, &out).await?;
     out.policy_groups_with_users = group_members
         .iter()
         .filter(|(_, m)| !m.is_empty())
         .map(|(g, _)| g.clone())
         .collect();
     name_users(l, &mut out, &settled.upns).await?;
-    let forecast = match baseline {
-        Some(baseline) => {
-            let target = SignInTarget::new(baseline.clone(), &d.app.passport_scopes());
-            let people = forecast::People {
-                users: &out.scope.users,
-                principals: &settled.principals,
-                policy_group_members: &group_members,
-                policies: out.conditional_access.policies(),
-            };
-            Some(forecast::read(l, &target, baseline, people).await)
-        }
-        None => None,
-    };
     Ok((out, forecast))
 }
 
@@ -234,6 +246,11 @@ fn conditional_access(
                 .map(ConditionalAccessPolicy)
                 .collect(),
         }),
+        Some(Err(e)) if has_ca == Some(false) => Ok(CaObserved::Skipped {
+            reason: format!(
+                "the tenant has no Entra ID P1 or P2 licence, and its conditional access policies could not be read ({e}); a tenant whose licence lapsed may still enforce policies left enabled"
+            ),
+        }),
         Some(Err(e)) => Err(ReadError {
             what: "read the conditional access policies".into(),
             source: e.clone(),
@@ -314,22 +331,17 @@ async fn early_policy_groups(
 /// The users of the scope among the (transitive) members of each group a policy names.
 async fn policy_group_members(
     l: &Loader,
-    out: &ObservedMfa,
+    scope: &SignInScope,
+    policies: &[ConditionalAccessPolicy],
 ) -> Result<BTreeMap<String, BTreeSet<String>>, ReadError> {
-    let policies = out.conditional_access.policies();
     if policies.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let users: BTreeSet<String> = out
-        .scope
-        .users
-        .iter()
-        .map(|u| u.id.to_lowercase())
-        .collect();
+    let users: BTreeSet<String> = scope.users.iter().map(|u| u.id.to_lowercase()).collect();
     if users.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let assigned: BTreeSet<String> = out.scope.groups.iter().map(|g| g.to_lowercase()).collect();
+    let assigned: BTreeSet<String> = scope.groups.iter().map(|g| g.to_lowercase()).collect();
     let groups = policy_groups(policies, &assigned);
     let reads = groups.into_iter().map(|g| async move {
         let members = transitive(l, &g).await?;
