@@ -23,101 +23,22 @@ impl GraphClient {
     /// with 424 when the dependency fails. Conditional-access requests are sent alone (paced);
     /// v1.0 and beta requests go in separate batches. At most `max_in_flight` requests are in flight.
     pub async fn send_all(&self, reqs: Vec<GraphRequest>) -> Vec<Res> {
-        let n = reqs.len();
-        let mut results: Vec<Option<Res>> = (0..n).map(|_| None).collect();
-        // Validate dependencies and group requests linked by dependsOn (union-find).
-        let mut parent: Vec<usize> = (0..n).collect();
-        fn find(p: &mut [usize], mut x: usize) -> usize {
-            while p[x] != x {
-                p[x] = p[p[x]];
-                x = p[x];
-            }
-            x
-        }
-        for (i, r) in reqs.iter().enumerate() {
-            for &d in &r.depends_on {
-                if d >= n || d == i || reqs[d].beta != r.beta {
-                    results[i] = Some(Err(GraphError::new(
-                        GraphErrorKind::Config,
-                        r.method.as_str(),
-                        r.path(),
-                        format!("depends_on({d}) does not name another request of the same send_all call and API version"),
-                    )
-                    .with_operation(r.label.as_deref())));
-                } else {
-                    let (a, b) = (find(&mut parent, i), find(&mut parent, d));
-                    parent[a] = b;
-                }
-            }
-        }
-        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for (i, r) in results.iter().enumerate() {
-            if r.is_none() {
-                let root = find(&mut parent, i);
-                groups.entry(root).or_default().push(i);
-            }
-        }
+        let mut results: Vec<Option<Res>> = (0..reqs.len()).map(|_| None).collect();
+        let groups = link(&reqs, &mut results);
+        let mut set: JoinSet<Vec<(usize, Res)>> = JoinSet::new();
         if !self.config().batching {
             // No `$batch`: each group of linked requests is sent one request at a time,
             // dependencies first; groups run concurrently up to `max_in_flight`.
-            let mut set: JoinSet<Vec<(usize, Res)>> = JoinSet::new();
             for (_, members) in groups {
                 let c = self.clone();
                 let items: Vec<(usize, GraphRequest)> =
                     members.iter().map(|&i| (i, reqs[i].clone())).collect();
                 set.spawn(async move { c.run_unbatched(items).await });
             }
-            while let Some(done) = set.join_next().await {
-                match done {
-                    Ok(list) => {
-                        for (i, r) in list {
-                            results[i] = Some(r);
-                        }
-                    }
-                    Err(e) => tracing::error!("a request task failed: {e}"),
-                }
-            }
+            gather(set, &mut results, "a request task").await;
             return finish(&reqs, results);
         }
-        let mut alone: Vec<usize> = Vec::new();
-        let mut packs: Vec<(bool, Vec<usize>)> = Vec::new();
-        let mut open: BTreeMap<bool, Vec<usize>> = BTreeMap::new();
-        for (_, members) in groups {
-            let beta = reqs[members[0]].beta;
-            if members.len() == 1 && reqs[members[0]].is_conditional_access() {
-                alone.push(members[0]);
-                continue;
-            }
-            if members.len() > MAX_BATCH {
-                for &i in &members {
-                    results[i] = Some(Err(GraphError::new(
-                        GraphErrorKind::Config,
-                        reqs[i].method.as_str(),
-                        reqs[i].path(),
-                        format!(
-                            "a dependsOn chain of {} requests does not fit in one $batch of {MAX_BATCH}",
-                            members.len()
-                        ),
-                    )));
-                }
-                continue;
-            }
-            let cur = open.entry(beta).or_default();
-            if cur.len() + members.len() > MAX_BATCH {
-                packs.push((beta, std::mem::take(cur)));
-            }
-            cur.extend(members);
-        }
-        for (beta, cur) in open {
-            if !cur.is_empty() {
-                packs.push((beta, cur));
-            }
-        }
-        // A pack of one is just a request.
-        let (singles, packs): (Vec<_>, Vec<_>) = packs.into_iter().partition(|(_, m)| m.len() == 1);
-        alone.extend(singles.into_iter().map(|(_, m)| m[0]));
-
-        let mut set: JoinSet<Vec<(usize, Res)>> = JoinSet::new();
+        let (alone, packs) = pack(&reqs, groups, &mut results);
         for i in alone {
             let c = self.clone();
             let r = reqs[i].clone();
@@ -129,16 +50,7 @@ impl GraphClient {
                 members.iter().map(|&i| (i, reqs[i].clone())).collect();
             set.spawn(async move { c.run_batch(beta, items).await });
         }
-        while let Some(done) = set.join_next().await {
-            match done {
-                Ok(list) => {
-                    for (i, r) in list {
-                        results[i] = Some(r);
-                    }
-                }
-                Err(e) => tracing::error!("a batch task failed: {e}"),
-            }
-        }
+        gather(set, &mut results, "a batch task").await;
         finish(&reqs, results)
     }
 
@@ -172,40 +84,11 @@ impl GraphClient {
         done.into_iter().collect()
     }
 
+    /// Sends `items` as one `$batch`; failed answers are retried one by one, and requests not
+    /// run because a dependency failed (424) are run once it has succeeded.
     async fn run_batch(&self, beta: bool, items: Vec<(usize, GraphRequest)>) -> Vec<(usize, Res)> {
         let start = Instant::now();
-        let requests: Vec<Value> = items
-            .iter()
-            .map(|(i, r)| {
-                let mut o = Map::new();
-                o.insert("id".into(), json!(i.to_string()));
-                o.insert("method".into(), json!(r.method.as_str()));
-                o.insert("url".into(), json!(r.relative_url()));
-                let mut headers = Map::new();
-                for (k, v) in &r.headers {
-                    headers.insert(k.clone(), json!(v));
-                }
-                if let Some(b) = &r.body {
-                    headers.insert("Content-Type".into(), json!("application/json"));
-                    o.insert("body".into(), b.clone());
-                }
-                if !headers.is_empty() {
-                    o.insert("headers".into(), Value::Object(headers));
-                }
-                if !r.depends_on.is_empty() {
-                    o.insert(
-                        "dependsOn".into(),
-                        json!(
-                            r.depends_on
-                                .iter()
-                                .map(|d| d.to_string())
-                                .collect::<Vec<_>>()
-                        ),
-                    );
-                }
-                Value::Object(o)
-            })
-            .collect();
+        let requests: Vec<Value> = items.iter().map(|(i, r)| batch_entry(*i, r)).collect();
         let mut outer = GraphRequest::post("/$batch")
             .json(json!({ "requests": requests }))
             .label(format!("$batch of {} requests", items.len()));
@@ -214,37 +97,7 @@ impl GraphClient {
 
         let resp = match self.send(outer).await {
             Ok(r) => r,
-            Err(e)
-                if e.kind == GraphErrorKind::Ambiguous
-                    || (e.kind == GraphErrorKind::Graph
-                        && matches!(e.status, Some(500 | 502 | 504))) =>
-            {
-                // The batch may have been applied, in part: idempotent requests are simply
-                // re-sent, creates only through their probe, other creates are reported.
-                let mut out = Vec::new();
-                for (i, r) in items {
-                    let mut ie = e.clone();
-                    ie.method = r.method.to_string();
-                    ie.path = r.path().to_string();
-                    ie.operation = r.label.clone();
-                    let res = if r.is_idempotent() || r.probe.is_some() {
-                        let first = Failure::Transport {
-                            err: ie,
-                            maybe_applied: true,
-                        };
-                        self.run(&r, &Target::Relative, Some(first), start).await
-                    } else {
-                        ie.kind = GraphErrorKind::Ambiguous;
-                        ie.message = format!(
-                            "the $batch carrying this create failed ({}); Graph may have applied it, so it was not sent again",
-                            e.message
-                        );
-                        Err(ie)
-                    };
-                    out.push((i, res));
-                }
-                return out;
-            }
+            Err(e) if maybe_applied(&e) => return self.after_lost_batch(&e, items, start).await,
             Err(e) => {
                 return items
                     .into_iter()
@@ -260,75 +113,66 @@ impl GraphClient {
                     .collect();
             }
         };
-        let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
-        for r in resp
-            .json()
-            .get("responses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(id) = r.get("id").and_then(Value::as_str) {
-                by_id.insert(id.to_string(), r.clone());
-            }
-        }
-        let mut done: BTreeMap<usize, Res> = BTreeMap::new();
-        let mut retry: Vec<(usize, Failure)> = Vec::new();
-        let mut failed_dep: Vec<usize> = Vec::new();
         let reqs: BTreeMap<usize, GraphRequest> = items.into_iter().collect();
-        for (&i, r) in &reqs {
-            let Some(sub) = by_id.get(&i.to_string()) else {
-                let mut e = GraphError::new(
-                    GraphErrorKind::Decode,
-                    r.method.as_str(),
-                    r.path(),
-                    "the $batch response has no answer for this request",
-                );
-                e.request_id = resp.request_id.clone();
-                done.insert(i, Err(e.with_operation(r.label.as_deref())));
-                continue;
-            };
-            let status = sub.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-            let headers = headers_from_json(sub.get("headers"));
-            let body = sub.get("body").cloned().filter(|b| !b.is_null());
-            if (200..300).contains(&status) {
-                done.insert(
-                    i,
-                    Ok(GraphResponse {
-                        status,
-                        headers,
-                        body,
-                        request_id: resp.request_id.clone(),
-                    }),
-                );
-                continue;
-            }
-            let err = GraphError::from_response(
-                r.method.as_str(),
-                r.path(),
-                status,
-                body.as_ref(),
-                resp.request_id.clone(),
-                None,
-            )
-            .with_operation(r.label.as_deref());
-            if status == 424 {
-                failed_dep.push(i);
-            } else {
-                retry.push((i, Failure::Http { err, headers }));
-            }
-        }
+        let mut answers = Answers::read(&resp, &reqs);
         // Failed answers go through the single-request policy, each with its own Retry-After.
         let mut set: JoinSet<(usize, Res)> = JoinSet::new();
-        for (i, first) in retry {
+        for (i, first) in answers.retry {
             let c = self.clone();
             let r = reqs[&i].clone();
             set.spawn(async move { (i, c.run(&r, &Target::Relative, Some(first), start).await) });
         }
         while let Some(Ok((i, res))) = set.join_next().await {
-            done.insert(i, res);
+            answers.done.insert(i, res);
         }
-        // 424: run once every dependency has succeeded (in input order), else report which failed.
+        self.run_after_dependencies(&reqs, answers.failed_dep, &mut answers.done, start)
+            .await;
+        answers.done.into_iter().collect()
+    }
+
+    /// The `$batch` itself failed in a way that may have applied it, in part: idempotent
+    /// requests are simply re-sent, creates only through their probe, other creates are
+    /// reported.
+    async fn after_lost_batch(
+        &self,
+        e: &GraphError,
+        items: Vec<(usize, GraphRequest)>,
+        start: Instant,
+    ) -> Vec<(usize, Res)> {
+        let mut out = Vec::new();
+        for (i, r) in items {
+            let mut ie = e.clone();
+            ie.method = r.method.to_string();
+            ie.path = r.path().to_string();
+            ie.operation = r.label.clone();
+            let res = if r.is_idempotent() || r.probe.is_some() {
+                let first = Failure::Transport {
+                    err: ie,
+                    maybe_applied: true,
+                };
+                self.run(&r, &Target::Relative, Some(first), start).await
+            } else {
+                ie.kind = GraphErrorKind::Ambiguous;
+                ie.message = format!(
+                    "the $batch carrying this create failed ({}); Graph may have applied it, so it was not sent again",
+                    e.message
+                );
+                Err(ie)
+            };
+            out.push((i, res));
+        }
+        out
+    }
+
+    /// 424 answers (`failed_dep`): each runs once every dependency has succeeded (in input
+    /// order), else reports which failed.
+    async fn run_after_dependencies(
+        &self,
+        reqs: &BTreeMap<usize, GraphRequest>,
+        failed_dep: Vec<usize>,
+        done: &mut BTreeMap<usize, Res>,
+        start: Instant,
+    ) {
         let mut waiting: BTreeSet<usize> = failed_dep.into_iter().collect();
         while !waiting.is_empty() {
             let ready: Vec<usize> = waiting
@@ -350,14 +194,230 @@ impl GraphClient {
             for i in ready {
                 waiting.remove(&i);
                 let r = reqs[&i].clone();
-                let res = match dependency_failed(&r, &done) {
+                let res = match dependency_failed(&r, done) {
                     None => self.run(&r, &Target::Relative, None, start).await,
                     Some(e) => Err(e),
                 };
                 done.insert(i, res);
             }
         }
-        done.into_iter().collect()
+    }
+}
+
+/// Checks each request's `depends_on` (an invalid one fails the request in `results`) and
+/// groups the others linked by `dependsOn` (union-find), by root, members in input order.
+fn link(reqs: &[GraphRequest], results: &mut [Option<Res>]) -> BTreeMap<usize, Vec<usize>> {
+    let n = reqs.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    for (i, r) in reqs.iter().enumerate() {
+        for &d in &r.depends_on {
+            if d >= n || d == i || reqs[d].beta != r.beta {
+                results[i] = Some(Err(GraphError::new(
+                    GraphErrorKind::Config,
+                    r.method.as_str(),
+                    r.path(),
+                    format!("depends_on({d}) does not name another request of the same send_all call and API version"),
+                )
+                .with_operation(r.label.as_deref())));
+            } else {
+                let (a, b) = (find(&mut parent, i), find(&mut parent, d));
+                parent[a] = b;
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, r) in results.iter().enumerate() {
+        if r.is_none() {
+            let root = find(&mut parent, i);
+            groups.entry(root).or_default().push(i);
+        }
+    }
+    groups
+}
+
+/// Packs the groups into `$batch`es of at most [`MAX_BATCH`] per API version, a group never
+/// split: `(requests sent alone, (beta, members) of each batch)`. Conditional-access requests
+/// and packs of one go alone; a group too large for one batch fails in `results`.
+fn pack(
+    reqs: &[GraphRequest],
+    groups: BTreeMap<usize, Vec<usize>>,
+    results: &mut [Option<Res>],
+) -> (Vec<usize>, Vec<(bool, Vec<usize>)>) {
+    let mut alone: Vec<usize> = Vec::new();
+    let mut packs: Vec<(bool, Vec<usize>)> = Vec::new();
+    let mut open: BTreeMap<bool, Vec<usize>> = BTreeMap::new();
+    for (_, members) in groups {
+        let beta = reqs[members[0]].beta;
+        if members.len() == 1 && reqs[members[0]].is_conditional_access() {
+            alone.push(members[0]);
+            continue;
+        }
+        if members.len() > MAX_BATCH {
+            for &i in &members {
+                results[i] = Some(Err(GraphError::new(
+                    GraphErrorKind::Config,
+                    reqs[i].method.as_str(),
+                    reqs[i].path(),
+                    format!(
+                        "a dependsOn chain of {} requests does not fit in one $batch of {MAX_BATCH}",
+                        members.len()
+                    ),
+                )));
+            }
+            continue;
+        }
+        let cur = open.entry(beta).or_default();
+        if cur.len() + members.len() > MAX_BATCH {
+            packs.push((beta, std::mem::take(cur)));
+        }
+        cur.extend(members);
+    }
+    for (beta, cur) in open {
+        if !cur.is_empty() {
+            packs.push((beta, cur));
+        }
+    }
+    // A pack of one is just a request.
+    let (singles, packs): (Vec<_>, Vec<_>) = packs.into_iter().partition(|(_, m)| m.len() == 1);
+    alone.extend(singles.into_iter().map(|(_, m)| m[0]));
+    (alone, packs)
+}
+
+/// Puts each finished task's results in `results` (`what` names the tasks in the log when one
+/// fails).
+async fn gather(mut set: JoinSet<Vec<(usize, Res)>>, results: &mut [Option<Res>], what: &str) {
+    while let Some(done) = set.join_next().await {
+        match done {
+            Ok(list) => {
+                for (i, r) in list {
+                    results[i] = Some(r);
+                }
+            }
+            Err(e) => tracing::error!("{what} failed: {e}"),
+        }
+    }
+}
+
+/// One request inside a `$batch` body, with `id` its index in the `send_all` call.
+fn batch_entry(i: usize, r: &GraphRequest) -> Value {
+    let mut o = Map::new();
+    o.insert("id".into(), json!(i.to_string()));
+    o.insert("method".into(), json!(r.method.as_str()));
+    o.insert("url".into(), json!(r.relative_url()));
+    let mut headers = Map::new();
+    for (k, v) in &r.headers {
+        headers.insert(k.clone(), json!(v));
+    }
+    if let Some(b) = &r.body {
+        headers.insert("Content-Type".into(), json!("application/json"));
+        o.insert("body".into(), b.clone());
+    }
+    if !headers.is_empty() {
+        o.insert("headers".into(), Value::Object(headers));
+    }
+    if !r.depends_on.is_empty() {
+        o.insert(
+            "dependsOn".into(),
+            json!(
+                r.depends_on
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    Value::Object(o)
+}
+
+/// The `$batch` itself failed, and Graph may have applied it (in part).
+fn maybe_applied(e: &GraphError) -> bool {
+    e.kind == GraphErrorKind::Ambiguous
+        || (e.kind == GraphErrorKind::Graph && matches!(e.status, Some(500 | 502 | 504)))
+}
+
+/// The answers of a `$batch`, sorted: final results (successes, missing answers), failures to
+/// retry one by one, and requests not run because a dependency failed (424).
+struct Answers {
+    done: BTreeMap<usize, Res>,
+    retry: Vec<(usize, Failure)>,
+    failed_dep: Vec<usize>,
+}
+
+impl Answers {
+    fn read(resp: &GraphResponse, reqs: &BTreeMap<usize, GraphRequest>) -> Answers {
+        let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
+        for r in resp
+            .json()
+            .get("responses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = r.get("id").and_then(Value::as_str) {
+                by_id.insert(id.to_string(), r.clone());
+            }
+        }
+        let mut a = Answers {
+            done: BTreeMap::new(),
+            retry: Vec::new(),
+            failed_dep: Vec::new(),
+        };
+        for (&i, r) in reqs {
+            match by_id.get(&i.to_string()) {
+                Some(sub) => a.answer(i, r, sub, resp),
+                None => {
+                    let mut e = GraphError::new(
+                        GraphErrorKind::Decode,
+                        r.method.as_str(),
+                        r.path(),
+                        "the $batch response has no answer for this request",
+                    );
+                    e.request_id = resp.request_id.clone();
+                    a.done.insert(i, Err(e.with_operation(r.label.as_deref())));
+                }
+            }
+        }
+        a
+    }
+
+    /// Request `i`'s answer `sub` (inside `resp`).
+    fn answer(&mut self, i: usize, r: &GraphRequest, sub: &Value, resp: &GraphResponse) {
+        let status = sub.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+        let headers = headers_from_json(sub.get("headers"));
+        let body = sub.get("body").cloned().filter(|b| !b.is_null());
+        if (200..300).contains(&status) {
+            self.done.insert(
+                i,
+                Ok(GraphResponse {
+                    status,
+                    headers,
+                    body,
+                    request_id: resp.request_id.clone(),
+                }),
+            );
+            return;
+        }
+        let err = GraphError::from_response(
+            r.method.as_str(),
+            r.path(),
+            status,
+            body.as_ref(),
+            resp.request_id.clone(),
+            None,
+        )
+        .with_operation(r.label.as_deref());
+        if status == 424 {
+            self.failed_dep.push(i);
+        } else {
+            self.retry.push((i, Failure::Http { err, headers }));
+        }
     }
 }
 

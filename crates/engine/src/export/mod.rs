@@ -13,8 +13,12 @@
 //! `entractl:<key>` tag on the application and its service principal) when entractl does not
 //! manage the app yet.
 
+mod api_permissions;
+mod assigned;
+mod from_facts;
 mod model;
 mod read;
+mod relax;
 mod types;
 mod yaml;
 
@@ -48,7 +52,7 @@ pub async fn export(
         let plan = diff(&desired, &observed).map_err(|source| ExportError::Plan { source })?;
         let left: Vec<&Change> = plan.actionable().filter(|c| !is_adoption(c)).collect();
         residual = left.iter().map(|c| describe(c)).collect();
-        if left.is_empty() || !model.relax(&left, &observed, &facts) {
+        if left.is_empty() || !model.relax(&left, &observed) {
             return Ok(Exported {
                 yaml: text,
                 app_id: facts.app.app_id.clone(),

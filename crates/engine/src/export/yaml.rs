@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use entractl_spec::OptionalClaim;
+use entractl_spec::{App, OptionalClaim, Spec};
 
 use super::model::{CaExport, ExportModel, PresetValues, set_ci};
 use super::types::ExportOptions;
@@ -159,6 +159,11 @@ fn claims_equal(a: &[OptionalClaim], b: &[OptionalClaim]) -> bool {
     a == b
 }
 
+/// `true`/`false` as YAML.
+fn flag(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
 /// The spec file for `m`.
 pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
     let preset = if m.preset {
@@ -172,55 +177,80 @@ pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
         model: m,
         used: BTreeSet::new(),
     };
-    w.key("version", 0, "version", Some("1"));
-    w.key("tenant", 0, "tenant", Some(&scalar(&m.tenant)));
-    if m.cloud != "public" {
-        w.key("cloud", 0, "cloud", Some(&scalar(&m.cloud)));
-    }
-    if p.is_some() {
-        w.key("preset", 0, "preset", Some("kandji-passport"));
+    w.top(p);
+    w.app(p.map(|p| &p.app));
+    w.assignments(p);
+    w.mfa(p);
+    let mut head = header(m, opts, &w.used);
+    head.push_str(&w.out);
+    head
+}
+
+/// The values of a spec `Writer` writes, in the file's order; `p`/`pa` is the preset's spec
+/// (or app) when the export uses it: then only the values that differ from it are written.
+impl Writer<'_> {
+    fn top(&mut self, p: Option<&Spec>) {
+        let m = self.model;
+        self.key("version", 0, "version", Some("1"));
+        self.key("tenant", 0, "tenant", Some(&scalar(&m.tenant)));
+        if m.cloud != "public" {
+            self.key("cloud", 0, "cloud", Some(&scalar(&m.cloud)));
+        }
+        if p.is_some() {
+            self.key("preset", 0, "preset", Some("kandji-passport"));
+        }
     }
 
-    // app
-    w.key("app", 0, "app", None);
-    w.key(
-        "app.displayName",
-        2,
-        "displayName",
-        Some(&scalar(&m.display_name)),
-    );
-    if let Some(u) = &m.unique_name {
-        w.key("app.uniqueName", 2, "uniqueName", Some(&scalar(u)));
-    }
-    w.key("app.appId", 2, "appId", Some(&m.app_id));
-    let pa = p.map(|p| &p.app);
-    if pa.is_none_or(|a| a.audience != Some(m.audience)) {
-        w.key("app.audience", 2, "audience", Some(m.audience.name()));
-    }
-    if pa.is_none_or(|a| a.public_client_flows != Some(m.public_client_flows)) {
-        w.key(
-            "app.publicClientFlows",
+    fn app(&mut self, pa: Option<&App>) {
+        let m = self.model;
+        self.key("app", 0, "app", None);
+        self.key(
+            "app.displayName",
             2,
-            "publicClientFlows",
-            Some(if m.public_client_flows {
-                "true"
-            } else {
-                "false"
-            }),
+            "displayName",
+            Some(&scalar(&m.display_name)),
         );
+        if let Some(u) = &m.unique_name {
+            self.key("app.uniqueName", 2, "uniqueName", Some(&scalar(u)));
+        }
+        self.key("app.appId", 2, "appId", Some(&m.app_id));
+        if pa.is_none_or(|a| a.audience != Some(m.audience)) {
+            self.key("app.audience", 2, "audience", Some(m.audience.name()));
+        }
+        if pa.is_none_or(|a| a.public_client_flows != Some(m.public_client_flows)) {
+            self.key(
+                "app.publicClientFlows",
+                2,
+                "publicClientFlows",
+                Some(flag(m.public_client_flows)),
+            );
+        }
+        self.redirect_uris(pa);
+        self.tokens(pa);
+        self.api_permissions(pa);
+        if let Some(c) = m.admin_consent
+            && pa.is_none_or(|a| a.admin_consent != Some(c))
+        {
+            self.key("app.adminConsent", 2, "adminConsent", Some(flag(c)));
+        }
     }
-    let web = pa.is_none_or(|a| {
-        set_ci(a.redirect_uris.web.as_deref().unwrap_or_default()) != set_ci(&m.web)
-    });
-    let public_client = !m.public_client.is_empty();
-    let spa = !m.spa.is_empty();
-    if web || public_client || spa {
-        w.key("app.redirectUris", 2, "redirectUris", None);
+
+    fn redirect_uris(&mut self, pa: Option<&App>) {
+        let m = self.model;
+        let web = pa.is_none_or(|a| {
+            set_ci(a.redirect_uris.web.as_deref().unwrap_or_default()) != set_ci(&m.web)
+        });
+        let public_client = !m.public_client.is_empty();
+        let spa = !m.spa.is_empty();
+        if !(web || public_client || spa) {
+            return;
+        }
+        self.key("app.redirectUris", 2, "redirectUris", None);
         if web {
-            w.list("app.redirectUris.web", 4, "web", &m.web);
+            self.list("app.redirectUris.web", 4, "web", &m.web);
         }
         if public_client {
-            w.list(
+            self.list(
                 "app.redirectUris.publicClient",
                 4,
                 "publicClient",
@@ -228,29 +258,34 @@ pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
             );
         }
         if spa {
-            w.list("app.redirectUris.spa", 4, "spa", &m.spa);
+            self.list("app.redirectUris.spa", 4, "spa", &m.spa);
         }
     }
-    let id = match pa.and_then(|a| a.tokens.id.as_deref()) {
-        Some(pid) => !claims_equal(pid, &m.id_claims),
-        None => !m.id_claims.is_empty(),
-    };
-    let access = !m.access_claims.is_empty();
-    let saml2 = !m.saml2_claims.is_empty();
-    let groups = pa.is_none_or(|a| a.tokens.groups_claim != Some(m.groups_claim));
-    if id || access || saml2 || groups {
-        w.key("app.tokens", 2, "tokens", None);
+
+    fn tokens(&mut self, pa: Option<&App>) {
+        let m = self.model;
+        let id = match pa.and_then(|a| a.tokens.id.as_deref()) {
+            Some(pid) => !claims_equal(pid, &m.id_claims),
+            None => !m.id_claims.is_empty(),
+        };
+        let access = !m.access_claims.is_empty();
+        let saml2 = !m.saml2_claims.is_empty();
+        let groups = pa.is_none_or(|a| a.tokens.groups_claim != Some(m.groups_claim));
+        if !(id || access || saml2 || groups) {
+            return;
+        }
+        self.key("app.tokens", 2, "tokens", None);
         if id {
-            w.claims("app.tokens.id", 4, "id", &m.id_claims);
+            self.claims("app.tokens.id", 4, "id", &m.id_claims);
         }
         if access {
-            w.claims("app.tokens.access", 4, "access", &m.access_claims);
+            self.claims("app.tokens.access", 4, "access", &m.access_claims);
         }
         if saml2 {
-            w.claims("app.tokens.saml2", 4, "saml2", &m.saml2_claims);
+            self.claims("app.tokens.saml2", 4, "saml2", &m.saml2_claims);
         }
         if groups {
-            w.key(
+            self.key(
                 "app.tokens.groupsClaim",
                 4,
                 "groupsClaim",
@@ -258,107 +293,114 @@ pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
             );
         }
     }
-    if let Some(perms) = &m.api_permissions
-        && pa.is_none_or(|a| !m.perms_equal(a.api_permissions.as_deref().unwrap_or_default()))
-    {
+
+    fn api_permissions(&mut self, pa: Option<&App>) {
+        let m = self.model;
+        let Some(perms) = &m.api_permissions else {
+            return;
+        };
+        if pa.is_some_and(|a| m.perms_equal(a.api_permissions.as_deref().unwrap_or_default())) {
+            return;
+        }
         if perms.is_empty() {
-            w.key("app.apiPermissions", 2, "apiPermissions", Some("{}"));
-        } else {
-            w.key("app.apiPermissions", 2, "apiPermissions", None);
-            for api in perms {
-                w.key("", 4, &scalar(&api.label), None);
-                if !api.delegated.is_empty() {
-                    w.list("", 6, "delegated", &api.delegated);
-                }
-                if !api.application.is_empty() {
-                    w.list("", 6, "application", &api.application);
-                }
+            self.key("app.apiPermissions", 2, "apiPermissions", Some("{}"));
+            return;
+        }
+        self.key("app.apiPermissions", 2, "apiPermissions", None);
+        for api in perms {
+            self.key("", 4, &scalar(&api.label), None);
+            if !api.delegated.is_empty() {
+                self.list("", 6, "delegated", &api.delegated);
+            }
+            if !api.application.is_empty() {
+                self.list("", 6, "application", &api.application);
             }
         }
     }
-    if let Some(c) = m.admin_consent
-        && pa.is_none_or(|a| a.admin_consent != Some(c))
-    {
-        w.key(
-            "app.adminConsent",
-            2,
-            "adminConsent",
-            Some(if c { "true" } else { "false" }),
-        );
-    }
 
-    // assignments
-    if let Some(a) = &m.assignments {
+    fn assignments(&mut self, p: Option<&Spec>) {
+        let m = self.model;
+        let Some(a) = &m.assignments else {
+            return;
+        };
         let pr = p
             .and_then(|p| p.assignments.as_ref())
             .and_then(|x| x.required);
         let required = p.is_none() || pr != Some(a.required);
-        if required || !a.users.is_empty() || !a.groups.is_empty() || a.role.is_some() {
-            w.key("assignments", 0, "assignments", None);
-            if required {
-                w.key(
-                    "assignments.required",
-                    2,
-                    "required",
-                    Some(if a.required { "true" } else { "false" }),
-                );
-            }
-            if !a.users.is_empty() {
-                w.list("assignments.users", 2, "users", &a.users);
-            }
-            if !a.groups.is_empty() {
-                w.list("assignments.groups", 2, "groups", &a.groups);
-            }
-            if let Some(r) = &a.role {
-                w.key("assignments.role", 2, "role", Some(&scalar(r)));
-            }
+        let any = required || !a.users.is_empty() || !a.groups.is_empty() || a.role.is_some();
+        if !any {
+            return;
+        }
+        self.key("assignments", 0, "assignments", None);
+        if required {
+            self.key(
+                "assignments.required",
+                2,
+                "required",
+                Some(flag(a.required)),
+            );
+        }
+        if !a.users.is_empty() {
+            self.list("assignments.users", 2, "users", &a.users);
+        }
+        if !a.groups.is_empty() {
+            self.list("assignments.groups", 2, "groups", &a.groups);
+        }
+        if let Some(r) = &a.role {
+            self.key("assignments.role", 2, "role", Some(&scalar(r)));
         }
     }
 
-    // mfa
-    let sd = match m.security_defaults {
-        Some(true) => "enabled",
-        Some(false) => "disabled",
-        None => "unmanaged",
-    };
-    let per_user = if m.per_user_mfa {
-        "disabled-for-app-users"
-    } else {
-        "unmanaged"
-    };
-    let (sd_w, pu_w, ca_w) = match p {
-        Some(_) => (
-            sd != "disabled",
-            !m.per_user_mfa,
-            m.conditional_access != CaExport::FromPoliciesRequiringMfa,
-        ),
-        None => (
-            m.security_defaults.is_some(),
-            m.per_user_mfa,
-            m.conditional_access != CaExport::Unmanaged,
-        ),
-    };
-    if sd_w || pu_w || ca_w {
-        w.key("mfa", 0, "mfa", None);
+    fn mfa(&mut self, p: Option<&Spec>) {
+        let m = self.model;
+        let sd = match m.security_defaults {
+            Some(true) => "enabled",
+            Some(false) => "disabled",
+            None => "unmanaged",
+        };
+        let per_user = if m.per_user_mfa {
+            "disabled-for-app-users"
+        } else {
+            "unmanaged"
+        };
+        let (sd_w, pu_w, ca_w) = match p {
+            Some(_) => (
+                sd != "disabled",
+                !m.per_user_mfa,
+                m.conditional_access != CaExport::FromPoliciesRequiringMfa,
+            ),
+            None => (
+                m.security_defaults.is_some(),
+                m.per_user_mfa,
+                m.conditional_access != CaExport::Unmanaged,
+            ),
+        };
+        if !(sd_w || pu_w || ca_w) {
+            return;
+        }
+        self.key("mfa", 0, "mfa", None);
         if sd_w {
-            w.key("mfa.securityDefaults", 2, "securityDefaults", Some(sd));
+            self.key("mfa.securityDefaults", 2, "securityDefaults", Some(sd));
         }
         if pu_w {
-            w.key("mfa.perUserMfa", 2, "perUserMfa", Some(per_user));
+            self.key("mfa.perUserMfa", 2, "perUserMfa", Some(per_user));
         }
         if ca_w {
-            w.key("mfa.conditionalAccess", 2, "conditionalAccess", None);
+            self.key("mfa.conditionalAccess", 2, "conditionalAccess", None);
             match &m.conditional_access {
-                CaExport::Unmanaged => w.key("", 4, "excludeApp", Some("unmanaged")),
+                CaExport::Unmanaged => self.key("", 4, "excludeApp", Some("unmanaged")),
                 CaExport::FromPoliciesRequiringMfa => {
-                    w.key("", 4, "excludeApp", Some("from-policies-requiring-mfa"))
+                    self.key("", 4, "excludeApp", Some("from-policies-requiring-mfa"))
                 }
-                CaExport::Policies(names) => w.list("", 4, "excludeApp", names),
+                CaExport::Policies(names) => self.list("", 4, "excludeApp", names),
             }
         }
     }
+}
 
-    // Header, with the comments of values that were not written (the preset has them).
+/// The file's header: the schema modeline, what was exported, and the comments of values that
+/// were not written (`used` holds the paths whose comments were; the preset has the others).
+fn header(m: &ExportModel, opts: &ExportOptions, used: &BTreeSet<String>) -> String {
     let mut head = format!("# yaml-language-server: $schema={}\n#\n", opts.schema_ref);
     let mut intro = format!(
         "Exported by `entractl export` from tenant {}: app \"{}\" (client id {}).",
@@ -380,24 +422,24 @@ pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
     let leftover: Vec<(&String, &Vec<String>)> = m
         .comments
         .iter()
-        .filter(|(k, _)| !w.used.contains(*k))
+        .filter(|(k, _)| !used.contains(*k))
         .collect();
-    if !leftover.is_empty() {
-        head.push_str("#\n# Notes:\n");
-        for (k, cs) in leftover {
-            for c in cs {
-                let text = if k == "header" {
-                    c.clone()
-                } else {
-                    format!("{k}: {c}")
-                };
-                for (i, l) in wrap(&text, 92).into_iter().enumerate() {
-                    let lead = if i == 0 { "- " } else { "  " };
-                    head.push_str(&format!("#   {lead}{l}\n"));
-                }
+    if leftover.is_empty() {
+        return head;
+    }
+    head.push_str("#\n# Notes:\n");
+    for (k, cs) in leftover {
+        for c in cs {
+            let text = if k == "header" {
+                c.clone()
+            } else {
+                format!("{k}: {c}")
+            };
+            for (i, l) in wrap(&text, 92).into_iter().enumerate() {
+                let lead = if i == 0 { "- " } else { "  " };
+                head.push_str(&format!("#   {lead}{l}\n"));
             }
         }
     }
-    head.push_str(&w.out);
     head
 }

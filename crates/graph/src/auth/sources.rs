@@ -68,126 +68,143 @@ type Built = Result<Box<dyn TokenSource>, String>;
 /// `Ok(Ok(source))` when configured, `Ok(Err(why not))` when not configured, `Err` when configured
 /// but unusable (bad file, bad URL).
 pub(crate) fn build(m: AuthMethod, ctx: &Ctx<'_>) -> Result<Built, AuthError> {
-    let scope = ctx.cfg.scope.clone();
     match m {
-        AuthMethod::ClientSecret => {
-            let (tenant, client_id) = match ctx.require(&["AZURE_CLIENT_SECRET"]) {
-                Ok(v) => v,
-                Err(why) => return Ok(Err(why)),
-            };
-            Ok(Ok(Box::new(ClientSecretCredential {
-                http: ctx.http.clone(),
-                token_url: ctx.cfg.token_url(&tenant)?,
-                client_id,
-                secret: Secret::new(ctx.var("AZURE_CLIENT_SECRET").unwrap_or_default()),
-                scope,
-            })))
-        }
-        AuthMethod::Certificate => {
-            let (tenant, client_id) = match ctx.require(&["AZURE_CLIENT_CERTIFICATE_PATH"]) {
-                Ok(v) => v,
-                Err(why) => return Ok(Err(why)),
-            };
-            let path = PathBuf::from(ctx.var("AZURE_CLIENT_CERTIFICATE_PATH").unwrap_or_default());
-            let text = std::fs::read_to_string(&path).map_err(|e| AuthError::Certificate {
-                path: path.clone(),
-                reason: format!("cannot read the file ({e}): check AZURE_CLIENT_CERTIFICATE_PATH"),
-            })?;
-            let password = ctx
-                .var("AZURE_CLIENT_CERTIFICATE_PASSWORD")
-                .map(Secret::new);
-            let cert = load_certificate_pem(&path, &text, password.as_ref())?;
-            Ok(Ok(Box::new(CertificateCredential {
-                http: ctx.http.clone(),
-                token_url: ctx.cfg.token_url(&tenant)?,
-                client_id,
-                scope,
-                path,
-                cert,
-            })))
-        }
-        AuthMethod::WorkloadIdentity => {
-            let (tenant, client_id) = match ctx.require(&["AZURE_FEDERATED_TOKEN_FILE"]) {
-                Ok(v) => v,
-                Err(why) => return Ok(Err(why)),
-            };
-            Ok(Ok(Box::new(WorkloadIdentityCredential {
-                http: ctx.http.clone(),
-                token_url: ctx.cfg.token_url(&tenant)?,
-                client_id,
-                scope,
-                file: PathBuf::from(ctx.var("AZURE_FEDERATED_TOKEN_FILE").unwrap_or_default()),
-            })))
-        }
-        AuthMethod::GithubActions => {
-            let (tenant, client_id) = match ctx.require(&[
-                "ACTIONS_ID_TOKEN_REQUEST_URL",
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-            ]) {
-                Ok(v) => v,
-                Err(why) => return Ok(Err(why)),
-            };
-            let request_url = checked_url(
-                "ACTIONS_ID_TOKEN_REQUEST_URL",
-                ctx.var("ACTIONS_ID_TOKEN_REQUEST_URL").unwrap_or_default(),
-            )?;
-            Ok(Ok(Box::new(GithubActionsCredential {
-                http: ctx.http.clone(),
-                token_url: ctx.cfg.token_url(&tenant)?,
-                client_id,
-                scope,
-                request_url,
-                request_token: Secret::new(
-                    ctx.var("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-                        .unwrap_or_default(),
-                ),
-            })))
-        }
-        AuthMethod::AzureCli => {
-            let program = match &ctx.opts.az_program {
-                Some(p) => p.clone(),
-                None => match find_on_path(ctx.env, "az") {
-                    Some(p) => p,
-                    None => return Ok(Err("`az` not found on PATH".into())),
-                },
-            };
-            let tenant = ctx.tenant();
-            if let Some(t) = &tenant {
-                crate::config::check_tenant(t)?;
-            }
-            Ok(Ok(Box::new(AzureCliCredential {
-                program,
-                env: ctx.env.clone(),
-                tenant,
-                resource: ctx
-                    .cfg
-                    .scope
-                    .trim_end_matches(".default")
-                    .trim_end_matches('/')
-                    .to_string(),
-                timeout: ctx.opts.az_timeout,
-            })))
-        }
-        AuthMethod::DeviceCode => {
-            let Some(prompt) = ctx.opts.on_device_code.clone() else {
-                return Ok(Err("no terminal to show the sign-in code".into()));
-            };
-            let Some(tenant) = ctx.tenant() else {
-                return Ok(Err("AZURE_TENANT_ID (or --tenant) not set".into()));
-            };
-            Ok(Ok(Box::new(DeviceCodeCredential {
-                http: ctx.http.clone(),
-                device_url: ctx.cfg.device_code_url(&tenant)?,
-                token_url: ctx.cfg.token_url(&tenant)?,
-                client_id: ctx
-                    .var("AZURE_CLIENT_ID")
-                    .unwrap_or(DeviceCodeCredential::GRAPH_CLI_CLIENT_ID)
-                    .to_string(),
-                scope,
-                prompt,
-            })))
-        }
+        AuthMethod::ClientSecret => client_secret(ctx),
+        AuthMethod::Certificate => certificate(ctx),
+        AuthMethod::WorkloadIdentity => workload_identity(ctx),
+        AuthMethod::GithubActions => github_actions(ctx),
+        AuthMethod::AzureCli => azure_cli(ctx),
+        AuthMethod::DeviceCode => device_code_source(ctx),
     }
+}
+
+/// `AZURE_CLIENT_SECRET` (with the tenant and `AZURE_CLIENT_ID`).
+fn client_secret(ctx: &Ctx<'_>) -> Result<Built, AuthError> {
+    let (tenant, client_id) = match ctx.require(&["AZURE_CLIENT_SECRET"]) {
+        Ok(v) => v,
+        Err(why) => return Ok(Err(why)),
+    };
+    Ok(Ok(Box::new(ClientSecretCredential {
+        http: ctx.http.clone(),
+        token_url: ctx.cfg.token_url(&tenant)?,
+        client_id,
+        secret: Secret::new(ctx.var("AZURE_CLIENT_SECRET").unwrap_or_default()),
+        scope: ctx.cfg.scope.clone(),
+    })))
+}
+
+/// `AZURE_CLIENT_CERTIFICATE_PATH` (and its password, if any): the file must load.
+fn certificate(ctx: &Ctx<'_>) -> Result<Built, AuthError> {
+    let (tenant, client_id) = match ctx.require(&["AZURE_CLIENT_CERTIFICATE_PATH"]) {
+        Ok(v) => v,
+        Err(why) => return Ok(Err(why)),
+    };
+    let path = PathBuf::from(ctx.var("AZURE_CLIENT_CERTIFICATE_PATH").unwrap_or_default());
+    let text = std::fs::read_to_string(&path).map_err(|e| AuthError::Certificate {
+        path: path.clone(),
+        reason: format!("cannot read the file ({e}): check AZURE_CLIENT_CERTIFICATE_PATH"),
+    })?;
+    let password = ctx
+        .var("AZURE_CLIENT_CERTIFICATE_PASSWORD")
+        .map(Secret::new);
+    let cert = load_certificate_pem(&path, &text, password.as_ref())?;
+    Ok(Ok(Box::new(CertificateCredential {
+        http: ctx.http.clone(),
+        token_url: ctx.cfg.token_url(&tenant)?,
+        client_id,
+        scope: ctx.cfg.scope.clone(),
+        path,
+        cert,
+    })))
+}
+
+/// `AZURE_FEDERATED_TOKEN_FILE` (Kubernetes workload identity).
+fn workload_identity(ctx: &Ctx<'_>) -> Result<Built, AuthError> {
+    let (tenant, client_id) = match ctx.require(&["AZURE_FEDERATED_TOKEN_FILE"]) {
+        Ok(v) => v,
+        Err(why) => return Ok(Err(why)),
+    };
+    Ok(Ok(Box::new(WorkloadIdentityCredential {
+        http: ctx.http.clone(),
+        token_url: ctx.cfg.token_url(&tenant)?,
+        client_id,
+        scope: ctx.cfg.scope.clone(),
+        file: PathBuf::from(ctx.var("AZURE_FEDERATED_TOKEN_FILE").unwrap_or_default()),
+    })))
+}
+
+/// GitHub Actions' OIDC token request variables (`id-token: write`).
+fn github_actions(ctx: &Ctx<'_>) -> Result<Built, AuthError> {
+    let (tenant, client_id) = match ctx.require(&[
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    ]) {
+        Ok(v) => v,
+        Err(why) => return Ok(Err(why)),
+    };
+    let request_url = checked_url(
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        ctx.var("ACTIONS_ID_TOKEN_REQUEST_URL").unwrap_or_default(),
+    )?;
+    Ok(Ok(Box::new(GithubActionsCredential {
+        http: ctx.http.clone(),
+        token_url: ctx.cfg.token_url(&tenant)?,
+        client_id,
+        scope: ctx.cfg.scope.clone(),
+        request_url,
+        request_token: Secret::new(
+            ctx.var("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+                .unwrap_or_default(),
+        ),
+    })))
+}
+
+/// The Azure CLI (`az`) found on `PATH` (or the program given).
+fn azure_cli(ctx: &Ctx<'_>) -> Result<Built, AuthError> {
+    let program = match &ctx.opts.az_program {
+        Some(p) => p.clone(),
+        None => match find_on_path(ctx.env, "az") {
+            Some(p) => p,
+            None => return Ok(Err("`az` not found on PATH".into())),
+        },
+    };
+    let tenant = ctx.tenant();
+    if let Some(t) = &tenant {
+        crate::config::check_tenant(t)?;
+    }
+    Ok(Ok(Box::new(AzureCliCredential {
+        program,
+        env: ctx.env.clone(),
+        tenant,
+        resource: ctx
+            .cfg
+            .scope
+            .trim_end_matches(".default")
+            .trim_end_matches('/')
+            .to_string(),
+        timeout: ctx.opts.az_timeout,
+    })))
+}
+
+/// The device code flow, when there is a terminal to show the code on.
+fn device_code_source(ctx: &Ctx<'_>) -> Result<Built, AuthError> {
+    let Some(prompt) = ctx.opts.on_device_code.clone() else {
+        return Ok(Err("no terminal to show the sign-in code".into()));
+    };
+    let Some(tenant) = ctx.tenant() else {
+        return Ok(Err("AZURE_TENANT_ID (or --tenant) not set".into()));
+    };
+    Ok(Ok(Box::new(DeviceCodeCredential {
+        http: ctx.http.clone(),
+        device_url: ctx.cfg.device_code_url(&tenant)?,
+        token_url: ctx.cfg.token_url(&tenant)?,
+        client_id: ctx
+            .var("AZURE_CLIENT_ID")
+            .unwrap_or(DeviceCodeCredential::GRAPH_CLI_CLIENT_ID)
+            .to_string(),
+        scope: ctx.cfg.scope.clone(),
+        prompt,
+    })))
 }
 
 fn find_on_path(env: &BTreeMap<String, String>, name: &str) -> Option<PathBuf> {

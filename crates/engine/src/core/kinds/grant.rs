@@ -191,37 +191,9 @@ fn grant_change(
         ),
         id: existing.map(|g| g.id.clone()),
     };
-    let scope = |before: Value, after: Value| {
-        vec![FieldChange {
-            path: "scope".into(),
-            before,
-            after,
-        }]
-    };
     let c = match existing {
         None if want.is_empty() => return None,
-        None => {
-            let mut c = Change::new(
-                object,
-                Action::Create,
-                "admin consent: the spec asks for a tenant-wide grant of the delegated permissions",
-            );
-            c.fields = scope(Value::Null, json!(sorted(&want)));
-            c.risks = vec![Risk::TenantWideConsent];
-            let client = cx.sp().map(|s| s.id.as_str());
-            c.payload = graph::tenant_wide_body(client, &r.sp.id, &want);
-            if client.is_none() {
-                c.refs.push(CreatedRef {
-                    at: "/clientId".into(),
-                    created_by: ChangeId {
-                        kind: ObjectKind::ServicePrincipal,
-                        key: cx.key(),
-                    },
-                    property: "id".into(),
-                });
-            }
-            c
-        }
+        None => create_grant(cx, r, object, &want),
         Some(g) if want.is_empty() => {
             let mut c = Change::new(
                 object,
@@ -232,29 +204,73 @@ fn grant_change(
                     "the spec sets `adminConsent: false`"
                 },
             );
-            c.fields = scope(json!(sorted(&g.scopes())), Value::Null);
+            c.fields = scope_field(json!(sorted(&g.scopes())), Value::Null);
             c.risks = vec![Risk::Removal];
             c
         }
         Some(g) if normalize::set_ci(g.scopes()) != normalize::set_ci(&want) => {
-            let added = normalize::set_ci(&want)
-                .difference(&normalize::set_ci(g.scopes()))
-                .count();
-            let mut c = Change::new(
-                object,
-                Action::Update,
-                "the granted scopes differ from the delegated permissions in the spec",
-            );
-            c.fields = scope(json!(sorted(&g.scopes())), json!(sorted(&want)));
-            if added > 0 {
-                c.risks = vec![Risk::TenantWideConsent];
-            }
-            c.payload = graph::scope_body(&want);
-            c
+            update_grant(object, g, &want)
         }
         Some(_) => Change::new(object, Action::NoOp, "granted as the spec asks"),
     };
     Some(c)
+}
+
+/// The grant's `scope` as the one field a change of it shows.
+fn scope_field(before: Value, after: Value) -> Vec<FieldChange> {
+    vec![FieldChange {
+        path: "scope".into(),
+        before,
+        after,
+    }]
+}
+
+/// A new tenant-wide grant of `want`; its `clientId` refers to the service principal created
+/// in the same apply when there is none yet.
+fn create_grant(
+    cx: &PlanContext<'_>,
+    r: &ResolvedResource<'_>,
+    object: ObjectRef,
+    want: &[String],
+) -> Change {
+    let mut c = Change::new(
+        object,
+        Action::Create,
+        "admin consent: the spec asks for a tenant-wide grant of the delegated permissions",
+    );
+    c.fields = scope_field(Value::Null, json!(sorted(want)));
+    c.risks = vec![Risk::TenantWideConsent];
+    let client = cx.sp().map(|s| s.id.as_str());
+    c.payload = graph::tenant_wide_body(client, &r.sp.id, want);
+    if client.is_none() {
+        c.refs.push(CreatedRef {
+            at: "/clientId".into(),
+            created_by: ChangeId {
+                kind: ObjectKind::ServicePrincipal,
+                key: cx.key(),
+            },
+            property: "id".into(),
+        });
+    }
+    c
+}
+
+/// The grant `g` with its scopes set to `want` (a consent risk when that adds any).
+fn update_grant(object: ObjectRef, g: &OAuth2PermissionGrant, want: &[String]) -> Change {
+    let added = normalize::set_ci(want)
+        .difference(&normalize::set_ci(g.scopes()))
+        .count();
+    let mut c = Change::new(
+        object,
+        Action::Update,
+        "the granted scopes differ from the delegated permissions in the spec",
+    );
+    c.fields = scope_field(json!(sorted(&g.scopes())), json!(sorted(want)));
+    if added > 0 {
+        c.risks = vec![Risk::TenantWideConsent];
+    }
+    c.payload = graph::scope_body(want);
+    c
 }
 
 /// Application permissions are declared, not yet consented to by this version.

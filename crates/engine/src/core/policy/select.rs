@@ -232,6 +232,8 @@ pub fn select_policies(
     decisions
 }
 
+/// The decision for one policy: first what the selection says, then the notes a reviewer
+/// should see.
 fn decide(
     all: &[Policy],
     policy: &Policy,
@@ -239,74 +241,95 @@ fn decide(
     scope: &UserScope,
     selection: &Selection,
 ) -> PolicyDecision {
-    let state = policy_state(policy);
-    let requirement = requires_mfa(policy);
-    let mut d = PolicyDecision {
+    let d = PolicyDecision {
         id: id_of(policy).to_string(),
         display_name: name_of(policy).to_string(),
-        state: state.clone(),
-        requirement,
+        state: policy_state(policy),
+        requirement: requires_mfa(policy),
         verdict: Verdict::Skip,
         reason: Reason::Disabled,
         notes: Vec::new(),
     };
     let targeting = app_targeting(policy, app_id);
+    match selection {
+        Selection::Named(names) => decide_named(d, all, policy, names, targeting),
+        Selection::FromPoliciesRequiringMfa => decide_requiring_mfa(d, policy, scope, targeting),
+    }
+}
 
-    if let Selection::Named(names) = selection {
-        let named: Vec<&String> = names
-            .iter()
-            .filter(|n| matches(all, n).iter().any(|p| std::ptr::eq(*p, policy)))
-            .collect();
-        if named.is_empty() {
-            d.reason = Reason::NotNamed;
-            return d;
-        }
-        if let Some(name) = named
-            .iter()
-            .find(|n| !same(id_of(policy), n) && matches(all, n).len() > 1)
-        {
-            d.reason = Reason::AmbiguousName {
-                name: name.to_string(),
-            };
-            return d;
-        }
-        if targeting == AppTargeting::AlreadyExcluded {
-            d.verdict = Verdict::AlreadyExcluded;
-            d.reason = Reason::AlreadyExcluded;
-            return d;
-        }
-        d.verdict = Verdict::Exclude;
-        d.reason = Reason::Named;
-        if state == PolicyState::Disabled {
-            d.notes.push(
-                "the policy is disabled; it is excluded as the spec asks, so enabling it later does not affect Passport".to_string(),
-            );
-        }
-        if !requirement.counts_for_exclusion() && !blocks(policy) {
-            d.notes.push(format!(
-                "the policy does not require MFA (grant controls: {}); excluded as the spec asks",
-                describe_grant(policy)
-            ));
-        }
-        if blocks(policy) {
-            d.notes.push("the policy blocks access; excluding the app lets Passport's sign-ins through it, as the spec asks".to_string());
-        }
-        if !targeting.applies() {
-            d.notes.push(format!(
-                "the policy does not apply to the app's sign-ins today ({}); the exclusion changes nothing now",
-                targeting.describe()
-            ));
-        }
-        add_common_notes(&mut d, policy);
+/// [`Selection::Named`]: exactly the policies the spec names (by id, or by a display name no
+/// other policy has), with a note on each that looks unnecessary.
+fn decide_named(
+    mut d: PolicyDecision,
+    all: &[Policy],
+    policy: &Policy,
+    names: &[String],
+    targeting: AppTargeting,
+) -> PolicyDecision {
+    let named: Vec<&String> = names
+        .iter()
+        .filter(|n| matches(all, n).iter().any(|p| std::ptr::eq(*p, policy)))
+        .collect();
+    if named.is_empty() {
+        d.reason = Reason::NotNamed;
         return d;
     }
+    if let Some(name) = named
+        .iter()
+        .find(|n| !same(id_of(policy), n) && matches(all, n).len() > 1)
+    {
+        d.reason = Reason::AmbiguousName {
+            name: name.to_string(),
+        };
+        return d;
+    }
+    if targeting == AppTargeting::AlreadyExcluded {
+        d.verdict = Verdict::AlreadyExcluded;
+        d.reason = Reason::AlreadyExcluded;
+        return d;
+    }
+    d.verdict = Verdict::Exclude;
+    d.reason = Reason::Named;
+    if d.state == PolicyState::Disabled {
+        d.notes.push(
+            "the policy is disabled; it is excluded as the spec asks, so enabling it later does not affect Passport".to_string(),
+        );
+    }
+    if !d.requirement.counts_for_exclusion() && !blocks(policy) {
+        d.notes.push(format!(
+            "the policy does not require MFA (grant controls: {}); excluded as the spec asks",
+            describe_grant(policy)
+        ));
+    }
+    if blocks(policy) {
+        d.notes.push("the policy blocks access; excluding the app lets Passport's sign-ins through it, as the spec asks".to_string());
+    }
+    if !targeting.applies() {
+        d.notes.push(format!(
+            "the policy does not apply to the app's sign-ins today ({}); the exclusion changes nothing now",
+            targeting.describe()
+        ));
+    }
+    add_common_notes(&mut d, policy);
+    d
+}
 
-    if state == PolicyState::Disabled {
+/// [`Selection::FromPoliciesRequiringMfa`]: the first test the policy fails (enabled, requires
+/// MFA or blocks, targets the app and does not exclude it yet, desktop clients, password
+/// sign-in flows, the app's users) is its reason to be left alone; a block policy that passes
+/// them all is reported, any other is excluded.
+fn decide_requiring_mfa(
+    mut d: PolicyDecision,
+    policy: &Policy,
+    scope: &UserScope,
+    targeting: AppTargeting,
+) -> PolicyDecision {
+    if d.state == PolicyState::Disabled {
         d.reason = Reason::Disabled;
         return d;
     }
     let block = blocks(policy);
-    if !block && !requirement.counts_for_exclusion() {
+    if !block && !d.requirement.counts_for_exclusion() {
         d.reason = Reason::NoMfa {
             grant: describe_grant(policy),
         };
@@ -319,15 +342,7 @@ fn decide(
             return d;
         }
         t if !t.applies() => {
-            if let AppTargeting::OtherApps { include } = &t
-                && include
-                    .iter()
-                    .any(|a| a.trim().eq_ignore_ascii_case(AZURE_AD_GRAPH))
-            {
-                d.notes.push(format!(
-                    "the policy targets Windows Azure Active Directory ({AZURE_AD_GRAPH}); since Microsoft's 2026 change, Passport's low-privilege scopes are evaluated against it, and excluding the app does not help: check with `entractl verify-signin` (see docs/mfa.md)"
-                ));
-            }
+            d.notes.extend(azure_ad_graph_note(&t));
             d.reason = Reason::AppNotTargeted { targeting: t };
             return d;
         }
@@ -357,12 +372,21 @@ fn decide(
         d.reason = Reason::BlocksSignIn { coverage };
         return d;
     }
+    exclude_requiring_mfa(d, policy, coverage)
+}
+
+/// A policy that requires MFA of the app's password sign-in: excluded.
+fn exclude_requiring_mfa(
+    mut d: PolicyDecision,
+    policy: &Policy,
+    coverage: Coverage,
+) -> PolicyDecision {
     d.verdict = Verdict::Exclude;
     d.reason = Reason::RequiresMfa {
-        requirement,
+        requirement: d.requirement,
         coverage,
     };
-    if requirement == MfaRequirement::OneOfSeveral {
+    if d.requirement == MfaRequirement::OneOfSeveral {
         d.notes.push(format!(
             "MFA is one of several OR-ed controls ({}); Passport's password sign-in from a Mac can satisfy none of them, so the app is excluded",
             describe_grant(policy)
@@ -370,6 +394,20 @@ fn decide(
     }
     add_common_notes(&mut d, policy);
     d
+}
+
+/// The note for a policy that targets Windows Azure Active Directory but not the app: since
+/// Microsoft's 2026 change it applies to Passport's sign-ins all the same.
+fn azure_ad_graph_note(targeting: &AppTargeting) -> Option<String> {
+    let AppTargeting::OtherApps { include } = targeting else {
+        return None;
+    };
+    include
+        .iter()
+        .any(|a| a.trim().eq_ignore_ascii_case(AZURE_AD_GRAPH))
+        .then(|| format!(
+            "the policy targets Windows Azure Active Directory ({AZURE_AD_GRAPH}); since Microsoft's 2026 change, Passport's low-privilege scopes are evaluated against it, and excluding the app does not help: check with `entractl verify-signin` (see docs/mfa.md)"
+        ))
 }
 
 /// Notes shared by both selections: report-only state and conditions that limit when the
