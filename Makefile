@@ -11,15 +11,17 @@ install:
 	$(CARGO) install --locked --path . $(if $(PREFIX),--root "$(PREFIX)")
 
 ## The whole test suite: formatting, lints, every test. `.ci/run` calls this.
+## Tests never run cargo themselves: the demo test gets graph-emulator's binary from here.
 test: check-fmt clippy
-	$(CARGO) test --workspace --all-targets
-	$(CARGO) test --workspace --doc
+	$(CARGO) build --locked -p graph-emulator --bin graph-emulator
+	GRAPH_EMULATOR_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/graph-emulator" $(CARGO) test --locked --workspace --all-targets
+	$(CARGO) test --locked --workspace --doc
 
 check-fmt:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
@@ -57,7 +59,7 @@ bench:
 	$(CARGO) build --release -p entractl -p entractl-bench --bins
 	target/release/entractl-bench --entractl target/release/entractl --out docs/benchmarks.md
 
-## The same harness with tiny sizes on the debug build (also run by `cargo test -p entractl-bench`).
+## The same harness with tiny sizes on the debug build (also run by `make test`: tests/bench_smoke.rs).
 bench-smoke:
 	$(CARGO) build -p entractl -p entractl-bench --bins
 	target/debug/entractl-bench --smoke --entractl target/debug/entractl --out target/benchmarks-smoke.md
@@ -70,7 +72,7 @@ chaos:
 	$(CARGO) build -p entractl -p entractl-chaos --bins
 	target/debug/entractl-chaos --runs 200 --seed 1 --time-budget 1800 --out docs/reliability.md
 
-## A small fixed-seed subset with millisecond delays (also run by `cargo test -p entractl-chaos`).
+## A small fixed-seed subset with millisecond delays (also run by `make test`: tests/chaos_campaign.rs).
 chaos-smoke:
 	$(CARGO) build -p entractl -p entractl-chaos --bins
 	target/debug/entractl-chaos --smoke --runs 12 --seed 7 --time-budget 300 --scratch target/chaos-smoke

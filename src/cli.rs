@@ -1,9 +1,11 @@
-//! The command line. Adding a subcommand = one variant of [`Command`] + one module under
-//! `src/commands/`; global flags go in [`GlobalArgs`].
+//! The command line and its dispatch. Adding a subcommand = one variant of [`Command`] + one
+//! module under `src/commands/`; global flags go in [`GlobalArgs`], shared flags in `args.rs`.
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::args::{ColorChoice, GraphArgs};
 use crate::commands;
+use crate::error::{CommandError, Outcome};
 
 /// Keep a Microsoft Entra ID tenant's sign-in configuration in git: plan and apply from a
 /// YAML file.
@@ -27,15 +29,7 @@ pub struct GlobalArgs {
 
     /// Microsoft Graph and sign-in options (plan, apply).
     #[command(flatten)]
-    pub graph: commands::plan::GraphArgs,
-}
-
-/// When to colour output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
+    pub graph: GraphArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,4 +63,31 @@ pub enum Command {
     /// claims Kandji reads, or explain the AADSTS error.
     /// The password comes from ENTRACTL_SIGNIN_PASSWORD or a prompt without echo.
     VerifySignin(commands::verify_signin::VerifySigninArgs),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand.
+    pub fn run(self) -> Result<Outcome, CommandError> {
+        let color = self.global.color;
+        let g = &self.global.graph;
+        crate::exit::set_color(color);
+        match self.command {
+            Command::Validate(args) => commands::validate::run(&args),
+            Command::Schema(args) => commands::schema::run(&args),
+            Command::Plan(args) if args.fleet.fleet.is_some() => {
+                commands::fleet::plan(&args, g, color)
+            }
+            Command::Plan(args) => commands::plan::run(&args, g, color),
+            Command::Apply(args) if args.fleet.fleet.is_some() => {
+                commands::fleet::apply(&args, g, color)
+            }
+            Command::Apply(args) => commands::apply::run(&args, g, color),
+            Command::Permissions(args) => commands::permissions::run(&args),
+            Command::Explain(args) => commands::explain::run(&args),
+            Command::Export(args) => commands::export::run(&args, g),
+            Command::Fleet(args) => commands::fleet::run(&args, color),
+            Command::Github(args) => commands::github::run(&args, g),
+            Command::VerifySignin(args) => commands::verify_signin::run(&args, g),
+        }
+    }
 }

@@ -1,15 +1,9 @@
-//! The one place that turns results into exit codes and prints errors.
-//!
-//! Exit codes: 0 success / no changes, 1 error, 2 changes present (only with
-//! `--detailed-exitcode`).
+//! Every way a command fails: [`CommandError`], whose variants hold the libraries' typed errors.
+//! `wording.rs` words them for the command line (hints that name flags live there, never in a
+//! library); `exit.rs` prints them and decides the exit code.
 
-use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
-use std::sync::OnceLock;
-
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
-
-use crate::cli::ColorChoice;
+use crate::interrupt::Signal;
+use crate::preflight::{CheckError, Missing};
 
 /// What a successful command found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +16,7 @@ pub enum Outcome {
 
 /// Every way a command can fail.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub enum CommandError {
     /// One or more spec files are not valid; each report holds all errors of its file.
     #[error("{} of {files} spec file(s) are not valid", reports.len())]
     InvalidSpecs {
@@ -32,124 +26,79 @@ pub enum CliError {
     /// The command line is wrong (or asked for `--help`/`--version`, which clap prints).
     #[error("{0}")]
     Usage(clap::Error),
-    /// plan/apply/permissions failed; the message says what, where and how to fix it.
-    #[error("{0}")]
-    Run(String),
     /// Writing to stdout failed.
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),
+    /// Planning, applying or loading a saved plan failed.
+    #[error(transparent)]
+    Engine(#[from] entractl_engine::EngineError),
+    /// Exporting an app failed.
+    #[error(transparent)]
+    Export(#[from] entractl_engine::export::ExportError),
+    /// A Graph client could not be set up or a Graph call failed outside the engine.
+    #[error(transparent)]
+    Graph(#[from] entractl_graph::GraphError),
+    /// No credential could be built.
+    #[error(transparent)]
+    Auth(#[from] entractl_graph::AuthError),
+    /// A `--graph-url` or `--authority-url` is unusable.
+    #[error("{flag}: {source}")]
+    Url {
+        flag: &'static str,
+        #[source]
+        source: entractl_graph::ConfigError,
+    },
+    /// The fleet file is not valid.
+    #[error(transparent)]
+    FleetFile(#[from] entractl_fleet::FleetFileError),
+    /// GitHub (a comment, an issue, the job's files) failed.
+    #[error(transparent)]
+    Github(#[from] entractl_github::GithubError),
+    /// Shard reports cannot be merged.
+    #[error(transparent)]
+    Merge(#[from] entractl_fleet::MergeError),
+    /// The token lacks permissions the command needs; nothing was written.
+    #[error("{0}")]
+    MissingPermissions(Box<Missing>),
+    /// A signal stopped the command (SIGINT exits 130, SIGTERM 143).
+    #[error("{}", crate::interrupt::describe(*signal, stopped.as_deref()))]
+    Interrupted {
+        signal: Signal,
+        /// What apply made and did not make; `None` when nothing was being written.
+        stopped: Option<Box<entractl_engine::error::Stopped>>,
+    },
+    /// A failure worded by the command itself: what, where, and (optionally) what to do.
+    #[error("{message}")]
+    Failed {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
-static COLOR: OnceLock<ColorChoice> = OnceLock::new();
+impl CommandError {
+    /// A failure worded by a command, with a hint.
+    pub fn failed(message: impl Into<String>, hint: impl Into<String>) -> CommandError {
+        CommandError::Failed {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
 
-/// Records `--color` for error rendering.
-pub fn set_color(choice: ColorChoice) {
-    let _ = COLOR.set(choice);
-}
-
-fn use_color() -> bool {
-    match COLOR.get().copied().unwrap_or(ColorChoice::Auto) {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    /// A failure worded by a command, without a hint.
+    pub fn plain(message: impl Into<String>) -> CommandError {
+        CommandError::Failed {
+            message: message.into(),
+            hint: None,
         }
     }
 }
 
-/// Renders a diagnostic the way entractl prints every error.
-pub fn render(diagnostic: &dyn Diagnostic) -> String {
-    let theme = if use_color() {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    // On a terminal, wrap at 100 columns; in a pipe, a file or a CI log, keep whole lines so a
-    // path or a message never breaks at the width (or the length of the checkout's path).
-    let handler = GraphicalReportHandler::new_themed(theme).with_links(false);
-    let handler = if std::io::stderr().is_terminal() {
-        handler.with_width(100)
-    } else {
-        handler.with_wrap_lines(false).with_break_words(false)
-    };
-    let mut out = String::new();
-    if handler.render_report(&mut out, diagnostic).is_err() {
-        out = format!("{diagnostic}\n");
-    }
-    out
-}
-
-fn eprint(text: &str) {
-    let mut err = std::io::stderr().lock();
-    // Nothing sensible is left to do when stderr itself is gone.
-    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
-}
-
-/// The exit code of a result: 0 success / no changes (and a closed stdout pipe), 1 error,
-/// 2 changes present.
-pub fn code(result: &Result<Outcome, CliError>) -> u8 {
-    match result {
-        Ok(Outcome::Success) => 0,
-        Ok(Outcome::ChangesPresent) => 2,
-        Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-        Err(CliError::Usage(e)) if !e.use_stderr() => 0,
-        Err(_) => 1,
-    }
-}
-
-/// Prints the error (once) and gives the exit code.
-pub fn exit(result: Result<Outcome, CliError>) -> ExitCode {
-    let code = ExitCode::from(code(&result));
-    match result {
-        Ok(_) => {}
-        Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(CliError::InvalidSpecs { reports, files }) => {
-            let mut text = String::new();
-            for report in &reports {
-                if report.errors().iter().all(|e| e.location.is_none()) {
-                    text.push_str(&render(report));
-                } else {
-                    text.push_str(&format!("error: {report}\n\n"));
-                    for error in report.errors() {
-                        text.push_str(&render(error));
-                    }
-                }
-                text.push('\n');
-            }
-            if files > 1 {
-                text.push_str(&format!(
-                    "error: {} of {files} spec files are not valid\n",
-                    reports.len()
-                ));
-            }
-            eprint(&text);
+impl From<CheckError> for CommandError {
+    fn from(e: CheckError) -> CommandError {
+        match e {
+            CheckError::Auth(a) => CommandError::Auth(a),
+            CheckError::Graph(g) => CommandError::Graph(g),
+            CheckError::Missing(m) => CommandError::MissingPermissions(m),
         }
-        Err(CliError::Usage(e)) => {
-            // clap prints help and version to stdout, usage errors to stderr.
-            let _ = e.print();
-        }
-        Err(e @ (CliError::Stdout(_) | CliError::Run(_))) => eprint(&format!("error: {e}\n")),
-    }
-    code
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exit_codes() {
-        assert_eq!(code(&Ok(Outcome::Success)), 0);
-        assert_eq!(code(&Ok(Outcome::ChangesPresent)), 2);
-        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
-        assert_eq!(code(&Err(CliError::Stdout(pipe))), 0);
-        let full = std::io::Error::other("disk full");
-        assert_eq!(code(&Err(CliError::Stdout(full))), 1);
-        let report = entractl_spec::parse_str("x.yaml", "").unwrap_err();
-        let invalid = CliError::InvalidSpecs {
-            reports: vec![report],
-            files: 1,
-        };
-        assert_eq!(code(&Err(invalid)), 1);
     }
 }

@@ -1,24 +1,30 @@
 //! entractl: keep a Microsoft Entra ID tenant's sign-in configuration in git.
 //!
-//! `main` only turns the result of `run` into an exit code; `error.rs` is the one place that
+//! `main` only turns the result of `run` into an exit code; `exit.rs` is the one place that
 //! decides exit codes and prints errors.
 
+mod args;
 mod cli;
 mod commands;
 mod error;
+mod exit;
+mod interrupt;
 mod output;
+mod preflight;
+mod session;
+mod wording;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::error::{CliError, Outcome};
+use crate::error::{CommandError, Outcome};
 
-fn run() -> Result<Outcome, CliError> {
-    let cli = cli::Cli::try_parse().map_err(CliError::Usage)?;
-    commands::run(cli)
+fn run() -> Result<Outcome, CommandError> {
+    let cli = cli::Cli::try_parse().map_err(CommandError::Usage)?;
+    cli.run()
 }
 
 fn main() -> ExitCode {
-    error::exit(run())
+    exit::exit(run())
 }

@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use crate::error::CliError;
+use crate::error::CommandError;
 
-pub fn stdout(text: &str) -> Result<(), CliError> {
+pub fn stdout(text: &str) -> Result<(), CommandError> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(CliError::Stdout)
+        .map_err(CommandError::Stdout)
 }

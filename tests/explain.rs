@@ -72,12 +72,6 @@ fn unknown_code() {
     let out = TestCommand::new(&["explain", "AADSTS50077"]).run();
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout, "");
-    assert!(
-        out.stderr
-            .contains("https://login.microsoftonline.com/error?code=50077"),
-        "{}",
-        out.stderr
-    );
     insta::assert_snapshot!("explain-unknown", out.stderr);
 }
 
@@ -85,16 +79,7 @@ fn unknown_code() {
 fn malformed_code_and_missing_argument() {
     let out = TestCommand::new(&["explain", "hello"]).run();
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("\"hello\" is not an AADSTS error code"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("entractl explain --list"),
-        "{}",
-        out.stderr
-    );
+    crate::assert_transcript!("malformed_code", out);
 
     let out = TestCommand::new(&["explain"]).run();
     assert_eq!(out.code, 1, "a code or --list is required");

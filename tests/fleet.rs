@@ -113,11 +113,7 @@ fn fleet_of_tenants_in_different_states() {
     let only = write_fleet(&dir, "contoso.yaml", std::slice::from_ref(&contoso));
     let refused = entractl(&emu, &dir, &["apply", "--fleet", &only]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("--auto-approve"),
-        "{}",
-        refused.stderr
-    );
+    crate::assert_transcript!("apply_needs_auto_approve", refused);
     let applied = entractl(
         &emu,
         &dir,
@@ -178,12 +174,7 @@ fn fleet_of_tenants_in_different_states() {
         "a failed tenant wins over drift:\n{}",
         out.stderr
     );
-    assert!(
-        out.stderr
-            .contains("2 of 5 tenant(s) failed: unset-secret, wrong-secret"),
-        "{}",
-        out.stderr
-    );
+    crate::util::snapshot_settings().bind(|| insta::assert_snapshot!("failed_tenants", out.stderr));
     let report = json(&out);
     assert_eq!(report["kind"], "entractl-fleet-report");
     assert_eq!(
@@ -236,25 +227,13 @@ fn fleet_of_tenants_in_different_states() {
     // Text and Markdown carry the same summary and the drifted tenants' plans.
     let text = entractl(&emu, &dir, &["plan", "--fleet", &fleet]);
     assert_eq!(text.code, 1);
-    assert!(
-        text.stdout
-            .contains("5 tenant(s): 1 in sync, 2 drifted, 2 failed"),
-        "{}",
-        text.stdout
-    );
-    assert!(text.stdout.contains("── fabrikam ("), "{}", text.stdout);
-    assert!(text.stdout.contains("Errors"), "{}", text.stdout);
+    crate::assert_transcript!("fleet_text", text);
     let md = entractl(
         &emu,
         &dir,
         &["plan", "--fleet", &fleet, "--format", "markdown"],
     );
-    assert!(md.stdout.contains("| contoso | `3f2a"), "{}", md.stdout);
-    assert!(
-        md.stdout.contains("<details><summary>fabrikam"),
-        "{}",
-        md.stdout
-    );
+    crate::assert_transcript!("fleet_markdown", md);
 
     // Without failures: exit 2 when any tenant drifted.
     let healthy = write_fleet(
@@ -379,18 +358,10 @@ fn shards_are_complete_and_merge_to_the_unsharded_report() {
     // A missing shard is an error that names it.
     let partial = entractl(&emu, &dir, &["fleet", "merge", &files[0], &files[2]]);
     assert_eq!(partial.code, 1);
-    assert!(
-        partial.stderr.contains("shard(s) 1/3 missing"),
-        "{}",
-        partial.stderr
-    );
+    crate::assert_transcript!("merge_missing_shard", partial);
     let not_shard = entractl(&emu, &dir, &["fleet", "merge", "all.json"]);
     assert_eq!(not_shard.code, 1);
-    assert!(
-        not_shard.stderr.contains("not a shard report"),
-        "{}",
-        not_shard.stderr
-    );
+    crate::assert_transcript!("merge_not_a_shard", not_shard);
 }
 
 #[test]
@@ -403,12 +374,7 @@ fn invalid_fleet_file_is_reported_at_file_line_col() {
     std::fs::write(dir.join("fleet.yaml"), text).unwrap();
     let out = entractl(&emu, &dir, &["plan", "--fleet", "fleet.yaml"]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("fleet.yaml:10:21: a secret may not be written"),
-        "{}",
-        out.stderr
-    );
+    crate::assert_transcript!("invalid_fleet_file", out);
     assert!(out.stdout.is_empty());
 }
 
@@ -441,4 +407,21 @@ fn committed_fleet_schema_and_example_are_current() {
             entractl_fleet::tenant::tenant_spec(t, &base).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(loaded.spec.tenant, t.tenant);
     }
+}
+
+#[test]
+fn a_tenant_whose_certificate_cannot_be_read_names_the_fleet_files_field() {
+    let emu = start();
+    let dir = scratch("fleet-certificate");
+    let entry = format!(
+        "  - name: contoso\n    tenant: {P1_TENANT_ID}\n    auth:\n      method: certificate\n      clientId: {CI_CLIENT_ID}\n      certificatePath: missing.pem\n"
+    );
+    let file = write_fleet(&dir, "fleet.yaml", &[entry]);
+    let out = entractl(&emu, &dir, &["plan", "--fleet", &file, "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let message = by_name(&json(&out), "contoso")["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::util::snapshot_settings().bind(|| insta::assert_snapshot!("certificate_error", message));
 }

@@ -11,37 +11,14 @@ use std::path::Path;
 
 use graph_emulator::scenarios::{FREE_TENANT_ID, LARGE_TENANT_ID, P1_TENANT_ID};
 
-use crate::util::{Sandbox, TestOutput, root, scratch, yaml_files};
+use crate::util::{Sandbox, TestOutput, root, scratch, snapshot_settings_with, yaml_files};
 
-/// Filters for what differs between runs and machines: ids, times, paths, ports.
+/// The snapshot filters of every CLI test (tests/util.rs), the scratch directory first.
 fn settings(dir: &Path) -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
+    let mut s = snapshot_settings_with(&[(dir, "[SCRATCH]")]);
     s.set_snapshot_path(root().join("tests/snapshots/golden"));
     s.set_prepend_module_to_snapshot(false);
-    s.add_filter(&regex_escape(&dir.display().to_string()), "[SCRATCH]");
-    s.add_filter(
-        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-        "[GUID]",
-    );
-    s.add_filter(r"\d{8}T\d{6}(\.\d+)?Z", "[STAMP]");
-    s.add_filter(
-        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
-        "[TIME]",
-    );
-    s.add_filter(r"127\.0\.0\.1:\d+", "[HOST]");
-    s.add_filter(r"\b\d+(\.\d+)? ?(ms|s)\b", "[DURATION]");
     s
-}
-
-fn regex_escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn section(title: &str, out: &TestOutput) -> String {

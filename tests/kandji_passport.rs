@@ -40,13 +40,7 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     let plan = emu.entractl_as(P1_TENANT_ID, None, &["plan", SPEC, "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
     // App, service principal, grant, 3 assignments; carol's per-user MFA and 4 policies.
-    assert!(
-        plan.stdout.contains(
-            "Plan: 6 to add, 5 to change, 0 to destroy; 1 unchanged. 5 security downgrade(s): apply needs --allow-security-downgrade."
-        ),
-        "{}",
-        plan.stdout
-    );
+    crate::assert_transcript!("seed_plan", plan);
     let json = emu.entractl_as(P1_TENANT_ID, None, &["plan", SPEC, "--format", "json"]);
     assert_eq!(json.code, 0, "{}", json.stderr);
     let json: Value = serde_json::from_str(&json.stdout).expect("JSON plan");
@@ -83,28 +77,14 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     emu.clear_log();
     let refused = apply(&emu, &journal, false);
     assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
-    assert!(
-        refused.stderr.contains("--allow-security-downgrade"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused.stderr.contains("carol@contoso.com"),
-        "{}",
-        refused.stderr
-    );
+    crate::assert_transcript!("seed_apply_refused_without_downgrade_flag", refused);
     assert_eq!(writes(&emu), Vec::<String>::new());
 
     // With it: converges. 11 writes: application, service principal, grant, 3 assignments
     // (alice, bob, Mac Users), carol's per-user MFA state, 4 policy exclusions.
     let out = apply(&emu, &journal, true);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains("Apply complete: 11 change(s) made; converged"),
-        "{}",
-        out.stdout
-    );
+    crate::assert_transcript!("seed_apply", out);
     let w = writes(&emu);
     assert_eq!(w.len(), 11, "{w:#?}");
     assert_eq!(count(&w, "POST /v1.0/applications 201"), 1, "{w:#?}");
@@ -131,17 +111,13 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
 
     let again = emu.entractl_as(P1_TENANT_ID, None, &["plan", SPEC, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
-    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+    crate::assert_transcript!("seed_converged_plan", again);
 
     // A second apply (no flag needed: nothing weakens any more) reads and writes nothing.
     emu.clear_log();
     let second = apply(&emu, &journal, false);
     assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
-    assert!(
-        second.stdout.contains("Nothing to apply"),
-        "{}",
-        second.stdout
-    );
+    crate::assert_transcript!("seed_second_apply", second);
     assert_eq!(writes(&emu), Vec::<String>::new());
     let reads: Vec<String> = emu
         .graph_log()
@@ -176,19 +152,7 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
         &["verify-signin", SPEC, "--username", "alice@contoso.com"],
     );
     assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
-    assert!(
-        ok.stdout.contains(
-            "Requested scopes: openid profile email User.Read (the spec's Microsoft Graph delegated permissions)"
-        ),
-        "{}",
-        ok.stdout
-    );
-    assert!(
-        ok.stdout.contains("preferred_username  alice@contoso.com"),
-        "{}",
-        ok.stdout
-    );
-    assert!(ok.stdout.contains("group(s):"), "{}", ok.stdout);
+    crate::assert_transcript!("verify_signin", ok);
 
     // --scope overrides the spec: asking also for offline_access, which the preset does not
     // consent, is refused by Entra (AADSTS65001), and the error says how to add it.
@@ -198,19 +162,7 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     }
     let refused = emu.entractl_as(P1_TENANT_ID, Some(SANDBOX_PASSWORD), &args);
     assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
-    assert!(refused.stderr.contains("AADSTS65001"), "{}", refused.stderr);
-    assert!(
-        refused
-            .stderr
-            .contains("scopes openid profile email offline_access User.Read from --scope"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused.stderr.contains("`offline_access` is asked for but not among the spec's Microsoft Graph delegated permissions"),
-        "{}",
-        refused.stderr
-    );
+    crate::assert_transcript!("verify_signin_unconsented_scope", refused);
     assert_eq!(writes(&emu), Vec::<String>::new());
     emu.shutdown();
 }
@@ -255,10 +207,25 @@ fn on_todays_tenant_the_seed_remediation_no_longer_lets_passport_sign_in() {
     emu.shutdown();
 }
 
-/// Where cargo put the binaries of this build (`target/debug`).
-fn bin_dir() -> PathBuf {
+/// graph-emulator's binary belongs to another package, so cargo gives this test no
+/// `CARGO_BIN_EXE_graph-emulator`: `GRAPH_EMULATOR_BIN` when set (`make test` builds it and passes
+/// it), else the one beside entractl's binary in this build's target directory, which
+/// `cargo test --workspace` builds in the same invocation (for graph-emulator's own tests).
+fn graph_emulator_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("GRAPH_EMULATOR_BIN") {
+        return PathBuf::from(path);
+    }
     let entractl = PathBuf::from(env!("CARGO_BIN_EXE_entractl"));
-    entractl.parent().expect("binary directory").to_path_buf()
+    let sibling = entractl
+        .parent()
+        .expect("binary directory")
+        .join(format!("graph-emulator{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        sibling.is_file(),
+        "{} is not built: run `make test` (or `cargo test --workspace`), or set GRAPH_EMULATOR_BIN",
+        sibling.display()
+    );
+    sibling
 }
 
 #[test]
@@ -268,22 +235,7 @@ fn the_demo_script_runs_end_to_end_and_leaves_nothing_running() {
         script.contains(SANDBOX_PASSWORD),
         "scripts/demo.sh lacks the scenario's sandbox password (graph_emulator::scenarios::SANDBOX_PASSWORD)"
     );
-    // graph-emulator's binary belongs to another package: build it (a no-op when fresh).
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(&cargo)
-        .current_dir(root())
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "graph-emulator",
-            "--bin",
-            "graph-emulator",
-        ])
-        .status()
-        .expect("run cargo build");
-    assert!(built.success(), "cargo build -p graph-emulator failed");
-    let emulator = bin_dir().join(format!("graph-emulator{}", std::env::consts::EXE_SUFFIX));
+    let emulator = graph_emulator_bin();
 
     let mut cmd = Command::new("bash");
     for (k, _) in std::env::vars() {

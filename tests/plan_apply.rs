@@ -21,35 +21,15 @@ fn empty_tenant_apply_converges_then_plan_is_empty_and_a_second_apply_writes_not
     let emu = start(0);
     let dir = scratch("plan_apply_empty");
 
+    // Application, service principal, grant and the 3 assignments (alice, bob, Mac Users).
     let plan = emu.entractl(&["plan", SPEC, "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.stderr);
-    assert!(plan.stdout.contains("+ application \"Kandji Passport\""));
-    // Application, service principal, grant and the 3 assignments (alice, bob, Mac Users).
-    assert!(
-        plan.stdout
-            .contains("Plan: 6 to add, 0 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("+ appRoleAssignment \"group Mac Users\""),
-        "{}",
-        plan.stdout
-    );
+    crate::assert_transcript!("empty_tenant_plan", plan);
     assert!(emu.writes().is_empty(), "plan wrote: {:?}", emu.writes());
 
     let out = emu.apply(SPEC, &dir);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains("Apply complete: 6 change(s) made; converged"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains(&format!(
-        "/{P1_TENANT_ID}/v2.0/.well-known/openid-configuration"
-    )));
+    crate::assert_transcript!("empty_tenant_apply", out);
 
     // The journal: one file per change, the prior state of each object.
     let runs: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
@@ -82,12 +62,12 @@ fn empty_tenant_apply_converges_then_plan_is_empty_and_a_second_apply_writes_not
 
     let again = emu.entractl(&["plan", SPEC, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
-    assert!(again.stdout.contains("No changes"));
+    crate::assert_transcript!("converged_plan", again);
 
     emu.clear_log();
     let second = emu.apply(SPEC, &dir);
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert!(second.stdout.contains("Nothing to apply"));
+    crate::assert_transcript!("converged_apply", second);
     assert!(
         emu.writes().is_empty(),
         "second apply wrote: {:?}",
@@ -142,13 +122,7 @@ fn drift_made_through_graph_shows_exactly_that_change_and_apply_repairs_it() {
         json!([{"path": "isFallbackPublicClient", "before": false, "after": true}])
     );
     let md = emu.entractl(&["plan", SPEC, "--format", "markdown"]);
-    assert!(
-        md.stdout
-            .contains("| ✏️ | application \"Kandji Passport\" | update |"),
-        "{}",
-        md.stdout
-    );
-    assert!(md.stdout.contains("<details>"));
+    crate::assert_transcript!("drift_markdown", md);
 
     emu.clear_log();
     let out = emu.apply(SPEC, &dir);
@@ -172,11 +146,7 @@ fn an_app_made_in_the_portal_is_refused_until_adopted_by_app_id() {
     emu.clear_log();
     let out = emu.entractl(&["plan", SPEC]);
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(
-        out.stderr.contains("is not managed by entractl"),
-        "{}",
-        out.stderr
-    );
+    crate::assert_transcript!("unmanaged_app", out);
     assert!(
         out.stderr.contains(&format!("appId: {app_id}")),
         "{}",
@@ -235,11 +205,7 @@ fn two_candidate_apps_are_an_error_naming_both() {
             out.stderr
         );
     }
-    assert!(
-        out.stderr.contains("more than one application"),
-        "{}",
-        out.stderr
-    );
+    crate::assert_transcript!("two_candidate_apps", out);
     emu.shutdown();
 }
 
@@ -267,8 +233,7 @@ fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
     emu.clear_log();
     let out = emu.apply(&file, &dir.join("journal"));
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(out.stderr.contains("is stale"), "{}", out.stderr);
-    assert!(out.stderr.contains("tenant objects"), "{}", out.stderr);
+    crate::assert_transcript!("stale_saved_plan", out);
     assert!(emu.writes().is_empty());
 
     // A fresh saved plan applies.
@@ -276,7 +241,7 @@ fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
     assert_eq!(out.code, 0);
     let out = emu.apply(&file, &dir.join("journal"));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("converged"));
+    crate::assert_transcript!("fresh_saved_plan_apply", out);
     emu.shutdown();
 }
 
@@ -297,11 +262,7 @@ fn a_saved_plan_is_refused_when_the_spec_changed() {
     .unwrap();
     let out = emu.apply(&file, &dir.join("journal"));
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("changed since the plan was made"),
-        "{}",
-        out.stderr
-    );
+    crate::assert_transcript!("saved_plan_spec_changed", out);
     assert!(emu.writes().is_empty());
     emu.shutdown();
 }
@@ -311,7 +272,7 @@ fn apply_without_a_terminal_and_without_auto_approve_refuses() {
     let emu = start(0);
     let out = emu.entractl(&["apply", SPEC]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("--auto-approve"), "{}", out.stderr);
+    crate::assert_transcript!("apply_without_a_terminal", out);
     assert!(emu.writes().is_empty());
     emu.shutdown();
 }
@@ -322,7 +283,7 @@ fn replication_delay_on_every_create_converges_in_one_apply_without_duplicates()
     let dir = scratch("plan_apply_delay");
     let out = emu.apply(SPEC, &dir);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("converged"));
+    crate::assert_transcript!("replication_delay_apply", out);
     let created = |prefix: &str| {
         emu.writes()
             .iter()
@@ -354,12 +315,7 @@ fn unknown_permission_is_a_plan_error_with_the_closest_names() {
     );
     let out = emu.entractl(&["plan", &spec.display().to_string()]);
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(out.stderr.contains("`User.Raed`"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("did you mean `User.Read`"),
-        "{}",
-        out.stderr
-    );
+    crate::assert_transcript!("unknown_permission", out);
     emu.shutdown();
 }
 
@@ -367,22 +323,7 @@ fn unknown_permission_is_a_plan_error_with_the_closest_names() {
 fn permissions_lists_what_plan_and_apply_need() {
     let out = crate::util::TestCommand::new(&["permissions", SPEC]).run();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let plan_part = out.stdout.split("To apply").next().unwrap();
-    assert!(plan_part.contains("Application.Read.All"));
-    assert!(plan_part.contains("DelegatedPermissionGrant.Read.All"));
-    assert!(!plan_part.contains("ReadWrite"));
-    assert!(out.stdout.contains("Application.ReadWrite.OwnedBy"));
-    assert!(
-        out.stdout
-            .contains("DelegatedPermissionGrant.ReadWrite.All")
-    );
-    assert!(plan_part.contains("User.Read.All"), "{}", out.stdout);
-    assert!(plan_part.contains("GroupMember.Read.All"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("AppRoleAssignment.ReadWrite.All"),
-        "{}",
-        out.stdout
-    );
+    crate::assert_transcript!("permissions", out);
 }
 
 #[test]
@@ -396,4 +337,38 @@ fn the_demo_script_signs_in_as_the_scenarios_automation_client() {
     }
     assert!(script.contains("--scenario p1-legacy"));
     assert!(script.contains("trap cleanup EXIT"));
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_stops_apply_before_any_change() {
+    let emu = start(0);
+    let dir = scratch("plan_apply_bad_journal");
+    // A file where the journal directory should be.
+    let journal = write_spec(&dir, "not-a-directory", "x");
+    let out = emu.entractl(&[
+        "apply",
+        SPEC,
+        "--auto-approve",
+        "--journal-dir",
+        &journal.display().to_string(),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    crate::assert_transcript!("journal_not_writable", out);
+    assert!(emu.writes().is_empty(), "{:#?}", emu.writes());
+    emu.shutdown();
+}
+
+#[test]
+fn a_saved_plan_is_applied_without_a_terminal_it_was_reviewed_when_saved() {
+    let emu = start(0);
+    let dir = scratch("plan_apply_saved_no_tty");
+    let file = dir.join("plan.json").display().to_string();
+    assert_eq!(emu.entractl(&["plan", SPEC, "--out", &file]).code, 0);
+    let journal = dir.join("journal").display().to_string();
+    // No `--auto-approve`, and stdin is not a terminal.
+    let out = emu.entractl(&["apply", &file, "--journal-dir", &journal]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let created = emu.writes().iter().filter(|w| w.status == 201).count();
+    assert_eq!(created, 6, "{:#?}", emu.writes());
+    emu.shutdown();
 }

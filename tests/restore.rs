@@ -70,18 +70,12 @@ fn a_deleted_managed_app_is_restored_with_the_same_client_id_then_the_plan_is_em
             .any(|c| c["object"]["kind"] == "application" && c["action"] == "create")
     );
     let text = emu.entractl(&["plan", spec]);
-    assert!(
-        text.stdout.contains(
-            "<+ application \"Kandji Passport\" (kandji-restore) [restore from deleted items]"
-        ),
-        "{}",
-        text.stdout
-    );
+    crate::assert_transcript!("restore_plan", text);
 
     emu.clear_log();
     let out = emu.apply(spec, &dir.join("journal"));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("converged"), "{}", out.stdout);
+    crate::assert_transcript!("restore_apply", out);
     let w = emu.writes();
     assert!(
         w.iter().any(|e| e.method == "POST"
@@ -127,11 +121,7 @@ fn two_deleted_candidates_are_an_error_naming_both() {
         "{}",
         out.stderr
     );
-    assert!(
-        out.stderr.contains("more than one deleted application"),
-        "{}",
-        out.stderr
-    );
+    crate::assert_transcript!("two_deleted_candidates", out);
     assert!(
         emu.writes()
             .iter()

@@ -2,6 +2,8 @@
 
 mod action_runner;
 mod assignments;
+mod bench_smoke;
+mod chaos_campaign;
 mod docs_generated;
 mod explain;
 mod export;
@@ -9,8 +11,13 @@ mod fleet;
 mod github_action;
 mod github_cli;
 mod golden;
+mod interrupt;
 mod kandji_passport;
+mod messages;
 mod mfa;
+mod module_cycles;
+mod network;
+mod permissions;
 mod plan_apply;
 mod restore;
 mod schema;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest};
@@ -37,7 +37,7 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// One run of `entractl`, from the repository root, with colour off.
 pub struct TestCommand {
-    cmd: assert_cmd::Command,
+    cmd: Command,
     /// Texts that must appear in neither stdout nor stderr (secrets, tokens).
     forbidden: Vec<String>,
 }
@@ -51,10 +51,15 @@ pub struct TestOutput {
 
 impl TestCommand {
     pub fn new(args: &[&str]) -> Self {
-        let mut cmd = assert_cmd::Command::cargo_bin("entractl").expect("entractl binary");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_entractl"));
         cmd.current_dir(root())
+            .stdin(Stdio::null())
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
+            // Output must not depend on the caller's terminal width or language.
+            .env_remove("COLUMNS")
+            .env_remove("ENTRACTL_TIMEOUT")
+            .env("LC_ALL", "C")
             .arg("--color")
             .arg("never")
             .args(args);
@@ -108,12 +113,33 @@ impl TestCommand {
         self
     }
 
+    /// Starts entractl without waiting (e.g. to signal it); finish with [`TestCommand::wait`].
+    pub fn spawn(mut self) -> (Child, Self) {
+        let child = self
+            .cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start entractl");
+        (child, self)
+    }
+
+    /// Waits for a spawned run and checks it as [`TestCommand::run`] does.
+    pub fn wait(self, child: Child) -> TestOutput {
+        self.check(child.wait_with_output().expect("wait for entractl"))
+    }
+
     pub fn run(mut self) -> TestOutput {
+        let output = self.cmd.output().expect("run entractl");
+        self.check(output)
+    }
+
+    fn check(self, output: Output) -> TestOutput {
         let Output {
             status,
             stdout,
             stderr,
-        } = self.cmd.output().expect("run entractl");
+        } = output;
         let out = TestOutput {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
@@ -285,6 +311,102 @@ impl Sandbox {
             .json()
             .clone()
     }
+}
+
+impl TestOutput {
+    /// Exit code, stdout and stderr in one text, for a snapshot (see [`snapshot_settings`]).
+    pub fn transcript(&self) -> String {
+        let mut out = format!("exit code: {}\n", self.code);
+        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            if !text.is_empty() {
+                out.push_str(&format!("----- {name} -----\n{text}"));
+                if !text.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Escapes the regex meta characters of a literal text (for snapshot filters).
+fn literal(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The snapshot filters of every CLI test: what differs between machines, checkouts and runs
+/// (`paths` first, e.g. a test's scratch directory, then the temporary and checkout paths, loopback
+/// hosts, GUIDs, timestamps, durations) is replaced by a placeholder, so a snapshot holds only
+/// what entractl decides.
+pub fn snapshot_filters(paths: &[(&Path, &str)]) -> Vec<(String, String)> {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let root = root();
+    let mut all: Vec<(&Path, &str)> = paths.to_vec();
+    // Longest first: the temp directory usually lies inside the checkout.
+    all.extend([(tmp, "[TMP]"), (root.as_path(), "[ROOT]")]);
+    let mut filters = Vec::new();
+    for (path, name) in all {
+        for form in [path.display().to_string(), relative(path)] {
+            if !form.is_empty() && form != "." {
+                filters.push((literal(&form), name.to_string()));
+            }
+        }
+    }
+    for (pattern, replacement) in [
+        // The emulator's address (not `localhost:PORT`, which specs name as redirect URIs).
+        (r"127\.0\.0\.1:[0-9]+", "[HOST]"),
+        (
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            "[GUID]",
+        ),
+        (r"[0-9]{8}T[0-9]{6}(\.[0-9]+)?Z", "[STAMP]"),
+        (
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",
+            "[TIME]",
+        ),
+        (
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}Z?",
+            "[TIME]",
+        ),
+        (r"\b[0-9]+(\.[0-9]+)? ?(ms|s)\b", "[DURATION]"),
+        (r"pid [0-9]+", "pid [PID]"),
+        (r"\(os error [0-9]+\)", "(os error [N])"),
+    ] {
+        filters.push((pattern.to_string(), replacement.to_string()));
+    }
+    filters
+}
+
+/// insta settings with [`snapshot_filters`] (`paths` first); snapshots go to `tests/snapshots/`.
+pub fn snapshot_settings_with(paths: &[(&Path, &str)]) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("tests/snapshots"));
+    for (pattern, replacement) in snapshot_filters(paths) {
+        settings.add_filter(&pattern, replacement);
+    }
+    settings
+}
+
+/// [`snapshot_settings_with`] no extra paths.
+pub fn snapshot_settings() -> insta::Settings {
+    snapshot_settings_with(&[])
+}
+
+/// Snapshots a run's [`TestOutput::transcript`] under `name`, filtered by [`snapshot_filters`].
+#[macro_export]
+macro_rules! assert_transcript {
+    ($name:expr, $out:expr) => {
+        $crate::util::snapshot_settings().bind(|| {
+            insta::assert_snapshot!($name, $out.transcript());
+        })
+    };
 }
 
 /// The changes of a JSON plan that are not no-ops.

@@ -7,15 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use entractl_engine::error::StopCause;
+use entractl_engine::permissions::required_permissions;
 use entractl_engine::render::{Format, render};
-use entractl_engine::{ApplyOptions, Desired, SavedPlan, apply, diff, fetch};
+use entractl_engine::{ApplyOptions, ApplyReport, Desired, EngineError, SavedPlan, apply};
 
-use super::plan::{
-    GraphArgs, announce, client, color_stdout, fail, init_logging, load_spec, runtime,
-};
-use crate::cli::ColorChoice;
-use crate::error::{CliError, Outcome};
-use crate::output;
+use super::plan::read_and_plan;
+use crate::args::{ColorChoice, FleetArgs, GraphArgs};
+use crate::error::{CommandError, Outcome};
+use crate::interrupt::{Interrupt, Signal};
+use crate::preflight::{self, Phase};
+use crate::{output, session};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -41,82 +43,141 @@ pub struct ApplyArgs {
     pub verify_timeout: u64,
     /// Many tenants: `--fleet FILE`, `--shard I/N`, `--parallel N`, `--report FILE`.
     #[command(flatten)]
-    pub fleet: super::fleet::FleetArgs,
+    pub fleet: FleetArgs,
 }
 
-fn confirm() -> Result<bool, CliError> {
+/// Asks on the terminal; a signal while waiting for the answer cancels.
+async fn confirm(interrupt: &Interrupt) -> Result<bool, CommandError> {
     let mut err = std::io::stderr();
     let _ = write!(
         err,
         "\nDo you want to apply these changes? Only `yes` is accepted: "
     );
     let _ = err.flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| fail(format!("cannot read the answer: {e}")))?;
-    Ok(line.trim() == "yes")
+    let read = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    });
+    tokio::select! {
+        line = read => {
+            let line = line
+                .map_err(|e| CommandError::plain(format!("cannot read the answer: {e}")))?
+                .map_err(|e| CommandError::plain(format!("cannot read the answer: {e}")))?;
+            Ok(line.trim() == "yes")
+        }
+        signal = interrupt.wait() => Err(CommandError::Interrupted { signal, stopped: None }),
+    }
 }
 
-pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CliError> {
-    let Some(target) = args.target.as_deref() else {
-        return super::fleet::apply(args, g, color);
-    };
-    init_logging(g.verbose);
+/// What to apply: the desired state, the spec's bytes (for a saved plan's fingerprint), the saved
+/// plan if one was given.
+type Target = (Desired, Option<Vec<u8>>, Option<SavedPlan>);
+
+/// The spec (or saved plan) to apply.
+fn load_target(target: &std::path::Path, g: &GraphArgs) -> Result<Target, CommandError> {
     let text = std::fs::read_to_string(target).ok();
-    let saved = match &text {
-        Some(t) if SavedPlan::looks_like(t) => Some(SavedPlan::from_json(target, t).map_err(fail)?),
-        _ => None,
+    if let Some(t) = &text
+        && SavedPlan::looks_like(t)
+    {
+        let saved = SavedPlan::from_json(target, t)?;
+        let bytes = std::fs::read(&saved.spec_path).ok();
+        return Ok((saved.desired.clone(), bytes, Some(saved)));
+    }
+    let (loaded, bytes) = session::load_spec(target)?;
+    let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref()).locate(&loaded);
+    Ok((desired, Some(bytes), None))
+}
+
+/// Asks for approval unless `--auto-approve` or a saved plan (reviewed when it was saved).
+async fn approve(args: &ApplyArgs, saved: bool, interrupt: &Interrupt) -> Result<(), CommandError> {
+    if args.auto_approve || saved {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::failed(
+            "refusing to apply without confirmation: stdin is not a terminal",
+            "review the plan above, then run again with `--auto-approve` (or save it with `entractl plan SPEC --out FILE` and apply that file)",
+        ));
+    }
+    if !confirm(interrupt).await? {
+        return Err(CommandError::plain("apply cancelled: nothing was changed"));
+    }
+    Ok(())
+}
+
+fn apply_options(args: &ApplyArgs, interrupt: &Interrupt) -> ApplyOptions {
+    let mut opts = ApplyOptions::new(args.journal_dir.clone());
+    opts.allow_security_downgrade = args.allow_security_downgrade;
+    opts.verify_budget = Duration::from_secs(args.verify_timeout);
+    if std::io::stderr().is_terminal() {
+        opts.progress = Some(Arc::new(|line: &str| eprintln!("  {line}")));
+    }
+    opts.cancel = Some(interrupt.cancel.clone());
+    opts
+}
+
+/// What a converged apply prints: the count, the journal, the outputs Kandji needs.
+fn done_text(report: &ApplyReport, journal: &str) -> String {
+    let mut done = format!(
+        "\nApply complete: {} change(s) made; converged{journal}.\n",
+        report.writes
+    );
+    let o = &report.final_plan.outputs;
+    let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "(unknown)".into());
+    done.push_str(&format!(
+        "\nOutputs\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n",
+        "tenant id",
+        v(&o.tenant_id),
+        "client id",
+        v(&o.client_id),
+        "OIDC metadata URL",
+        v(&o.oidc_metadata_url),
+        "application object id",
+        v(&o.application_object_id),
+        "service principal object id",
+        v(&o.service_principal_object_id),
+    ));
+    done
+}
+
+pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+    let Some(target) = args.target.as_deref() else {
+        return Err(CommandError::plain("no spec or plan file given"));
     };
-    let (desired, spec_bytes): (Desired, Option<Vec<u8>>) = match &saved {
-        Some(s) => (s.desired.clone(), std::fs::read(&s.spec_path).ok()),
-        None => {
-            let (loaded, bytes) = load_spec(target)?;
-            (
-                Desired::from_spec(&loaded.spec, g.authority_url.as_deref()).locate(&loaded),
-                Some(bytes),
-            )
-        }
-    };
-    let client = client(&desired.tenant, &desired.cloud, g)?;
-    announce(&desired, &client);
-    let rt = runtime()?;
-    let color_on = color_stdout(color);
+    session::init_logging(g.verbose);
+    let (desired, spec_bytes, saved) = load_target(target, g)?;
+    let client = session::spec_client(&desired, g)?;
+    session::announce(&desired, &client);
+    let rt = session::runtime()?;
+    let color_on = session::color_stdout(color);
     rt.block_on(async {
-        let (observed, _) = fetch(&client, &desired).await.map_err(fail)?;
+        let interrupt = Interrupt::listen(true);
+        let (observed, plan) = read_and_plan(&client, &desired, &interrupt).await?;
         let plan = match &saved {
             Some(s) => {
-                s.check_fresh(target, spec_bytes.as_deref(), &observed)
-                    .map_err(fail)?;
+                s.check_fresh(target, spec_bytes.as_deref(), &observed)?;
                 s.plan.clone()
             }
-            None => diff(&desired, &observed).map_err(fail)?,
+            None => plan,
         };
         output::stdout(&render(&plan, Format::Text, color_on))?;
         if !plan.has_changes() {
             output::stdout("\nNothing to apply: the tenant already matches the spec.\n")?;
             return Ok(Outcome::Success);
         }
-        if !args.auto_approve {
-            if !std::io::stdin().is_terminal() {
-                return Err(fail(
-                    "refusing to apply without confirmation: stdin is not a terminal\n  hint: review the plan above, then run again with `--auto-approve` (or save it with `entractl plan SPEC --out FILE` and apply that file)",
-                ));
+        preflight::check(&client, &required_permissions(&desired).apply, Phase::Apply).await?;
+        approve(args, saved.is_some(), &interrupt).await?;
+        let opts = apply_options(args, &interrupt);
+        let report = match apply(&client, &desired, &plan, &observed, &opts).await {
+            Ok(r) => r,
+            Err(EngineError::Stopped(s)) if matches!(s.cause, StopCause::Interrupted) => {
+                return Err(CommandError::Interrupted {
+                    signal: interrupt.signal().unwrap_or(Signal::Interrupt),
+                    stopped: Some(s),
+                });
             }
-            if !confirm()? {
-                return Err(fail("apply cancelled: nothing was changed"));
-            }
-        }
-        let mut opts = ApplyOptions::new(args.journal_dir.clone());
-        opts.allow_security_downgrade = args.allow_security_downgrade;
-        opts.verify_budget = Duration::from_secs(args.verify_timeout);
-        if std::io::stderr().is_terminal() {
-            opts.progress = Some(Arc::new(|line: &str| eprintln!("  {line}")));
-        }
-        let report = apply(&client, &desired, &plan, &observed, &opts)
-            .await
-            .map_err(fail)?;
+            Err(e) => return Err(e.into()),
+        };
         let journal = report
             .journal_dir
             .as_ref()
@@ -128,31 +189,15 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
                 args.verify_timeout
             ))?;
             output::stdout(&render(&report.final_plan, Format::Text, color_on))?;
-            return Err(fail(format!(
-                "apply made {} change(s) but the tenant does not match the spec yet{journal}\n  hint: run `entractl plan` to see what differs; Graph may still be replicating, or another process changed the objects",
-                report.writes
-            )));
+            return Err(CommandError::failed(
+                format!(
+                    "apply made {} change(s) but the tenant does not match the spec yet{journal}",
+                    report.writes
+                ),
+                "run `entractl plan` to see what differs; Graph may still be replicating, or another process changed the objects",
+            ));
         }
-        let mut done = format!(
-            "\nApply complete: {} change(s) made; converged{journal}.\n",
-            report.writes
-        );
-        let o = &report.final_plan.outputs;
-        let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "(unknown)".into());
-        done.push_str(&format!(
-            "\nOutputs\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n  {:<29}{}\n",
-            "tenant id",
-            v(&o.tenant_id),
-            "client id",
-            v(&o.client_id),
-            "OIDC metadata URL",
-            v(&o.oidc_metadata_url),
-            "application object id",
-            v(&o.application_object_id),
-            "service principal object id",
-            v(&o.service_principal_object_id),
-        ));
-        output::stdout(&done)?;
+        output::stdout(&done_text(&report, &journal))?;
         Ok(Outcome::Success)
     })
 }

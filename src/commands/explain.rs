@@ -5,7 +5,7 @@ use clap::Args;
 use entractl_engine::aadsts::{self, SignInError};
 use serde_json::{Value, json};
 
-use crate::error::{CliError, Outcome};
+use crate::error::{CommandError, Outcome};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -34,7 +34,7 @@ pub enum ExplainFormat {
 
 const WIDTH: usize = 96;
 
-pub fn run(args: &ExplainArgs) -> Result<Outcome, CliError> {
+pub fn run(args: &ExplainArgs) -> Result<Outcome, CommandError> {
     let text = if args.list {
         match args.format {
             ExplainFormat::Text => list_text(),
@@ -45,12 +45,12 @@ pub fn run(args: &ExplainArgs) -> Result<Outcome, CliError> {
     } else {
         let input = args.code.as_deref().unwrap_or_default();
         let code = aadsts::parse_code(input).map_err(|e| {
-            CliError::Run(format!(
+            CommandError::plain(format!(
                 "{e}. `entractl explain --list` shows the codes entractl knows."
             ))
         })?;
         let Some(entry) = aadsts::lookup(code) else {
-            return Err(CliError::Run(unknown(code)));
+            return Err(CommandError::plain(unknown(code)));
         };
         match args.format {
             ExplainFormat::Text => explain_text(entry),

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use entractl_engine::export::{ExportOptions, ExportTarget, export};
+use entractl_graph::Cloud;
 
-use super::plan::{GraphArgs, client, fail, init_logging, runtime};
-use crate::error::{CliError, Outcome};
+use crate::args::GraphArgs;
+use crate::error::{CommandError, Outcome};
 use crate::output;
+use crate::session::{client, init_logging, runtime};
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["app_id", "display_name"]))]
@@ -24,8 +26,8 @@ pub struct ExportArgs {
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     pub tenant: String,
     /// The national cloud: public, usgov, usgov-dod or china.
-    #[arg(long, default_value = "public", value_parser = ["public", "usgov", "usgov-dod", "china"])]
-    pub cloud: String,
+    #[arg(long, default_value = "public")]
+    pub cloud: Cloud,
     /// Write the spec to FILE instead of stdout.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -41,34 +43,34 @@ pub struct ExportArgs {
     pub schema_ref: String,
 }
 
-pub fn run(args: &ExportArgs, g: &GraphArgs) -> Result<Outcome, CliError> {
+pub fn run(args: &ExportArgs, g: &GraphArgs) -> Result<Outcome, CommandError> {
     init_logging(g.verbose);
     let target = match (&args.app_id, &args.display_name) {
         (Some(a), _) => ExportTarget::AppId(a.clone()),
         (None, Some(n)) => ExportTarget::DisplayName(n.clone()),
         (None, None) => {
-            return Err(fail(
+            return Err(CommandError::plain(
                 "say which app to export: `--app-id ID` or `--display-name NAME`",
             ));
         }
     };
     let opts = ExportOptions {
         tenant: args.tenant.clone(),
-        cloud: args.cloud.clone(),
+        cloud: args.cloud.name().to_string(),
         authority_url: g.authority_url.clone(),
         allow_preset: !args.no_preset,
         schema_ref: args.schema_ref.clone(),
     };
-    let client = client(&args.tenant, &args.cloud, g)?;
+    let client = client(&args.tenant, args.cloud, g)?;
     let rt = runtime()?;
-    let exported = rt.block_on(export(&client, &target, &opts)).map_err(fail)?;
+    let exported = rt.block_on(export(&client, &target, &opts))?;
     match &args.out {
         Some(path) => {
             std::fs::write(path, &exported.yaml).map_err(|e| {
-                fail(format!(
-                    "cannot write the spec to {}: {e}\n  hint: choose a writable path for `-o`",
-                    path.display()
-                ))
+                CommandError::failed(
+                    format!("cannot write the spec to {}: {e}", path.display()),
+                    "choose a writable path for `-o`",
+                )
             })?;
             eprintln!(
                 "Exported \"{}\" (client id {}) to {}",

@@ -11,34 +11,14 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use entractl_engine::render::Format;
-use entractl_fleet::{ApplySettings, FleetReport, RunOptions, Shard, Status, TenantResult};
+use entractl_fleet::{ApplySettings, FleetReport, RunOptions, Status, TenantResult};
 
 use super::apply::ApplyArgs;
-use super::plan::{FormatArg, GraphArgs, PlanArgs, color_stdout, fail, init_logging, runtime};
-use crate::cli::ColorChoice;
-use crate::error::{CliError, Outcome};
+use super::plan::PlanArgs;
+use crate::args::{ColorChoice, FleetArgs, FormatArg, GraphArgs};
+use crate::error::{CommandError, Outcome};
 use crate::output;
-
-/// The fleet flags of `plan` and `apply`.
-#[derive(Debug, Clone, Args)]
-pub struct FleetArgs {
-    /// Plan (or apply) every tenant of a fleet file instead of one spec (see docs/fleet.md).
-    /// Exit 2 when any tenant drifted, 1 when any failed (1 wins).
-    #[arg(long, value_name = "FILE")]
-    pub fleet: Option<PathBuf>,
-    /// Only the tenants of shard I of N, numbered from 0 (`--shard 0/4` … `--shard 3/4`); a
-    /// tenant's shard depends only on its name. Merge the shards' `--report` files with
-    /// `entractl fleet merge`.
-    #[arg(long, value_name = "I/N", requires = "fleet")]
-    pub shard: Option<Shard>,
-    /// How many tenants are read (or applied) at once.
-    #[arg(long, value_name = "N", default_value_t = 16, requires = "fleet",
-          value_parser = clap::value_parser!(u16).range(1..))]
-    pub parallel: u16,
-    /// Also write the JSON fleet report to FILE (for `entractl fleet merge`), whatever `--format`.
-    #[arg(long, value_name = "FILE", requires = "fleet")]
-    pub report: Option<PathBuf>,
-}
+use crate::session::{color_stdout, init_logging, runtime};
 
 /// `entractl fleet …`
 #[derive(Debug, Args)]
@@ -69,18 +49,27 @@ pub struct MergeArgs {
     pub out: Option<PathBuf>,
 }
 
-fn load(args: &FleetArgs, g: &GraphArgs) -> Result<(entractl_fleet::Fleet, RunOptions), CliError> {
+fn load(
+    args: &FleetArgs,
+    g: &GraphArgs,
+) -> Result<(entractl_fleet::Fleet, RunOptions), CommandError> {
     init_logging(g.verbose);
     let Some(path) = &args.fleet else {
-        return Err(fail("no fleet file given\n  hint: pass `--fleet FILE`"));
+        return Err(CommandError::failed(
+            "no fleet file given",
+            "pass `--fleet FILE`",
+        ));
     };
     if let Some(auth) = &g.auth {
-        return Err(fail(format!(
-            "`--auth {auth}` does not apply to `--fleet`: each tenant's `auth` in {} says how to sign in to it\n  hint: remove `--auth`; set `defaults.auth` in the fleet file for every tenant",
-            path.display()
-        )));
+        return Err(CommandError::failed(
+            format!(
+                "`--auth {auth}` does not apply to `--fleet`: each tenant's `auth` in {} says how to sign in to it",
+                path.display()
+            ),
+            "remove `--auth`; set `defaults.auth` in the fleet file for every tenant",
+        ));
     }
-    let fleet = entractl_fleet::load_file(path).map_err(fail)?;
+    let fleet = entractl_fleet::load_file(path)?;
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let mut opts = RunOptions::new(env);
     opts.parallel = usize::from(args.parallel);
@@ -117,16 +106,16 @@ fn load(args: &FleetArgs, g: &GraphArgs) -> Result<(entractl_fleet::Fleet, RunOp
     Ok((fleet, opts))
 }
 
-fn write_report(path: &Path, report: &FleetReport) -> Result<(), CliError> {
+fn write_report(path: &Path, report: &FleetReport) -> Result<(), CommandError> {
     std::fs::write(path, report.to_json()).map_err(|e| {
-        fail(format!(
-            "cannot write the fleet report to {}: {e}\n  hint: choose a writable path for --report",
-            path.display()
-        ))
+        CommandError::failed(
+            format!("cannot write the fleet report to {}: {e}", path.display()),
+            "choose a writable path for --report",
+        )
     })
 }
 
-fn outcome(report: &FleetReport) -> Result<Outcome, CliError> {
+fn outcome(report: &FleetReport) -> Result<Outcome, CommandError> {
     match report.exit_code() {
         0 => Ok(Outcome::Success),
         2 => Ok(Outcome::ChangesPresent),
@@ -137,7 +126,7 @@ fn outcome(report: &FleetReport) -> Result<Outcome, CliError> {
                 .filter(|t| t.status == Status::Failed)
                 .map(|t| t.name.as_str())
                 .collect();
-            Err(fail(format!(
+            Err(CommandError::plain(format!(
                 "{} of {} tenant(s) failed: {}; the others were {} (see the report above)",
                 failed.len(),
                 report.summary.tenants,
@@ -152,7 +141,7 @@ fn outcome(report: &FleetReport) -> Result<Outcome, CliError> {
 }
 
 /// `entractl plan --fleet FILE`.
-pub fn plan(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CliError> {
+pub fn plan(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
     let (fleet, opts) = load(&args.fleet, g)?;
     let report = runtime()?.block_on(entractl_fleet::run(&fleet, &opts));
     drop(fleet);
@@ -165,10 +154,11 @@ pub fn plan(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
 }
 
 /// `entractl apply --fleet FILE --auto-approve`.
-pub fn apply(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CliError> {
+pub fn apply(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
     if !args.auto_approve {
-        return Err(fail(
-            "`apply --fleet` asks no questions: it needs `--auto-approve`\n  hint: review the changes with `entractl plan --fleet FILE` first, then run `entractl apply --fleet FILE --auto-approve`",
+        return Err(CommandError::failed(
+            "`apply --fleet` asks no questions: it needs `--auto-approve`",
+            "review the changes with `entractl plan --fleet FILE` first, then run `entractl apply --fleet FILE --auto-approve`",
         ));
     }
     let (fleet, mut opts) = load(&args.fleet, g)?;
@@ -187,7 +177,7 @@ pub fn apply(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outc
 }
 
 /// `entractl fleet merge|schema`.
-pub fn run(cmd: &FleetCommand, color: ColorChoice) -> Result<Outcome, CliError> {
+pub fn run(cmd: &FleetCommand, color: ColorChoice) -> Result<Outcome, CommandError> {
     match &cmd.command {
         FleetSubcommand::Schema => {
             output::stdout(&entractl_fleet::json_schema())?;
@@ -198,16 +188,14 @@ pub fn run(cmd: &FleetCommand, color: ColorChoice) -> Result<Outcome, CliError> 
             for p in &args.reports {
                 let name = p.display().to_string();
                 let text = std::fs::read_to_string(p).map_err(|e| {
-                    fail(format!(
-                        "cannot read the shard report {name}: {e}\n  hint: pass the files written with `--report`"
-                    ))
+                    CommandError::failed(
+                        format!("cannot read the shard report {name}: {e}"),
+                        "pass the files written with `--report`",
+                    )
                 })?;
-                reports.push((
-                    name.clone(),
-                    FleetReport::from_json(&name, &text).map_err(fail)?,
-                ));
+                reports.push((name.clone(), FleetReport::from_json(&name, &text)?));
             }
-            let merged = entractl_fleet::merge(reports).map_err(fail)?;
+            let merged = entractl_fleet::merge(reports)?;
             if let Some(out) = &args.out {
                 write_report(out, &merged)?;
             }

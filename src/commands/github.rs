@@ -13,9 +13,10 @@ use entractl_github::{
     body_with_marker, sync_drift_issue, upsert_comment, write_step_outputs,
 };
 
-use super::plan::{GraphArgs, fail, init_logging, runtime};
-use crate::error::{CliError, Outcome};
+use crate::args::GraphArgs;
+use crate::error::{CommandError, Outcome};
 use crate::output;
+use crate::session::{init_logging, runtime};
 
 /// `entractl github …`
 #[derive(Debug, Args)]
@@ -80,16 +81,16 @@ pub struct SummaryArgs {
     pub plan: PathBuf,
 }
 
-pub fn run(cmd: &GithubCommand, g: &GraphArgs) -> Result<Outcome, CliError> {
+pub fn run(cmd: &GithubCommand, g: &GraphArgs) -> Result<Outcome, CommandError> {
     init_logging(g.verbose);
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let ctx = GithubContext::from_env(&env).map_err(fail)?;
+    let ctx = GithubContext::from_env(&env)?;
     let line = match &cmd.command {
         GithubSubcommand::Comment(args) => comment(&ctx, args)?,
         GithubSubcommand::DriftIssue(args) => drift_issue(&ctx, args)?,
         GithubSubcommand::Summary(args) => {
             let saved = load(&args.plan)?;
-            let path = append_step_summary(&ctx, &markdown(&saved.plan)).map_err(fail)?;
+            let path = append_step_summary(&ctx, &markdown(&saved.plan))?;
             format!("Added the plan to the job summary ({})", path.display())
         }
         GithubSubcommand::Outputs(args) => outputs(&ctx, &load(&args.plan)?)?,
@@ -97,7 +98,7 @@ pub fn run(cmd: &GithubCommand, g: &GraphArgs) -> Result<Outcome, CliError> {
     output::stdout(&format!("{line}\n")).map(|()| Outcome::Success)
 }
 
-fn outputs(ctx: &GithubContext, saved: &SavedPlan) -> Result<String, CliError> {
+fn outputs(ctx: &GithubContext, saved: &SavedPlan) -> Result<String, CommandError> {
     let values = [
         ("has-changes", saved.plan.has_changes().to_string()),
         ("changes", saved.plan.actionable().count().to_string()),
@@ -106,7 +107,7 @@ fn outputs(ctx: &GithubContext, saved: &SavedPlan) -> Result<String, CliError> {
             saved.plan.summary().security_downgrades.to_string(),
         ),
     ];
-    write_step_outputs(ctx, &values).map_err(fail)?;
+    write_step_outputs(ctx, &values)?;
     Ok(values
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -114,26 +115,28 @@ fn outputs(ctx: &GithubContext, saved: &SavedPlan) -> Result<String, CliError> {
         .join(" "))
 }
 
-fn load(path: &Path) -> Result<SavedPlan, CliError> {
+fn load(path: &Path) -> Result<SavedPlan, CommandError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        fail(format!(
-            "cannot read the plan {}: {e}\n  hint: write it with `entractl plan SPEC --out {}`",
-            path.display(),
-            path.display()
-        ))
+        CommandError::failed(
+            format!("cannot read the plan {}: {e}", path.display()),
+            format!(
+                "write it with `entractl plan SPEC --out {}`",
+                path.display()
+            ),
+        )
     })?;
-    SavedPlan::from_json(path, &text).map_err(fail)
+    Ok(SavedPlan::from_json(path, &text)?)
 }
 
 fn key(args: &PlanFileArgs, saved: &SavedPlan) -> String {
     args.key.clone().unwrap_or_else(|| saved.spec_path.clone())
 }
 
-fn comment(ctx: &GithubContext, args: &CommentArgs) -> Result<String, CliError> {
+fn comment(ctx: &GithubContext, args: &CommentArgs) -> Result<String, CommandError> {
     let saved = load(&args.file.plan)?;
     let number = match args.pr {
         Some(n) => n,
-        None => ctx.pull_request_number().map_err(fail)?,
+        None => ctx.pull_request_number()?,
     };
     let marker = Marker::plan_comment(&key(&args.file, &saved));
     let body = body_with_marker(
@@ -142,10 +145,8 @@ fn comment(ctx: &GithubContext, args: &CommentArgs) -> Result<String, CliError> 
         ctx.run_url().as_deref(),
         args.file.artifact.as_deref(),
     );
-    let client = GithubClient::new(ctx).map_err(fail)?;
-    let outcome = runtime()?
-        .block_on(upsert_comment(&client, number, &marker, &body))
-        .map_err(fail)?;
+    let client = GithubClient::new(ctx)?;
+    let outcome = runtime()?.block_on(upsert_comment(&client, number, &marker, &body))?;
     let (what, c) = match &outcome {
         CommentOutcome::Created(c) => ("Commented on", c),
         CommentOutcome::Updated(c) => ("Updated the comment on", c),
@@ -157,7 +158,7 @@ fn comment(ctx: &GithubContext, args: &CommentArgs) -> Result<String, CliError> 
     ))
 }
 
-fn drift_issue(ctx: &GithubContext, args: &DriftIssueArgs) -> Result<String, CliError> {
+fn drift_issue(ctx: &GithubContext, args: &DriftIssueArgs) -> Result<String, CommandError> {
     let saved = load(&args.file.plan)?;
     let key = key(&args.file, &saved);
     let marker = Marker::drift_issue(&key);
@@ -183,10 +184,8 @@ fn drift_issue(ctx: &GithubContext, args: &DriftIssueArgs) -> Result<String, Cli
             ),
         }
     };
-    let client = GithubClient::new(ctx).map_err(fail)?;
-    let outcome = runtime()?
-        .block_on(sync_drift_issue(&client, &marker, &drift))
-        .map_err(fail)?;
+    let client = GithubClient::new(ctx)?;
+    let outcome = runtime()?.block_on(sync_drift_issue(&client, &marker, &drift))?;
     let url = |i: &entractl_github::Issue| i.html_url.clone().unwrap_or_default();
     Ok(match &outcome {
         DriftOutcome::Opened(i) => format!("Opened drift issue #{}: {}", i.number, url(i)),

@@ -7,9 +7,9 @@ use clap::Args;
 use entractl_engine::Desired;
 use entractl_engine::permissions::required_permissions;
 
-use super::plan::load_spec;
-use crate::error::{CliError, Outcome};
+use crate::error::{CommandError, Outcome};
 use crate::output;
+use crate::session::load_spec;
 
 #[derive(Debug, Args)]
 pub struct PermissionsArgs {
@@ -21,7 +21,7 @@ pub struct PermissionsArgs {
     pub json: bool,
 }
 
-pub fn run(args: &PermissionsArgs) -> Result<Outcome, CliError> {
+pub fn run(args: &PermissionsArgs) -> Result<Outcome, CommandError> {
     let (loaded, _) = load_spec(&args.spec)?;
     let desired = Desired::from_spec(&loaded.spec, None);
     let req = required_permissions(&desired);

@@ -2,13 +2,13 @@
 
 use clap::Args;
 
-use crate::error::{CliError, Outcome};
+use crate::error::{CommandError, Outcome};
 use crate::output;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {}
 
-pub fn run(_args: &SchemaArgs) -> Result<Outcome, CliError> {
+pub fn run(_args: &SchemaArgs) -> Result<Outcome, CommandError> {
     output::stdout(&entractl_spec::json_schema())?;
     Ok(Outcome::Success)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::{CliError, Outcome};
+use crate::error::{CommandError, Outcome};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -18,7 +18,7 @@ pub struct ValidateArgs {
     pub expanded: bool,
 }
 
-pub fn run(args: &ValidateArgs) -> Result<Outcome, CliError> {
+pub fn run(args: &ValidateArgs) -> Result<Outcome, CommandError> {
     let mut reports = Vec::new();
     let mut first = true;
     for path in &args.files {
@@ -40,7 +40,7 @@ pub fn run(args: &ValidateArgs) -> Result<Outcome, CliError> {
     if reports.is_empty() {
         Ok(Outcome::Success)
     } else {
-        Err(CliError::InvalidSpecs {
+        Err(CommandError::InvalidSpecs {
             reports,
             files: args.files.len(),
         })

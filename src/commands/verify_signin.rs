@@ -20,9 +20,10 @@ use entractl_graph::Secret;
 use entractl_graph::signin::{PASSPORT_SCOPES, SignInError, SignInSuccess, password_sign_in};
 use serde_json::Value;
 
-use super::plan::{GraphArgs, announce, client, fail, init_logging, load_spec, runtime};
-use crate::error::{CliError, Outcome};
+use crate::args::GraphArgs;
+use crate::error::{CommandError, Outcome};
 use crate::output;
+use crate::session::{announce, init_logging, load_spec, runtime, spec_client};
 
 /// The environment variable the password is read from (before prompting).
 pub const PASSWORD_ENV: &str = "ENTRACTL_SIGNIN_PASSWORD";
@@ -108,24 +109,26 @@ pub fn signin_scopes(desired: &Desired, overrides: &[String]) -> SignInScopes {
     }
 }
 
-pub fn run(args: &VerifySigninArgs, g: &GraphArgs) -> Result<Outcome, CliError> {
+pub fn run(args: &VerifySigninArgs, g: &GraphArgs) -> Result<Outcome, CommandError> {
     init_logging(g.verbose);
     let (loaded, _) = load_spec(&args.spec)?;
     let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref());
-    let graph = client(&desired.tenant, &desired.cloud, g)?;
+    let graph = spec_client(&desired, g)?;
     announce(&desired, &graph);
     let rt = runtime()?;
     let client_id = rt.block_on(async {
-        let (observed, _) = fetch(&graph, &desired).await.map_err(fail)?;
-        match identify_app(&desired, &observed).map_err(fail)? {
+        let (observed, _) = fetch(&graph, &desired).await?;
+        match identify_app(&desired, &observed).map_err(entractl_engine::EngineError::from)? {
             Some((app, _)) => Ok(app.app_id.clone()),
-            None => Err(fail(format!(
-                "the app `{}` of {} does not exist in tenant {} yet, so there is nothing to sign in to\n  hint: run `entractl apply {}` first",
-                desired.app.identity.key(),
-                args.spec.display(),
-                desired.tenant,
-                args.spec.display()
-            ))),
+            None => Err(CommandError::failed(
+                format!(
+                    "the app `{}` of {} does not exist in tenant {} yet, so there is nothing to sign in to",
+                    desired.app.identity.key(),
+                    args.spec.display(),
+                    desired.tenant
+                ),
+                format!("run `entractl apply {}` first", args.spec.display()),
+            )),
         }
     })?;
     let scopes = signin_scopes(&desired, &args.scopes);
@@ -164,7 +167,7 @@ pub fn run(args: &VerifySigninArgs, g: &GraphArgs) -> Result<Outcome, CliError> 
                     ));
                 }
             }
-            Err(fail(text))
+            Err(CommandError::plain(text))
         }
     }
 }
@@ -190,16 +193,21 @@ fn not_consented(desired: &Desired, scopes: &SignInScopes) -> Vec<String> {
 }
 
 /// The password: from the environment, else a no-echo prompt on a terminal.
-fn password(username: &str) -> Result<Secret, CliError> {
+fn password(username: &str) -> Result<Secret, CommandError> {
     if let Ok(p) = std::env::var(PASSWORD_ENV)
         && !p.is_empty()
     {
         return Ok(Secret::new(p));
     }
     if !std::io::stdin().is_terminal() {
-        return Err(fail(format!(
-            "no password for {username}: {PASSWORD_ENV} is not set and stdin is not a terminal to ask on\n  hint: set {PASSWORD_ENV} (e.g. from your CI's secret store), or run on a terminal to be asked"
-        )));
+        return Err(CommandError::failed(
+            format!(
+                "no password for {username}: {PASSWORD_ENV} is not set and stdin is not a terminal to ask on"
+            ),
+            format!(
+                "set {PASSWORD_ENV} (e.g. from your CI's secret store), or run on a terminal to be asked"
+            ),
+        ));
     }
     eprint!("Password for {username} (not shown): ");
     let _ = std::io::stderr().flush();
@@ -213,18 +221,21 @@ fn password(username: &str) -> Result<Secret, CliError> {
             .is_ok_and(|s| s.success())
     };
     if !stty("-echo") {
-        return Err(fail(format!(
-            "cannot turn off echo on this terminal (`stty -echo` failed), so the password is not asked for\n  hint: set {PASSWORD_ENV} instead"
-        )));
+        return Err(CommandError::failed(
+            "cannot turn off echo on this terminal (`stty -echo` failed), so the password is not asked for",
+            format!("set {PASSWORD_ENV} instead"),
+        ));
     }
     let mut line = String::new();
     let read = std::io::stdin().lock().read_line(&mut line);
     stty("echo");
     eprintln!();
-    read.map_err(|e| fail(format!("cannot read the password: {e}")))?;
+    read.map_err(|e| CommandError::plain(format!("cannot read the password: {e}")))?;
     let p = line.trim_end_matches(['\r', '\n']).to_string();
     if p.is_empty() {
-        return Err(fail("no password was typed: nothing was sent"));
+        return Err(CommandError::plain(
+            "no password was typed: nothing was sent",
+        ));
     }
     Ok(Secret::new(p))
 }

@@ -7,10 +7,13 @@
 //! emulator's state, its request log and the journal. [`report`] renders `docs/reliability.md`.
 
 pub mod invariants;
+pub mod journal_check;
+pub mod oracle;
 pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod snapshot;
+pub mod violation;
 
 use std::path::PathBuf;
 

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::ChaosError;
 use crate::invariants::{self, Invariant, Violation};
+use crate::oracle;
 use crate::schedule::{self, FaultKind, Limits, Schedule};
 use crate::snapshot::{PlanObjects, Snapshot};
 
@@ -245,8 +246,119 @@ fn start_emulator(s: &Schedule, index: usize) -> Result<RunningEmulator, ChaosEr
     })
 }
 
+/// The checks that do not trust entractl: the tenant against a fault-free reference run, and the
+/// spec's facts read from the emulator.
+fn independent_checks(
+    opts: &Options,
+    index: usize,
+    s: &Schedule,
+    apply_args: &[&str],
+    dir: &Path,
+    spec: &Path,
+    after: &Snapshot,
+) -> Result<Vec<Violation>, ChaosError> {
+    let mut out = Vec::new();
+    let (reference, reference_exit) = reference_tenant(opts, index, s, apply_args, dir)?;
+    if reference_exit != Some(0) {
+        out.push(Violation {
+            invariant: Invariant::MatchesReference,
+            detail: format!("the fault-free reference apply exited {reference_exit:?}"),
+        });
+    }
+    out.extend(oracle::against_reference(after, &reference));
+    out.extend(oracle::spec_facts(spec, after));
+    Ok(out)
+}
+
+/// The rerun without faults, then `plan --detailed-exitcode`: their exit codes; a hang or a
+/// rerun that does not converge is a violation.
+fn rerun_and_plan(
+    opts: &Options,
+    emu: &RunningEmulator,
+    apply_args: &[&str],
+    spec_s: &str,
+    dir: &Path,
+    violations: &mut Vec<Violation>,
+) -> Result<(Option<i32>, Option<i32>), ChaosError> {
+    // The rerun without faults.
+    emu.set_knobs(Knobs::default());
+    // Objects written under a replication delay stay invisible until it is over (knobs off does
+    // not shorten it): settle it, so the rerun is the clean run this step is about.
+    emu.settle_replication();
+    let (rerun_exit, _, hung) =
+        run_entractl(opts, emu, apply_args, &dir.join("apply-rerun"), None)?;
+    if hung {
+        violations.push(Violation {
+            invariant: Invariant::Terminates,
+            detail: "the rerun did not end".into(),
+        });
+    }
+    let (final_plan_exit, _, hung) = run_entractl(
+        opts,
+        emu,
+        &["plan", spec_s, "--detailed-exitcode"],
+        &dir.join("plan-final"),
+        None,
+    )?;
+    if rerun_exit != Some(0) || final_plan_exit != Some(0) || hung {
+        violations.push(Violation {
+            invariant: Invariant::Converges,
+            detail: format!(
+                "rerun exit {rerun_exit:?}, plan --detailed-exitcode exit {final_plan_exit:?} (see {})",
+                dir.display()
+            ),
+        });
+    }
+    Ok((rerun_exit, final_plan_exit))
+}
+
+/// `entractl plan SPEC --format json` without faults: the objects a run may change.
+fn unfaulted_plan(
+    opts: &Options,
+    emu: &RunningEmulator,
+    spec: &str,
+    dir: &Path,
+    index: usize,
+) -> Result<Value, ChaosError> {
+    let (code, _, hung) = run_entractl(
+        opts,
+        emu,
+        &["plan", spec, "--format", "json"],
+        &dir.join("plan"),
+        None,
+    )?;
+    let plan_text = std::fs::read_to_string(dir.join("plan.out")).unwrap_or_default();
+    match (code, serde_json::from_str::<Value>(&plan_text)) {
+        (Some(0), Ok(v)) if !hung => Ok(v),
+        _ => Err(ChaosError::Plan {
+            run: index,
+            code,
+            stderr: std::fs::read_to_string(dir.join("plan.err")).unwrap_or_default(),
+        }),
+    }
+}
+
+/// The reference tenant: the same spec applied without any fault on a fresh emulator with the
+/// same scenario and seed.
+fn reference_tenant(
+    opts: &Options,
+    index: usize,
+    s: &Schedule,
+    apply_args: &[&str],
+    dir: &Path,
+) -> Result<(Snapshot, Option<i32>), ChaosError> {
+    let emu = start_emulator(s, index)?;
+    let mut args: Vec<String> = apply_args.iter().map(|a| a.to_string()).collect();
+    if let Some(i) = args.iter().position(|a| a == "--journal-dir") {
+        args[i + 1] = dir.join("reference-journal").display().to_string();
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, _) = run_entractl(opts, &emu, &args, &dir.join("apply-reference"), None)?;
+    Ok((Snapshot::take(&emu), code))
+}
+
 /// One run: plan without faults, apply under the schedule (maybe killed), rerun without faults,
-/// check convergence and the invariants.
+/// check convergence, the invariants, and the tenant against a fault-free reference.
 pub fn run_one(opts: &Options, index: usize, s: Schedule) -> Result<RunResult, ChaosError> {
     let started = Instant::now();
     let dir = opts.scratch.join(format!("run-{index:04}"));
@@ -262,24 +374,7 @@ pub fn run_one(opts: &Options, index: usize, s: Schedule) -> Result<RunResult, C
     let spec_s = spec.display().to_string();
 
     // The plan, without faults: what the run may change.
-    let (code, _, hung) = run_entractl(
-        opts,
-        &emu,
-        &["plan", &spec_s, "--format", "json"],
-        &dir.join("plan"),
-        None,
-    )?;
-    let plan_text = std::fs::read_to_string(dir.join("plan.out")).unwrap_or_default();
-    let plan_json: Value = match (code, serde_json::from_str(&plan_text)) {
-        (Some(0), Ok(v)) if !hung => v,
-        _ => {
-            return Err(ChaosError::Plan {
-                run: index,
-                code,
-                stderr: std::fs::read_to_string(dir.join("plan.err")).unwrap_or_default(),
-            });
-        }
-    };
+    let plan_json = unfaulted_plan(opts, &emu, &spec_s, &dir, index)?;
     let plan = PlanObjects::from_plan_json(&plan_json);
     emu.clear_log();
 
@@ -326,43 +421,23 @@ pub fn run_one(opts: &Options, index: usize, s: Schedule) -> Result<RunResult, C
     let faulted_log = emu.request_log();
     let faults = FaultCounts::from_log(&faulted_log, s.knobs.omit_retry_after);
 
-    // The rerun without faults. Objects written under a replication delay stay invisible until
-    // their own delay is over (knobs off does not shorten it), so wait that out first: a rerun
-    // inside the window is a faulted run, not the clean one this step is about.
-    emu.set_knobs(Knobs::default());
-    if s.knobs.replication_delay_ms > 0 {
-        std::thread::sleep(Duration::from_millis(s.knobs.replication_delay_ms + 50));
-    }
-    let (rerun_exit, _, hung) =
-        run_entractl(opts, &emu, &apply_args, &dir.join("apply-rerun"), None)?;
-    if hung {
-        violations.push(Violation {
-            invariant: Invariant::Terminates,
-            detail: "the rerun did not end".into(),
-        });
-    }
-    let (final_plan_exit, _, hung) = run_entractl(
-        opts,
-        &emu,
-        &["plan", &spec_s, "--detailed-exitcode"],
-        &dir.join("plan-final"),
-        None,
-    )?;
-    if rerun_exit != Some(0) || final_plan_exit != Some(0) || hung {
-        violations.push(Violation {
-            invariant: Invariant::Converges,
-            detail: format!(
-                "rerun exit {rerun_exit:?}, plan --detailed-exitcode exit {final_plan_exit:?} (see {})",
-                dir.display()
-            ),
-        });
-    }
+    let (rerun_exit, final_plan_exit) =
+        rerun_and_plan(opts, &emu, &apply_args, &spec_s, &dir, &mut violations)?;
     let after = Snapshot::take(&emu);
     let log = emu.request_log();
     let entries = invariants::read_journal(&journal_root);
     violations.extend(invariants::duplicates(&before, &after));
     violations.extend(invariants::outside_plan(&before, &after, &plan));
     violations.extend(invariants::journal(&log, &entries, &before, &after));
+    violations.extend(independent_checks(
+        opts,
+        index,
+        &s,
+        &apply_args,
+        &dir,
+        &spec,
+        &after,
+    )?);
     let requests = log
         .iter()
         .filter(|e| !e.template.starts_with("/_emulator"))

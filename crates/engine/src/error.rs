@@ -16,19 +16,16 @@ pub enum EngineError {
         #[source]
         source: entractl_graph::GraphError,
     },
-    #[error(
-        "could not {what}: {source}\n  changes before this one were made; the journal {journal} holds the prior state of every object changed.\n  hint: fix the cause and run apply again: it plans from the tenant as it is now"
-    )]
+    /// One write failed. Inside `apply` it arrives wrapped in [`EngineError::Stopped`], which
+    /// says what was and was not made.
+    #[error("could not {what}: {source}")]
     Write {
         what: String,
         journal: String,
         #[source]
         source: entractl_graph::GraphError,
     },
-    #[error(
-        "could not write the journal {}: {source}\n  nothing was changed in the tenant.\n  hint: choose a writable directory with `--journal-dir DIR`",
-        path.display()
-    )]
+    #[error("could not write the journal {}: {source}", path.display())]
     Journal {
         path: std::path::PathBuf,
         #[source]
@@ -60,6 +57,9 @@ pub enum EngineError {
         path: std::path::PathBuf,
         reason: String,
     },
+    /// An apply stopped part way (interrupted, or a change failed).
+    #[error(transparent)]
+    Stopped(Box<Stopped>),
 }
 
 /// A read of the tenant that failed: what was being read, and Graph's error.
@@ -84,6 +84,67 @@ impl From<ReadError> for EngineError {
         EngineError::Read {
             what: e.what,
             source: e.source,
+        }
+    }
+}
+
+/// Why an apply stopped before its last change.
+#[derive(Debug)]
+pub enum StopCause {
+    /// The caller asked it to stop ([`crate::ApplyOptions::cancel`]): no new change was started.
+    Interrupted,
+    /// A change (or its journal entry) failed.
+    Failed(Box<EngineError>),
+}
+
+impl From<EngineError> for StopCause {
+    fn from(e: EngineError) -> StopCause {
+        StopCause::Failed(Box::new(e))
+    }
+}
+
+/// An apply that stopped part way: what was made, what was not, and where the journal is.
+#[derive(Debug)]
+pub struct Stopped {
+    pub cause: StopCause,
+    /// The changes made, in order (`create application "Kandji Passport"`).
+    pub made: Vec<String>,
+    /// The changes not made (the failed one first; changes sent together with a failed one in
+    /// `$batch`es count as not made, though some of them may have been).
+    pub not_made: Vec<String>,
+    /// The journal directory, when anything was journaled.
+    pub journal: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.cause {
+            StopCause::Interrupted => f.write_str("apply was interrupted")?,
+            StopCause::Failed(e) => write!(f, "{e}")?,
+        }
+        match self.made.len() {
+            0 => f.write_str("\n  nothing was changed in the tenant")?,
+            n => write!(f, "\n  {n} change(s) were made before it stopped")?,
+        }
+        if !self.not_made.is_empty() {
+            write!(f, "; {} change(s) were not made", self.not_made.len())?;
+        }
+        if let (Some(dir), false) = (&self.journal, self.made.is_empty()) {
+            write!(
+                f,
+                "; the journal {} holds the prior state of every object changed",
+                dir.display()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Stopped {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            StopCause::Interrupted => None,
+            StopCause::Failed(e) => Some(e.as_ref()),
         }
     }
 }

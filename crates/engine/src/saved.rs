@@ -58,7 +58,12 @@ fn canonical(v: &Value) -> Value {
 
 /// Fingerprint of the observed objects (independent of JSON property order).
 pub fn fingerprint_observed(o: &Observed) -> String {
-    let v = serde_json::to_value(o).unwrap_or(Value::Null);
+    let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+    // When the deleted items were read is not part of the tenant (it made every saved plan of a
+    // tenant without the app stale).
+    if let Some(deleted) = v.get_mut("deleted").and_then(Value::as_object_mut) {
+        deleted.remove("read_at");
+    }
     sha256(canonical(&v).to_string().as_bytes())
 }
 

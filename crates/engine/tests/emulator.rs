@@ -289,11 +289,23 @@ async fn an_unwritable_journal_stops_apply_before_any_change() {
     let err = apply(&client, &d, &plan, &observed, &opts(&file))
         .await
         .unwrap_err();
+    // Apply stops with what was made (nothing) and the journal error as the cause.
+    let entractl_engine::EngineError::Stopped(stopped) = &err else {
+        panic!("not a stopped apply: {err}");
+    };
     assert!(
-        matches!(err, entractl_engine::EngineError::Journal { .. }),
+        matches!(
+            &stopped.cause,
+            entractl_engine::error::StopCause::Failed(e)
+                if matches!(**e, entractl_engine::EngineError::Journal { .. })
+        ),
         "{err}"
     );
-    assert!(err.to_string().contains("--journal-dir"));
+    assert!(stopped.made.is_empty(), "{err}");
+    assert!(
+        err.to_string()
+            .contains("nothing was changed in the tenant")
+    );
     assert_eq!(write_count(&emu), 0);
     emu.shutdown();
 }

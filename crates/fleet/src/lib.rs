@@ -8,7 +8,10 @@
 //! The library reads no environment variables and does no terminal I/O: the binary passes an
 //! environment snapshot in [`RunOptions::env`] and prints the report.
 
+mod check;
 pub mod file;
+mod model;
+mod raw;
 pub mod report;
 pub mod run;
 pub mod shard;

@@ -248,10 +248,16 @@ async fn plan_and_apply(
     let creds = match credential_from_env(&env, Some(method), &cfg, &auth) {
         Ok(c) => c,
         Err(e) => {
+            // Name the fleet file's field, not the variable the fleet set from it.
+            let field = match &e {
+                entractl_graph::AuthError::Certificate { .. } => "`auth.certificatePath`",
+                entractl_graph::AuthError::TokenFile { .. } => "`auth.tokenFile`",
+                _ => "`auth`",
+            };
             return r.fail(
                 ErrorKind::Auth,
                 format!(
-                    "tenant `{}`: {e}\n  hint: check the tenant's `auth` in the fleet file",
+                    "tenant `{}`: {e}\n  hint: check the tenant's {field} in the fleet file",
                     entry.name
                 ),
             );

@@ -149,6 +149,7 @@ impl GraphClient {
                 let first = Failure::Transport {
                     err: ie,
                     maybe_applied: true,
+                    unreachable: false,
                 };
                 self.run(&r, &Target::Relative, Some(first), start).await
             } else {

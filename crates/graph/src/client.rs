@@ -18,15 +18,15 @@ use crate::secret::AccessToken;
 /// A Microsoft Graph client. Cheap to clone (one HTTP client and one token cache per run).
 #[derive(Clone)]
 pub struct GraphClient {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    cfg: GraphConfig,
-    http: reqwest::Client,
-    creds: Arc<dyn TokenSource>,
-    pacer: Pacer,
-    in_flight: Semaphore,
+pub(crate) struct Inner {
+    pub(crate) cfg: GraphConfig,
+    pub(crate) http: reqwest::Client,
+    pub(crate) creds: Arc<dyn TokenSource>,
+    pub(crate) pacer: Pacer,
+    pub(crate) in_flight: Semaphore,
 }
 
 /// Where a request goes.
@@ -40,9 +40,12 @@ pub(crate) enum Failure {
     /// No token: never retried here.
     Auth(GraphError),
     /// No complete response. `maybe_applied`: the request may have reached Graph.
+    /// `unreachable`: no connection could be made (refused, DNS, TLS): not retried, since that
+    /// is not transient the way 429 and 503 are.
     Transport {
         err: GraphError,
         maybe_applied: bool,
+        unreachable: bool,
     },
     /// Graph answered with an error status.
     Http { err: GraphError, headers: HeaderMap },
@@ -141,7 +144,7 @@ impl GraphClient {
         }
     }
 
-    fn operation_name(req: &GraphRequest) -> String {
+    pub(crate) fn operation_name(req: &GraphRequest) -> String {
         req.label
             .clone()
             .unwrap_or_else(|| format!("{} {}", req.method, req.path()))
@@ -156,7 +159,15 @@ impl GraphClient {
         start: Instant,
     ) -> Result<GraphResponse, GraphError> {
         let cfg = &self.inner.cfg;
-        let budget = req.budget.unwrap_or(cfg.operation_budget);
+        let mut budget = req.budget.unwrap_or(cfg.operation_budget);
+        let mut overall = None;
+        if let Some(d) = cfg.deadline {
+            let left = start.elapsed() + d.remaining();
+            if left < budget {
+                budget = left;
+                overall = Some(d.total);
+            }
+        }
         let mut pending = first;
         let mut attempt = 0u32;
         let mut token_refreshed = false;
@@ -192,11 +203,14 @@ impl GraphClient {
                 err.kind = GraphErrorKind::Budget;
                 err.attempts = attempt;
                 err.elapsed = Some(elapsed);
+                let which = match overall {
+                    Some(total) => format!("the overall time budget of {} s", total.as_secs()),
+                    None => format!("the operation budget of {} s", budget.as_secs()),
+                };
                 err.message = format!(
-                    "{} (gave up: the next retry in {:.1}s would exceed the operation budget of {}s)",
+                    "{} (gave up: the next retry in {:.1} s would exceed {which})",
                     err.message,
                     delay.as_secs_f64(),
-                    budget.as_secs()
                 );
                 return Err(err);
             }
@@ -220,7 +234,14 @@ impl GraphClient {
     ) -> Decision {
         match failure {
             Failure::Auth(e) => Decision::Done(Err(e)),
-            Failure::Transport { err, maybe_applied } => {
+            Failure::Transport {
+                unreachable: true,
+                err,
+                ..
+            } => Decision::Done(Err(err)),
+            Failure::Transport {
+                err, maybe_applied, ..
+            } => {
                 if maybe_applied && !req.is_idempotent() {
                     self.resolve_ambiguous(req, err, WaitReason::Connection, start)
                         .await
@@ -338,7 +359,7 @@ impl GraphClient {
         }
     }
 
-    fn url_for(&self, req: &GraphRequest, target: &Target) -> String {
+    pub(crate) fn url_for(&self, req: &GraphRequest, target: &Target) -> String {
         match target {
             Target::Relative => {
                 let root = self.inner.cfg.graph_root();
@@ -346,156 +367,6 @@ impl GraphClient {
                 format!("{}{version}{}", root, req.relative_url())
             }
         }
-    }
-
-    /// One HTTP exchange (after pacing and under the in-flight limit).
-    pub(crate) async fn execute_once(
-        &self,
-        req: &GraphRequest,
-        target: &Target,
-    ) -> Result<GraphResponse, Failure> {
-        let method = req.method.as_str();
-        let path = req.path();
-        if req.is_conditional_access() {
-            let interval = self.inner.cfg.conditional_access_interval;
-            let op = Self::operation_name(req);
-            self.inner
-                .pacer
-                .wait(interval, |d| {
-                    self.report(WaitEvent {
-                        operation: op.clone(),
-                        reason: WaitReason::Pacing,
-                        attempt: 0,
-                        delay: d,
-                    })
-                })
-                .await;
-        }
-        let token = self.inner.creds.token().await.map_err(|e| {
-            Failure::Auth(GraphError::auth(e, method, path).with_operation(req.label.as_deref()))
-        })?;
-        let _permit = self
-            .inner
-            .in_flight
-            .acquire()
-            .await
-            .expect("semaphore is never closed");
-        let client_request_id = uuid::Uuid::new_v4().to_string();
-        let mut rb = self
-            .inner
-            .http
-            .request(req.method.clone(), self.url_for(req, target))
-            .bearer_auth(token.secret().expose())
-            .header("client-request-id", &client_request_id)
-            .header("return-client-request-id", "true");
-        for (k, v) in &req.headers {
-            rb = rb.header(k.as_str(), v.as_str());
-        }
-        if let Some(b) = &req.body {
-            rb = rb.json(b);
-        }
-        tracing::debug!(method, path, client_request_id = %client_request_id, "graph request");
-        let transport = |e: reqwest::Error, maybe_applied: bool| {
-            let mut g = GraphError::new(
-                GraphErrorKind::Transport,
-                method,
-                path,
-                format!("the request did not complete: {}", e.without_url()),
-            )
-            .with_operation(req.label.as_deref());
-            g.client_request_id = Some(client_request_id.clone());
-            Failure::Transport {
-                err: g,
-                maybe_applied,
-            }
-        };
-        let resp = match rb.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                let not_sent = e.is_connect() || e.is_builder();
-                return Err(transport(e, !not_sent));
-            }
-        };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let request_id = headers
-            .get("request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let cap = self.inner.cfg.max_response_bytes;
-        let too_large = |headers: HeaderMap, request_id: Option<String>| {
-            let mut g = GraphError::new(
-                GraphErrorKind::Decode,
-                method,
-                path,
-                format!(
-                    "Graph answered {status} with a body larger than {cap} bytes (GraphConfig.max_response_bytes); it was not read further. \
-                     If the answer is legitimately this large, ask for fewer properties ($select) or smaller pages ($top)"
-                ),
-            )
-            .with_operation(req.label.as_deref());
-            g.request_id = request_id;
-            g.client_request_id = Some(client_request_id.clone());
-            g.status = Some(status);
-            Failure::Http { err: g, headers }
-        };
-        if resp.content_length().is_some_and(|n| n > cap as u64) {
-            return Err(too_large(headers, request_id));
-        }
-        let mut resp = resp;
-        let mut bytes: Vec<u8> = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(e, true))? {
-            if bytes.len() + chunk.len() > cap {
-                return Err(too_large(headers, request_id));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        tracing::debug!(
-            method,
-            path,
-            status,
-            request_id = request_id.as_deref().unwrap_or("-"),
-            "graph response"
-        );
-        let body: Option<Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            match serde_json::from_slice(&bytes) {
-                Ok(v) => Some(v),
-                Err(_) if (200..300).contains(&status) => {
-                    let mut g = GraphError::new(
-                        GraphErrorKind::Decode,
-                        method,
-                        path,
-                        format!("Graph answered {status} with a body that is not JSON"),
-                    )
-                    .with_operation(req.label.as_deref());
-                    g.request_id = request_id;
-                    g.client_request_id = Some(client_request_id);
-                    g.status = Some(status);
-                    return Err(Failure::Http { err: g, headers });
-                }
-                Err(_) => None,
-            }
-        };
-        if (200..300).contains(&status) {
-            return Ok(GraphResponse {
-                status,
-                headers,
-                body,
-                request_id,
-            });
-        }
-        let err = GraphError::from_response(
-            method,
-            path,
-            status,
-            body.as_ref(),
-            request_id,
-            Some(client_request_id),
-        )
-        .with_operation(req.label.as_deref());
-        Err(Failure::Http { err, headers })
     }
 }
 

@@ -129,7 +129,7 @@ async fn the_time_budget_bounds_retries() {
     assert_eq!(err.kind, GraphErrorKind::Budget);
     assert_eq!(err.status, Some(429));
     assert!(!err.is_not_found());
-    assert!(err.to_string().contains("operation budget of 5s"), "{err}");
+    assert!(err.to_string().contains("operation budget of 5 s"), "{err}");
     assert_eq!(srv.seen().len(), 1);
     assert!(waits.lock().unwrap().is_empty());
 }
@@ -716,4 +716,51 @@ async fn a_batch_with_unknown_outcome_resends_only_what_is_safe() {
         sent.contains(&"GET /v1.0/applications".to_string()),
         "probe ran first: {sent:?}"
     );
+}
+
+#[tokio::test]
+async fn an_overall_deadline_bounds_an_operation_below_its_own_budget() {
+    let srv = serve(|_, _| {
+        Reply::Json(
+            429,
+            vec![("Retry-After", "3".into())],
+            json!({"error":{"code":"TooManyRequests","message":"no"}}),
+        )
+    })
+    .await;
+    let deadline = cfg(&srv.base).with_deadline(Duration::from_secs(2));
+    let token = StaticToken(AccessToken::new(CANARY_TOKEN, None));
+    let c = GraphClient::new(deadline, Arc::new(token)).unwrap();
+    let err = c
+        .send(GraphRequest::get("/applications"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, GraphErrorKind::Budget);
+    assert!(
+        err.to_string().contains("the overall time budget of 2 s"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_not_retried() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (c, waits) = client(&format!("http://127.0.0.1:{port}"));
+    let err = c
+        .send(GraphRequest::get("/applications"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, GraphErrorKind::Transport);
+    assert_eq!(err.attempts, 1);
+    assert!(
+        err.to_string().contains(&format!(
+            "cannot connect to http://127.0.0.1:{port}/v1.0/applications"
+        )),
+        "{err}"
+    );
+    assert!(waits.lock().unwrap().is_empty());
 }

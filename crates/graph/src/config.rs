@@ -121,7 +121,7 @@ pub enum ConfigError {
     InsecureUrl { what: &'static str, url: String },
     /// The tenant is empty or contains characters that cannot be part of a URL path segment.
     #[error(
-        "tenant `{0}` is not usable: give the tenant id (a GUID) or a verified domain, e.g. --tenant contoso.onmicrosoft.com or AZURE_TENANT_ID"
+        "tenant `{0}` is not usable: give the tenant id (a GUID) or a verified domain, e.g. contoso.onmicrosoft.com"
     )]
     InvalidTenant(String),
     /// `max_in_flight` is zero.
@@ -182,6 +182,22 @@ pub const DEFAULT_MAX_PAGES: usize = 10_000;
 /// Callback that receives every wait (throttling, back-off, pacing, replication delay).
 pub type OnWait = Arc<dyn Fn(&WaitEvent) + Send + Sync>;
 
+/// The end of an overall time budget for all of a run's Graph operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    /// When the budget runs out.
+    pub at: std::time::Instant,
+    /// The whole budget (for messages).
+    pub total: Duration,
+}
+
+impl Deadline {
+    /// Time left (zero once passed).
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(std::time::Instant::now())
+    }
+}
+
 /// Everything a [`crate::GraphClient`] needs besides a credential.
 #[derive(Clone)]
 pub struct GraphConfig {
@@ -218,6 +234,8 @@ pub struct GraphConfig {
     pub user_agent: String,
     /// Told about every wait so the binary can show what is being waited for.
     pub on_wait: Option<OnWait>,
+    /// An overall budget: no operation retries, waits or runs past it.
+    pub deadline: Option<Deadline>,
 }
 
 impl fmt::Debug for GraphConfig {
@@ -242,6 +260,7 @@ impl fmt::Debug for GraphConfig {
             .field("max_pages", &self.max_pages)
             .field("user_agent", &self.user_agent)
             .field("on_wait", &self.on_wait.is_some())
+            .field("deadline", &self.deadline)
             .finish()
     }
 }
@@ -267,6 +286,7 @@ impl GraphConfig {
             max_pages: DEFAULT_MAX_PAGES,
             user_agent: format!("entractl/{}", env!("CARGO_PKG_VERSION")),
             on_wait: None,
+            deadline: None,
         }
     }
 
@@ -285,6 +305,15 @@ impl GraphConfig {
     /// Sets the progress callback.
     pub fn with_on_wait(mut self, on_wait: OnWait) -> GraphConfig {
         self.on_wait = Some(on_wait);
+        self
+    }
+
+    /// Sets an overall budget of `total` from now for every operation of the client.
+    pub fn with_deadline(mut self, total: Duration) -> GraphConfig {
+        self.deadline = Some(Deadline {
+            at: std::time::Instant::now() + total,
+            total,
+        });
         self
     }
 

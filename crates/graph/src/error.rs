@@ -182,16 +182,13 @@ impl GraphError {
                 None => "the credential lacks a permission or directory role for this operation: see docs/auth.md".into(),
             }),
             (GraphErrorKind::Graph | GraphErrorKind::Budget, Some(401)) => Some(
-                "the token was rejected: check the tenant, the cloud (--cloud) and that the credential is still valid".into(),
+                "the token was rejected: check the tenant, the cloud and that the credential is still valid".into(),
             ),
             (GraphErrorKind::Graph | GraphErrorKind::Budget, Some(429)) => Some(
-                "Graph kept throttling: run again later, or lower --max-in-flight".into(),
+                "Graph kept throttling: run again later".into(),
             ),
             (GraphErrorKind::Budget, _) => Some(
-                "Graph kept failing until the operation's time budget ran out: run again (changes are idempotent), or raise the budget".into(),
-            ),
-            (GraphErrorKind::Transport, _) => Some(
-                "check the network, proxy and the Graph URL (--graph-url)".into(),
+                "Graph kept failing until the time budget ran out: run again (changes are idempotent)".into(),
             ),
             (GraphErrorKind::Ambiguous, _) => Some(
                 "look the object up by its key before creating it again: running the same command again does this".into(),
@@ -224,12 +221,17 @@ impl fmt::Display for GraphError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.operation {
             Some(op) => write!(f, "{op} ({} {}) failed", self.method, self.path)?,
+            // A token that could not be had: the credential's own message says what failed.
+            None if self.method.is_empty() && self.kind == GraphErrorKind::Auth => {}
             None if self.method.is_empty() => f.write_str("Graph client setup failed")?,
             None => write!(f, "{} {} failed", self.method, self.path)?,
         }
         match (self.status, &self.code) {
             (Some(s), Some(c)) => write!(f, ": HTTP {s} {c}: {}", self.message)?,
             (Some(s), None) => write!(f, ": HTTP {s}: {}", self.message)?,
+            _ if self.method.is_empty() && self.kind == GraphErrorKind::Auth => {
+                f.write_str(&self.message)?
+            }
             _ => write!(f, ": {}", self.message)?,
         }
         if self.attempts > 1 {

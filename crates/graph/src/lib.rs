@@ -23,6 +23,7 @@ mod batch;
 mod client;
 mod config;
 mod error;
+mod exchange;
 mod loader;
 mod paging;
 mod permissions;
@@ -46,7 +47,7 @@ pub use auth::{
 };
 pub use batch::MAX_BATCH;
 pub use client::GraphClient;
-pub use config::{Cloud, ConfigError, GraphConfig, OnWait, is_loopback_host};
+pub use config::{Cloud, ConfigError, Deadline, GraphConfig, OnWait, is_loopback_host};
 pub use error::{GraphError, GraphErrorDetails, GraphErrorKind};
 pub use loader::{Load, LoadStats, Loader, Stalled};
 pub use permissions::permission_for;

@@ -152,6 +152,23 @@ fn satisfied(held: &BTreeSet<String>, wanted: &str) -> bool {
     if wanted == "Directory.Read.All" {
         broader.push("Directory.ReadWrite.All".into());
     }
+    // Microsoft Graph's permission tables (list group members, list oauth2PermissionGrants) name
+    // these as higher-privileged alternatives.
+    if wanted == "GroupMember.Read.All" {
+        for b in [
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "GroupMember.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ] {
+            broader.push(b.into());
+        }
+    }
+    if wanted == "DelegatedPermissionGrant.Read.All" {
+        broader.push("Directory.Read.All".into());
+        broader.push("Directory.ReadWrite.All".into());
+    }
     if wanted == "Application.ReadWrite.OwnedBy" || wanted == "AppRegistration.Create" {
         broader.push("Application.ReadWrite.All".into());
     }

@@ -12,6 +12,8 @@
 //! The library does no terminal I/O; [`SpecReport`] is a [`miette::Diagnostic`] that the binary
 //! renders, and [`SpecReport::render_plain`] renders it without any terminal features.
 
+mod app_rules;
+mod checker;
 mod claims;
 mod expand;
 mod model;
@@ -21,11 +23,13 @@ mod report;
 mod structure;
 mod suggest;
 mod validate;
+pub mod yaml;
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use checker::is_upn;
+pub use model::is_guid;
 pub use model::*;
 pub use raw::{
     OrderedMap, RawApp, RawAssignments, RawClaim, RawClaimDetail, RawConditionalAccess,
@@ -34,10 +38,9 @@ pub use raw::{
 };
 pub use report::{ErrorKind, Location, SpecError, SpecReport};
 pub use suggest::{did_you_mean, edit_distance};
-pub use validate::{is_guid, is_upn};
 
 /// The largest spec file entractl reads. A real file is a few kilobytes.
-pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+pub const MAX_FILE_BYTES: usize = yaml::SPEC_LIMITS.max_bytes;
 
 /// A spec that parsed and validated, with the preset and the defaults applied.
 #[derive(Debug, Clone)]
@@ -117,60 +120,23 @@ pub fn load_file(path: &Path) -> Result<LoadedSpec, SpecReport> {
             SpecError::new(ErrorKind::Read, message).help(help.to_string()),
         )
     };
-    let meta = std::fs::metadata(path).map_err(|e| {
-        let help = if e.kind() == std::io::ErrorKind::NotFound {
-            "check the path; spec files usually live in `specs/`"
-        } else {
-            "check that the file exists and that you may read it"
-        };
-        fail(
-            format!("cannot read the spec file: {}", io_reason(&e)),
-            help,
-        )
-    })?;
-    if meta.is_dir() {
-        return Err(fail(
+    let text = yaml::read_text(path, MAX_FILE_BYTES).map_err(|e| match e {
+        yaml::ReadError::TooLarge { len, .. } => too_large(&name, len),
+        yaml::ReadError::IsDirectory => fail(
             "is a directory, not a spec file".to_string(),
             "pass the YAML file itself, e.g. `specs/kandji-passport.yaml`",
-        ));
-    }
-    if meta.len() > MAX_FILE_BYTES as u64 {
-        return Err(too_large(&name, meta.len()));
-    }
-    let file = std::fs::File::open(path).map_err(|e| {
-        fail(
-            format!("cannot read the spec file: {}", io_reason(&e)),
+        ),
+        yaml::ReadError::NotUtf8 { .. } => fail(e.to_string(), "save the file as UTF-8"),
+        yaml::ReadError::NotFound => fail(
+            format!("cannot read the spec file: {e}"),
+            "check the path; spec files usually live in `specs/`",
+        ),
+        _ => fail(
+            format!("cannot read the spec file: {e}"),
             "check that the file exists and that you may read it",
-        )
-    })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            fail(
-                format!("cannot read the spec file: {}", io_reason(&e)),
-                "check that the file is a regular, readable file",
-            )
-        })?;
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(too_large(&name, bytes.len() as u64));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        fail(
-            format!("is not UTF-8 text (invalid byte at offset {offset})"),
-            "save the file as UTF-8",
-        )
+        ),
     })?;
     parse_str(&name, &text)
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
 }
 
 fn too_large(name: &str, len: u64) -> SpecReport {
@@ -234,49 +200,22 @@ pub fn parse_str(name: &str, text: &str) -> Result<LoadedSpec, SpecReport> {
 
 /// Parser options: limits far above any real spec and far below what hurts.
 fn yaml_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_events: 100_000,
-            max_aliases: 100,
-            max_anchors: 100,
-            max_depth: 32,
-            max_documents: 1,
-            max_nodes: 20_000,
-            max_total_scalar_bytes: MAX_FILE_BYTES,
-            max_merge_keys: 100,
-            max_recorded_anchor_events: 10_000,
-            max_recorded_anchor_bytes: MAX_FILE_BYTES,
-            max_reader_input_bytes: Some(MAX_FILE_BYTES),
-        },
-        with_snippet: false,
-    }
+    yaml::options(yaml::SPEC_LIMITS)
 }
 
 fn yaml_error(text: &str, e: &serde_saphyr::Error) -> SpecError {
-    let inner = e.without_snippet();
-    let mut message = inner.to_string();
     // The location is shown by the report itself.
-    if let Some(i) = message.find(" at line ") {
-        message.truncate(i);
-    }
-    let location = e.location().and_then(|l| {
-        if l.line() == 0 {
-            return None;
-        }
-        let span = l.span();
-        match span.byte_offset() {
-            Some(off) => Some(Location::from_offset(
-                text,
-                usize::try_from(off).unwrap_or(0),
-                usize::try_from(span.byte_len().unwrap_or(0)).unwrap_or(0),
-            )),
-            None => Some(Location::from_line_column(
-                text,
-                usize::try_from(l.line()).unwrap_or(1),
-                usize::try_from(l.column()).unwrap_or(1),
-            )),
-        }
-    });
+    let problem = yaml::problem(e);
+    let message = problem.message;
+    let location = match (problem.span, problem.line) {
+        (Some((off, len)), _) => Some(Location::from_offset(text, off, len)),
+        (None, Some(line)) => Some(Location::from_line_column(
+            text,
+            line,
+            problem.column.unwrap_or(1),
+        )),
+        (None, None) => None,
+    };
     let lower = message.to_lowercase();
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         let key = rest.split(", set ").next().unwrap_or(rest);

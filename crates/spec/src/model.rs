@@ -313,7 +313,7 @@ pub struct ApiPermission {
 impl ApiPermission {
     /// True when `resource` is written as an appId (a GUID) rather than a name.
     pub fn resource_is_app_id(&self) -> bool {
-        crate::validate::is_guid(&self.resource)
+        is_guid(&self.resource)
     }
 }
 
@@ -379,4 +379,14 @@ pub enum ConditionalAccess {
     ExcludeFromPoliciesRequiringMfa,
     /// The named policies (display name or id).
     ExcludeFromPolicies(Vec<String>),
+}
+
+/// Whether `s` is a GUID (`8-4-4-4-12` hex digits), as Entra writes object and app ids.
+pub fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }

@@ -7,6 +7,7 @@ mod send;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use entractl_graph::GraphClient;
@@ -16,7 +17,7 @@ use crate::core::diff::diff;
 use crate::core::kinds::{self, Kind};
 use crate::core::observed::Observed;
 use crate::core::plan::{Change, Plan, Risk};
-use crate::error::EngineError;
+use crate::error::{EngineError, StopCause, Stopped};
 use crate::fetch::fetch;
 use crate::journal::Journal;
 
@@ -39,6 +40,9 @@ pub struct ApplyOptions {
     pub verify_budget: Duration,
     /// First pause between read-backs (doubles, capped at 5 s).
     pub verify_interval: Duration,
+    /// When set (e.g. on Ctrl-C), no new change is started: the one in flight finishes, then
+    /// apply stops with [`EngineError::Stopped`] saying what was and was not made.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl ApplyOptions {
@@ -51,7 +55,14 @@ impl ApplyOptions {
             progress: None,
             verify_budget: Duration::from_secs(60),
             verify_interval: Duration::from_millis(500),
+            cancel: None,
         }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
     }
 
     pub(crate) fn say(&self, line: &str) {
@@ -101,12 +112,64 @@ pub async fn apply(
         });
     }
     let mut journal = Journal::new(&opts.journal_root, opts.now);
-    let mut writes = send::Writer::new(client, observed, &mut journal, opts);
-    for (kind, changes) in by_kind(plan) {
-        writes.send(kind, &changes).await?;
+    let mut writer = send::Writer::new(client, observed, &mut journal, opts);
+    // Steps: one change at a time, or a kind's changes sent together; a stop (Ctrl-C, a failure)
+    // comes between steps, so what was made is known.
+    let steps = steps(plan);
+    let mut made: Vec<String> = Vec::new();
+    for (i, (kind, changes)) in steps.iter().enumerate() {
+        let cause = if opts.cancelled() {
+            Some(StopCause::Interrupted)
+        } else {
+            writer.send(*kind, changes).await.err().map(StopCause::from)
+        };
+        if let Some(cause) = cause {
+            let not_made = steps[i..]
+                .iter()
+                .flat_map(|(_, cs)| cs.iter().map(|c| c.describe()))
+                .collect();
+            drop(writer);
+            return Err(stopped(cause, made, not_made, &journal));
+        }
+        made.extend(changes.iter().map(|c| c.describe()));
     }
-    let writes = writes.count();
-    read_back(client, desired, opts, writes, journal.dir().to_path_buf()).await
+    let writes = writer.count();
+    drop(writer);
+    if opts.cancelled() {
+        // Every change was made; the read-back is skipped.
+        return Err(stopped(StopCause::Interrupted, made, Vec::new(), &journal));
+    }
+    let report = read_back(client, desired, opts, writes, journal.dir().to_path_buf()).await?;
+    if opts.cancelled() && !report.converged {
+        // Stopped while waiting for Graph to show the writes: all were made.
+        return Err(stopped(StopCause::Interrupted, made, Vec::new(), &journal));
+    }
+    Ok(report)
+}
+
+fn stopped(
+    cause: StopCause,
+    made: Vec<String>,
+    not_made: Vec<String>,
+    journal: &Journal,
+) -> EngineError {
+    EngineError::Stopped(Box::new(Stopped {
+        cause,
+        made,
+        not_made,
+        journal: journal.dir().exists().then(|| journal.dir().to_path_buf()),
+    }))
+}
+
+/// [`by_kind`], with the changes of a kind sent one by one as steps of their own.
+fn steps(plan: &Plan) -> Vec<(&'static dyn Kind, Vec<&Change>)> {
+    by_kind(plan)
+        .into_iter()
+        .flat_map(|(kind, changes)| match kind.sending() {
+            kinds::Sending::OneByOne => changes.into_iter().map(|c| (kind, vec![c])).collect(),
+            kinds::Sending::Together { .. } => vec![(kind, changes)],
+        })
+        .collect()
 }
 
 /// The actionable changes in apply order, grouped by consecutive kind.
@@ -138,7 +201,7 @@ async fn read_back(
         let (now_observed, _) = fetch(client, desired).await?;
         let again = diff(desired, &now_observed)?;
         let converged = !again.has_changes();
-        if converged || start.elapsed() + pause > opts.verify_budget {
+        if converged || opts.cancelled() || start.elapsed() + pause > opts.verify_budget {
             return Ok(ApplyReport {
                 writes,
                 journal_dir: Some(journal_dir),

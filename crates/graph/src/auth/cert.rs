@@ -141,7 +141,7 @@ pub fn load_certificate_pem(
         };
         return Err(err(format!(
             "the private key is encrypted{extra}: entractl reads only unencrypted PEM keys. Decrypt it into a file only \
-             the pipeline can read: `openssl pkcs8 -in key.pem -out key-plain.pem` and point AZURE_CLIENT_CERTIFICATE_PATH at a PEM holding that key and the certificate"
+             the pipeline can read: `openssl pkcs8 -in key.pem -out key-plain.pem` and use a PEM holding that key and the certificate"
         )));
     }
     let key_block = blocks

@@ -30,7 +30,7 @@ pub(crate) async fn send(
         .body(body)
         .send()
         .await
-        .map_err(|e| HttpFailure(e.without_url().to_string()))?;
+        .map_err(|e| HttpFailure(crate::transport::describe(&e)))?;
     let status = resp.status();
     let headers = resp.headers().clone();
     let bytes = resp
@@ -74,9 +74,9 @@ fn aadsts_codes(text: &str) -> Vec<String> {
 /// Advice for the AADSTS codes users hit most (graph-api.md §10).
 fn hint_for(codes: &[String], error: &str) -> Option<String> {
     let h = codes.iter().find_map(|c| match c.as_str() {
-        "AADSTS7000215" | "AADSTS7000222" => Some("the client secret is wrong or expired: create a new one (App registrations → Certificates & secrets) and update AZURE_CLIENT_SECRET"),
-        "AADSTS700016" => Some("the client id is not known in this tenant: check AZURE_CLIENT_ID, AZURE_TENANT_ID and --cloud"),
-        "AADSTS90002" => Some("the tenant does not exist in this cloud: check AZURE_TENANT_ID / --tenant and --cloud"),
+        "AADSTS7000215" | "AADSTS7000222" => Some("the client secret is wrong or expired: create a new one (App registrations → Certificates & secrets) and give entractl the new value"),
+        "AADSTS700016" => Some("the client id is not known in this tenant: check AZURE_CLIENT_ID, the tenant and the cloud"),
+        "AADSTS90002" => Some("the tenant does not exist in this cloud: check the tenant id or domain and the cloud"),
         "AADSTS70011" => Some("the scope is invalid: app-only tokens need `https://<graph host>/.default`"),
         "AADSTS700027" | "AADSTS700024" => Some("the client assertion was not accepted: check the certificate is uploaded to the app registration and the clock is right"),
         "AADSTS70021" | "AADSTS700213" | "AADSTS700211" => Some("no federated identity credential on the app matches this token's issuer/subject/audience: add one (audience api://AzureADTokenExchange)"),
@@ -291,7 +291,7 @@ mod tests {
         assert!(
             hint_for(&c, "invalid_client")
                 .unwrap()
-                .contains("AZURE_CLIENT_SECRET")
+                .contains("the client secret is wrong or expired")
         );
         assert!(hint_for(&[], "invalid_client").is_some());
         assert!(hint_for(&[], "invalid_grant").is_none());

@@ -102,7 +102,7 @@ fn certificate(ctx: &Ctx<'_>) -> Result<Built, AuthError> {
     let path = PathBuf::from(ctx.var("AZURE_CLIENT_CERTIFICATE_PATH").unwrap_or_default());
     let text = std::fs::read_to_string(&path).map_err(|e| AuthError::Certificate {
         path: path.clone(),
-        reason: format!("cannot read the file ({e}): check AZURE_CLIENT_CERTIFICATE_PATH"),
+        reason: format!("cannot read the file ({e})"),
     })?;
     let password = ctx
         .var("AZURE_CLIENT_CERTIFICATE_PASSWORD")

@@ -172,7 +172,7 @@ mod against_a_loopback_identity_platform {
         let text = format!("{err} {err:?}");
         assert!(!text.contains("wrong-canary-77"), "{text}");
         assert!(text.contains("AADSTS7000215"), "{text}");
-        assert!(text.contains("update AZURE_CLIENT_SECRET"), "{text}");
+        assert!(text.contains("give entractl the new value"), "{text}");
         assert!(!text.contains("Trace ID"), "{text}");
     }
 

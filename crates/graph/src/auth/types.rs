@@ -169,7 +169,7 @@ pub enum AuthError {
     },
     /// The token endpoint could not be reached or answered with something unreadable.
     #[error(
-        "{source_name}: no token from {endpoint}: {reason}. Check the network, the cloud (--cloud) and --authority-url"
+        "{source_name}: no token from {endpoint}: {reason}. Check the network, the cloud and the identity platform URL"
     )]
     Transport {
         /// The credential.

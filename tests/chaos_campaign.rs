@@ -1,9 +1,10 @@
 //! The CI subset of `make chaos` (fixed seed, millisecond-scale delays), and two applies of the same
 //! spec at the same time. Only outcomes are asserted, never times.
+//!
+//! It lives in entractl's test binary so that cargo hands it the entractl binary of this very
+//! build (`CARGO_BIN_EXE_entractl`); a test never runs cargo itself.
 
-mod common;
-
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -16,11 +17,17 @@ use graph_emulator::knobs::Knobs;
 use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET};
 use graph_emulator::{EmulatorConfig, start};
 
+use crate::util::root;
+
+fn entractl() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_entractl"))
+}
+
 #[test]
 fn chaos_smoke_fixed_seed_has_no_violation() {
     let opts = Options {
-        entractl: common::entractl(),
-        root: common::root(),
+        entractl: entractl(),
+        root: root(),
         scratch: Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("chaos-smoke-{}", std::process::id())),
         runs: 12,
@@ -63,8 +70,8 @@ fn chaos_smoke_fixed_seed_has_no_violation() {
 
 #[test]
 fn two_applies_of_the_same_spec_at_once_make_no_duplicates_and_both_converge() {
-    let entractl = common::entractl();
-    let root = common::root();
+    let entractl = entractl();
+    let root = root();
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("chaos-concurrent-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
@@ -126,7 +133,7 @@ fn two_applies_of_the_same_spec_at_once_make_no_duplicates_and_both_converge() {
             );
         }
         // And the tenant is converged for a third reader.
-        std::thread::sleep(Duration::from_millis(delay + 20));
+        emu.settle_replication();
         let plan = Command::new(&entractl)
             .current_dir(&root)
             .env_clear()
@@ -143,7 +150,7 @@ fn two_applies_of_the_same_spec_at_once_make_no_duplicates_and_both_converge() {
 #[test]
 fn an_unmanaged_app_that_takes_the_key_during_apply_is_refused_not_adopted() {
     use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest};
-    let entractl = common::entractl();
+    let entractl = entractl();
     let mut cfg = EmulatorConfig::scenario("empty");
     cfg.seed = 5;
     let emu = start(cfg).unwrap();
@@ -180,7 +187,7 @@ fn an_unmanaged_app_that_takes_the_key_during_apply_is_refused_not_adopted() {
         r.json()["appId"].as_str().unwrap().to_string()
     });
     let out = Command::new(&entractl)
-        .current_dir(common::root())
+        .current_dir(root())
         .env_clear()
         .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
         .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)

@@ -1,33 +1,18 @@
 //! The smoke run of the harness (tiny sizes, debug entractl): every scenario runs and the report
 //! is complete. Only request counts and outcomes are asserted, never times.
+//!
+//! It lives in entractl's test binary so that cargo hands it the entractl binary of this very
+//! build (`CARGO_BIN_EXE_entractl`); a test never runs cargo itself.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use entractl_bench::report::KEPT_SECTION;
 use entractl_bench::{Options, render, run_all};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
-}
+use crate::util::root;
 
-/// The debug entractl binary, built by cargo (a no-op when `cargo test --workspace` built it).
 fn entractl() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "entractl", "--bin", "entractl"])
-        .current_dir(root())
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build --bin entractl failed");
-    // target/debug/deps/<test> → target/debug/entractl
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join(format!("entractl{}", std::env::consts::EXE_SUFFIX))
+    PathBuf::from(env!("CARGO_BIN_EXE_entractl"))
 }
 
 #[test]
