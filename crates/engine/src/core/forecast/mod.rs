@@ -21,7 +21,7 @@ use crate::core::observed::{ForecastUser, Observed, Sampling};
 
 /// The forecast for one user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "snake_case")]
 pub struct UserForecast {
     pub id: String,
     pub user: String,
@@ -33,7 +33,7 @@ pub struct UserForecast {
 
 /// The plan's sign-in forecast.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "snake_case")]
 pub struct SignInForecast {
     pub mode: PassportMode,
     /// What the forecast rests on, in words (empty for Web Login).
@@ -58,10 +58,25 @@ impl SignInForecast {
     }
 }
 
+/// The forecast for the tenant as it is now (no plan applied): what `entractl verify` reports.
+pub fn forecast_now(desired: &Desired, observed: &Observed) -> Option<SignInForecast> {
+    forecast_of(desired, observed, observed, "the exclusions in place")
+}
+
 /// The forecast for `desired`, from the tenant `before` the plan and as the plan leaves it
 /// (`after`). `None` when there is nothing to forecast: the spec needs no password sign-in and
 /// says no mode, or the forecast's reads were not made.
 pub fn forecast(desired: &Desired, before: &Observed, after: &Observed) -> Option<SignInForecast> {
+    forecast_of(desired, before, after, "the exclusions this plan makes")
+}
+
+/// `exclusions`: which exclusions the verdicts count, in words (for the basis).
+fn forecast_of(
+    desired: &Desired,
+    before: &Observed,
+    after: &Observed,
+    exclusions: &str,
+) -> Option<SignInForecast> {
     if desired.passport_mode == Some(PassportMode::WebLogin) {
         return Some(web_login());
     }
@@ -86,7 +101,7 @@ pub fn forecast(desired: &Desired, before: &Observed, after: &Observed) -> Optio
     }
     Some(SignInForecast {
         mode: PassportMode::MacLogin,
-        basis: basis(&target, read.users.len(), &read.sampling),
+        basis: basis(&target, read.users.len(), &read.sampling, exclusions),
         users,
         warnings: report_only
             .values()
@@ -139,17 +154,25 @@ fn web_login() -> SignInForecast {
     }
 }
 
-fn basis(target: &SignInTarget, users: usize, sampling: &Sampling) -> Vec<String> {
+fn basis(
+    target: &SignInTarget,
+    users: usize,
+    sampling: &Sampling,
+    exclusions: &str,
+) -> Vec<String> {
     let how = match sampling {
         Sampling::Everyone => format!("each of the {users} user(s) who can sign in evaluated"),
         Sampling::OnePerGroupCombination { combinations } => format!(
             "{users} users can sign in: one user evaluated per combination of the groups that matter ({combinations}); directory roles are not read, so a user holding a role a policy names may fare worse than the user evaluated for them"
         ),
     };
+    if users == 0 {
+        return vec![target.describe()];
+    }
     vec![
         target.describe(),
         format!(
-            "an estimate: Conditional Access What-If (macOS, desktop client, no compliant device; {how}) combined with per-user MFA, security defaults and the exclusions this plan makes; `entractl verify-signin` with a real password is the test"
+            "an estimate: Conditional Access What-If (macOS, desktop client, no compliant device; {how}) combined with per-user MFA, security defaults and {exclusions}; `entractl verify-signin` with a real password is the test"
         ),
     ]
 }

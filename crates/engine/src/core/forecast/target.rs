@@ -105,7 +105,7 @@ impl SignInTarget {
     /// In words: what the sign-in is evaluated against.
     pub fn describe(&self) -> String {
         let against = match &self.evaluation {
-            Evaluation::LegacyExemption => "the legacy behaviour: \"All resources\" policies that exclude any resource are not enforced for it".to_string(),
+            Evaluation::LegacyExemption => "exempt from \"All resources\" policies that exclude any resource (the legacy behaviour)".to_string(),
             Evaluation::Resource(app) if app == WINDOWS_AZURE_ACTIVE_DIRECTORY => format!(
                 "evaluated as directory access, against Windows Azure Active Directory ({app}): excluding Passport's app does not take an \"All resources\" policy off it"
             ),
@@ -117,7 +117,7 @@ impl SignInTarget {
             ),
         };
         format!(
-            "Passport asks only for baseline scopes; {}; its sign-in: {against}",
+            "Passport asks only for baseline scopes, and {}; so its sign-in is {against}",
             self.baseline.describe()
         )
     }
@@ -220,7 +220,7 @@ mod tests {
             Evaluation::Resource(WINDOWS_AZURE_ACTIVE_DIRECTORY.into())
         );
         assert!(
-            t.describe().contains("assumed enforced"),
+            t.describe().contains("could not be read (403): enforcement is assumed"),
             "{}",
             t.describe()
         );

@@ -102,7 +102,7 @@ pub fn plan_policies(
         out.notes.push(Note {
             kind: NoteKind::Warning,
             message: format!(
-                "{} target(s) All resources: the app's exclusion works only because the tenant keeps the legacy behaviour for baseline scopes ({}); if enforcement is turned on there, excluding the app no longer lets Passport's sign-in through such a policy (docs/mfa.md)",
+                "{} target(s) All resources: excluding the app works here only because {}; with enforcement on, it no longer lets Passport's sign-in through such a policy (docs/mfa.md)",
                 legacy_app.join(", "),
                 target.baseline.describe()
             ),

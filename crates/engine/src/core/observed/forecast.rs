@@ -79,11 +79,11 @@ impl BaselineRead {
     pub fn describe(&self) -> String {
         match self {
             BaselineRead::Read { setting } => format!(
-                "baseline-scope enforcement: {} (read from the conditional access settings' undocumented advancedSettings.baselineScopes)",
+                "the tenant's baseline-scope setting is {} (read from the conditional access settings' undocumented advancedSettings.baselineScopes)",
                 setting.describe()
             ),
             BaselineRead::Unreadable { reason } => format!(
-                "baseline-scope enforcement: assumed enforced (the setting could not be read: {reason})"
+                "the tenant's baseline-scope setting could not be read ({reason}): enforcement is assumed"
             ),
         }
     }

@@ -399,7 +399,7 @@ fn exclude_requiring_mfa(
     };
     if d.requirement == MfaRequirement::OneOfSeveral {
         d.notes.push(format!(
-            "MFA is one of several OR-ed controls ({}); Passport's password sign-in from a Mac can satisfy none of them, so the app is excluded",
+            "MFA is one of several OR-ed controls ({}); Passport's password sign-in from a Mac can satisfy none of them, so entractl treats it as requiring MFA",
             describe_grant(policy)
         ));
     }
@@ -426,7 +426,7 @@ fn azure_ad_graph_note(targeting: &AppTargeting) -> Option<String> {
 fn add_common_notes(d: &mut PolicyDecision, policy: &Policy) {
     if d.state == PolicyState::ReportOnly {
         d.notes.push(
-            "report-only: it does not block sign-ins today; the app is excluded so that switching it on does not break Passport".to_string(),
+            "report-only: it does not block sign-ins today; entractl treats it as enabled, so that switching it on does not break Passport".to_string(),
         );
     }
     if let PolicyState::Other(s) = &d.state {

@@ -58,6 +58,17 @@ pub(super) fn groups(f: &SignInForecast) -> Vec<Group<'_>> {
     out
 }
 
+/// The forecast in the JSON documents (plan and verify).
+pub(super) fn json(f: &SignInForecast) -> serde_json::Value {
+    serde_json::json!({
+        "fails": f.fails(),
+        "mode": f.mode,
+        "basis": f.basis,
+        "users": f.users,
+        "warnings": f.warnings,
+    })
+}
+
 /// The section's title.
 pub(super) fn title(f: &SignInForecast) -> &'static str {
     match f.mode {

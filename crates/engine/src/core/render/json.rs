@@ -19,13 +19,7 @@ pub fn json_value(plan: &Plan) -> Value {
         "outputs": plan.outputs,
     });
     if let Some(f) = &plan.sign_in_forecast {
-        v["sign_in_forecast"] = json!({
-            "fails": f.fails(),
-            "mode": f.mode,
-            "basis": f.basis,
-            "users": f.users,
-            "warnings": f.warnings,
-        });
+        v["sign_in_forecast"] = super::forecast::json(f);
     }
     v
 }

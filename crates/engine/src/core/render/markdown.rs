@@ -11,6 +11,7 @@ use similar::{ChangeTag, TextDiff};
 
 use super::common::{compact, lines_of, note_label, output_rows, scalar, summary_line};
 use super::forecast;
+use crate::core::forecast::SignInForecast;
 use crate::core::plan::{Action, Change, FieldChange, ObjectKind, Plan};
 
 /// GitHub's limit for an issue or comment body, in characters.
@@ -412,6 +413,16 @@ fn sign_in_forecast(plan: &Plan, body: &mut Body) {
     let Some(f) = &plan.sign_in_forecast else {
         return;
     };
+    let text = forecast_markdown(f);
+    if text.len() > body.left() {
+        body.omit("sign-in forecast".into(), 1);
+        return;
+    }
+    body.text.push_str(&text);
+}
+
+/// The sign-in forecast section in Markdown (bounded: a few users per verdict).
+pub(super) fn forecast_markdown(f: &SignInForecast) -> String {
     let mut text = format!("\n**{}**\n\n", forecast::title(f));
     for b in &f.basis {
         text.push_str(&format!("- {}\n", one_line(b)));
@@ -430,11 +441,7 @@ fn sign_in_forecast(plan: &Plan, body: &mut Body) {
     if let Some(o) = forecast::outcome(f) {
         text.push_str(&format!("\n**{}**\n", one_line(&o)));
     }
-    if text.len() > body.left() {
-        body.omit("sign-in forecast".into(), 1);
-        return;
-    }
-    body.text.push_str(&text);
+    text
 }
 
 fn unmanaged(plan: &Plan, body: &mut Body) {

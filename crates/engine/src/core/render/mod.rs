@@ -5,6 +5,7 @@ mod forecast;
 mod json;
 mod markdown;
 mod text;
+mod verify;
 
 pub use json::json_value;
 pub use markdown::{
@@ -12,6 +13,7 @@ pub use markdown::{
     markdown, markdown_within,
 };
 pub use text::text;
+pub use verify::{Verification, verification};
 
 use crate::core::plan::Plan;
 

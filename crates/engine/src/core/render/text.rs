@@ -124,6 +124,11 @@ fn text_changes(plan: &Plan, paint: &Paint) -> String {
     out
 }
 
+/// The sign-in forecast section (for `verify`).
+pub(super) fn forecast_text(f: &SignInForecast, color: bool) -> String {
+    forecast_section(f, &Paint { on: color })
+}
+
 /// The sign-in forecast: what it rests on, users by verdict, warnings, the outcome.
 fn forecast_section(f: &SignInForecast, paint: &Paint) -> String {
     let mut out = format!("\n{}\n", paint.bold(forecast::title(f)));
