@@ -220,7 +220,8 @@ mod tests {
             Evaluation::Resource(WINDOWS_AZURE_ACTIVE_DIRECTORY.into())
         );
         assert!(
-            t.describe().contains("could not be read (403): enforcement is assumed"),
+            t.describe()
+                .contains("could not be read (403): enforcement is assumed"),
             "{}",
             t.describe()
         );
