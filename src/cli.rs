@@ -63,6 +63,11 @@ pub enum Command {
     /// claims Kandji reads, or explain the AADSTS error.
     /// The password comes from ENTRACTL_SIGNIN_PASSWORD or a prompt without echo.
     VerifySignin(commands::verify_signin::VerifySigninArgs),
+    /// For scheduled CI: has the tenant drifted from the spec, and will Passport's password
+    /// sign-in (Mac Login) work today — a forecast from Conditional Access What-If, per-user MFA
+    /// and security defaults, without anyone's password (an estimate; `verify-signin` is the
+    /// real test). Exit 0 all well, 2 drift, 3 sign-in forecast to fail, 1 error.
+    Verify(commands::verify::VerifyArgs),
 }
 
 impl Cli {
@@ -88,6 +93,7 @@ impl Cli {
             Command::Fleet(args) => commands::fleet::run(&args, color),
             Command::Github(args) => commands::github::run(&args, g),
             Command::VerifySignin(args) => commands::verify_signin::run(&args, g),
+            Command::Verify(args) => commands::verify::run(&args, g, color),
         }
     }
 }

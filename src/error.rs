@@ -12,6 +12,9 @@ pub enum Outcome {
     Success,
     /// A plan has changes and `--detailed-exitcode` was given (exit 2).
     ChangesPresent,
+    /// The sign-in forecast says Passport's password sign-in will fail for someone (exit 3:
+    /// `plan --detailed-exitcode`, `verify`).
+    SignInWillFail,
 }
 
 /// Every way a command can fail.

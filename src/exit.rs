@@ -1,7 +1,8 @@
 //! The one place that turns results into exit codes and prints errors.
 //!
 //! Exit codes: 0 success / no changes, 1 error, 2 changes present (only with
-//! `--detailed-exitcode`), 130 interrupted by SIGINT (Ctrl-C), 143 stopped by SIGTERM.
+//! `--detailed-exitcode`), 3 Passport's password sign-in forecast to fail (`plan
+//! --detailed-exitcode`, `verify`), 130 interrupted by SIGINT (Ctrl-C), 143 stopped by SIGTERM.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -58,11 +59,12 @@ fn eprint(text: &str) {
 }
 
 /// The exit code of a result: 0 success / no changes (and a closed stdout pipe), 1 error,
-/// 2 changes present, 130/143 interrupted by SIGINT/SIGTERM.
+/// 2 changes present, 3 sign-in forecast to fail, 130/143 interrupted by SIGINT/SIGTERM.
 pub fn code(result: &Result<Outcome, CommandError>) -> u8 {
     match result {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::ChangesPresent) => 2,
+        Ok(Outcome::SignInWillFail) => 3,
         Err(CommandError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(CommandError::Usage(e)) if !e.use_stderr() => 0,
         Err(CommandError::Interrupted { signal, .. }) => signal.exit_code(),

@@ -268,8 +268,11 @@ fn a_portal_made_passport_app_exports_with_the_preset_and_apply_adopts_it_keepin
     );
     let after = emu.send(GraphRequest::get(format!("/applications/{object_id}")));
     assert_eq!(after["appId"], app_id.as_str(), "client id unchanged");
+    // No changes left; exit 3, not 0: p1 enforces baseline scopes, so the sign-in forecast says
+    // Passport's password sign-in still needs MFA (the spec is Mac Login, as the portal app was).
     let again = emu.entractl(&["plan", spec, "--detailed-exitcode"]);
-    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert_eq!(again.code, 3, "{}\n{}", again.stdout, again.stderr);
+    assert_eq!(actionable(&emu.json_plan(spec)), Vec::<Value>::new());
 }
 
 #[test]
@@ -287,8 +290,15 @@ fn an_app_entractl_manages_exports_to_a_spec_whose_plan_is_empty() {
     assert!(text.contains("preset: kandji-passport"), "{text}");
     // The seed spec of these tests is Web Login's: the export tells it from the app.
     assert!(text.contains("mode: web-login"), "{text}");
+    // Exit 0: nothing to change, and Web Login needs no password sign-in (the forecast has
+    // nothing to fail).
     let plan = emu.entractl(&["plan", &spec, "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}\n{}\n{text}", plan.stdout, plan.stderr);
+    assert_eq!(
+        actionable(&emu.json_plan(&spec)),
+        Vec::<Value>::new(),
+        "{text}"
+    );
 }
 
 #[test]

@@ -127,8 +127,9 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     // 16 = 11 for the app and the assignments (4 + 1 for the app; alice, bob, Mac Users,
     // subscribedSkus and the app's assignments; the members of Mac Users: as in plan_apply.rs)
     // + the security defaults policy + the conditional access policies (one list)
-    // + the per-user MFA state of the app's 3 users (alice, bob; carol through Mac Users).
-    assert_eq!(reads.len(), 16, "{reads:#?}");
+    // + the per-user MFA state of the app's 3 users (alice, bob; carol through Mac Users)
+    // + the sign-in forecast: the baseline-scope setting and one What-If per user (3).
+    assert_eq!(reads.len(), 20, "{reads:#?}");
     assert_eq!(
         count(
             &reads,
@@ -167,43 +168,62 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     emu.shutdown();
 }
 
-/// The new outcomes on a tenant as Entra behaves today (baseline-scope enforcement, Microsoft-managed
-/// policies), shown through entractl. entractl's handling of them is issue 17; these assertions
-/// record what it meets today.
+/// The seed spec (Mac Login with `excludeApp` only) on tenants as Entra behaves today: entractl
+/// tells the truth. Where the app exclusion stops working, the sign-in forecast fails (`verify` and
+/// `plan --detailed-exitcode` exit 3), and the real sign-in agrees (AADSTS50076).
 #[test]
-fn on_todays_tenant_the_seed_remediation_no_longer_lets_passport_sign_in() {
-    // Converge the seed spec where its remediation still works (before June 2026) ...
+fn on_todays_tenant_the_seed_remediation_is_forecast_to_fail_and_does() {
+    let verify_signin = ["verify-signin", SPEC, "--username", "alice@contoso.com"];
+    let verify = ["verify", SPEC];
+    // Converge the seed spec where the app exclusion still works (enforcement disabled) ...
     let emu = Sandbox::scenario("p1-legacy", P1_TENANT_ID);
     let journal = scratch("kandji_passport_enforced").join("journal");
     let out = apply(&emu, &journal, true);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let verify = ["verify-signin", SPEC, "--username", "alice@contoso.com"];
-    let ok = emu.entractl_as(P1_TENANT_ID, Some(SANDBOX_PASSWORD), &verify);
+    let ok = emu.entractl_as(P1_TENANT_ID, Some(SANDBOX_PASSWORD), &verify_signin);
     assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
-    // ... then baseline-scope enforcement reaches the tenant: the same sign-in, with Passport
-    // excluded from every MFA policy, is evaluated against Windows Azure Active Directory and
-    // asked for MFA.
+    let v = emu.entractl_as(P1_TENANT_ID, None, &verify);
+    assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
+    crate::assert_transcript!("verify_legacy_converged", v);
+    // ... then enforcement is turned on: the forecast says the sign-in will fail, and it does.
     emu.set_baseline_scopes(P1_TENANT_ID, BaselineScopes::Enforced)
         .unwrap();
-    let refused = emu.entractl_as(P1_TENANT_ID, Some(SANDBOX_PASSWORD), &verify);
+    let v = emu.entractl_as(P1_TENANT_ID, None, &verify);
+    assert_eq!(v.code, 3, "{}\n{}", v.stdout, v.stderr);
+    crate::assert_transcript!("verify_enforcement_turned_on", v);
+    for (format, name) in [
+        ("json", "verify_enforcement_turned_on_json"),
+        ("markdown", "verify_enforcement_turned_on_markdown"),
+    ] {
+        let v = emu.entractl_as(P1_TENANT_ID, None, &["verify", SPEC, "--format", format]);
+        assert_eq!(v.code, 3, "{}\n{}", v.stdout, v.stderr);
+        crate::assert_transcript!(name, v);
+    }
+    let refused = emu.entractl_as(P1_TENANT_ID, Some(SANDBOX_PASSWORD), &verify_signin);
     assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
     assert!(refused.stderr.contains("AADSTS50076"), "{}", refused.stderr);
     emu.shutdown();
 
-    // On p1 (enforced, with Microsoft-managed policies) apply meets a managed policy that refuses
-    // the app exclusion: Graph answers 400 and the tenant is left half-converged.
+    // On p1 (enforced, Microsoft-managed policies in report-only): no application exclusion is
+    // planned (it would not help, and managed policies refuse it), the policies that still demand
+    // MFA are named, and the forecast fails.
     let emu = Sandbox::scenario("p1", P1_TENANT_ID);
+    let plan = emu.entractl_as(P1_TENANT_ID, None, &["plan", SPEC, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 3, "{}\n{}", plan.stdout, plan.stderr);
+    crate::assert_transcript!("seed_plan_on_enforced_tenant", plan);
     let journal = scratch("kandji_passport_managed").join("journal");
     let out = apply(&emu, &journal, true);
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    let refused_patch = emu
-        .graph_log()
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let policy_writes: Vec<String> = writes(&emu)
         .into_iter()
-        .filter(|e| {
-            e.method == "PATCH" && e.template == "/v1.0/identity/conditionalAccess/policies/{id}"
-        })
-        .any(|e| e.status == 400);
-    assert!(refused_patch, "{}\n{}", out.stdout, out.stderr);
+        .filter(|w| w.contains("conditionalAccess"))
+        .collect();
+    assert_eq!(policy_writes, Vec::<String>::new());
+    let v = emu.entractl_as(P1_TENANT_ID, None, &verify);
+    assert_eq!(v.code, 3, "{}\n{}", v.stdout, v.stderr);
+    let refused = emu.entractl_as(P1_TENANT_ID, Some(SANDBOX_PASSWORD), &verify_signin);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("AADSTS50076"), "{}", refused.stderr);
     emu.shutdown();
 }
 

@@ -266,11 +266,11 @@ impl Sandbox {
             .collect()
     }
 
-    /// The Graph writes of [`Sandbox::graph_log`].
+    /// The Graph writes of [`Sandbox::graph_log`] (What-If evaluations are reads made by POST).
     pub fn writes(&self) -> Vec<LogEntry> {
         self.graph_log()
             .into_iter()
-            .filter(|e| e.method != "GET")
+            .filter(|e| e.method != "GET" && !e.template.ends_with("/conditionalAccess/evaluate"))
             .collect()
     }
 

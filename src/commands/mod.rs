@@ -9,4 +9,5 @@ pub mod permissions;
 pub mod plan;
 pub mod schema;
 pub mod validate;
+pub mod verify;
 pub mod verify_signin;

@@ -26,7 +26,9 @@ pub struct PlanArgs {
     /// Output format: text for people, json for machines, markdown for pull-request comments.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
-    /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.
+    /// Exit 0 when there is nothing to change, 2 when there are changes, 3 when the sign-in
+    /// forecast says Passport's password sign-in (Mac Login) will fail for someone once the plan
+    /// is applied, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Save the plan (with fingerprints of the spec and the tenant objects) for `entractl apply FILE`.
@@ -96,9 +98,10 @@ pub fn run(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome
             out.display()
         );
     }
-    if args.detailed_exitcode && plan.has_changes() {
-        Ok(Outcome::ChangesPresent)
-    } else {
-        Ok(Outcome::Success)
-    }
+    let fails = plan.sign_in_forecast.as_ref().is_some_and(|f| f.fails());
+    Ok(match (args.detailed_exitcode, fails, plan.has_changes()) {
+        (true, true, _) => Outcome::SignInWillFail,
+        (true, false, true) => Outcome::ChangesPresent,
+        _ => Outcome::Success,
+    })
 }

@@ -19,7 +19,7 @@ pub mod saved;
 
 pub use crate::core::kinds::identify_app;
 pub use crate::core::{
-    desired, diff::diff, observed, plan, policy, render, simulate::simulate_apply,
+    desired, diff::diff, forecast, observed, plan, policy, render, simulate::simulate_apply,
 };
 pub use apply::{ApplyOptions, ApplyReport, apply};
 pub use desired::{ApiPermission, AppIdentity, Desired, DesiredApp, OptionalClaim, ResourceRef};

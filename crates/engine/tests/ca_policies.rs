@@ -56,7 +56,7 @@ fn select_policies(
     policy::select_policies(&all(vs), app, scope, sel)
 }
 fn check_selection(vs: &[Value], sel: &Selection) -> Vec<SelectionError> {
-    policy::check_selection(&all(vs), sel)
+    policy::check_selection(&all(vs), sel, "excludeApp")
 }
 
 /// Kandji Passport's appId in these tests.

@@ -147,16 +147,17 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
     // Wave 1 (no id needed): the app by uniqueName and by tag, the service principal by tag,
     // Microsoft Graph's service principal, alice, bob, Mac Users, subscribedSkus, the security
     // defaults (one v1.0 `$batch` of 9); the per-user MFA state of alice and bob by UPN (one beta
-    // `$batch`); the conditional access policies (paced, alone) — all three concurrently.
+    // `$batch`); the conditional access policies and settings (paced, alone) — all concurrently.
     // Wave 2 (keyed by ids of wave 1): the grants, the app's assignments, the members of Mac
-    // Users (one v1.0 `$batch`). Wave 3: the per-user MFA state of carol, found through Mac Users.
+    // Users (one v1.0 `$batch`). Wave 3: the per-user MFA state of carol, found through Mac Users,
+    // and the sign-in forecast's What-If for alice, bob and carol (paced, alone).
     assert_eq!(stats.waves, 3, "{stats:?}");
     let log: Vec<_> = graph_requests(&emu)
         .into_iter()
         .filter(|e| !e.path.starts_with("/beta/$batch"))
         .collect();
     assert_eq!(log.len(), stats.requests, "{log:#?}");
-    assert_eq!(log.len(), 9 + 2 + 1 + 3 + 1, "{log:#?}");
+    assert_eq!(log.len(), 9 + 2 + 2 + 3 + 1 + 3, "{log:#?}");
     let mut round_trips: Vec<String> = emu
         .request_log()
         .into_iter()
@@ -168,11 +169,15 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
     assert_eq!(
         round_trips,
         [
+            "GET /beta/identity/conditionalAccess/settings",
             "GET /beta/users/{id}/authentication/requirements",
             "GET /v1.0/identity/conditionalAccess/policies",
             "POST /beta/$batch",
             "POST /v1.0/$batch",
             "POST /v1.0/$batch",
+            "POST /v1.0/identity/conditionalAccess/evaluate",
+            "POST /v1.0/identity/conditionalAccess/evaluate",
+            "POST /v1.0/identity/conditionalAccess/evaluate",
         ],
         "{round_trips:#?}"
     );

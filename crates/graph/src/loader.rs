@@ -10,8 +10,8 @@
 //! `let (app, sp) = join!(read_app(l), read_sp(l));` — and its waves follow from its data
 //! dependencies.
 //!
-//! A read is sent once per loader: asking again for the same GET (the same URL and API version)
-//! gives the same answer, from the first request — already answered or still on its way.
+//! A read is sent once per loader: asking again for the same GET (the same URL and API version;
+//! for a read made by POST, such as What-If, the same body too) gives the same answer, from the first request — already answered or still on its way.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -95,13 +95,14 @@ impl<T: Clone> Future for Load<T> {
     }
 }
 
-/// The key a read is remembered by: API version and URL.
+/// The key a read is remembered by: API version and URL, and for a read made by POST (an
+/// evaluation) the method and body too.
 fn key(req: &GraphRequest) -> String {
-    format!(
-        "{} {}",
-        if req.beta { "beta" } else { "v1.0" },
-        req.relative_url()
-    )
+    let version = if req.beta { "beta" } else { "v1.0" };
+    match (&req.method, &req.body) {
+        (&reqwest::Method::GET, _) | (_, None) => format!("{version} {}", req.relative_url()),
+        (method, Some(body)) => format!("{version} {method} {} {body}", req.relative_url()),
+    }
 }
 
 /// Gathers reads into waves. See the module documentation.

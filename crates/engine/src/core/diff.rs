@@ -3,10 +3,12 @@
 
 use super::desired::Desired;
 use super::error::PlanError;
+use super::forecast::{SignInForecast, forecast};
 use super::kinds::{KINDS, PlanContext, PlanOut};
 use super::normalize;
 use super::observed::Observed;
 use super::plan::{Outputs, Plan};
+use super::simulate::simulate_apply;
 
 /// Builds the plan. Pure: no I/O, deterministic.
 pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
@@ -17,14 +19,33 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
     }
     out.changes.sort_by_key(|c| c.object.kind.rank());
     let outputs = outputs(&cx, std::mem::take(&mut out.assigned_groups));
-    Ok(Plan {
+    let mut plan = Plan {
         tenant: desired.tenant.clone(),
         cloud: desired.cloud.clone(),
         changes: out.changes,
         notes: out.notes,
         unmanaged: out.unmanaged,
         outputs,
-    })
+        sign_in_forecast: None,
+    };
+    plan.sign_in_forecast = sign_in_forecast(desired, observed, &plan)?;
+    Ok(plan)
+}
+
+/// The sign-in forecast, against the tenant as the plan leaves it.
+fn sign_in_forecast(
+    desired: &Desired,
+    observed: &Observed,
+    plan: &Plan,
+) -> Result<Option<SignInForecast>, PlanError> {
+    if desired.passport_mode.is_none() && !desired.password_sign_in() {
+        return Ok(None);
+    }
+    if observed.forecast.is_none() {
+        return Ok(forecast(desired, observed, observed));
+    }
+    let after = simulate_apply(observed, plan)?;
+    Ok(forecast(desired, observed, &after))
 }
 
 /// The values Kandji and CI copy: known now, or after apply.

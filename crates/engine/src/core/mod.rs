@@ -6,6 +6,7 @@
 pub mod desired;
 pub mod diff;
 pub mod error;
+pub mod forecast;
 pub mod kinds;
 pub mod normalize;
 pub mod observed;

@@ -271,6 +271,10 @@ pub struct Plan {
     #[serde(default)]
     pub unmanaged: Vec<Unmanaged>,
     pub outputs: Outputs,
+    /// Whether Passport's sign-in will work once the plan is applied (when the spec says its
+    /// mode or needs password sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_forecast: Option<crate::core::forecast::SignInForecast>,
 }
 
 /// Counts for the summary line.

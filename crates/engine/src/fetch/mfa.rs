@@ -17,10 +17,13 @@ use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::assignments::Parts;
-use super::{parsed, promise};
+use super::{forecast, parsed, promise};
 use crate::core::desired::{Desired, DesiredMfa};
+use crate::core::forecast::SignInTarget;
 use crate::core::normalize;
-use crate::core::observed::{CaObserved, LicenseTier, ObservedMfa, SignInScope, UserMfaState};
+use crate::core::observed::{
+    CaObserved, LicenseTier, ObservedForecast, ObservedMfa, SignInScope, UserMfaState,
+};
 use crate::error::ReadError;
 
 /// A user's per-user MFA state as read: what was read, and the answer.
@@ -34,27 +37,57 @@ fn state_of(r: Result<Value, GraphError>) -> Result<String, GraphError> {
     })
 }
 
-/// Reads the posture `m` manages.
+/// What to read: the policies when the spec changes them or needs password sign-in (the
+/// forecast; read on a Free tenant too, where a lapsed licence leaves them enforced), the
+/// per-user states when the spec changes them or needs password sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct Reads {
+    pub policies: bool,
+    pub per_user: bool,
+    pub forecast: bool,
+}
+
+impl Reads {
+    pub fn of(d: &Desired, m: &DesiredMfa) -> Reads {
+        let password = d.password_sign_in();
+        Reads {
+            policies: m.manages_conditional_access() || password,
+            per_user: m.per_user_mfa_disabled || password,
+            forecast: password,
+        }
+    }
+}
+
+/// Reads the posture `m` manages (and what the sign-in forecast needs).
 pub async fn read(
     l: &Loader,
     d: &Desired,
     m: &DesiredMfa,
     parts: &Parts<'_>,
-) -> Result<ObservedMfa, ReadError> {
+) -> Result<(ObservedMfa, Option<ObservedForecast>), ReadError> {
+    let reads = Reads::of(d, m);
     let sd = l.get(security_defaults::get());
     let policies = promise(async move {
-        if m.conditional_access.is_none() {
+        if !reads.policies {
             return Ok(None);
         }
         Ok(Some(l.list(ca::list()).await))
     });
-    let spec_states = spec_user_states(l, d, m);
-    let member_states = member_states(l, m, parts);
+    let baseline = async move {
+        if !reads.forecast {
+            return None;
+        }
+        Some(forecast::baseline(
+            l.get(forecast::settings_request()).await,
+        ))
+    };
+    let spec_states = spec_user_states(l, d, reads);
+    let member_states = member_states(l, reads, parts);
     let early_groups = early_policy_groups(l, parts, policies.clone());
-    let (sd, spec_states, _, _, settled, tier) = tokio::join!(
+    let (sd, baseline, spec_states, _, settled, tier) = tokio::join!(
         sd,
+        baseline,
         spec_states,
-        member_states,
         early_groups,
         parts.settled.clone(),
         parts.tier.clone(),
@@ -72,20 +105,51 @@ pub async fn read(
         scope,
         ..ObservedMfa::default()
     };
-    if m.conditional_access.is_some() {
+    if reads.policies {
         out.conditional_access = conditional_access(policies.await?.as_ref(), has_ca)?;
     }
-    if m.per_user_mfa_disabled {
-        // A spec user's state was read by the spec's address; key it by the id it resolved to.
-        let by_id: BTreeMap<String, State> = spec_states?
-            .into_iter()
-            .filter_map(|(i, s)| Some((spec.users.get(i)?.as_ref()?.id.clone(), s)))
-            .collect();
-        out.per_user = states(l, &out.scope, by_id).await?;
+    // A spec user's state was read by the spec's address; key it by the id it resolved to.
+    let by_id: BTreeMap<String, State> = spec_states?
+        .into_iter()
+        .filter_map(|(i, s)| Some((spec.users.get(i)?.as_ref()?.id.clone(), s)))
+        .collect();
+    // The per-user states and the forecast's What-If evaluations go out in the same wave.
+    let (scope, policies) = (&out.scope, out.conditional_access.policies());
+    let per_user = async {
+        if reads.per_user {
+            states(l, scope, by_id).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let forecast = async {
+        let group_members = policy_group_members(l, scope, policies).await?;
+        let Some(baseline) = baseline else {
+            return Ok((group_members, None));
+        };
+        let target = SignInTarget::new(baseline.clone(), &d.app.passport_scopes());
+        let people = forecast::People {
+            users: &scope.users,
+            upns: &settled.upns,
+            principals: &settled.principals,
+            policy_group_members: &group_members,
+            policies,
+        };
+        let f = forecast::read(l, &target, baseline, people).await;
+        Ok::<_, ReadError>((group_members, Some(f)))
+    };
+    let (_, per_user, forecast) = tokio::join!(member_states, per_user, forecast);
+    let (group_members, forecast) = forecast?;
+    if let Some(states) = per_user? {
+        out.per_user = states;
     }
-    out.policy_groups_with_users = groups_with_users(l, &out).await?;
+    out.policy_groups_with_users = group_members
+        .iter()
+        .filter(|(_, m)| !m.is_empty())
+        .map(|(g, _)| g.clone())
+        .collect();
     name_users(l, &mut out, &settled.upns).await?;
-    Ok(out)
+    Ok((out, forecast))
 }
 
 /// The per-user states of the spec's users, addressed as the spec writes them (wave 1), by the
@@ -93,14 +157,14 @@ pub async fn read(
 async fn spec_user_states(
     l: &Loader,
     d: &Desired,
-    m: &DesiredMfa,
+    reads: Reads,
 ) -> Result<BTreeMap<usize, State>, ReadError> {
     let users = d
         .assignments
         .as_ref()
         .map(|a| a.users.as_slice())
         .unwrap_or(&[]);
-    if !m.per_user_mfa_disabled {
+    if !reads.per_user {
         return Ok(BTreeMap::new());
     }
     let reads = users.iter().enumerate().map(|(i, e)| async move {
@@ -114,8 +178,8 @@ async fn spec_user_states(
 
 /// The per-user states of the members of the spec's groups, as soon as they are known (their
 /// answers are remembered by the loader for [`states`]).
-async fn member_states(l: &Loader, m: &DesiredMfa, parts: &Parts<'_>) -> Result<(), ReadError> {
-    if !m.per_user_mfa_disabled {
+async fn member_states(l: &Loader, reads: Reads, parts: &Parts<'_>) -> Result<(), ReadError> {
+    if !reads.per_user {
         return Ok(());
     }
     let (spec, members) = tokio::join!(parts.spec.clone(), parts.members.clone());
@@ -167,18 +231,25 @@ fn conditional_access(
     policies: &Option<Result<Vec<Value>, GraphError>>,
     has_ca: Option<bool>,
 ) -> Result<CaObserved, ReadError> {
-    if has_ca == Some(false) {
-        return Ok(CaObserved::Skipped {
-            reason: "the tenant has no Entra ID P1 or P2 licence, so it has no conditional access: nothing to exclude the app from".to_string(),
-        });
-    }
     match policies {
+        Some(Ok(values)) if has_ca == Some(false) => Ok(CaObserved::Unlicensed {
+            policies: values
+                .iter()
+                .cloned()
+                .map(ConditionalAccessPolicy)
+                .collect(),
+        }),
         Some(Ok(values)) => Ok(CaObserved::Read {
             policies: values
                 .iter()
                 .cloned()
                 .map(ConditionalAccessPolicy)
                 .collect(),
+        }),
+        Some(Err(e)) if has_ca == Some(false) => Ok(CaObserved::Skipped {
+            reason: format!(
+                "the tenant has no Entra ID P1 or P2 licence, and its conditional access policies could not be read ({e}); a tenant whose licence lapsed may still enforce policies left enabled"
+            ),
         }),
         Some(Err(e)) => Err(ReadError {
             what: "read the conditional access policies".into(),
@@ -225,14 +296,11 @@ async fn early_policy_groups(
     parts: &Parts<'_>,
     policies: super::Promise<'_, Option<Result<Vec<Value>, GraphError>>>,
 ) -> Result<(), ReadError> {
-    let (policies, spec, tier) = tokio::join!(policies, parts.spec.clone(), parts.tier.clone());
-    let (policies, spec, tier) = (policies?, spec?, tier?);
+    let (policies, spec) = tokio::join!(policies, parts.spec.clone());
+    let (policies, spec) = (policies?, spec?);
     let Some(Ok(values)) = policies.as_ref() else {
         return Ok(());
     };
-    if *tier == Some(LicenseTier::Free) {
-        return Ok(());
-    }
     let mut someone = spec.users.iter().any(Option::is_some);
     if !someone {
         let members = parts.members.clone().await?;
@@ -260,34 +328,36 @@ async fn early_policy_groups(
     Ok(())
 }
 
-/// Groups named by a policy that have at least one user of the scope among their members.
-async fn groups_with_users(l: &Loader, out: &ObservedMfa) -> Result<Vec<String>, ReadError> {
-    let CaObserved::Read { policies } = &out.conditional_access else {
-        return Ok(Vec::new());
-    };
-    let users: BTreeSet<String> = out
-        .scope
-        .users
-        .iter()
-        .map(|u| u.id.to_lowercase())
-        .collect();
-    if users.is_empty() {
-        return Ok(Vec::new());
+/// The users of the scope among the (transitive) members of each group a policy names.
+async fn policy_group_members(
+    l: &Loader,
+    scope: &SignInScope,
+    policies: &[ConditionalAccessPolicy],
+) -> Result<BTreeMap<String, BTreeSet<String>>, ReadError> {
+    if policies.is_empty() {
+        return Ok(BTreeMap::new());
     }
-    let assigned: BTreeSet<String> = out.scope.groups.iter().map(|g| g.to_lowercase()).collect();
+    let users: BTreeSet<String> = scope.users.iter().map(|u| u.id.to_lowercase()).collect();
+    if users.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let assigned: BTreeSet<String> = scope.groups.iter().map(|g| g.to_lowercase()).collect();
     let groups = policy_groups(policies, &assigned);
     let reads = groups.into_iter().map(|g| async move {
         let members = transitive(l, &g).await?;
         Ok::<_, ReadError>((g, members))
     });
-    let mut with_users = Vec::new();
+    let mut by_group = BTreeMap::new();
     for answer in join_all(reads).await {
         let (g, members) = answer?;
-        if members.iter().any(|m| users.contains(&m.id)) {
-            with_users.push(g);
-        }
+        let in_scope = members
+            .iter()
+            .map(|m| m.id.to_lowercase())
+            .filter(|id| users.contains(id))
+            .collect();
+        by_group.insert(g, in_scope);
     }
-    Ok(with_users)
+    Ok(by_group)
 }
 
 /// Names, by UPN, the users the plan will change and knows only by id (members of assigned

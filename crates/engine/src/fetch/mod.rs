@@ -18,6 +18,7 @@
 
 mod app;
 mod assignments;
+mod forecast;
 mod mfa;
 
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use futures_util::future::{BoxFuture, Shared};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::core::desired::Desired;
+use crate::core::desired::{Desired, DesiredMfa};
 use crate::core::observed::Observed;
 use crate::error::{EngineError, ReadError};
 
@@ -90,8 +91,10 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
     let sp = promise(app::service_principal(l, d, candidates.clone()));
     let parts = assignments::Parts::new(l, d, sp.clone());
     let mfa = async {
+        let unmanaged = DesiredMfa::default();
         match &d.mfa {
             Some(m) => mfa::read(l, d, m, &parts).await.map(Some),
+            None if d.password_sign_in() => mfa::read(l, d, &unmanaged, &parts).await.map(Some),
             None => Ok(None),
         }
     };
@@ -109,10 +112,15 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
     );
     let candidates = c?.as_ref().clone();
     let settled = settled?;
+    // Ambiguous application: the plan stops with that error; the posture is not needed.
+    let (mfa, forecast) = match mfa? {
+        Some((m, f)) if candidates.len() <= 1 => (Some(m), f),
+        _ => (None, None),
+    };
     Ok(Observed {
         tenant_id: None,
-        // Ambiguous application: the plan stops with that error; the posture is not needed.
-        mfa: if candidates.len() > 1 { None } else { mfa? },
+        mfa,
+        forecast,
         candidates,
         service_principal: s?.as_ref().clone(),
         resources: resources?,

@@ -153,12 +153,72 @@ impl ConditionalAccessPolicy {
         Some(json!({"conditions": {"applications": {"excludeApplications": list}}}))
     }
 
+    /// The PATCH body adding ids to exclusion lists (`excludeApplications`, `excludeUsers`,
+    /// `excludeGroups`): each list that gains an id is sent whole (the entries already there
+    /// kept, in order, then the new ones); lists that gain nothing are not sent, and nothing
+    /// else of the policy is in the body. `None` when nothing is added. Only user and group
+    /// exclusions may be changed on a Microsoft-managed policy.
+    pub fn exclusions_patch(&self, additions: &[(Exclusion, Vec<&str>)]) -> Option<Value> {
+        let mut body = json!({"conditions": {}});
+        for (list, ids) in additions {
+            let (section, key) = list.path();
+            let existing = self.conditions(&[section, key]);
+            let have = strings(existing);
+            let mut new: Vec<&str> = Vec::new();
+            for id in ids {
+                if !list_contains(&have, id) && !list_contains(&new, id) {
+                    new.push(id);
+                }
+            }
+            if new.is_empty() {
+                continue;
+            }
+            let mut items: Vec<Value> = match existing {
+                Some(Value::Array(items)) => items.clone(),
+                Some(Value::String(s)) => vec![Value::String(s.clone())],
+                _ => Vec::new(),
+            };
+            items.extend(new.into_iter().map(|s| Value::String(s.to_string())));
+            let conditions = &mut body["conditions"];
+            if conditions.get(section).is_none() {
+                conditions[section] = json!({});
+            }
+            conditions[section][key] = Value::Array(items);
+        }
+        (body["conditions"]
+            .as_object()
+            .is_some_and(|c| !c.is_empty()))
+        .then_some(body)
+    }
+
     /// The policy as Graph stores it after a PATCH with `patch` (nested objects merged, a key
     /// matched in any letter case, other values replaced).
     pub fn patched(&self, patch: &Value) -> ConditionalAccessPolicy {
         let mut out = self.0.clone();
         merge(&mut out, patch);
         ConditionalAccessPolicy(out)
+    }
+}
+
+/// An exclusion list of a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusion {
+    /// `conditions.applications.excludeApplications` (app ids).
+    Applications,
+    /// `conditions.users.excludeUsers` (user object ids).
+    Users,
+    /// `conditions.users.excludeGroups` (group object ids).
+    Groups,
+}
+
+impl Exclusion {
+    /// The section of `conditions` and the list's key.
+    pub fn path(self) -> (&'static str, &'static str) {
+        match self {
+            Exclusion::Applications => ("applications", "excludeApplications"),
+            Exclusion::Users => ("users", "excludeUsers"),
+            Exclusion::Groups => ("users", "excludeGroups"),
+        }
     }
 }
 

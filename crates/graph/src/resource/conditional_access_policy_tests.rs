@@ -87,3 +87,36 @@ fn merge_updates_a_wrong_case_key_in_place() {
         json!({"Conditions": {"Applications": {"ExcludeApplications": ["x", APP]}}})
     );
 }
+
+#[test]
+fn identity_and_application_exclusions_in_one_patch() {
+    let p = policy(json!({"id": "p", "conditions": {
+        "applications": {"includeApplications": ["All"]},
+        "users": {"includeUsers": ["All"], "excludeUsers": ["breakglass"], "excludeGroups": "g0"}}}));
+    let patch = p
+        .exclusions_patch(&[
+            (Exclusion::Users, vec!["u1", "BREAKGLASS", "u1"]),
+            (Exclusion::Groups, vec!["g1"]),
+            (Exclusion::Applications, vec![]),
+        ])
+        .expect("a patch");
+    assert_eq!(
+        patch,
+        json!({"conditions": {"users": {"excludeUsers": ["breakglass", "u1"],
+                                        "excludeGroups": ["g0", "g1"]}}})
+    );
+    let after = p.patched(&patch);
+    assert_eq!(after.users("includeUsers"), vec!["All"]);
+    assert_eq!(
+        after.exclusions_patch(&[
+            (Exclusion::Users, vec!["u1"]),
+            (Exclusion::Groups, vec!["G1"])
+        ]),
+        None,
+        "idempotent"
+    );
+    let apps = p
+        .exclusions_patch(&[(Exclusion::Applications, vec![APP])])
+        .unwrap();
+    assert_eq!(apps, p.exclusion_patch(APP).unwrap());
+}

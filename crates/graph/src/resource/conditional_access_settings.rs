@@ -92,10 +92,10 @@ impl BaselineScopes {
         match self {
             BaselineScopes::Enforced => "enforced".into(),
             BaselineScopes::NeverChanged => {
-                "enforced (the tenant's setting was never changed; enforcement is the default since the 2026 rollout)".into()
+                "enforced (never changed: enforcement is the default since the 2026 rollout)".into()
             }
             BaselineScopes::Disabled => {
-                "disabled tenant-wide (\"Disable enforcement\": the legacy behaviour)".into()
+                "disabled (\"Disable enforcement\": the legacy behaviour, tenant-wide)".into()
             }
             BaselineScopes::Custom(app) => {
                 format!("customized (\"Customize behavior\" with the placeholder app {app})")

@@ -1,20 +1,19 @@
-//! Conditional access exclusions: the app's appId added to `excludeApplications` of the
-//! policies that would ask Passport's password sign-in for MFA (or the policies the spec names).
-//! Nothing else of a policy is ever written.
+//! Conditional access exclusions for Mac Login: per policy that would ask Passport's password
+//! sign-in for MFA, the exclusion the spec allows that works on this tenant ([`super::ca_remedy`]:
+//! Passport's app, the placeholder app, or the app's users and groups). Only the exclusion lists
+//! (`excludeApplications`, `excludeUsers`, `excludeGroups`) of a policy are ever written.
 
 use entractl_graph::GraphRequest;
 use entractl_graph::resource::conditional_access_policy::{self as graph, ConditionalAccessPolicy};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::ca_exclusion_plan::plan_policies;
 use super::context::PlanContext;
 use super::kind::{Kind, PlanOut, RequiredPermissions};
-use crate::core::desired::{CaSelection, Desired};
+use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::{CaObserved, Observed, ObservedMfa};
-use crate::core::plan::{
-    Action, Change, ChangeId, CreatedRef, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk,
-};
-use crate::core::policy::{PolicyDecision, Reason, Verdict, check_selection, select_policies};
+use crate::core::plan::{Action, Change, Note, NoteKind, ObjectKind};
 
 /// See the module documentation.
 pub struct CaExclusionKind;
@@ -24,17 +23,24 @@ const KIND: ObjectKind = ObjectKind::ConditionalAccessPolicy;
 /// What the plan shows in place of the appId of an app created by the same apply.
 pub const APP_ID_AFTER_APPLY: &str = "(the app's appId, known after apply)";
 
+/// The exclusion lists a change may write.
+const LISTS: [&str; 3] = [
+    "/conditions/applications/excludeApplications",
+    "/conditions/users/excludeUsers",
+    "/conditions/users/excludeGroups",
+];
+
 impl Kind for CaExclusionKind {
     fn kind(&self) -> ObjectKind {
         KIND
     }
 
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
-        let Some(sel) = cx
+        let Some(mfa) = cx
             .desired
             .mfa
             .as_ref()
-            .and_then(|m| m.conditional_access.as_ref())
+            .filter(|m| m.manages_conditional_access())
         else {
             return Ok(());
         };
@@ -54,9 +60,13 @@ impl Kind for CaExclusionKind {
                 ));
                 return Ok(());
             }
+            CaObserved::Unlicensed { policies } => {
+                super::ca_exclusion_plan::unlicensed(cx, policies, observed, out);
+                return Ok(());
+            }
             CaObserved::Read { policies } => policies,
         };
-        plan_policies(cx, sel, policies, observed, out)
+        plan_policies(cx, mfa, policies, observed, out)
     }
 
     fn requests(&self, c: &Change, _o: &Observed) -> Result<Vec<GraphRequest>, BadChange> {
@@ -66,13 +76,12 @@ impl Kind for CaExclusionKind {
                 format!("{} of a conditional access policy", c.action.as_str()),
             ));
         }
-        let list = c
-            .payload
-            .pointer("/conditions/applications/excludeApplications");
-        if !list.is_some_and(|l| l.as_array().is_some_and(|a| a.iter().all(Value::is_string))) {
+        let complete = |l: &Value| l.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+        let lists: Vec<&Value> = LISTS.iter().filter_map(|p| c.payload.pointer(p)).collect();
+        if lists.is_empty() || !lists.iter().all(|l| complete(l)) {
             return Err(BadChange::new(
                 KIND,
-                "no complete conditions.applications.excludeApplications list",
+                "no complete exclusion list (conditions.applications.excludeApplications, conditions.users.excludeUsers or excludeGroups)",
             ));
         }
         let id = c.object.id.as_deref().unwrap_or(&c.object.key);
@@ -109,8 +118,8 @@ impl Kind for CaExclusionKind {
         let managed = desired
             .mfa
             .as_ref()
-            .is_some_and(|m| m.conditional_access.is_some());
-        if !managed {
+            .is_some_and(|m| m.manages_conditional_access());
+        if !managed && !desired.password_sign_in() {
             return;
         }
         needed.to_plan(
@@ -121,163 +130,25 @@ impl Kind for CaExclusionKind {
             entractl_graph::resource::group::READ,
             "read the members of groups named by conditional access policies (GET /groups/{id}/transitiveMembers)",
         );
-        needed.to_apply(
-            graph::WRITE,
-            "add the app to excludeApplications of conditional access policies (PATCH /identity/conditionalAccess/policies/{id}; with Policy.Read.All)",
-        );
+        if managed {
+            needed.to_apply(
+                graph::WRITE,
+                "add the app, the placeholder app or the app's users and groups to the exclusions of conditional access policies (PATCH /identity/conditionalAccess/policies/{id}; with Policy.Read.All)",
+            );
+        }
     }
 }
 
 fn policies(o: &Observed) -> &[ConditionalAccessPolicy] {
-    match o.mfa.as_ref().map(|m| &m.conditional_access) {
-        Some(CaObserved::Read { policies }) => policies,
-        _ => &[],
-    }
+    o.mfa
+        .as_ref()
+        .map(|m| m.conditional_access.policies())
+        .unwrap_or(&[])
 }
 
-fn unmanaged(message: String) -> Note {
+pub(super) fn unmanaged(message: String) -> Note {
     Note {
         kind: NoteKind::Unmanaged,
         message,
     }
-}
-
-fn plan_policies(
-    cx: &PlanContext<'_>,
-    sel: &CaSelection,
-    policies: &[ConditionalAccessPolicy],
-    observed: &ObservedMfa,
-    out: &mut PlanOut,
-) -> Result<(), PlanError> {
-    let errors = check_selection(policies, sel);
-    if !errors.is_empty() {
-        return Err(PlanError::PolicySelection(
-            errors.iter().map(ToString::to_string).collect(),
-        ));
-    }
-    let app_id = cx.app_id();
-    let scope = observed.user_scope();
-    let mut all_resources = Vec::new();
-    for d in select_policies(policies, app_id.unwrap_or(""), &scope, sel) {
-        let policy = policies.iter().find(|p| p.id() == d.id);
-        let targets_all = policy.is_some_and(|p| {
-            p.applications("includeApplications")
-                .iter()
-                .any(|a| a.trim().eq_ignore_ascii_case("All"))
-        });
-        if d.verdict == Verdict::Exclude && targets_all {
-            all_resources.push(format!("\"{}\"", d.display_name));
-        }
-        policy_change(cx, &d, policy, out);
-    }
-    if !all_resources.is_empty() {
-        out.notes.push(Note {
-            kind: NoteKind::Warning,
-            message: format!(
-                "{} target(s) All resources: once Microsoft's baseline-scope enforcement reaches the tenant (rollout from June 15, 2026, unless disabled or customized in the Baseline scopes settings), excluding the app no longer lets Passport's sign-in through such a policy; check with `entractl verify-signin` (docs/mfa.md)",
-                all_resources.join(", ")
-            ),
-        });
-    }
-    Ok(())
-}
-
-fn policy_change(
-    cx: &PlanContext<'_>,
-    d: &PolicyDecision,
-    policy: Option<&ConditionalAccessPolicy>,
-    out: &mut PlanOut,
-) {
-    let label = format!(
-        "conditional access policy \"{}\" ({})",
-        d.display_name, d.id
-    );
-    for n in &d.notes {
-        out.notes.push(Note {
-            kind: NoteKind::Warning,
-            message: format!("{label}: {n}"),
-        });
-    }
-    let object = ObjectRef {
-        kind: KIND,
-        key: d.id.clone(),
-        display: d.display_name.clone(),
-        id: Some(d.id.clone()),
-    };
-    match d.verdict {
-        Verdict::Exclude => {
-            if let Some(c) = policy.and_then(|p| exclusion(cx, d, p, object)) {
-                out.changes.push(c);
-            }
-        }
-        Verdict::AlreadyExcluded => {
-            out.changes
-                .push(Change::new(object, Action::NoOp, d.reason_text()));
-        }
-        Verdict::Blocks => out.notes.push(Note {
-            kind: NoteKind::Warning,
-            message: format!("{label}: {}", d.reason_text()),
-        }),
-        Verdict::Skip => {
-            let mut message = format!("{label}: left alone: {}", d.reason_text());
-            if let (Reason::UsersNotCovered { .. }, Some(p)) = (&d.reason, policy)
-                && !p.users("includeRoles").is_empty()
-            {
-                message.push_str(
-                    "; it targets directory roles, and entractl does not read which roles the app's users hold: if one of them holds such a role, name the policy in mfa.conditionalAccess.excludeApp",
-                );
-            }
-            out.notes.push(unmanaged(message));
-        }
-    }
-}
-
-/// The change adding the app to the policy's `excludeApplications`; the appId of an app the
-/// same apply creates is `null` in the payload and named in `refs`. `None`: already excluded.
-fn exclusion(
-    cx: &PlanContext<'_>,
-    d: &PolicyDecision,
-    policy: &ConditionalAccessPolicy,
-    object: ObjectRef,
-) -> Option<Change> {
-    // A sentinel that no policy lists stands for an app that does not exist yet.
-    const PENDING: &str = "\u{0}entractl-pending-app";
-    let app_id = cx.app_id();
-    let mut payload = policy.exclusion_patch(app_id.unwrap_or(PENDING))?;
-    let list = payload
-        .pointer_mut("/conditions/applications/excludeApplications")?
-        .as_array_mut()?;
-    let last = list.len() - 1;
-    let before = list[..last].to_vec();
-    let mut refs = Vec::new();
-    if app_id.is_none() {
-        list[last] = Value::Null;
-        refs.push(CreatedRef {
-            at: format!("/conditions/applications/excludeApplications/{last}"),
-            created_by: ChangeId {
-                kind: ObjectKind::Application,
-                key: cx.key(),
-            },
-            property: "appId".into(),
-        });
-    }
-    let mut after = before.clone();
-    after.push(json!(app_id.unwrap_or(APP_ID_AFTER_APPLY)));
-    let mut c = Change::new(
-        object,
-        Action::Update,
-        format!(
-            "{}: exclude the app so Passport's password sign-in (which cannot do MFA) gets through; the policy keeps applying to every other app, and only excludeApplications changes",
-            d.reason_text()
-        ),
-    );
-    c.fields = vec![FieldChange {
-        path: "conditions.applications.excludeApplications".into(),
-        before: json!(before),
-        after: json!(after),
-    }];
-    c.risks = vec![Risk::SecurityDowngrade];
-    c.payload = payload;
-    c.refs = refs;
-    Some(c)
 }

@@ -93,6 +93,17 @@ impl<'a> PlanContext<'a> {
     pub fn key(&self) -> String {
         self.desired.app.identity.key()
     }
+
+    /// The placeholder app's appId ("Customize behavior"), when it exists before apply.
+    pub fn placeholder_app_id(&self) -> Option<&'a str> {
+        None
+    }
+
+    /// The placeholder app's key in plans and journals, when the spec has one.
+    pub fn placeholder_key(&self) -> Option<String> {
+        let p = self.desired.mfa.as_ref()?.placeholder.as_ref()?;
+        Some(p.unique_name.clone())
+    }
 }
 
 /// Finds the managed application among the candidates, or explains why it cannot.

@@ -6,6 +6,8 @@ mod application_fields;
 mod assignment;
 mod assignment_plan;
 mod ca_exclusion;
+mod ca_exclusion_plan;
+mod ca_remedy;
 mod context;
 mod grant;
 mod kind;

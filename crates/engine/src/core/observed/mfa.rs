@@ -89,6 +89,21 @@ pub enum CaObserved {
     Read {
         policies: Vec<ConditionalAccessPolicy>,
     },
+    /// Every policy as Graph returned it, on a tenant without Entra ID P1 or P2: they cannot be
+    /// changed, and those left enabled (a lapsed licence) are still enforced.
+    Unlicensed {
+        policies: Vec<ConditionalAccessPolicy>,
+    },
+}
+
+impl CaObserved {
+    /// The policies read (none when not read).
+    pub fn policies(&self) -> &[ConditionalAccessPolicy] {
+        match self {
+            CaObserved::Read { policies } | CaObserved::Unlicensed { policies } => policies,
+            _ => &[],
+        }
+    }
 }
 
 /// The MFA posture of the tenant, as far as the spec manages it.

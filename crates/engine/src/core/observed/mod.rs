@@ -4,11 +4,13 @@
 mod app;
 mod assignments;
 mod deleted;
+mod forecast;
 mod mfa;
 
 pub use app::{Candidate, MatchedBy, ResourceLookup};
 pub use assignments::{Members, ObservedAssignments, PrincipalGroup, Principals, user_label};
 pub use deleted::{DeletedApplication, ObservedDeleted};
+pub use forecast::{BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Sampling};
 pub use mfa::{CaObserved, ObservedMfa, ScopeUser, SignInScope, UserMfaState, UserScope};
 
 pub use entractl_graph::resource::app_role_assignment::AppRoleAssignment;
@@ -50,4 +52,7 @@ pub struct Observed {
     /// Deleted applications matching the spec (read only when no live one matched).
     #[serde(default, skip_serializing_if = "ObservedDeleted::is_empty")]
     pub deleted: ObservedDeleted,
+    /// What the sign-in forecast read (when the spec needs password sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<ObservedForecast>,
 }

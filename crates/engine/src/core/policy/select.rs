@@ -125,14 +125,19 @@ impl PolicyDecision {
 pub enum SelectionError {
     /// A name or id matches no policy of the tenant.
     #[error(
-        "mfa.conditionalAccess.excludeApp names \"{name}\", but no conditional access policy of the tenant has that display name or id; fix the name in the spec (policies: {known})"
+        "mfa.conditionalAccess.{field} names \"{name}\", but no conditional access policy of the tenant has that display name or id; fix the name in the spec (policies: {known})"
     )]
-    NotFound { name: String, known: String },
+    NotFound {
+        field: &'static str,
+        name: String,
+        known: String,
+    },
     /// A display name matches several policies.
     #[error(
-        "mfa.conditionalAccess.excludeApp names \"{name}\", and {count} policies have that display name; name the one to change by its id instead ({ids})"
+        "mfa.conditionalAccess.{field} names \"{name}\", and {count} policies have that display name; name the one to change by its id instead ({ids})"
     )]
     Ambiguous {
+        field: &'static str,
         name: String,
         count: usize,
         ids: String,
@@ -163,7 +168,11 @@ fn matches<'a>(policies: &'a [Policy], name: &str) -> Vec<&'a Policy> {
 
 /// Checks a named selection against the tenant's policies: every name must match exactly one
 /// policy. `Auto` always passes. Returns every problem, in the spec's order.
-pub fn check_selection(policies: &[Policy], selection: &Selection) -> Vec<SelectionError> {
+pub fn check_selection(
+    policies: &[Policy],
+    selection: &Selection,
+    field: &'static str,
+) -> Vec<SelectionError> {
     let Selection::Named(names) = selection else {
         return Vec::new();
     };
@@ -175,6 +184,7 @@ pub fn check_selection(policies: &[Policy], selection: &Selection) -> Vec<Select
                 let mut known: Vec<&str> = policies.iter().map(name_of).collect();
                 known.sort_unstable();
                 errors.push(SelectionError::NotFound {
+                    field,
                     name: name.clone(),
                     known: if known.is_empty() {
                         "the tenant has none".to_string()
@@ -185,6 +195,7 @@ pub fn check_selection(policies: &[Policy], selection: &Selection) -> Vec<Select
             }
             1 => {}
             count => errors.push(SelectionError::Ambiguous {
+                field,
                 name: name.clone(),
                 count,
                 ids: found
@@ -388,7 +399,7 @@ fn exclude_requiring_mfa(
     };
     if d.requirement == MfaRequirement::OneOfSeveral {
         d.notes.push(format!(
-            "MFA is one of several OR-ed controls ({}); Passport's password sign-in from a Mac can satisfy none of them, so the app is excluded",
+            "MFA is one of several OR-ed controls ({}); Passport's password sign-in from a Mac can satisfy none of them, so entractl treats it as requiring MFA",
             describe_grant(policy)
         ));
     }
@@ -415,7 +426,7 @@ fn azure_ad_graph_note(targeting: &AppTargeting) -> Option<String> {
 fn add_common_notes(d: &mut PolicyDecision, policy: &Policy) {
     if d.state == PolicyState::ReportOnly {
         d.notes.push(
-            "report-only: it does not block sign-ins today; the app is excluded so that switching it on does not break Passport".to_string(),
+            "report-only: it does not block sign-ins today; entractl treats it as enabled, so that switching it on does not break Passport".to_string(),
         );
     }
     if let PolicyState::Other(s) = &d.state {

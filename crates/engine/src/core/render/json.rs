@@ -7,7 +7,7 @@ use crate::core::plan::{FORMAT_VERSION, Plan};
 /// The versioned JSON document (`docs/plan-format.md`).
 pub fn json_value(plan: &Plan) -> Value {
     let s = plan.summary();
-    json!({
+    let mut v = json!({
         "format_version": FORMAT_VERSION,
         "tenant": plan.tenant,
         "cloud": plan.cloud,
@@ -17,5 +17,9 @@ pub fn json_value(plan: &Plan) -> Value {
         "notes": plan.notes,
         "unmanaged": plan.unmanaged,
         "outputs": plan.outputs,
-    })
+    });
+    if let Some(f) = &plan.sign_in_forecast {
+        v["sign_in_forecast"] = super::forecast::json(f);
+    }
+    v
 }

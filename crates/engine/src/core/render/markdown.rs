@@ -10,6 +10,8 @@
 use similar::{ChangeTag, TextDiff};
 
 use super::common::{compact, lines_of, note_label, output_rows, scalar, summary_line};
+use super::forecast;
+use crate::core::forecast::SignInForecast;
 use crate::core::plan::{Action, Change, FieldChange, ObjectKind, Plan};
 
 /// GitHub's limit for an issue or comment body, in characters.
@@ -44,6 +46,7 @@ pub fn markdown_within(plan: &Plan, limit: usize) -> String {
     let tail = tail(plan);
     let room = limit.saturating_sub(head.len() + tail.len() + OMISSION_RESERVE);
     let mut body = Body::new(room);
+    sign_in_forecast(plan, &mut body);
     details(plan, &mut body);
     notes(plan, &mut body);
     unmanaged(plan, &mut body);
@@ -403,6 +406,42 @@ fn notes(plan: &Plan, body: &mut Body) {
     if shown > 0 {
         body.text.push_str(&format!("\n**Notes**\n\n{list}"));
     }
+}
+
+/// The sign-in forecast, first in the body: a reviewer reads it before the details.
+fn sign_in_forecast(plan: &Plan, body: &mut Body) {
+    let Some(f) = &plan.sign_in_forecast else {
+        return;
+    };
+    let text = forecast_markdown(f);
+    if text.len() > body.left() {
+        body.omit("sign-in forecast".into(), 1);
+        return;
+    }
+    body.text.push_str(&text);
+}
+
+/// The sign-in forecast section in Markdown (bounded: a few users per verdict).
+pub(super) fn forecast_markdown(f: &SignInForecast) -> String {
+    let mut text = format!("\n**{}**\n\n", forecast::title(f));
+    for b in &f.basis {
+        text.push_str(&format!("- {}\n", one_line(b)));
+    }
+    for g in forecast::groups(f) {
+        let mark = if g.works { "✅" } else { "❌" };
+        text.push_str(&format!(
+            "- {mark} {}: {}\n",
+            one_line(&g.who()),
+            one_line(&g.verdict)
+        ));
+    }
+    for w in &f.warnings {
+        text.push_str(&format!("- ⚠️ {}\n", one_line(w)));
+    }
+    if let Some(o) = forecast::outcome(f) {
+        text.push_str(&format!("\n**{}**\n", one_line(&o)));
+    }
+    text
 }
 
 fn unmanaged(plan: &Plan, body: &mut Body) {

@@ -222,6 +222,7 @@ fn no_changes_has_no_details_and_no_omission_line() {
         notes: vec![],
         unmanaged: vec![],
         outputs: Outputs::default(),
+        sign_in_forecast: None,
     };
     let md = markdown(&plan);
     assert!(md.contains("No changes: the tenant matches the spec."));

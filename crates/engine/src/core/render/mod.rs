@@ -1,9 +1,11 @@
 //! Renderers: text for people, JSON for machines, Markdown for pull-request comments.
 
 mod common;
+mod forecast;
 mod json;
 mod markdown;
 mod text;
+mod verify;
 
 pub use json::json_value;
 pub use markdown::{
@@ -11,6 +13,7 @@ pub use markdown::{
     markdown, markdown_within,
 };
 pub use text::text;
+pub use verify::{Verification, verification};
 
 use crate::core::plan::Plan;
 

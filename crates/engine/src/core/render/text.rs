@@ -3,6 +3,8 @@
 use similar::{ChangeTag, TextDiff};
 
 use super::common::{compact, lines_of, note_label, output_rows, scalar, summary_line};
+use super::forecast;
+use crate::core::forecast::SignInForecast;
 use crate::core::plan::{Action, Change, FieldChange, Plan};
 
 struct Paint {
@@ -122,6 +124,34 @@ fn text_changes(plan: &Plan, paint: &Paint) -> String {
     out
 }
 
+/// The sign-in forecast section (for `verify`).
+pub(super) fn forecast_text(f: &SignInForecast, color: bool) -> String {
+    forecast_section(f, &Paint { on: color })
+}
+
+/// The sign-in forecast: what it rests on, users by verdict, warnings, the outcome.
+fn forecast_section(f: &SignInForecast, paint: &Paint) -> String {
+    let mut out = format!("\n{}\n", paint.bold(forecast::title(f)));
+    for b in &f.basis {
+        out.push_str(&format!("  {b}\n"));
+    }
+    for g in forecast::groups(f) {
+        let mark = if g.works {
+            paint.green("✓")
+        } else {
+            paint.red("✗")
+        };
+        out.push_str(&format!("  {mark} {}: {}\n", g.who(), g.verdict));
+    }
+    for w in &f.warnings {
+        out.push_str(&format!("  {} {w}\n", paint.yellow("! warning:")));
+    }
+    if let Some(o) = forecast::outcome(f) {
+        out.push_str(&format!("  => {o}\n"));
+    }
+    out
+}
+
 /// Terraform-like text.
 pub fn text(plan: &Plan, color: bool) -> String {
     let paint = Paint { on: color };
@@ -146,6 +176,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 n.message
             ));
         }
+    }
+    if let Some(f) = &plan.sign_in_forecast {
+        out.push_str(&forecast_section(f, &paint));
     }
     if !plan.unmanaged.is_empty() {
         out.push_str("\nUnmanaged (not in the spec, left as is)\n");
