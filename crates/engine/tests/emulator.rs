@@ -26,8 +26,10 @@ fn desired() -> Desired {
     );
     let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
     let mut d = Desired::from_spec(&loaded.spec, None);
-    // The core plan/apply contract; the MFA posture has its own tests (tests/mfa.rs, mfa::posture).
+    // The core plan/apply contract; the MFA posture and the sign-in forecast of Mac Login have
+    // their own tests (tests/mfa.rs, mfa::posture, the forecast's).
     d.mfa = None;
+    d.passport_mode = None;
     d
 }
 
@@ -131,7 +133,9 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
         "/../../specs/kandji-passport-mac-login.yaml"
     );
     let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
-    d.mfa = Desired::from_spec(&loaded.spec, None).mfa;
+    let whole = Desired::from_spec(&loaded.spec, None);
+    d.mfa = whole.mfa;
+    d.passport_mode = whole.passport_mode;
     assert!(d.mfa.is_some(), "the seed spec manages the MFA posture");
     let (observed, _) = fetch(&client, &d).await.unwrap();
     let plan = diff(&d, &observed).unwrap();
