@@ -19,6 +19,7 @@ mod module_cycles;
 mod network;
 mod permissions;
 mod plan_apply;
+mod remedies;
 mod restore;
 mod schema;
 mod util;
