@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::common::{Operation, PAGE_SIZE, odata_str, while_replicating};
 use super::{de, service_principal};
-use crate::error::GraphError;
 use crate::request::GraphRequest;
 
 /// The app role every application has: "Default Access".
@@ -121,8 +120,8 @@ pub fn delete(resource_sp_id: &str, id: &str) -> GraphRequest {
     GraphRequest::delete(format!("{}/{id}", collection(resource_sp_id)))
 }
 
-/// True when a create failed because the same assignment exists already (Graph: "Permission
-/// being assigned already exists on the object").
-pub fn is_duplicate(e: &GraphError) -> bool {
-    e.to_string().contains("already exists on the object")
+/// True when a create failed because the same assignment exists already: `error` is the failure
+/// in words (Graph: "Permission being assigned already exists on the object").
+pub fn is_duplicate(error: &str) -> bool {
+    error.contains("already exists on the object")
 }

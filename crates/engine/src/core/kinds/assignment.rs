@@ -149,7 +149,7 @@ impl Kind for AssignmentKind {
     /// A duplicate create (made meanwhile) or a delete of one already gone: as planned.
     fn already_done(&self, c: &Change, e: &GraphError) -> bool {
         match c.action {
-            Action::Create => graph::is_duplicate(e),
+            Action::Create => graph::is_duplicate(&e.to_string()),
             Action::Delete => e.is_not_found(),
             _ => false,
         }

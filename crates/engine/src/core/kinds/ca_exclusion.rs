@@ -7,21 +7,18 @@ use entractl_graph::GraphRequest;
 use entractl_graph::resource::conditional_access_policy::{self as graph, ConditionalAccessPolicy};
 use serde_json::Value;
 
-use super::ca_exclusion_plan::plan_policies;
+use super::ca_exclusion_plan::{plan_policies, unmanaged};
 use super::context::PlanContext;
 use super::kind::{Kind, PlanOut, RequiredPermissions};
 use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::{CaObserved, Observed, ObservedMfa};
-use crate::core::plan::{Action, Change, Note, NoteKind, ObjectKind};
+use crate::core::plan::{Action, Change, ObjectKind};
 
 /// See the module documentation.
 pub struct CaExclusionKind;
 
 const KIND: ObjectKind = ObjectKind::ConditionalAccessPolicy;
-
-/// What the plan shows in place of the appId of an app created by the same apply.
-pub const APP_ID_AFTER_APPLY: &str = "(the app's appId, known after apply)";
 
 /// The exclusion lists a change may write.
 const LISTS: [&str; 3] = [
@@ -144,11 +141,4 @@ fn policies(o: &Observed) -> &[ConditionalAccessPolicy] {
         .as_ref()
         .map(|m| m.conditional_access.policies())
         .unwrap_or(&[])
-}
-
-pub(super) fn unmanaged(message: String) -> Note {
-    Note {
-        kind: NoteKind::Unmanaged,
-        message,
-    }
 }

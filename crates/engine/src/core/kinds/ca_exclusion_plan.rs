@@ -4,7 +4,6 @@
 use entractl_graph::resource::conditional_access_policy::{ConditionalAccessPolicy, Exclusion};
 use serde_json::{Value, json};
 
-use super::ca_exclusion::{APP_ID_AFTER_APPLY, unmanaged};
 use super::ca_remedy::{Identities, PolicyRemedy, Remedies, Remedy, remedies};
 use super::context::PlanContext;
 use super::kind::PlanOut;
@@ -335,5 +334,16 @@ pub fn unlicensed(
     }
     if blocking == 0 {
         out.notes.push(unmanaged("conditional access: the tenant has no Entra ID P1 or P2 licence, and none of its policies would ask Passport's sign-in for MFA; nothing to exclude the app from".to_string()));
+    }
+}
+
+/// What the plan shows in place of Passport's appId before the app exists.
+pub const APP_ID_AFTER_APPLY: &str = "(the app's appId, known after apply)";
+
+/// A note of a policy (or the part) left alone.
+pub(super) fn unmanaged(message: String) -> Note {
+    Note {
+        kind: NoteKind::Unmanaged,
+        message,
     }
 }

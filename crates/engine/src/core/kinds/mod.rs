@@ -15,7 +15,7 @@ mod per_user_mfa;
 mod security_defaults;
 mod service_principal;
 
-pub use ca_exclusion::APP_ID_AFTER_APPLY;
+pub use ca_exclusion_plan::APP_ID_AFTER_APPLY;
 pub use context::{
     AppState, PlanContext, RESTORE_WINDOW_DAYS, ResolvedResource, identify_app,
     resolve_permissions, restorable,

@@ -72,3 +72,25 @@ pub(super) fn compact(v: &Value) -> String {
         other => scalar(other),
     }
 }
+
+/// Output format of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            "markdown" | "md" => Ok(Format::Markdown),
+            other => Err(format!(
+                "unknown format `{other}`: use `text`, `json` or `markdown`"
+            )),
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod markdown;
 mod text;
 mod verify;
 
+pub use common::Format;
 pub use json::json_value;
 pub use markdown::{
     DEFAULT_LIMIT, DETAILS_PER_KIND, GITHUB_BODY_LIMIT, GROUPS_SHOWN, TABLE_ROWS_PER_KIND,
@@ -16,28 +17,6 @@ pub use text::text;
 pub use verify::{Verification, verification};
 
 use crate::core::plan::Plan;
-
-/// Output format of a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Json,
-    Markdown,
-}
-
-impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "text" => Ok(Format::Text),
-            "json" => Ok(Format::Json),
-            "markdown" | "md" => Ok(Format::Markdown),
-            other => Err(format!(
-                "unknown format `{other}`: use `text`, `json` or `markdown`"
-            )),
-        }
-    }
-}
 
 /// Renders in the given format. `color` only affects text.
 pub fn render(plan: &Plan, format: Format, color: bool) -> String {

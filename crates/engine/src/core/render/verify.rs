@@ -3,8 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::Format;
-use super::common::summary_line;
+use super::common::{Format, summary_line};
 use super::forecast;
 use super::markdown::forecast_markdown;
 use super::text::forecast_text;
