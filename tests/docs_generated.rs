@@ -33,6 +33,11 @@ fn parts() -> Vec<(&'static str, String, String)> {
             BASE.to_string(),
         ),
         (
+            "`app.apiPermissions.<API>.application` with `app.adminConsent`",
+            format!("{BASE}  apiPermissions:\n    Microsoft Graph:\n      delegated: [openid, User.Read]\n      application: [User.Read.All]\n  adminConsent: true\n"),
+            format!("{BASE}  apiPermissions:\n    Microsoft Graph:\n      delegated: [openid, User.Read]\n  adminConsent: true\n"),
+        ),
+        (
             "`app.appId` (adopt an app entractl's identity does not own)",
             "version: 1\ntenant: contoso.onmicrosoft.com\napp:\n  displayName: Contoso Portal\n  appId: 9b1f4c2e-6a3d-4f8b-b1e7-2c5d8a0f3e69\n".to_string(),
             BASE.to_string(),
@@ -126,7 +131,16 @@ fn tables() -> (String, String) {
             for n in now[*list].as_array().unwrap() {
                 let name = n["permission"].as_str().unwrap().to_string();
                 let text = n["why"].as_str().unwrap().replace('|', "\\|");
-                why.entry(name).or_insert((rank, text));
+                // A permission several parts need: every part's reason, once.
+                let (_, known) = why.entry(name).or_insert((rank, String::new()));
+                for reason in text.split("; ") {
+                    if !known.split("; ").any(|k| k == reason) {
+                        if !known.is_empty() {
+                            known.push_str("; ");
+                        }
+                        known.push_str(reason);
+                    }
+                }
             }
         }
     }

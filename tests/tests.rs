@@ -4,6 +4,7 @@ mod action_runner;
 mod assignments;
 mod bench_smoke;
 mod chaos_campaign;
+mod consent;
 mod docs_generated;
 mod explain;
 mod export;

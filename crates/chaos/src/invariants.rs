@@ -202,11 +202,17 @@ pub fn outside_plan(before: &Snapshot, after: &Snapshot, plan: &PlanObjects) -> 
                                 && eq_lower(prop(rec, "clientId"), &managed_sp)
                         }
                         "appRoleAssignments" => {
-                            plan.creates.contains("appRoleAssignment")
+                            let assigned = plan.creates.contains("appRoleAssignment")
                                 && eq_lower(prop(rec, "resourceId"), &managed_sp)
                                 && prop(rec, "principalId").is_some_and(|p| {
                                     plan.assigned_principals.contains(&p.to_ascii_lowercase())
-                                })
+                                });
+                            // An application permission granted to the managed app.
+                            let granted = plan.granted_roles.contains(&(
+                                prop(rec, "resourceId").unwrap_or("").to_ascii_lowercase(),
+                                prop(rec, "appRoleId").unwrap_or("").to_ascii_lowercase(),
+                            )) && eq_lower(prop(rec, "principalId"), &managed_sp);
+                            assigned || granted
                         }
                         _ => false,
                     };

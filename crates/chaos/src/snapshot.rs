@@ -86,6 +86,9 @@ pub struct PlanObjects {
     pub touched: BTreeMap<String, (String, String)>,
     /// Principal ids the plan assigns (appRoleAssignment creates).
     pub assigned_principals: BTreeSet<String>,
+    /// `(resourceId, appRoleId)` of the application permissions the plan grants
+    /// (applicationPermissionGrant creates; the principal is the managed app's service principal).
+    pub granted_roles: BTreeSet<(String, String)>,
     /// Number of changes that write (not `no-op`).
     pub writes: usize,
 }
@@ -120,6 +123,16 @@ impl PlanObjects {
                 {
                     p.assigned_principals.insert(pid.to_ascii_lowercase());
                 }
+                if kind == "applicationPermissionGrant" {
+                    let body = c.get("payload").cloned().unwrap_or(Value::Null);
+                    let s = |k: &str| {
+                        body.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_ascii_lowercase()
+                    };
+                    p.granted_roles.insert((s("resourceId"), s("appRoleId")));
+                }
             } else if let Some(id) = obj.get("id").and_then(Value::as_str) {
                 p.touched.insert(
                     id.to_ascii_lowercase(),
@@ -148,14 +161,19 @@ mod tests {
         let plan = json!({"changes": [
             {"object": {"kind": "application", "key": "kp"}, "action": "create", "payload": {}},
             {"object": {"kind": "appRoleAssignment", "key": "kp → A"}, "action": "create", "payload": {"principalId": "A"}},
+            {"object": {"kind": "applicationPermissionGrant", "key": "kp → G: R"}, "action": "create", "payload": {"principalId": null, "resourceId": "G", "appRoleId": "R"}},
             {"object": {"kind": "securityDefaults", "key": "s", "id": "S"}, "action": "no-op"},
             {"object": {"kind": "conditionalAccessPolicy", "key": "P", "id": "P"}, "action": "update"}
         ]});
         let p = PlanObjects::from_plan_json(&plan);
         assert_eq!(p.app_key.as_deref(), Some("kp"));
-        assert_eq!(p.writes, 3);
+        assert_eq!(p.writes, 4);
         assert!(p.creates.contains("application"));
         assert!(p.assigned_principals.contains("a"));
+        assert!(
+            p.granted_roles
+                .contains(&("g".to_string(), "r".to_string()))
+        );
         assert!(p.touches("p", "conditionalAccessPolicy"));
         assert!(!p.touches("s", "securityDefaults"), "no-op is not a change");
     }

@@ -335,6 +335,124 @@ async fn application_service_principal_grant_and_assignment_lifecycle() {
     assert_eq!(s, 200);
 }
 
+/// An application permission is an app role of the API assigned to the client's service
+/// principal, made through either end (graph-docs `serviceprincipal-post-approleassignedto.md`,
+/// `serviceprincipal-post-approleassignments.md`, `serviceprincipal-delete-approleassignments.md`),
+/// read from the client's side, and carried in the client's app-only tokens.
+#[tokio::test]
+async fn application_permissions_are_app_role_assignments_made_through_either_end() {
+    let emu = emu_with("p1", 1, Knobs::default());
+    let g = G::new(&emu).await;
+    let (_, app) = g
+        .post(
+            "/v1.0/applications",
+            json!({"displayName": "Contoso Portal"}),
+        )
+        .await;
+    let app_id = app["appId"].as_str().unwrap().to_string();
+    let (_, sp) = g
+        .post("/v1.0/servicePrincipals", json!({"appId": app_id}))
+        .await;
+    let client = sp["id"].as_str().unwrap().to_string();
+    let graph = graph_sp_id(&g).await;
+    let user_read_all = "df021288-bdef-4463-88db-98f22de89214";
+    let body = json!({"principalId": client, "resourceId": graph, "appRoleId": user_read_all});
+    // From the client's end: the path names the principal.
+    let granted = format!("/v1.0/servicePrincipals/{client}/appRoleAssignments");
+    let (s, a) = g.post(&granted, body.clone()).await;
+    assert_eq!(s, 201, "{a}");
+    assert_eq!(a["principalType"], "ServicePrincipal");
+    assert_eq!(a["resourceDisplayName"], "Microsoft Graph");
+    assert!(
+        a["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/appRoleAssignments/$entity"),
+        "{a}"
+    );
+    // The same grant through the API's end is a duplicate.
+    let assigned_to = format!("/v1.0/servicePrincipals/{graph}/appRoleAssignedTo");
+    let (s, e) = g.post(&assigned_to, body.clone()).await;
+    assert_eq!(s, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already exists")
+    );
+    // The path must be the end it stands for.
+    let (s, e) = g
+        .post(
+            &format!("/v1.0/servicePrincipals/{graph}/appRoleAssignments"),
+            body,
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{e}"
+    );
+    // An app role the API does not define.
+    let (s, e) = g
+        .post(&granted, json!({"principalId": client, "resourceId": graph, "appRoleId": "0b000000-0000-4000-8000-000000000000"}))
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("was not found on application")
+    );
+    // Read from both ends; the client's tokens carry the role.
+    let (_, list) = g
+        .get(&format!(
+            "{granted}?$select=id,appRoleId,resourceId,resourceDisplayName"
+        ))
+        .await;
+    assert_eq!(list["value"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["value"][0]["resourceId"], graph.as_str());
+    let (_, list) = g
+        .get(&format!("{assigned_to}?$filter=principalId eq '{client}'"))
+        .await;
+    assert_eq!(list["value"].as_array().unwrap().len(), 1, "{list}");
+    let roles = emu.with_tenant(|t| t.granted_app_roles(&app_id, GRAPH_APP_ID));
+    assert_eq!(roles, ["User.Read.All"]);
+    // Deleted through the client's end only when the path is the principal.
+    let aid = a["id"].as_str().unwrap();
+    let (s, _) = g
+        .delete(&format!(
+            "/v1.0/servicePrincipals/{graph}/appRoleAssignments/{aid}"
+        ))
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = g
+        .delete(&format!(
+            "/v1.0/servicePrincipals/{client}/appRoleAssignments/{aid}"
+        ))
+        .await;
+    assert_eq!(s, 204);
+    assert!(
+        emu.with_tenant(|t| t.granted_app_roles(&app_id, GRAPH_APP_ID))
+            .is_empty()
+    );
+    // Needs AppRoleAssignment.ReadWrite.All (and Application.Read.All), like the API's end.
+    let ro = G {
+        token: token_for(&emu, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET).await,
+        ..G::new(&emu).await
+    };
+    let (s, _) = ro
+        .post(
+            &granted,
+            json!({"principalId": client, "resourceId": graph, "appRoleId": user_read_all}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    emu.shutdown();
+}
+
 #[tokio::test]
 async fn upsert_by_unique_name_creates_then_updates_and_404s_without_prefer() {
     let emu = emu_with("empty", 2, Knobs::default());

@@ -99,7 +99,8 @@ async fn apply_on_an_empty_tenant_converges_then_reads_in_two_waves_and_writes_n
 
     // A converged tenant: two waves (wave 1: the app, its service principal, the Graph API,
     // alice, bob, Mac Users and subscribedSkus; wave 2, keyed by ids of wave 1: the grants, the
-    // app's assignments and the members of Mac Users), no writes.
+    // granted application permissions, the app's assignments and the members of Mac Users), no
+    // writes.
     emu.clear_log();
     let (observed, stats) = fetch(&client, &d).await.unwrap();
     assert_eq!(stats.waves, 2, "{stats:?}");
@@ -107,9 +108,9 @@ async fn apply_on_an_empty_tenant_converges_then_reads_in_two_waves_and_writes_n
     assert!(!plan.has_changes());
     let log = graph_requests(&emu);
     assert_eq!(log.len(), stats.requests, "{log:#?}");
-    // 4 + 1 for the app; alice, bob, Mac Users, subscribedSkus and the app's assignments; the
-    // members of Mac Users.
-    assert_eq!(log.len(), 11, "{log:#?}");
+    // 4 + 2 for the app (its grants and granted application permissions); alice, bob, Mac
+    // Users, subscribedSkus and the app's assignments; the members of Mac Users.
+    assert_eq!(log.len(), 12, "{log:#?}");
     let report = apply(&client, &d, &plan, &observed, &opts(&dir))
         .await
         .unwrap();
@@ -152,16 +153,17 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
     // Microsoft Graph's service principal, alice, bob, Mac Users, subscribedSkus, the security
     // defaults (one v1.0 `$batch` of 9); the per-user MFA state of alice and bob by UPN (one beta
     // `$batch`); the conditional access policies and settings (paced, alone) — all concurrently.
-    // Wave 2 (keyed by ids of wave 1): the grants, the app's assignments, the members of Mac
-    // Users (one v1.0 `$batch`). Wave 3: the per-user MFA state of carol, found through Mac Users,
-    // and the sign-in forecast's What-If for alice, bob and carol (paced, alone).
+    // Wave 2 (keyed by ids of wave 1): the grants, the granted application permissions, the
+    // app's assignments, the members of Mac Users (one v1.0 `$batch`). Wave 3: the per-user MFA
+    // state of carol, found through Mac Users, and the sign-in forecast's What-If for alice, bob
+    // and carol (paced, alone).
     assert_eq!(stats.waves, 3, "{stats:?}");
     let log: Vec<_> = graph_requests(&emu)
         .into_iter()
         .filter(|e| !e.path.starts_with("/beta/$batch"))
         .collect();
     assert_eq!(log.len(), stats.requests, "{log:#?}");
-    assert_eq!(log.len(), 9 + 2 + 2 + 3 + 1 + 3, "{log:#?}");
+    assert_eq!(log.len(), 9 + 2 + 2 + 4 + 1 + 3, "{log:#?}");
     let mut round_trips: Vec<String> = emu
         .request_log()
         .into_iter()

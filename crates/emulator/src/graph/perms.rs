@@ -230,6 +230,16 @@ pub const RULES: &[Rule] = &[
         accepted: ARA_READ,
     },
     Rule {
+        method: "POST",
+        template: "/servicePrincipals/{id}/appRoleAssignments",
+        accepted: ARA_CREATE,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/servicePrincipals/{id}/appRoleAssignments/{id}",
+        accepted: ARA_DELETE,
+    },
+    Rule {
         method: "GET",
         template: "/servicePrincipals/{id}/oauth2PermissionGrants",
         accepted: GRANT_READ,

@@ -100,6 +100,10 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         ("servicePrincipals", None, [id, "appRoleAssignments"]) => {
             r("/servicePrincipals/{id}/appRoleAssignments", p(&[id]))
         }
+        ("servicePrincipals", None, [id, "appRoleAssignments", aid]) => r(
+            "/servicePrincipals/{id}/appRoleAssignments/{id}",
+            p(&[id, aid]),
+        ),
         ("servicePrincipals", None, [id, "oauth2PermissionGrants"]) => {
             r("/servicePrincipals/{id}/oauth2PermissionGrants", p(&[id]))
         }

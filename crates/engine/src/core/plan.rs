@@ -14,6 +14,9 @@ pub enum ObjectKind {
     ServicePrincipal,
     #[serde(rename = "oauth2PermissionGrant")]
     OAuth2PermissionGrant,
+    /// An application permission granted to the app (admin consent): in Graph, an
+    /// `appRoleAssignment` of the API's app role to the app's service principal.
+    ApplicationPermissionGrant,
     AppRoleAssignment,
     ConditionalAccessPolicy,
     SecurityDefaults,
@@ -27,6 +30,7 @@ impl ObjectKind {
             ObjectKind::Application => "application",
             ObjectKind::ServicePrincipal => "servicePrincipal",
             ObjectKind::OAuth2PermissionGrant => "oauth2PermissionGrant",
+            ObjectKind::ApplicationPermissionGrant => "applicationPermissionGrant",
             ObjectKind::AppRoleAssignment => "appRoleAssignment",
             ObjectKind::ConditionalAccessPolicy => "conditionalAccessPolicy",
             ObjectKind::SecurityDefaults => "securityDefaults",
@@ -40,10 +44,11 @@ impl ObjectKind {
             ObjectKind::Application => 0,
             ObjectKind::ServicePrincipal => 1,
             ObjectKind::OAuth2PermissionGrant => 2,
-            ObjectKind::AppRoleAssignment => 3,
-            ObjectKind::SecurityDefaults => 4,
-            ObjectKind::PerUserMfa => 5,
-            ObjectKind::ConditionalAccessPolicy => 6,
+            ObjectKind::ApplicationPermissionGrant => 3,
+            ObjectKind::AppRoleAssignment => 4,
+            ObjectKind::SecurityDefaults => 5,
+            ObjectKind::PerUserMfa => 6,
+            ObjectKind::ConditionalAccessPolicy => 7,
         }
     }
 }
@@ -120,7 +125,8 @@ pub struct FieldChange {
 pub enum Risk {
     /// Weakens MFA or another security control.
     SecurityDowngrade,
-    /// Grants tenant-wide consent to permissions.
+    /// Grants tenant-wide consent to permissions: delegated ones for every user, or an
+    /// application permission (app-only access, no signed-in user).
     TenantWideConsent,
     /// Takes over an object created outside entractl.
     Adoption,

@@ -31,8 +31,12 @@ pub(crate) fn graph_sp() -> ServicePrincipal {
             {"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "value": "User.Read"},
         ],
         "appRoles": [
-            {"id": "df021288-bdef-4463-88db-98f22de89214", "value": "User.Read.All"},
-            {"id": "5b567255-7703-4780-807c-7be8301ae99b", "value": "Group.Read.All"},
+            {"id": "df021288-bdef-4463-88db-98f22de89214", "value": "User.Read.All",
+             "allowedMemberTypes": ["Application"],
+             "description": "Allows the app to read user profiles without a signed in user."},
+            {"id": "5b567255-7703-4780-807c-7be8301ae99b", "value": "Group.Read.All",
+             "allowedMemberTypes": ["Application"],
+             "description": "Allows the app to read group properties and memberships, and read conversations for all groups, without a signed-in user."},
         ],
     }))
     .expect("valid sp")
@@ -81,7 +85,7 @@ pub(crate) fn kandji() -> Desired {
     }
 }
 
-fn empty_tenant() -> Observed {
+pub(crate) fn empty_tenant() -> Observed {
     Observed {
         tenant_id: Some(TENANT_ID.into()),
         resources: vec![graph_lookup()],
@@ -113,7 +117,7 @@ fn portal_app(tags: &[&str]) -> Value {
     })
 }
 
-fn converged() -> Observed {
+pub(crate) fn converged() -> Observed {
     let app = parse::<Application>(&portal_app(&["entractl:kandji-passport"])).unwrap();
     let sp = parse::<ServicePrincipal>(&json!({
         "id": "22222222-aaaa-4bbb-8ccc-000000000003", "appId": app.app_id, "displayName": "Kandji Passport",
@@ -422,12 +426,12 @@ fn adopting_a_missing_app_is_an_error() {
 }
 
 #[test]
-fn application_permissions_are_declared_and_their_consent_is_a_visible_note() {
+fn application_permissions_are_declared_and_granted() {
     let mut d = kandji();
     d.app.api_permissions.as_mut().unwrap()[0].application = vec!["User.Read.All".into()];
     let plan = diff(&d, &converged()).unwrap();
     let c: Vec<_> = plan.actionable().collect();
-    assert_eq!(c.len(), 1);
+    assert_eq!(c.len(), 2);
     assert_eq!(
         c[0].fields[0].after,
         json!([
@@ -437,11 +441,9 @@ fn application_permissions_are_declared_and_their_consent_is_a_visible_note() {
             "profile (delegated)"
         ])
     );
-    assert!(
-        plan.notes
-            .iter()
-            .any(|n| n.kind == NoteKind::NotYetApplied && n.message.contains("User.Read.All"))
-    );
+    assert_eq!(c[1].object.kind, ObjectKind::ApplicationPermissionGrant);
+    assert_eq!(c[1].action, Action::Create);
+    assert!(plan.notes.iter().all(|n| n.kind != NoteKind::NotYetApplied));
 }
 
 #[test]
@@ -657,8 +659,9 @@ fn arb_observed() -> impl Strategy<Value = Observed> {
         ),
         any::<bool>(),
         opt(subset(SCOPES)),
+        (subset(ROLES), any::<bool>()),
     )
-        .prop_map(|(state, (pc, web, id, access, groups, scopes, roles), has_sp, grant)| {
+        .prop_map(|(state, (pc, web, id, access, groups, scopes, roles), has_sp, grant, (granted, foreign))| {
             let mut o = empty_tenant();
             if state == 0 {
                 return o;
@@ -703,6 +706,18 @@ fn arb_observed() -> impl Strategy<Value = Observed> {
                     }))
                     .unwrap()];
                 }
+                // Application permissions granted: of Microsoft Graph, and of another API.
+                let mut grants: Vec<Value> = granted
+                    .iter()
+                    .map(|r| json!({"id": format!("arg-{r}"), "appRoleId": id_of(&g.app_roles, r).to_uppercase(),
+                        "principalId": "SP-OBJECT", "principalType": "ServicePrincipal", "resourceId": g.id}))
+                    .collect();
+                if foreign {
+                    grants.push(json!({"id": "arg-foreign", "appRoleId": "dc50a0fb-09a3-484d-be87-e023b12c6440",
+                        "principalId": "sp-object", "principalType": "ServicePrincipal",
+                        "resourceId": "0b5e0000-0000-4000-8000-00000000e0e0", "resourceDisplayName": "Office 365 Exchange Online"}));
+                }
+                o.app_role_grants = grants.iter().filter_map(parse::<AppRoleAssignment>).collect();
             }
             o
         })

@@ -27,6 +27,15 @@ impl ExportModel {
             self.security_defaults = None;
             changed = true;
         }
+        if kinds.contains(&ObjectKind::ApplicationPermissionGrant) && self.admin_consent.is_some() {
+            self.admin_consent = None;
+            self.preset = false;
+            self.comment(
+                "app.adminConsent",
+                "left unmanaged: the application permissions granted to the app are not the ones it declares (admin consent was granted before its permissions changed, or not at all); grant admin consent again in the portal, then export again",
+            );
+            changed = true;
+        }
         if kinds.contains(&ObjectKind::OAuth2PermissionGrant) && self.admin_consent.is_some() {
             self.admin_consent = None;
             self.preset = false;

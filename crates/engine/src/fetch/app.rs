@@ -1,12 +1,13 @@
 //! The application's reads: the application (by `uniqueName`, by its `entractl:` tag and, when
 //! adopting, by appId), its service principal (by the same tag, else by appId), the APIs named
-//! in the permissions, the app's tenant-wide grants, and — only when no live application matched
-//! — the deleted applications that match.
+//! in the permissions, the app's tenant-wide grants and granted application permissions, and —
+//! only when no live application matched — the deleted applications that match.
 
 use chrono::Utc;
 use entractl_graph::Loader;
 use entractl_graph::resource::{
-    application, deleted_item, eq, has_tag, oauth2_permission_grant, parse, service_principal,
+    app_role_assignment, application, deleted_item, eq, has_tag, oauth2_permission_grant, parse,
+    service_principal,
 };
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -14,8 +15,8 @@ use serde_json::Value;
 use super::{Promise, ok_or_absent, parsed};
 use crate::core::desired::{Desired, ResourceRef};
 use crate::core::observed::{
-    Application, Candidate, DeletedApplication, MatchedBy, OAuth2PermissionGrant, ObservedDeleted,
-    ResourceLookup, ServicePrincipal,
+    AppRoleAssignment, Application, Candidate, DeletedApplication, MatchedBy,
+    OAuth2PermissionGrant, ObservedDeleted, ResourceLookup, ServicePrincipal,
 };
 use crate::error::ReadError;
 
@@ -135,6 +136,31 @@ pub async fn grants(
     let label = req.label_text().unwrap_or("read grants").to_string();
     let found = l.list(req).await.map_err(ReadError::of(label))?;
     Ok(parsed(found))
+}
+
+/// The application permissions granted to the app's service principal (its app role
+/// assignments, every API), read when the spec manages admin consent of its API permissions —
+/// keyed by the service principal's id, so in the same wave as the grants.
+pub async fn app_role_grants(
+    l: &Loader,
+    d: &Desired,
+    sp: Promise<'_, Option<ServicePrincipal>>,
+) -> Result<Vec<AppRoleAssignment>, ReadError> {
+    if d.app.admin_consent.is_none() || d.app.api_permissions.is_none() {
+        return Ok(Vec::new());
+    }
+    let Some(sp) = sp.await?.as_ref().clone() else {
+        return Ok(Vec::new());
+    };
+    let label = "read the app's granted application permissions";
+    let found = l
+        .list(app_role_assignment::list_granted(&sp.id, label))
+        .await
+        .map_err(ReadError::of(label))?;
+    Ok(parsed::<AppRoleAssignment>(found)
+        .into_iter()
+        .filter(|a| a.principal_id.eq_ignore_ascii_case(&sp.id))
+        .collect())
 }
 
 /// The deleted applications that match the spec's keys (`uniqueName`, the `entractl:` tag, a

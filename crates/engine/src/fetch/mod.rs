@@ -8,9 +8,9 @@
 //! 1. the application, its service principal (by tag), the APIs' service principals, the spec's
 //!    users and groups, `subscribedSkus`, the security defaults, the conditional access policies
 //!    and the per-user MFA state of the spec's users;
-//! 2. the grants and the assignments of the service principal, the direct members of the
-//!    spec's groups, the members of groups the policies name (and, when no live application
-//!    matched, the deleted applications);
+//! 2. the grants, the granted application permissions and the assignments of the service
+//!    principal, the direct members of the spec's groups, the members of groups the policies
+//!    name (and, when no live application matched, the deleted applications);
 //! 3. the per-user MFA state of the groups' members.
 //!
 //! More only for paged collections (999 members a page: one wave per further page) and for a
@@ -100,11 +100,13 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
     };
     let deleted = app::deleted(l, d, candidates.clone());
     let grants = app::grants(l, sp.clone());
-    let (c, s, resources, grants, deleted, settled, tier, mfa) = tokio::join!(
+    let app_role_grants = app::app_role_grants(l, d, sp.clone());
+    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa) = tokio::join!(
         candidates,
         sp,
         app::resources(l, d),
         grants,
+        app_role_grants,
         deleted,
         parts.settled.clone(),
         parts.tier.clone(),
@@ -125,6 +127,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         service_principal: s?.as_ref().clone(),
         resources: resources?,
         grants: grants?,
+        app_role_grants: app_role_grants?,
         assignments: settled.observed.clone(),
         principals: settled.principals.clone(),
         tier: *tier?,

@@ -1,6 +1,12 @@
 //! `appRoleAssignment`: a user, group or service principal assigned to an app role of a
 //! resource service principal (`appRoleAssignedTo`): who may sign in to the app, and the
-//! application permissions granted to a client (admin consent for app roles).
+//! application permissions granted to a client (admin consent for app roles: an app role of an
+//! API assigned to the client's service principal, read from the client's side,
+//! `appRoleAssignments`).
+//!
+//! Graph documents both ways to create one (`serviceprincipal-post-approleassignedto.md`,
+//! `serviceprincipal-post-approleassignments.md`) and recommends the resource's
+//! `appRoleAssignedTo`: entractl creates and deletes through it for both uses.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -20,7 +26,23 @@ pub const SELECT: &[&str] = &[
     "principalDisplayName",
 ];
 
+/// What the client-side read selects: the resource too (an application permission is known by
+/// its API and app role).
+pub const GRANTED_SELECT: &[&str] = &[
+    "id",
+    "appRoleId",
+    "principalId",
+    "principalType",
+    "principalDisplayName",
+    "resourceId",
+    "resourceDisplayName",
+];
+
 pub const WRITE: &str = "AppRoleAssignment.ReadWrite.All";
+
+/// Reading the app roles granted to a service principal
+/// (`serviceprincipal-list-approleassignments.md`).
+pub const READ_GRANTED: &str = "Application.Read.All";
 
 pub const OPERATIONS: &[Operation] = &[
     Operation::new(
@@ -38,6 +60,11 @@ pub const OPERATIONS: &[Operation] = &[
         "/servicePrincipals/{}/appRoleAssignedTo/{}",
         WRITE,
     ),
+    Operation::new(
+        "GET",
+        "/servicePrincipals/{}/appRoleAssignments",
+        READ_GRANTED,
+    ),
 ];
 
 /// One assignment as Graph returns it.
@@ -54,6 +81,19 @@ pub struct AppRoleAssignment {
     pub principal_type: String,
     #[serde(default, deserialize_with = "de::text")]
     pub principal_display_name: String,
+    /// The resource service principal (the API); read from the principal's side only.
+    #[serde(
+        default,
+        deserialize_with = "de::guid",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub resource_id: String,
+    #[serde(
+        default,
+        deserialize_with = "de::text",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub resource_display_name: String,
 }
 
 impl AppRoleAssignment {
@@ -64,6 +104,27 @@ impl AppRoleAssignment {
     pub fn is_group(&self) -> bool {
         self.principal_type.eq_ignore_ascii_case("Group")
     }
+
+    pub fn is_service_principal(&self) -> bool {
+        self.principal_type.eq_ignore_ascii_case("ServicePrincipal")
+    }
+}
+
+/// `/servicePrincipals/{principal}/appRoleAssignments`: what a service principal was granted.
+pub fn granted_to(principal_sp_id: &str) -> String {
+    format!(
+        "{}/appRoleAssignments",
+        service_principal::path(principal_sp_id)
+    )
+}
+
+/// The app roles granted to the service principal `client_sp_id` (its application
+/// permissions, every API; paged).
+pub fn list_granted(client_sp_id: &str, label: impl Into<String>) -> GraphRequest {
+    GraphRequest::get(granted_to(client_sp_id))
+        .select(GRANTED_SELECT)
+        .top(PAGE_SIZE)
+        .label(label.into())
 }
 
 /// `/servicePrincipals/{resource}/appRoleAssignedTo`.
@@ -87,6 +148,20 @@ pub fn list_assigned_to(resource_sp_id: &str, label: impl Into<String>) -> Graph
 pub fn body(principal_id: &str, resource_sp_id: Option<&str>, app_role_id: &str) -> Value {
     json!({
         "principalId": principal_id,
+        "resourceId": resource_sp_id,
+        "appRoleId": app_role_id,
+    })
+}
+
+/// The body granting the client service principal `client_sp_id` (`null` until it exists) the
+/// application permission `app_role_id` of the API `resource_sp_id`.
+pub fn application_permission_body(
+    client_sp_id: Option<&str>,
+    resource_sp_id: &str,
+    app_role_id: &str,
+) -> Value {
+    json!({
+        "principalId": client_sp_id,
         "resourceId": resource_sp_id,
         "appRoleId": app_role_id,
     })

@@ -76,11 +76,41 @@ pub struct ServicePrincipal {
     pub other: Map<String, Value>,
 }
 
-/// An app role or a delegated permission scope: its id and value (`User.Read`).
+/// An app role or a delegated permission scope: its id and value (`User.Read`); for an app
+/// role also who it can be assigned to and what it allows, in the API's own words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permission {
     pub id: String,
     pub value: String,
+    /// An app role's `allowedMemberTypes`: `User` (users and groups), `Application` (client
+    /// service principals: an application permission), or both (`approle.md`).
+    #[serde(
+        default,
+        rename = "allowedMemberTypes",
+        deserialize_with = "de::strings",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub allowed_member_types: Vec<String>,
+    /// An app role's `description` ("Allows the app to read user profiles without a signed in
+    /// user.").
+    #[serde(
+        default,
+        deserialize_with = "de::text",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub description: String,
+}
+
+impl Permission {
+    /// True for an app role client applications can be granted (`allowedMemberTypes` names
+    /// `Application`, or is not known).
+    pub fn is_application_permission(&self) -> bool {
+        self.allowed_member_types.is_empty()
+            || self
+                .allowed_member_types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case("Application"))
+    }
 }
 
 impl ServicePrincipal {

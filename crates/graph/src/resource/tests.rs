@@ -71,6 +71,56 @@ fn a_service_principal_lists_its_permissions() {
     .unwrap();
     assert_eq!(sp.oauth2_permission_scopes[0].value, "User.Read");
     assert_eq!(sp.app_roles.len(), 1, "a role without a value is skipped");
+    assert!(
+        sp.app_roles[0].is_application_permission(),
+        "not known: allowed"
+    );
+}
+
+#[test]
+fn an_app_role_says_whether_client_applications_can_be_granted_it() {
+    let sp: ServicePrincipal = parse(&json!({"id": "s", "appId": "a", "appRoles": [
+        {"id": "1", "value": "User.Read.All", "allowedMemberTypes": ["Application"],
+         "description": "Allows the app to read user profiles without a signed in user."},
+        {"id": "2", "value": "Approver", "allowedMemberTypes": ["User"]},
+        {"id": "3", "value": "Both", "allowedMemberTypes": ["User", "Application"]},
+    ]}))
+    .unwrap();
+    let can: Vec<bool> = sp
+        .app_roles
+        .iter()
+        .map(|r| r.is_application_permission())
+        .collect();
+    assert_eq!(can, [true, false, true]);
+    assert!(sp.app_roles[0].description.starts_with("Allows the app"));
+}
+
+#[test]
+fn application_permissions_are_read_from_the_client_and_granted_through_the_api() {
+    let req = app_role_assignment::list_granted("client", "read");
+    assert_eq!(req.path(), "/servicePrincipals/client/appRoleAssignments");
+    assert_eq!(
+        permission_for("GET", req.path()),
+        Some("Application.Read.All")
+    );
+    let body = app_role_assignment::application_permission_body(None, "graph", "role");
+    assert_eq!(
+        body,
+        json!({"principalId": null, "resourceId": "graph", "appRoleId": "role"})
+    );
+    let a: app_role_assignment::AppRoleAssignment = parse(&json!({"id": "x",
+        "appRoleId": "ROLE", "principalId": "c", "principalType": "ServicePrincipal",
+        "resourceId": "G", "resourceDisplayName": "Microsoft Graph"}))
+    .unwrap();
+    assert!(a.is_service_principal());
+    assert_eq!(
+        (a.app_role_id.as_str(), a.resource_id.as_str()),
+        ("role", "g")
+    );
+    let req = app_role_assignment::create(
+        json!({"principalId": "c", "resourceId": "g", "appRoleId": "r"}),
+    );
+    assert_eq!(req.path(), "/servicePrincipals/g/appRoleAssignedTo");
 }
 
 #[test]

@@ -62,7 +62,43 @@ pub fn list_assignments(c: &Ctx, by: &str) -> Result<GraphResponse, GraphError> 
     )))
 }
 
-pub fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
+/// Which end of the assignment the path names: the resource (`appRoleAssignedTo`, Graph's
+/// recommended way) or the principal (`appRoleAssignments`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// `/servicePrincipals/{resource}/appRoleAssignedTo` (`serviceprincipal-post-approleassignedto.md`).
+    Resource,
+    /// `/servicePrincipals/{client}/appRoleAssignments`: the principal is a client service
+    /// principal granted an app role, an application permission
+    /// (`serviceprincipal-post-approleassignments.md`).
+    Principal,
+}
+
+impl Side {
+    /// The body property the path's service principal must equal.
+    fn key(self) -> &'static str {
+        match self {
+            Side::Resource => "resourceId",
+            Side::Principal => "principalId",
+        }
+    }
+
+    fn nav(self) -> &'static str {
+        match self {
+            Side::Resource => "appRoleAssignedTo",
+            Side::Principal => "appRoleAssignments",
+        }
+    }
+}
+
+fn reference_missing(id: &str) -> GraphError {
+    GraphError::bad_request(format!(
+        "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+    ))
+}
+
+/// Creates an assignment through either end: the same object, the same checks.
+pub fn create_assignment(c: &Ctx, side: Side) -> Result<GraphResponse, GraphError> {
     let body = schema::validate_write(Kind::AppRoleAssignment, c.req.body.as_ref(), &[])?;
     let principal_id = require_str(&body, "principalId")?.to_ascii_lowercase();
     let resource_id = require_str(&body, "resourceId")?.to_ascii_lowercase();
@@ -70,17 +106,26 @@ pub fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let sp_in_path = c.param(0).to_ascii_lowercase();
     let mut emu = c.state.write();
     let t = tenant_mut(&mut emu, c)?;
-    let resource = t
-        .service_principals
+    if t.service_principals
         .get(&sp_in_path)
         .filter(|r| r.is_visible(c.now))
-        .cloned()
-        .ok_or_else(|| GraphError::not_found(&sp_in_path))?;
-    if resource_id != sp_in_path {
-        return Err(GraphError::bad_request(format!(
-            "Resource '{resource_id}' does not exist or one of its queried reference-property objects are not present."
-        )));
+        .is_none()
+    {
+        return Err(GraphError::not_found(&sp_in_path));
     }
+    let named = match side {
+        Side::Resource => &resource_id,
+        Side::Principal => &principal_id,
+    };
+    if *named != sp_in_path {
+        return Err(reference_missing(named));
+    }
+    let resource = t
+        .service_principals
+        .get(&resource_id)
+        .filter(|r| r.is_visible(c.now))
+        .cloned()
+        .ok_or_else(|| reference_missing(&resource_id))?;
     let (principal_type, principal_name) = principal(t, &principal_id, c.now)?;
     check_role_exists(&resource, &app_role_id)?;
     let dup = t.app_role_assignments.iter().any(|a| {
@@ -120,14 +165,18 @@ pub fn create_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
     out.insert(
         "@odata.context".into(),
         json!(c.context(&format!(
-            "servicePrincipals('{sp_in_path}')/appRoleAssignedTo/$entity"
+            "servicePrincipals('{sp_in_path}')/{}/$entity",
+            side.nav()
         ))),
     );
     out.extend(obj);
     Ok(GraphResponse::created(Value::Object(out)))
 }
 
-pub fn delete_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
+/// Deletes an assignment through either end (`serviceprincipal-delete-approleassignedto.md`,
+/// `serviceprincipal-delete-approleassignments.md`): the path's service principal must be that
+/// end of the assignment.
+pub fn delete_assignment(c: &Ctx, side: Side) -> Result<GraphResponse, GraphError> {
     let sp = c.param(0).to_ascii_lowercase();
     let aid = c.param(1);
     let mut emu = c.state.write();
@@ -136,7 +185,7 @@ pub fn delete_assignment(c: &Ctx) -> Result<GraphResponse, GraphError> {
         return Err(GraphError::not_found(&sp));
     }
     match t.app_role_assignments.get(aid) {
-        Some(a) if a.str("resourceId") == Some(sp.as_str()) && a.is_visible(c.now) => {
+        Some(a) if a.str(side.key()) == Some(sp.as_str()) && a.is_visible(c.now) => {
             t.app_role_assignments.remove(aid);
             Ok(GraphResponse::no_content())
         }
@@ -161,9 +210,7 @@ fn principal(
     {
         ("ServicePrincipal", s.obj.get("displayName").cloned())
     } else {
-        return Err(GraphError::bad_request(format!(
-            "Resource '{principal_id}' does not exist or one of its queried reference-property objects are not present."
-        )));
+        return Err(reference_missing(principal_id));
     };
     Ok(found)
 }

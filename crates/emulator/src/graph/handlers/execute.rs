@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::assignments::Side;
 use super::common::{Coll, Ctx, delete_record, get_one, list_top};
 use super::{
     applications, assignments, ca_settings, deleted, directory, grants, organization, policies,
@@ -85,9 +86,17 @@ pub fn execute(
         ("GET", "/servicePrincipals/{id}/appRoleAssignments") => {
             assignments::list_assignments(&c, "principalId")
         }
-        ("POST", "/servicePrincipals/{id}/appRoleAssignedTo") => assignments::create_assignment(&c),
+        ("POST", "/servicePrincipals/{id}/appRoleAssignedTo") => {
+            assignments::create_assignment(&c, Side::Resource)
+        }
         ("DELETE", "/servicePrincipals/{id}/appRoleAssignedTo/{id}") => {
-            assignments::delete_assignment(&c)
+            assignments::delete_assignment(&c, Side::Resource)
+        }
+        ("POST", "/servicePrincipals/{id}/appRoleAssignments") => {
+            assignments::create_assignment(&c, Side::Principal)
+        }
+        ("DELETE", "/servicePrincipals/{id}/appRoleAssignments/{id}") => {
+            assignments::delete_assignment(&c, Side::Principal)
         }
         ("GET", "/servicePrincipals/{id}/oauth2PermissionGrants") => grants::list_grants_of_sp(&c),
         ("GET", "/oauth2PermissionGrants") => list_top(&c, Coll::Grants),

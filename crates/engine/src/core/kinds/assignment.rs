@@ -97,6 +97,8 @@ impl Kind for AssignmentKind {
                     principal_id,
                     principal_type,
                     principal_display_name: c.object.display.clone(),
+                    resource_id: String::new(),
+                    resource_display_name: String::new(),
                 });
                 Ok(json!({ "id": id }))
             }

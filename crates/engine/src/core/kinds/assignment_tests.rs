@@ -212,6 +212,8 @@ fn unlisted_assignments_are_removed_only_with_prune() {
             principal_id: pid.into(),
             principal_type: ty.into(),
             principal_display_name: name.into(),
+            resource_id: String::new(),
+            resource_display_name: String::new(),
         });
     }
     o.service_principal
@@ -359,6 +361,8 @@ fn a_named_role_must_exist_on_the_app() {
     o.service_principal.as_mut().unwrap().app_roles = vec![Permission {
         id: "ad000000-0000-4000-8000-000000000001".into(),
         value: "Admin".into(),
+        allowed_member_types: vec!["User".into()],
+        description: String::new(),
     }];
     let p = diff(&d, &o).unwrap();
     let a = p

@@ -213,7 +213,11 @@ pub fn resolve_permissions<'a>(
         let application = resolve(
             &label,
             &p.application,
-            sp.app_roles.iter().map(|s| (&s.id, &s.value)),
+            // An application permission is an app role client applications can be granted.
+            sp.app_roles
+                .iter()
+                .filter(|r| r.is_application_permission())
+                .map(|s| (&s.id, &s.value)),
             "application",
             &mut unknown,
         );

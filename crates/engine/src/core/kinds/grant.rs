@@ -1,5 +1,6 @@
 //! Admin consent: one tenant-wide (`AllPrincipals`) delegated grant per resource API, of
-//! exactly the delegated permissions the spec declares.
+//! exactly the delegated permissions the spec declares (application permissions: see
+//! `app_permission`).
 
 use entractl_graph::GraphRequest;
 use entractl_graph::resource::merge_patch;
@@ -64,9 +65,6 @@ impl Kind for GrantKind {
                     ),
                 });
             }
-        }
-        if consent {
-            out.notes.extend(application_permission_notes(resolved));
         }
         Ok(())
     }
@@ -271,24 +269,4 @@ fn update_grant(object: ObjectRef, g: &OAuth2PermissionGrant, want: &[String]) -
     }
     c.payload = graph::scope_body(want);
     c
-}
-
-/// Application permissions are declared, not yet consented to by this version.
-fn application_permission_notes(resolved: &[ResolvedResource<'_>]) -> Vec<Note> {
-    resolved
-        .iter()
-        .filter(|r| !r.application.is_empty())
-        .map(|r| Note {
-            kind: NoteKind::NotYetApplied,
-            message: format!(
-                "admin consent for the application permissions of `{}` ({}) is not granted by this version: they are declared in requiredResourceAccess only; grant them in the Entra admin center (API permissions → Grant admin consent)",
-                r.label,
-                r.application
-                    .iter()
-                    .map(|(_, v)| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        })
-        .collect()
 }

@@ -1,6 +1,7 @@
 //! The kinds of Entra object entractl manages, each behind the one [`Kind`] trait, and the
 //! registry `apply`, `simulate_apply`, the journal and `entractl permissions` go through.
 
+mod app_permission;
 mod application;
 mod application_fields;
 mod assignment;
@@ -27,10 +28,11 @@ use crate::core::plan::ObjectKind;
 
 /// Every kind, in the order their parts of a plan are made (the order of the plan's notes);
 /// changes are applied by [`ObjectKind::rank`].
-pub const KINDS: [&dyn Kind; 7] = [
+pub const KINDS: [&dyn Kind; 8] = [
     &application::ApplicationKind,
     &service_principal::ServicePrincipalKind,
     &grant::GrantKind,
+    &app_permission::AppPermissionKind,
     &security_defaults::SecurityDefaultsKind,
     &per_user_mfa::PerUserMfaKind,
     &ca_exclusion::CaExclusionKind,
@@ -43,6 +45,7 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
         ObjectKind::Application => &application::ApplicationKind,
         ObjectKind::ServicePrincipal => &service_principal::ServicePrincipalKind,
         ObjectKind::OAuth2PermissionGrant => &grant::GrantKind,
+        ObjectKind::ApplicationPermissionGrant => &app_permission::AppPermissionKind,
         ObjectKind::AppRoleAssignment => &assignment::AssignmentKind,
         ObjectKind::SecurityDefaults => &security_defaults::SecurityDefaultsKind,
         ObjectKind::PerUserMfa => &per_user_mfa::PerUserMfaKind,
@@ -50,6 +53,8 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
     }
 }
 
+#[cfg(test)]
+mod app_permission_tests;
 #[cfg(test)]
 mod assignment_tests;
 #[cfg(test)]

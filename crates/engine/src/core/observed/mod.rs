@@ -36,6 +36,10 @@ pub struct Observed {
     pub resources: Vec<ResourceLookup>,
     /// Grants whose client is the managed application's service principal.
     pub grants: Vec<OAuth2PermissionGrant>,
+    /// The application permissions granted to the managed application's service principal
+    /// (its `appRoleAssignments`, every API), read when the spec manages admin consent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_role_grants: Vec<AppRoleAssignment>,
     /// The MFA posture, when the spec manages it (`mfa`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa: Option<ObservedMfa>,
