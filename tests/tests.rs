@@ -18,6 +18,7 @@ mod messages;
 mod mfa;
 mod module_cycles;
 mod network;
+mod passport_modes;
 mod permissions;
 mod plan_apply;
 mod remedies;
