@@ -37,13 +37,14 @@ pub struct EmulatorConfig {
 }
 
 impl EmulatorConfig {
-    /// A config serving one built-in scenario on 127.0.0.1:0, seed 0, no knobs.
+    /// A config serving one built-in scenario on 127.0.0.1:0, seed 0, with the scenario's knobs
+    /// ([`Knobs::of_scenario`]: none but Graph's limits in `large`).
     pub fn scenario(name: &str) -> Self {
         EmulatorConfig {
             sources: vec![TenantSource::Scenario(name.to_string())],
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: 0,
-            knobs: Knobs::default(),
+            knobs: Knobs::of_scenario(name),
             state_file: None,
         }
     }

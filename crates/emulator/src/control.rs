@@ -155,7 +155,7 @@ async fn put_knobs(State(s): State<SharedState>, body: axum::body::Bytes) -> Res
             .into_response(),
         Err(e) => (
             StatusCode::BAD_REQUEST,
-            Json(json!({"error": format!("invalid knobs: {e}. Fields: latencyMs, jitterMs, replicationDelayMs, throttle {{capacity, refillPerSecond}}, caThrottle, faultRate")})),
+            Json(json!({"error": format!("invalid knobs: {e}. Fields: latencyMs, jitterMs, replicationDelayMs, throttle {{capacity, refillPerSecond}}, caThrottle, faultRate, batchFaultRate, omitRetryAfter, graphLimits")})),
         )
             .into_response(),
     }

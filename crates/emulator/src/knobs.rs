@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::Limits;
 use crate::rng::SplitMix64;
 
 /// The realism knobs (settable by flags, `RunningEmulator::set_knobs` and `PUT /_emulator/knobs`).
@@ -31,6 +32,10 @@ pub struct Knobs {
     /// Throttling answers (`throttle`) carry no `Retry-After` header (Graph omits it on some
     /// services; clients must back off on their own).
     pub omit_retry_after: bool,
+    /// Microsoft Graph's documented identity and access limits: resource units per request,
+    /// buckets per application and tenant by tenant size, write quotas, and their headers
+    /// (see [`crate::limits`]). On in the `large` scenario.
+    pub graph_limits: bool,
 }
 
 /// A token bucket: `capacity` requests of burst, refilled at `refill_per_second`.
@@ -85,6 +90,15 @@ pub enum BatchFault {
 }
 
 impl Knobs {
+    /// The knobs a built-in scenario starts with: `large`, the realistic large tenant, has
+    /// Graph's identity and access limits on; the others none.
+    pub fn of_scenario(name: &str) -> Knobs {
+        Knobs {
+            graph_limits: name == "large",
+            ..Knobs::default()
+        }
+    }
+
     /// Whether (and how) one request inside a `$batch` fails.
     pub fn pick_batch_fault(&self, rng: &mut SplitMix64) -> Option<BatchFault> {
         if self.batch_fault_rate <= 0.0 {
@@ -127,6 +141,8 @@ impl Knobs {
 pub struct ThrottleState {
     buckets: HashMap<String, (f64, Instant)>,
     ca_last: HashMap<String, Instant>,
+    /// Graph's identity and access limits (`graph_limits`).
+    pub limits: Limits,
 }
 
 impl ThrottleState {
@@ -134,6 +150,7 @@ impl ThrottleState {
     pub fn reset(&mut self) {
         self.buckets.clear();
         self.ca_last.clear();
+        self.limits.reset();
     }
 
     /// Take one token for `tenant`; `Err(retry_after_seconds)` when the bucket is empty.

@@ -18,6 +18,7 @@ pub mod fixture;
 pub mod graph;
 pub mod identity;
 pub mod knobs;
+pub mod limits;
 pub mod locks;
 pub mod managed_policies;
 pub mod record;
@@ -70,7 +71,14 @@ impl RunningEmulator {
     pub fn counters(&self) -> BTreeMap<String, Counter> {
         lock(&self.state.counters).clone()
     }
-    /// Replace the realism knobs.
+    /// What Graph's identity and access limits (knob `graph_limits`) counted for a tenant since
+    /// the knobs were last set: resource units and writes admitted, requests answered 429.
+    pub fn limits_usage(&self, tenant_id: &str) -> limits::Usage {
+        lock(&self.state.throttle)
+            .limits
+            .usage(&tenant_id.to_ascii_lowercase())
+    }
+    /// Replace the realism knobs (throttling state starts afresh).
     pub fn set_knobs(&self, knobs: Knobs) {
         *lock(&self.state.knobs) = knobs;
         lock(&self.state.throttle).reset();

@@ -52,6 +52,11 @@ struct Args {
     /// Throttling (--throttle) answers 429 without a Retry-After header.
     #[arg(long)]
     omit_retry_after: bool,
+    /// Microsoft Graph's identity and access limits: resource units per request, per
+    /// application+tenant and per tenant quotas by tenant size, 429 with Retry-After and the
+    /// x-ms-throttle-* headers (on by default with --scenario large).
+    #[arg(long)]
+    graph_limits: bool,
     /// Keep the tenants in this JSON file across restarts (loaded if present, written after each change).
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
@@ -151,6 +156,11 @@ fn config(args: Args) -> EmulatorConfig {
             fault_rate: args.fault_rate,
             batch_fault_rate: args.batch_fault_rate,
             omit_retry_after: args.omit_retry_after,
+            graph_limits: args.graph_limits
+                || args
+                    .scenario
+                    .iter()
+                    .any(|s| Knobs::of_scenario(s).graph_limits),
         },
         state_file: args.state,
     }

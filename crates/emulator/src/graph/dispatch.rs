@@ -6,6 +6,7 @@ use crate::app::{SharedState, lock};
 use crate::graph::handlers::execute::execute;
 use crate::graph::odata::GraphError;
 use crate::graph::request::{Caller, GraphRequest, GraphResponse};
+use crate::limits;
 use crate::graph::{perms, routes};
 use crate::identity::jwt::verify_access_token;
 
@@ -66,7 +67,7 @@ pub fn handle(state: &SharedState, req: &GraphRequest, request_id: &str) -> Grap
         if !perms::allowed(rule, &caller.granted()) {
             return Err(GraphError::denied());
         }
-        throttle(state, &caller.tenant, route.template)?;
+        let limit_headers = throttle(state, &caller, req, route.template)?;
         if req.body_invalid {
             return Err(GraphError::new(
                 400,
@@ -74,7 +75,9 @@ pub fn handle(state: &SharedState, req: &GraphRequest, request_id: &str) -> Grap
                 "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
             ));
         }
-        execute(state, &caller, req, &route)
+        let mut resp = execute(state, &caller, req, &route)?;
+        resp.headers.extend(limit_headers);
+        Ok(resp)
     })();
     let resp = match result {
         Ok(r) => r,
@@ -100,34 +103,57 @@ pub fn handle(state: &SharedState, req: &GraphRequest, request_id: &str) -> Grap
     resp
 }
 
-fn throttle(state: &SharedState, tenant: &str, template: &str) -> Result<(), GraphError> {
+/// The knobs' throttling of one request: conditional access's 1 request/s, the simple token
+/// bucket, Graph's identity and access limits. Returns the headers of an admitted request.
+fn throttle(
+    state: &SharedState,
+    caller: &Caller,
+    req: &GraphRequest,
+    template: &str,
+) -> Result<Vec<(String, String)>, GraphError> {
     let knobs = state.knobs();
+    let tenant = caller.tenant.as_str();
     let now = Instant::now();
+    let conditional_access = template.starts_with("/identity/conditionalAccess");
+    let size = (knobs.graph_limits && !conditional_access).then(|| {
+        let users = state.read().tenants.get(tenant).map_or(0, |t| t.users.len());
+        limits::TenantSize::of(users)
+    });
     let mut t = lock(&state.throttle);
-    if knobs.ca_throttle
-        && template.starts_with("/identity/conditionalAccess")
-        && !t.take_ca(tenant, now)
-    {
+    if knobs.ca_throttle && conditional_access && !t.take_ca(tenant, now) {
         // Conditional access: 1 request/s per tenant, and no Retry-After (concepts/throttling-limits).
-        return Err(GraphError::new(
-            429,
-            "TooManyRequests",
-            "Too many requests. Please try again later.",
-        ));
+        return Err(too_many());
     }
     if let Some(th) = &knobs.throttle
         && let Err(secs) = t.take(tenant, th, now)
     {
-        let mut e = GraphError::new(
-            429,
-            "TooManyRequests",
-            "Too many requests. Please try again later.",
-        );
+        let mut e = too_many();
         if !knobs.omit_retry_after {
             let secs = Duration::from_secs_f64(secs).as_secs_f64();
             e.retry_after = Some(format!("{}", secs.ceil().max(1.0) as u64));
         }
         return Err(e);
     }
-    Ok(())
+    let Some(size) = size else {
+        return Ok(Vec::new());
+    };
+    let r = limits::Request {
+        app: &caller.claims.appid,
+        tenant,
+        size,
+        cost: limits::cost(&req.method, template, &req.query),
+    };
+    t.limits.admit(r, now).map_err(|refused| {
+        let mut e = too_many();
+        e.headers = refused.headers;
+        e
+    })
+}
+
+fn too_many() -> GraphError {
+    GraphError::new(
+        429,
+        "TooManyRequests",
+        "Too many requests. Please try again later.",
+    )
 }

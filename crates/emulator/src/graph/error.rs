@@ -13,6 +13,8 @@ pub struct GraphError {
     pub message: String,
     /// `Retry-After` header value (seconds), for 429/503.
     pub retry_after: Option<String>,
+    /// More headers of the answer (a 429's `Retry-After` and `x-ms-throttle-*`).
+    pub headers: Vec<(String, String)>,
 }
 
 impl GraphError {
@@ -23,6 +25,7 @@ impl GraphError {
             code: code.to_string(),
             message: message.into(),
             retry_after: None,
+            headers: Vec::new(),
         }
     }
     /// 404 Request_ResourceNotFound for an object id or key.

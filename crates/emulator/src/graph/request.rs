@@ -92,6 +92,7 @@ impl GraphResponse {
         if let Some(r) = &e.retry_after {
             headers.push(("Retry-After".to_string(), r.clone()));
         }
+        headers.extend(e.headers.iter().cloned());
         GraphResponse {
             status: e.status,
             headers,
