@@ -8,7 +8,9 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::adaptive::{Gate, Governor, Window};
 use crate::auth::TokenSource;
+use crate::batch::MAX_BATCH;
 use crate::config::GraphConfig;
 use crate::error::{GraphError, GraphErrorKind};
 use crate::request::{GraphRequest, GraphResponse};
@@ -27,6 +29,7 @@ pub(crate) struct Inner {
     pub(crate) creds: Arc<dyn TokenSource>,
     pub(crate) pacer: Pacer,
     pub(crate) in_flight: Semaphore,
+    pub(crate) governor: Governor,
 }
 
 /// Where a request goes.
@@ -88,6 +91,7 @@ impl GraphClient {
         Ok(GraphClient {
             inner: Arc::new(Inner {
                 in_flight: Semaphore::new(cfg.max_in_flight),
+                governor: governor(&cfg),
                 cfg,
                 http,
                 creds,
@@ -197,7 +201,10 @@ impl GraphClient {
                 token_refreshed = true;
                 self.inner.creds.invalidate().await;
             }
-            let delay = ra.unwrap_or_else(|| backoff(attempt, cfg.backoff_base, cfg.backoff_cap));
+            let delay = ra.unwrap_or_else(|| match (&reason, req.rule_backoff) {
+                (WaitReason::RetryRule { .. }, Some(b)) => b.delay(attempt),
+                _ => backoff(attempt, cfg.backoff_base, cfg.backoff_cap),
+            });
             let elapsed = start.elapsed();
             if elapsed + delay > budget {
                 err.kind = GraphErrorKind::Budget;
@@ -368,6 +375,13 @@ impl GraphClient {
             }
         }
     }
+}
+
+/// The adaptive window of a client: from today's four `$batch`es in flight, within one batch
+/// and `max_in_flight` batches.
+fn governor(cfg: &GraphConfig) -> Governor {
+    let window = Window::new(4 * MAX_BATCH, MAX_BATCH, cfg.max_in_flight * MAX_BATCH);
+    Governor::new(Gate::new(window, cfg.backoff_base))
 }
 
 /// Converts a `$batch` response's `headers` object.

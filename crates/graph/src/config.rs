@@ -211,7 +211,8 @@ pub struct GraphConfig {
     pub authority_url: Url,
     /// The scope requested for app-only and CLI tokens (`https://graph.microsoft.com/.default`).
     pub scope: String,
-    /// How many `$batch` requests (or single requests in `send_all` fallbacks) may be in flight at once.
+    /// How many HTTP requests (`$batch`es or requests sent alone) may be in flight at once, at
+    /// most: below it, the adaptive window paces the client to Graph's limits (`adaptive.rs`).
     pub max_in_flight: usize,
     /// Combine independent requests into `$batch` requests (`send_all`). `false` (entractl's
     /// `--naive`, for benchmarks): every request is sent on its own, dependencies first.
@@ -224,7 +225,9 @@ pub struct GraphConfig {
     pub backoff_base: Duration,
     /// Largest single back-off step.
     pub backoff_cap: Duration,
-    /// Minimum spacing of conditional-access calls (Graph allows 1 request/s per tenant there).
+    /// Minimum spacing of conditional-access calls (Graph allows 1 request/s per tenant there;
+    /// the default keeps 50 ms of margin, so timer and network jitter do not make two calls
+    /// land within one second).
     pub conditional_access_interval: Duration,
     /// Largest response body read (bytes); a larger answer is an error, so memory stays bounded.
     pub max_response_bytes: usize,
@@ -266,8 +269,8 @@ impl fmt::Debug for GraphConfig {
 }
 
 impl GraphConfig {
-    /// Defaults for a cloud and tenant: that cloud's hosts, 4 batches in flight, a 2-minute budget per
-    /// operation, 1 s → 30 s back-off, 1 request/s to conditional access.
+    /// Defaults for a cloud and tenant: that cloud's hosts, at most 16 batches in flight, a 2-minute budget per
+    /// operation, 1 s → 30 s back-off, a conditional access call every 1.05 s.
     pub fn for_cloud(cloud: Cloud, tenant: impl Into<String>) -> GraphConfig {
         GraphConfig {
             cloud,
@@ -275,13 +278,13 @@ impl GraphConfig {
             graph_url: cloud.graph_url(),
             authority_url: cloud.authority_url(),
             scope: cloud.default_scope(),
-            max_in_flight: 4,
+            max_in_flight: 16,
             batching: true,
             operation_budget: Duration::from_secs(120),
             request_timeout: Duration::from_secs(60),
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(30),
-            conditional_access_interval: Duration::from_secs(1),
+            conditional_access_interval: Duration::from_millis(1050),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_pages: DEFAULT_MAX_PAGES,
             user_agent: format!("entractl/{}", env!("CARGO_PKG_VERSION")),

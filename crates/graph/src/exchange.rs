@@ -4,6 +4,7 @@
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+use crate::adaptive::Signal;
 use crate::client::{Failure, GraphClient, Target};
 use crate::error::{GraphError, GraphErrorKind};
 use crate::request::{GraphRequest, GraphResponse};
@@ -11,8 +12,27 @@ use crate::retry::{WaitEvent, WaitReason};
 use crate::transport::{describe, endpoint};
 
 impl GraphClient {
-    /// One HTTP exchange (after pacing and under the in-flight limit).
+    /// One HTTP exchange, admitted by the adaptive window (conditional access calls are paced
+    /// instead); what the answer says about Graph's limits adjusts the window.
     pub(crate) async fn execute_once(
+        &self,
+        req: &GraphRequest,
+        target: &Target,
+    ) -> Result<GraphResponse, Failure> {
+        let permit = if req.is_conditional_access() {
+            None
+        } else {
+            Some(self.inner.governor.acquire(req.operations()).await)
+        };
+        let result = self.exchange(req, target).await;
+        if let (Some(p), Some(signal)) = (permit, signal_of(&result)) {
+            p.answered(signal);
+        }
+        result
+    }
+
+    /// One HTTP exchange (after pacing and under the in-flight limit).
+    async fn exchange(
         &self,
         req: &GraphRequest,
         target: &Target,
@@ -165,5 +185,14 @@ impl GraphClient {
         )
         .with_operation(req.label.as_deref());
         Err(Failure::Http { err, headers })
+    }
+}
+
+/// What an answer says about Graph's limits (`None`: no answer).
+fn signal_of(result: &Result<GraphResponse, Failure>) -> Option<Signal> {
+    match result {
+        Ok(r) => Some(Signal::of(r.status, &r.headers).max(Signal::of_batch(r.json()))),
+        Err(Failure::Http { err, headers }) => Some(Signal::of(err.status.unwrap_or(0), headers)),
+        Err(Failure::Auth(_) | Failure::Transport { .. }) => None,
     }
 }

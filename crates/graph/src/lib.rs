@@ -18,6 +18,7 @@
 //! environment snapshot to [`credential_from_env`] and receives progress through
 //! [`GraphConfig::on_wait`] and [`AuthOptions::on_device_code`].
 
+mod adaptive;
 mod auth;
 mod batch;
 mod client;
@@ -39,6 +40,7 @@ mod client_tests;
 #[cfg(any(test, feature = "testutil"))]
 pub mod testutil;
 
+pub use adaptive::{Admission, Gate, HIGH_WATER, LIMIT_PERCENTAGE, Signal, Window};
 pub use auth::{
     AuthError, AuthMethod, AuthOptions, AzureCliCredential, BoxFuture, CachedTokenSource,
     CertificateCredential, ClientSecretCredential, DeviceCodeCallback, DeviceCodeCredential,
@@ -49,9 +51,9 @@ pub use batch::MAX_BATCH;
 pub use client::GraphClient;
 pub use config::{Cloud, ConfigError, Deadline, GraphConfig, OnWait, is_loopback_host};
 pub use error::{GraphError, GraphErrorDetails, GraphErrorKind};
-pub use loader::{Load, LoadStats, Loader, Stalled};
+pub use loader::{Load, LoadStats, Loader, PageHook, Stalled};
 pub use permissions::permission_for;
-pub use request::{GraphRequest, GraphResponse, RetryRule};
+pub use request::{GraphRequest, GraphResponse, RetryRule, RuleBackoff};
 pub use retry::{WaitEvent, WaitReason, backoff, parse_retry_after};
 pub use secret::{AccessToken, Claims, MissingPermissions, Secret};
 pub use transport::build_http_client;

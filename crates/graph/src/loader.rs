@@ -1,13 +1,16 @@
 //! The batching loader (the DataLoader pattern): code that reads Graph awaits
 //! [`Loader::get`] and [`Loader::list`] as if each read were sent on its own; the loader gathers
-//! every read issued before the code has to wait, and sends them together — one
-//! [`GraphClient::send_all`] (v1.0 and beta `$batch`es and paced requests, concurrently) — as one
-//! *wave*. A collection continues with its next page in the following wave, together with the
-//! reads that became possible meanwhile, and its reader gets it only whole.
+//! every read issued before the code has to wait, and sends them together, in `$batch`es of 20
+//! (v1.0 and beta apart, conditional access alone and paced), all at once under the client's
+//! adaptive window. As soon as any `$batch` is answered, the code runs on with its answers and
+//! the reads that became possible go out — they do not wait for the other batches in flight. A
+//! collection continues with its next page as soon as a page arrives ([`Loader::list_each`] sees
+//! each page), and its reader gets it only whole.
 //!
 //! [`Loader::run`] drives a future of such reads: it polls the future until it can make no
-//! progress without an answer, sends a wave, and repeats. So fetch code is plain async code —
-//! `let (app, sp) = join!(read_app(l), read_sp(l));` — and its waves follow from its data
+//! progress without an answer, sends what it asked for, waits for the next answer, and repeats.
+//! So fetch code is plain async code — `let (app, sp) = join!(read_app(l), read_sp(l));` — and
+//! its *waves* (the chain of reads each made possible by the one before) follow from its data
 //! dependencies.
 //!
 //! A read is sent once per loader: asking again for the same GET (the same URL and API version;
@@ -22,6 +25,9 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use serde_json::Value;
 
+use tokio::task::JoinSet;
+
+use crate::batch::MAX_BATCH;
 use crate::client::GraphClient;
 use crate::error::GraphError;
 use crate::paging::Pages;
@@ -30,16 +36,28 @@ use crate::request::{GraphRequest, GraphResponse};
 /// How much reading took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadStats {
-    /// Sequential rounds of requests (each round goes out together).
+    /// Sequential rounds of requests: the longest chain of reads each made possible by the
+    /// answer of the one before (the critical path).
     pub waves: usize,
     /// Graph requests (inner `$batch` requests counted one by one).
     pub requests: usize,
 }
 
-/// The future awaited a read that the loader was never given (a bug in the reading code).
+/// The future awaited a read that the loader was never given (a bug in the reading code), or a
+/// task sending reads failed.
 #[derive(Debug, thiserror::Error)]
-#[error("internal: the reads stalled: the code awaits something other than a Graph read")]
-pub struct Stalled;
+#[error("internal: the reads stalled: {0}")]
+pub struct Stalled(String);
+
+impl Stalled {
+    fn new() -> Stalled {
+        Stalled("the code awaits something other than a Graph read".into())
+    }
+
+    fn after(e: tokio::task::JoinError) -> Stalled {
+        Stalled(format!("a task sending reads failed: {e}"))
+    }
+}
 
 type Answer<T> = Result<T, GraphError>;
 
@@ -69,10 +87,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Sees each page of a collection as it arrives (see [`Loader::list_each`]).
+pub type PageHook = Box<dyn Fn(&Loader, &[Value]) + Send + Sync>;
+
+/// A collection being read: its pages so far, where its answer goes, who sees each page.
+struct Listing {
+    pages: Pages,
+    slot: Arc<Slot<Vec<Value>>>,
+    hook: Option<PageHook>,
+}
+
 /// A read waiting to be sent: one object, or a collection (possibly in the middle of paging).
 enum Queued {
     Get(GraphRequest, Arc<Slot<Value>>),
-    List(Box<Pages>, GraphRequest, Arc<Slot<Vec<Value>>>),
+    List(Box<Listing>, GraphRequest),
+}
+
+impl Queued {
+    fn request(&self) -> GraphRequest {
+        match self {
+            Queued::Get(r, _) | Queued::List(_, r) => r.clone(),
+        }
+    }
 }
 
 /// The answer of one read, as a future.
@@ -140,17 +176,29 @@ impl Loader {
     /// Every item of a collection, all pages. The first page is sent with the next wave (once),
     /// each further page in the wave after.
     pub fn list(&self, req: GraphRequest) -> Load<Vec<Value>> {
+        self.listing(req, None)
+    }
+
+    /// Like [`Loader::list`], and `each_page` sees the items of every page as it arrives: the
+    /// reads it asks for (with this loader) go out with the next page, not after the last.
+    /// (When the same collection is already being read, `each_page` is not called.)
+    pub fn list_each(&self, req: GraphRequest, each_page: PageHook) -> Load<Vec<Value>> {
+        self.listing(req, Some(each_page))
+    }
+
+    fn listing(&self, req: GraphRequest, hook: Option<PageHook>) -> Load<Vec<Value>> {
         let mut known = lock(&self.lists);
         if let Some(slot) = known.get(&key(&req)) {
             return Load { slot: slot.clone() };
         }
         let slot = Slot::new();
         known.insert(key(&req), slot.clone());
-        lock(&self.queue).push(Queued::List(
-            Box::new(Pages::new(req.clone())),
-            req,
-            slot.clone(),
-        ));
+        let listing = Listing {
+            pages: Pages::new(req.clone()),
+            slot: slot.clone(),
+            hook,
+        };
+        lock(&self.queue).push(Queued::List(Box::new(listing), req));
         Load { slot }
     }
 
@@ -159,54 +207,87 @@ impl Loader {
         *lock(&self.stats)
     }
 
-    /// Runs `fut`, sending its reads in waves, until it completes.
+    /// Runs `fut`, sending its reads as they become known, until it completes.
     pub async fn run<F: Future>(&self, fut: F) -> Result<F::Output, Stalled> {
         let mut fut = pin!(fut);
         let flag = Arc::new(Flag::default());
         let waker = Waker::from(flag.clone());
+        let mut in_flight: JoinSet<(u64, Vec<Answer<GraphResponse>>)> = JoinSet::new();
+        let mut sent: HashMap<u64, (usize, Vec<Queued>)> = HashMap::new();
+        let (mut next_id, mut depth) = (0u64, 0usize);
         loop {
             if let Poll::Ready(out) = settle(fut.as_mut(), &flag, &waker) {
                 return Ok(out);
             }
-            if !self.wave().await {
-                return Err(Stalled);
+            for chunk in self.dispatch(depth + 1) {
+                let reqs: Vec<GraphRequest> = chunk.iter().map(Queued::request).collect();
+                let client = self.client.clone();
+                let id = next_id;
+                next_id += 1;
+                in_flight.spawn(async move { (id, client.send_all(reqs).await) });
+                sent.insert(id, (depth + 1, chunk));
+            }
+            let (id, answers) = match in_flight.join_next().await {
+                None => return Err(Stalled::new()),
+                Some(Ok(done)) => done,
+                Some(Err(e)) => return Err(Stalled::after(e)),
+            };
+            let Some((d, chunk)) = sent.remove(&id) else {
+                continue;
+            };
+            depth = d;
+            for (q, answer) in chunk.into_iter().zip(answers) {
+                self.take_in(q, answer);
             }
         }
     }
 
-    /// Sends every queued read (and next page) as one wave; `false` when there was none.
-    async fn wave(&self) -> bool {
+    /// Takes the queued reads as `$batch`-sized chunks (v1.0 and beta apart, conditional access
+    /// alone), counted as wave `depth`.
+    fn dispatch(&self, depth: usize) -> Vec<Vec<Queued>> {
         let queued = std::mem::take(&mut *lock(&self.queue));
         if queued.is_empty() {
-            return false;
+            return Vec::new();
         }
-        let reqs: Vec<GraphRequest> = queued
-            .iter()
-            .map(|q| match q {
-                Queued::Get(r, _) | Queued::List(_, r, _) => r.clone(),
-            })
-            .collect();
         {
             let mut s = lock(&self.stats);
-            s.waves += 1;
-            s.requests += reqs.len();
+            s.waves = s.waves.max(depth);
+            s.requests += queued.len();
         }
-        let answers = self.client.send_all(reqs).await;
-        for (q, answer) in queued.into_iter().zip(answers) {
-            self.take_in(q, answer);
+        let mut chunks: Vec<Vec<Queued>> = Vec::new();
+        let mut open: [Vec<Queued>; 2] = [Vec::new(), Vec::new()];
+        for q in queued {
+            let r = q.request();
+            if r.is_conditional_access() {
+                chunks.push(vec![q]);
+                continue;
+            }
+            let slot = &mut open[usize::from(r.beta)];
+            slot.push(q);
+            if slot.len() == MAX_BATCH {
+                chunks.push(std::mem::take(slot));
+            }
         }
-        true
+        chunks.extend(open.into_iter().filter(|c| !c.is_empty()));
+        chunks
     }
 
     fn take_in(&self, q: Queued, answer: Answer<GraphResponse>) {
         match q {
             Queued::Get(_, slot) => slot.fill(answer.map(|r| r.json().clone())),
-            Queued::List(mut pages, _, slot) => {
-                let next = answer.and_then(|page| pages.absorb(self.client.config(), &page));
+            Queued::List(mut l, _) => {
+                let next = answer.and_then(|page| {
+                    let next = l.pages.absorb(self.client.config(), &page)?;
+                    if let Some(hook) = &l.hook {
+                        let items = page.json().get("value").and_then(Value::as_array);
+                        hook(self, items.map_or(&[], Vec::as_slice));
+                    }
+                    Ok(next)
+                });
                 match next {
-                    Ok(Some(req)) => lock(&self.queue).push(Queued::List(pages, req, slot)),
-                    Ok(None) => slot.fill(Ok(pages.into_values())),
-                    Err(e) => slot.fill(Err(e)),
+                    Ok(Some(req)) => lock(&self.queue).push(Queued::List(l, req)),
+                    Ok(None) => l.slot.fill(Ok(l.pages.into_values())),
+                    Err(e) => l.slot.fill(Err(e)),
                 }
             }
         }

@@ -58,6 +58,26 @@ impl RetryRule {
     }
 }
 
+/// How long to wait before a retry a [`RetryRule`] asked for: `base`, growing by half each
+/// attempt up to `cap`, with jitter (half to all of it). Short and growing, so that a write
+/// waiting for an object to replicate goes through soon after it has, without a fixed sleep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleBackoff {
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl RuleBackoff {
+    /// The wait after failed attempt `attempt` (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let grown = self.base.as_secs_f64() * 1.5f64.powi(attempt.saturating_sub(1).min(30) as i32);
+        let full = Duration::from_secs_f64(grown.min(self.cap.as_secs_f64()));
+        let half = full / 2;
+        let jitter_ns = (uuid::Uuid::new_v4().as_u128() as u64) % (half.as_nanos() as u64 + 1);
+        half + Duration::from_nanos(jitter_ns)
+    }
+}
+
 /// One Graph request, relative to the version root (`/applications`, not `/v1.0/applications`).
 #[derive(Debug, Clone)]
 pub struct GraphRequest {
@@ -68,6 +88,7 @@ pub struct GraphRequest {
     pub(crate) body: Option<Value>,
     pub(crate) beta: bool,
     pub(crate) retry_rules: Vec<RetryRule>,
+    pub(crate) rule_backoff: Option<RuleBackoff>,
     pub(crate) label: Option<String>,
     pub(crate) probe: Option<Box<GraphRequest>>,
     pub(crate) budget: Option<Duration>,
@@ -91,6 +112,7 @@ impl GraphRequest {
             body: None,
             beta: false,
             retry_rules: Vec::new(),
+            rule_backoff: None,
             label: None,
             probe: None,
             budget: None,
@@ -148,6 +170,11 @@ impl GraphRequest {
         self.retry_rules.push(rule);
         self
     }
+    /// The waits between retries its [`RetryRule`]s ask for (else the client's back-off).
+    pub fn rule_backoff(mut self, backoff: RuleBackoff) -> GraphRequest {
+        self.rule_backoff = Some(backoff);
+        self
+    }
     /// A human label for messages and errors (`"find application by uniqueName"`).
     pub fn label(mut self, label: impl Into<String>) -> GraphRequest {
         self.label = Some(label.into());
@@ -202,6 +229,18 @@ impl GraphRequest {
     /// unless overridden).
     pub(crate) fn is_idempotent(&self) -> bool {
         self.idempotent.unwrap_or(self.method != Method::POST)
+    }
+
+    /// Graph operations this request carries: the requests inside a `$batch`, else one.
+    pub(crate) fn operations(&self) -> usize {
+        if self.path() != "/$batch" {
+            return 1;
+        }
+        self.body
+            .as_ref()
+            .and_then(|b| b.get("requests"))
+            .and_then(Value::as_array)
+            .map_or(1, |r| r.len().max(1))
     }
 
     /// Whether this is a conditional-access call (paced to 1 request/s).
@@ -319,6 +358,30 @@ mod tests {
         assert!(r.matches(404, Some("request_resourcenotfound"), ""));
         assert!(!r.matches(404, None, ""));
         assert!(RetryRule::status(409).matches(409, None, ""));
+    }
+
+    #[test]
+    fn rule_backoff_grows_by_half_within_jitter_and_cap() {
+        let b = RuleBackoff {
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(1),
+        };
+        for _ in 0..50 {
+            let d1 = b.delay(1);
+            assert!(d1 >= Duration::from_millis(100) && d1 <= Duration::from_millis(200));
+            let d3 = b.delay(3);
+            assert!(d3 >= Duration::from_millis(225) && d3 <= Duration::from_millis(450));
+            let d9 = b.delay(9);
+            assert!(d9 >= Duration::from_millis(500) && d9 <= Duration::from_secs(1));
+        }
+    }
+
+    #[test]
+    fn batches_carry_their_requests_as_operations() {
+        assert_eq!(GraphRequest::get("/users").operations(), 1);
+        let batch = GraphRequest::post("/$batch")
+            .json(serde_json::json!({"requests": [{"id": "1"}, {"id": "2"}, {"id": "3"}]}));
+        assert_eq!(batch.operations(), 3);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::request::{GraphRequest, RetryRule};
+use std::time::Duration;
+
+use crate::request::{GraphRequest, RetryRule, RuleBackoff};
 
 /// One Graph operation and the least-privileged application permission Microsoft documents for
 /// it (the permission tables of `api-reference/v1.0/api/*.md`).
@@ -56,23 +58,32 @@ pub fn list(path: &str, filter: String, select: &[&str], label: impl Into<String
 /// The largest page Graph serves of directory objects.
 pub const PAGE_SIZE: u32 = 999;
 
+/// Retries of a write waiting for replication: from 200 ms, growing by half, at most 1 s
+/// apart — polled, as Terraform's azuread provider (hashicorp/go-azure-sdk) retries Graph's
+/// eventual-consistency answers, rather than slept out.
+pub const REPLICATION_BACKOFF: RuleBackoff = RuleBackoff {
+    base: Duration::from_millis(200),
+    cap: Duration::from_secs(1),
+};
+
 /// The answers Graph gives while an object created just before (an application, a service
 /// principal) has not replicated to every replica yet: a write that references it is retried
-/// (with back-off, within the operation's budget) instead of failing.
+/// (with [`REPLICATION_BACKOFF`], within the operation's budget) instead of failing.
 pub fn while_replicating(req: GraphRequest) -> GraphRequest {
-    req.retry_on(RetryRule::message_contains(
-        400,
-        "does not reference a valid application object",
-    ))
-    .retry_on(RetryRule::message_contains(
-        400,
-        "does not exist or one of its queried reference-property objects are not present",
-    ))
-    .retry_on(RetryRule::message_contains(
-        404,
-        "does not exist or one of its queried reference-property objects are not present",
-    ))
-    .retry_on(RetryRule::code(404, "Request_ResourceNotFound"))
+    req.rule_backoff(REPLICATION_BACKOFF)
+        .retry_on(RetryRule::message_contains(
+            400,
+            "does not reference a valid application object",
+        ))
+        .retry_on(RetryRule::message_contains(
+            400,
+            "does not exist or one of its queried reference-property objects are not present",
+        ))
+        .retry_on(RetryRule::message_contains(
+            404,
+            "does not exist or one of its queried reference-property objects are not present",
+        ))
+        .retry_on(RetryRule::code(404, "Request_ResourceNotFound"))
 }
 
 /// Graph's PATCH semantics: each top-level property of `patch` replaces the current value whole
