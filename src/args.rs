@@ -38,8 +38,8 @@ pub struct GraphArgs {
     /// More diagnostics on stderr: -v info, -vv debug, -vvv trace (never tokens or secrets).
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Naive Graph traffic, for benchmarks: no `$batch`, one request in flight at a time (what
-    /// a script over the Graph SDK does). Slower; same results.
+    /// Naive Graph traffic, for benchmarks: the same reads and writes, one at a time, no
+    /// `$batch` (apply's changes kind after kind). Slower; same results.
     #[arg(long, global = true, env = "ENTRACTL_NAIVE", hide = true)]
     pub naive: bool,
 }

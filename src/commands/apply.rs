@@ -105,10 +105,11 @@ async fn approve(args: &ApplyArgs, saved: bool, interrupt: &Interrupt) -> Result
     Ok(())
 }
 
-fn apply_options(args: &ApplyArgs, interrupt: &Interrupt) -> ApplyOptions {
+fn apply_options(args: &ApplyArgs, g: &GraphArgs, interrupt: &Interrupt) -> ApplyOptions {
     let mut opts = ApplyOptions::new(args.journal_dir.clone());
     opts.allow_security_downgrade = args.allow_security_downgrade;
     opts.verify_budget = Duration::from_secs(args.verify_timeout);
+    opts.sequential = g.naive;
     if std::io::stderr().is_terminal() {
         opts.progress = Some(Arc::new(|line: &str| eprintln!("  {line}")));
     }
@@ -118,8 +119,12 @@ fn apply_options(args: &ApplyArgs, interrupt: &Interrupt) -> ApplyOptions {
 
 /// What a converged apply prints: the count, the journal, the outputs Kandji needs.
 fn done_text(report: &ApplyReport, journal: &str) -> String {
+    let replicating = match report.replicating {
+        0 => String::new(),
+        n => format!(" ({n} write(s) acknowledged by Graph and still replicating)"),
+    };
     let mut done = format!(
-        "\nApply complete: {} change(s) made; converged{journal}.\n",
+        "\nApply complete: {} change(s) made; converged{replicating}{journal}.\n",
         report.writes
     );
     let o = &report.final_plan.outputs;
@@ -167,7 +172,7 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
         }
         preflight::check(&client, &required_permissions(&desired).apply, Phase::Apply).await?;
         approve(args, saved.is_some(), &interrupt).await?;
-        let opts = apply_options(args, &interrupt);
+        let opts = apply_options(args, g, &interrupt);
         let report = match apply(&client, &desired, &plan, &observed, &opts).await {
             Ok(r) => r,
             Err(EngineError::Stopped(s)) if matches!(s.cause, StopCause::Interrupted) => {

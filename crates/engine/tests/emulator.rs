@@ -239,6 +239,54 @@ async fn replication_delay_on_every_create_converges_in_one_apply_without_duplic
     emu.shutdown();
 }
 
+/// Writes Graph acknowledged count as done while they replicate: the read-back plans again
+/// with them (issue 18) instead of sleeping out the replication delay; once replication has
+/// ended, the emulator's directory holds each object once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_still_replicating_are_not_waited_for() {
+    let mut cfg = EmulatorConfig::scenario("p1");
+    cfg.knobs.replication_delay_ms = 1_000;
+    let emu = graph_emulator::start(cfg).unwrap();
+    let client = client(&emu);
+    let d = desired();
+    let (observed, _) = fetch(&client, &d).await.unwrap();
+    let plan = diff(&d, &observed).unwrap();
+    let dir = tempdir("replicating");
+    let mut o = opts(&dir);
+    // One read-back, no pause: the grant and the assignments made last are not visible yet.
+    o.verify_budget = Duration::ZERO;
+    let report = apply(&client, &d, &plan, &observed, &o).await.unwrap();
+    assert!(report.converged, "{:?}", report.final_plan);
+    assert!(report.replicating >= 4, "{}", report.replicating);
+    assert!(report.final_plan.outputs.client_id.is_some());
+    assert!(report.final_plan.outputs.service_principal_object_id.is_some());
+
+    emu.settle_replication();
+    let (apps, sps, grants, assignments) = emu.with_tenant(|t| {
+        let app = t
+            .applications
+            .iter()
+            .filter(|a| a.str("uniqueName") == Some("kandji-passport"))
+            .map(|a| a.str("appId").unwrap_or_default().to_string())
+            .collect::<Vec<_>>();
+        let sp: Vec<String> = t
+            .service_principals
+            .iter()
+            .filter(|s| app.iter().any(|a| s.str("appId") == Some(a)))
+            .map(|s| s.id().to_string())
+            .collect();
+        let of_sp = |id: Option<&str>| id.is_some_and(|i| sp.iter().any(|s| s == i));
+        (
+            app.len(),
+            sp.len(),
+            t.oauth2_permission_grants.iter().filter(|g| of_sp(g.str("clientId"))).count(),
+            t.app_role_assignments.iter().filter(|a| of_sp(a.str("resourceId"))).count(),
+        )
+    });
+    assert_eq!((apps, sps, grants, assignments), (1, 1, 1, 3));
+    emu.shutdown();
+}
+
 fn write_count(emu: &RunningEmulator) -> usize {
     writes(&graph_requests(emu))
 }

@@ -1,26 +1,27 @@
-//! Apply: run a plan's changes in dependency order, each kind's way ([`Kind::sending`]),
+//! Apply: run a plan's changes in dependency order (`schedule.rs`: a kind starts as soon as
+//! the kinds it needs are done, the others at once), each kind's way ([`Kind::sending`]),
 //! journal the prior state of every object before changing it, fill in the references to
 //! objects created earlier in the same apply, then read back and plan again until the tenant
-//! matches (or the verify budget runs out).
+//! matches (or the verify budget runs out; `verify.rs`).
+//!
+//! [`Kind::sending`]: crate::core::kinds::Kind::sending
 
+mod schedule;
 mod send;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use entractl_graph::GraphClient;
 
 use crate::core::desired::Desired;
-use crate::core::diff::diff;
-use crate::core::kinds::{self, Kind};
 use crate::core::observed::Observed;
 use crate::core::plan::{Change, Plan, Risk};
 use crate::error::{EngineError, StopCause, Stopped};
-use crate::fetch::fetch;
 use crate::journal::Journal;
-
 /// Receives one line of progress ("creating application …").
 pub type Progress = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -43,6 +44,9 @@ pub struct ApplyOptions {
     /// When set (e.g. on Ctrl-C), no new change is started: the one in flight finishes, then
     /// apply stops with [`EngineError::Stopped`] saying what was and was not made.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Send the kinds one after the other in rank order, each waiting for the one before (the
+    /// naive mode of benchmarks), instead of as soon as what they need is done.
+    pub sequential: bool,
 }
 
 impl ApplyOptions {
@@ -56,6 +60,7 @@ impl ApplyOptions {
             verify_budget: Duration::from_secs(60),
             verify_interval: Duration::from_millis(500),
             cancel: None,
+            sequential: false,
         }
     }
 
@@ -81,8 +86,12 @@ pub struct ApplyReport {
     pub journal_dir: Option<PathBuf>,
     /// The plan made from the tenant after applying (empty when converged).
     pub final_plan: Plan,
-    /// True when the read-back shows the tenant matches the spec.
+    /// True when the read-back shows the tenant matches the spec (counting the writes Graph
+    /// acknowledged and does not show yet, see `replicating`).
     pub converged: bool,
+    /// Writes Graph acknowledged that the read-back did not show yet (replication), taken as
+    /// done when converged.
+    pub replicating: usize,
 }
 
 /// Applies `plan` (made from `observed`) and reads back until the tenant matches `desired`.
@@ -109,37 +118,31 @@ pub async fn apply(
             journal_dir: None,
             final_plan: plan.clone(),
             converged: true,
+            replicating: 0,
         });
     }
     let mut journal = Journal::new(&opts.journal_root, opts.now);
-    let mut writer = send::Writer::new(client, observed, &mut journal, opts);
-    // Steps: one change at a time, or a kind's changes sent together; a stop (Ctrl-C, a failure)
-    // comes between steps, so what was made is known.
-    let steps = steps(plan);
-    let mut made: Vec<String> = Vec::new();
-    for (i, (kind, changes)) in steps.iter().enumerate() {
-        let cause = if opts.cancelled() {
-            Some(StopCause::Interrupted)
-        } else {
-            writer.send(*kind, changes).await.err().map(StopCause::from)
-        };
-        if let Some(cause) = cause {
-            let not_made = steps[i..]
-                .iter()
-                .flat_map(|(_, cs)| cs.iter().map(|c| c.describe()))
-                .collect();
-            drop(writer);
-            return Err(stopped(cause, made, not_made, &journal));
-        }
-        made.extend(changes.iter().map(|c| c.describe()));
+    let journal_dir = journal.dir().to_path_buf();
+    let writer = send::Writer::new(client, observed, &mut journal, opts);
+    let mut steps = schedule::steps(plan);
+    if opts.sequential {
+        schedule::one_after_another(&mut steps);
     }
-    let writes = writer.count();
-    drop(writer);
+    // A stop (Ctrl-C, a failure) lets the changes in flight finish and starts no other, so
+    // what was made is known.
+    let halted = schedule::run(&writer, steps, opts).await.err();
+    let written = writer.finish();
+    let made = || written.acknowledged.iter().map(Change::describe).collect();
+    if let Some(halt) = halted {
+        let not_made = not_made(plan, &written.acknowledged, halt.kind);
+        return Err(stopped(halt.cause, made(), not_made, &journal));
+    }
     if opts.cancelled() {
         // Every change was made; the read-back is skipped.
-        return Err(stopped(StopCause::Interrupted, made, Vec::new(), &journal));
+        return Err(stopped(StopCause::Interrupted, made(), Vec::new(), &journal));
     }
-    let report = read_back(client, desired, opts, writes, journal.dir().to_path_buf()).await?;
+    let made = made();
+    let report = verify::read_back(client, desired, opts, written, journal_dir).await?;
     if opts.cancelled() && !report.converged {
         // Stopped while waiting for Graph to show the writes: all were made.
         return Err(stopped(StopCause::Interrupted, made, Vec::new(), &journal));
@@ -161,59 +164,17 @@ fn stopped(
     }))
 }
 
-/// [`by_kind`], with the changes of a kind sent one by one as steps of their own.
-fn steps(plan: &Plan) -> Vec<(&'static dyn Kind, Vec<&Change>)> {
-    by_kind(plan)
-        .into_iter()
-        .flat_map(|(kind, changes)| match kind.sending() {
-            kinds::Sending::OneByOne => changes.into_iter().map(|c| (kind, vec![c])).collect(),
-            kinds::Sending::Together { .. } => vec![(kind, changes)],
-        })
-        .collect()
-}
-
-/// The actionable changes in apply order, grouped by consecutive kind.
-fn by_kind(plan: &Plan) -> Vec<(&'static dyn Kind, Vec<&Change>)> {
-    let mut changes: Vec<&Change> = plan.actionable().collect();
-    changes.sort_by_key(|c| c.object.kind.rank());
-    let mut out: Vec<(&'static dyn Kind, Vec<&Change>)> = Vec::new();
-    for c in changes {
-        match out.last_mut() {
-            Some((k, list)) if k.kind() == c.object.kind => list.push(c),
-            _ => out.push((kinds::of(c.object.kind), vec![c])),
-        }
-    }
-    out
-}
-
-/// Reads back and plans again until the tenant shows what was written (Graph replicates), or
-/// the verify budget runs out.
-async fn read_back(
-    client: &GraphClient,
-    desired: &Desired,
-    opts: &ApplyOptions,
-    writes: usize,
-    journal_dir: PathBuf,
-) -> Result<ApplyReport, EngineError> {
-    let start = Instant::now();
-    let mut pause = opts.verify_interval;
-    loop {
-        let (now_observed, _) = fetch(client, desired).await?;
-        let again = diff(desired, &now_observed)?;
-        let converged = !again.has_changes();
-        if converged || opts.cancelled() || start.elapsed() + pause > opts.verify_budget {
-            return Ok(ApplyReport {
-                writes,
-                journal_dir: Some(journal_dir),
-                final_plan: again,
-                converged,
-            });
-        }
-        opts.say(&format!(
-            "waiting {} ms for Graph to show the changes (replication) …",
-            pause.as_millis()
-        ));
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(5));
-    }
+/// The plan's changes Graph did not acknowledge: those of the kind that failed first, then the
+/// others in apply order.
+fn not_made(
+    plan: &Plan,
+    acknowledged: &[Change],
+    failed: Option<crate::core::plan::ObjectKind>,
+) -> Vec<String> {
+    let mut left: Vec<&Change> = plan
+        .actionable()
+        .filter(|c| !acknowledged.iter().any(|a| a.id() == c.id() && a.action == c.action))
+        .collect();
+    left.sort_by_key(|c| (Some(c.object.kind) != failed, c.object.kind.rank()));
+    left.into_iter().map(Change::describe).collect()
 }

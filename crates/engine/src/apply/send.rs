@@ -1,9 +1,11 @@
 //! Sending a kind's changes: one by one, or together in `$batch`es; journaling each first,
 //! filling in what earlier creates made, and keeping what each create answered for the
-//! changes after it.
+//! changes after it. Several kinds may be sent at once (see `schedule.rs`): the writer's
+//! state (journal, answers, counts) is shared behind a lock that no request is sent under.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 
 use entractl_graph::{GraphClient, GraphError, GraphRequest, GraphResponse};
 use serde_json::{Value, json};
@@ -14,18 +16,32 @@ use crate::core::kinds::{Kind, Sending};
 use crate::core::observed::Observed;
 use crate::core::plan::{Action, Change, ChangeId};
 use crate::core::refs::resolve_refs;
-use crate::error::EngineError;
+use crate::error::{EngineError, StopCause};
 use crate::journal::Journal;
 
 /// The writes of one apply.
 pub(super) struct Writer<'a> {
     client: &'a GraphClient,
     observed: &'a Observed,
-    journal: &'a mut Journal,
     opts: &'a ApplyOptions,
+    state: Mutex<State<'a>>,
+}
+
+/// What the writes so far left behind.
+struct State<'a> {
+    journal: &'a mut Journal,
     /// What each create (and restore) answered, for the references of later changes.
     created: BTreeMap<ChangeId, Value>,
+    /// Changes Graph acknowledged (references filled in), in the order it did.
+    acknowledged: Vec<Change>,
     writes: usize,
+}
+
+/// What an apply's writes did.
+pub(super) struct Written {
+    pub writes: usize,
+    pub acknowledged: Vec<Change>,
+    pub created: BTreeMap<ChangeId, Value>,
 }
 
 /// One change ready to send: resolved, journaled, turned into requests.
@@ -45,39 +61,60 @@ impl<'a> Writer<'a> {
         Writer {
             client,
             observed,
-            journal,
             opts,
-            created: BTreeMap::new(),
-            writes: 0,
+            state: Mutex::new(State {
+                journal,
+                created: BTreeMap::new(),
+                acknowledged: Vec::new(),
+                writes: 0,
+            }),
         }
     }
 
-    /// Write requests sent so far.
-    pub fn count(&self) -> usize {
-        self.writes
+    fn state(&self) -> MutexGuard<'_, State<'a>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends the changes of one kind, its way.
-    pub async fn send(&mut self, kind: &dyn Kind, changes: &[&Change]) -> Result<(), EngineError> {
+    /// What the writes did.
+    pub fn finish(self) -> Written {
+        let s = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
+        Written {
+            writes: s.writes,
+            acknowledged: s.acknowledged,
+            created: s.created,
+        }
+    }
+
+    /// Sends the changes of one kind, its way; when the apply is cancelled, no further change
+    /// is started.
+    pub async fn send(&self, kind: &dyn Kind, changes: &[&Change]) -> Result<(), StopCause> {
         match kind.sending() {
             Sending::OneByOne => {
                 for c in changes {
+                    if self.opts.cancelled() {
+                        return Err(StopCause::Interrupted);
+                    }
                     self.one(kind, c).await?;
                 }
                 Ok(())
             }
-            Sending::Together { first_alone } => self.together(kind, changes, first_alone).await,
+            Sending::Together { .. } if self.opts.cancelled() => Err(StopCause::Interrupted),
+            Sending::Together { first_alone } => {
+                Ok(self.together(kind, changes, first_alone).await?)
+            }
         }
     }
 
     /// Resolves, journals and builds the requests of one change.
-    fn prepare(&mut self, kind: &dyn Kind, c: &Change) -> Result<Ready, EngineError> {
-        let change = resolve_refs(c, &self.created).map_err(bad)?;
-        let entry = self.journal.record(
+    fn prepare(&self, kind: &dyn Kind, c: &Change) -> Result<Ready, EngineError> {
+        let mut s = self.state();
+        let change = resolve_refs(c, &s.created).map_err(bad)?;
+        let entry = s.journal.record(
             &change,
             &kind.prior_state(self.observed, &change),
             &kind.undo_hint(&change),
         )?;
+        drop(s);
         let requests = kind
             .requests(&change, self.observed)
             .map_err(bad)?
@@ -97,13 +134,17 @@ impl<'a> Writer<'a> {
     fn failed(&self, what: String, source: GraphError) -> EngineError {
         EngineError::Write {
             what,
-            journal: self.journal.dir().display().to_string(),
+            journal: self.state().journal.dir().display().to_string(),
             source,
         }
     }
 
+    fn count(&self, writes: usize) {
+        self.state().writes += writes;
+    }
+
     /// One change: its requests in order; a create's answer is checked and kept.
-    async fn one(&mut self, kind: &dyn Kind, c: &Change) -> Result<(), EngineError> {
+    async fn one(&self, kind: &dyn Kind, c: &Change) -> Result<(), EngineError> {
         let ready = self.prepare(kind, c)?;
         let c = &ready.change;
         self.opts.say(&format!(
@@ -113,7 +154,7 @@ impl<'a> Writer<'a> {
             c.object.display
         ));
         for (i, req) in ready.requests.iter().enumerate() {
-            self.writes += 1;
+            self.count(1);
             match self.client.send(req.clone()).await {
                 Ok(resp) if i == 0 => self.took(kind, &ready, &resp)?,
                 Ok(_) => {}
@@ -121,25 +162,21 @@ impl<'a> Writer<'a> {
                 Err(source) => return Err(self.failed(ready.change.describe(), source)),
             }
         }
+        self.state().acknowledged.push(ready.change);
         Ok(())
     }
 
     /// What a create (or restore) answered: checked by its kind, kept for later references,
     /// and its id journaled (so the undo can delete it).
-    fn took(
-        &mut self,
-        kind: &dyn Kind,
-        ready: &Ready,
-        resp: &GraphResponse,
-    ) -> Result<(), EngineError> {
+    fn took(&self, kind: &dyn Kind, ready: &Ready, resp: &GraphResponse) -> Result<(), EngineError> {
         let body = resp.json();
         let c = &ready.change;
         if matches!(c.action, Action::Create | Action::Restore) {
             kind.check_created(c, body)?;
-            self.created.insert(c.id(), body.clone());
+            self.state().created.insert(c.id(), body.clone());
         }
         if c.action == Action::Create {
-            self.journal.record_created(
+            self.state().journal.record_created(
                 &ready.entry,
                 &json!({"id": body.get("id"), "appId": body.get("appId")}),
             )?;
@@ -152,7 +189,7 @@ impl<'a> Writer<'a> {
     /// retries on (replication) is sent once more alone. Every change is attempted; the first
     /// failure is returned after.
     async fn together(
-        &mut self,
+        &self,
         kind: &dyn Kind,
         changes: &[&Change],
         first_alone: bool,
@@ -174,25 +211,27 @@ impl<'a> Writer<'a> {
             kind.kind()
         ));
         let reqs: Vec<GraphRequest> = ready.iter().map(|r| r.requests[0].clone()).collect();
-        self.writes += reqs.len();
+        self.count(reqs.len());
         let results = self.send_batched(reqs, first_alone).await;
         let mut failure = None;
-        for (r, res) in ready.iter().zip(results) {
+        for (r, res) in ready.into_iter().zip(results) {
             let res = match res {
                 Err(e) if retried_on(&r.requests[0], &e) => {
-                    self.writes += 1;
+                    self.count(1);
                     self.client.send(r.requests[0].clone()).await
                 }
                 other => other,
             };
             match res {
-                Ok(resp) => self.took(kind, r, &resp)?,
+                Ok(resp) => self.took(kind, &r, &resp)?,
                 Err(e) if kind.already_done(&r.change, &e) => {}
                 Err(source) => {
                     let what = r.requests[0].label_text().unwrap_or("write").to_string();
                     failure.get_or_insert(self.failed(what, source));
+                    continue;
                 }
             }
+            self.state().acknowledged.push(r.change);
         }
         failure.map_or(Ok(()), Err)
     }

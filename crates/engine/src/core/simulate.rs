@@ -1,5 +1,6 @@
 //! `simulate_apply`: what the tenant would look like after a plan, as Graph would apply it.
-//! Pure; used by the property "after apply, a fresh plan is empty".
+//! Pure; used by the property "after apply, a fresh plan is empty", and by apply's read-back
+//! for writes Graph acknowledged but does not show yet ([`simulate_answered`]).
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,32 @@ pub fn simulate_apply(observed: &Observed, plan: &Plan) -> Result<Observed, Plan
         if !answer.is_null() {
             created.insert(c.id(), answer);
         }
+    }
+    Ok(o)
+}
+
+/// `observed` with `changes` applied as Graph applies them, each created object with the values
+/// Graph answered for it (`answers`, by change; references filled in from them too): the tenant
+/// once writes Graph acknowledged have replicated.
+pub fn simulate_answered(
+    observed: &Observed,
+    changes: &[Change],
+    answers: &BTreeMap<ChangeId, Value>,
+) -> Result<Observed, PlanError> {
+    let mut o = observed.clone();
+    let mut changes: Vec<&Change> = changes.iter().collect();
+    changes.sort_by_key(|c| c.object.kind.rank());
+    for c in changes {
+        let c = resolve_refs(c, answers)?;
+        let answer = answers.get(&c.id());
+        let mut given = |property: &str| {
+            answer
+                .and_then(|a| a.get(property))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        kinds::of(c.object.kind).simulate(&mut o, &c, &mut given)?;
     }
     Ok(o)
 }

@@ -5,8 +5,9 @@
 //! the spec's entries in the first wave, what they lead to in the next.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use entractl_graph::Loader;
+use entractl_graph::{Loader, PageHook};
 use entractl_graph::resource::{app_role_assignment, deleted_item, group, subscribed_sku, user};
 use futures_util::future::join_all;
 
@@ -43,6 +44,10 @@ pub struct Settled {
     pub upns: BTreeMap<String, String>,
 }
 
+/// A read to start for a user as soon as a page of a spec group's members names them (the
+/// per-user MFA state): it goes out with the group's next page, not after its last.
+pub type MemberRead = Arc<dyn Fn(&Loader, &str) + Send + Sync>;
+
 /// The assignments' reads, as promises other parts (the MFA posture) wait on.
 pub struct Parts<'a> {
     pub spec: Promise<'a, SpecResolved>,
@@ -53,14 +58,16 @@ pub struct Parts<'a> {
 }
 
 impl<'a> Parts<'a> {
+    /// `on_member`: started for every user member of a spec group who is not a spec user.
     pub fn new(
         l: &'a Loader,
         d: &'a Desired,
         sp: Promise<'a, Option<ServicePrincipal>>,
+        on_member: Option<MemberRead>,
     ) -> Parts<'a> {
         let a = d.assignments.as_ref();
         let spec = promise(resolve(l, a));
-        let members = promise(spec_members(l, spec.clone()));
+        let members = promise(spec_members(l, spec.clone(), on_member));
         let settled = promise(settle(l, a, spec.clone(), members.clone(), sp));
         Parts {
             spec,
@@ -127,11 +134,36 @@ async fn resolve(l: &Loader, a: Option<&DesiredAssignments>) -> Result<SpecResol
     })
 }
 
-/// The direct members of each group, by id (404: the group is gone, no members).
-async fn members_of(l: &Loader, ids: BTreeSet<String>) -> Result<GroupMembers, ReadError> {
-    let reads = ids.into_iter().map(|g| async move {
+/// Tells `on_member` of each user on a page of members who is not among `skip`.
+fn page_hook(on_member: MemberRead, skip: Arc<BTreeSet<String>>) -> PageHook {
+    Box::new(move |l, items| {
+        for m in items.iter().filter_map(entractl_graph::resource::parse::<group::Member>) {
+            if m.is_user() && !skip.contains(&m.id) {
+                on_member(l, &m.id);
+            }
+        }
+    })
+}
+
+/// The direct members of each group, by id (404: the group is gone, no members); with
+/// `on_member`, its users as each page arrives.
+async fn members_of(
+    l: &Loader,
+    ids: BTreeSet<String>,
+    on_member: Option<(MemberRead, Arc<BTreeSet<String>>)>,
+) -> Result<GroupMembers, ReadError> {
+    let reads = ids.into_iter().map(|g| {
+        let hook = on_member
+            .clone()
+            .map(|(read, skip)| page_hook(read, skip));
+        async move {
         let label = format!("read the members of group {g}");
-        let found = match l.list(group::members(&g, label.clone())).await {
+        let req = group::members(&g, label.clone());
+        let listed = match hook {
+            Some(hook) => l.list_each(req, hook),
+            None => l.list(req),
+        };
+        let found = match listed.await {
             Ok(v) => v,
             Err(e) if e.is_not_found() => Vec::new(),
             Err(source) => {
@@ -142,6 +174,7 @@ async fn members_of(l: &Loader, ids: BTreeSet<String>) -> Result<GroupMembers, R
             }
         };
         Ok((g, parsed::<group::Member>(found)))
+        }
     });
     let mut out = GroupMembers::default();
     for answer in join_all(reads).await {
@@ -165,10 +198,12 @@ async fn members_of(l: &Loader, ids: BTreeSet<String>) -> Result<GroupMembers, R
     Ok(out)
 }
 
-/// The members of the spec's groups that resolved to one group (wave 2).
+/// The members of the spec's groups that resolved to one group (wave 2), each page's users
+/// told to `on_member` (but the spec's own users).
 async fn spec_members(
     l: &Loader,
     spec: Promise<'_, SpecResolved>,
+    on_member: Option<MemberRead>,
 ) -> Result<GroupMembers, ReadError> {
     let spec = spec.await?;
     let ids = spec
@@ -179,7 +214,8 @@ async fn spec_members(
             _ => None,
         })
         .collect();
-    members_of(l, ids).await
+    let spec_users: BTreeSet<String> = spec.users.iter().flatten().map(|u| u.id.clone()).collect();
+    members_of(l, ids, on_member.map(|read| (read, Arc::new(spec_users)))).await
 }
 
 /// The app's current assignments (once its service principal is known; none without one).
@@ -277,7 +313,7 @@ async fn settle(
         unlisted(&spec, &existing)
     };
     let (more_members, assigned) =
-        tokio::join!(members_of(l, more_groups), assigned_users(l, more_users));
+        tokio::join!(members_of(l, more_groups, None), assigned_users(l, more_users));
     let (more_members, assigned) = (more_members?, assigned?);
     let mut by_group = members.by_group.clone();
     by_group.extend(more_members.by_group);

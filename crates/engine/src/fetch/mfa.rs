@@ -1,7 +1,7 @@
 //! The MFA posture's reads: the security defaults, the conditional access policies and the
 //! per-user MFA state of the spec's users (addressed as the spec writes them) in the first
 //! wave; the per-user state of the other users who can sign in as soon as they are known (the
-//! members of assigned groups, by id); the transitive members of the groups the policies name;
+//! members of assigned groups, by id, page by page: [`member_read`]); the transitive members of the groups the policies name;
 //! and, for a user the plan changes and knows only by id, the UPN.
 //!
 //! A read for a user who turns out not to exist (a typo in the spec, which the assignments
@@ -82,7 +82,6 @@ pub async fn read(
         ))
     };
     let spec_states = spec_user_states(l, d, reads);
-    let member_states = member_states(l, reads, parts);
     let early_groups = early_policy_groups(l, parts, policies.clone());
     let (sd, baseline, spec_states, _, settled, tier) = tokio::join!(
         sd,
@@ -138,7 +137,7 @@ pub async fn read(
         let f = forecast::read(l, &target, baseline, people).await;
         Ok::<_, ReadError>((group_members, Some(f)))
     };
-    let (_, per_user, forecast) = tokio::join!(member_states, per_user, forecast);
+    let (per_user, forecast) = tokio::join!(per_user, forecast);
     let (group_members, forecast) = forecast?;
     if let Some(states) = per_user? {
         out.per_user = states;
@@ -176,23 +175,12 @@ async fn spec_user_states(
     Ok(join_all(reads).await.into_iter().collect())
 }
 
-/// The per-user states of the members of the spec's groups, as soon as they are known (their
-/// answers are remembered by the loader for [`states`]).
-async fn member_states(l: &Loader, reads: Reads, parts: &Parts<'_>) -> Result<(), ReadError> {
-    if !reads.per_user {
-        return Ok(());
-    }
-    let (spec, members) = tokio::join!(parts.spec.clone(), parts.members.clone());
-    let (spec, members) = (spec?, members?);
-    let spec_ids: BTreeSet<&str> = spec.users.iter().flatten().map(|u| u.id.as_str()).collect();
-    let ids: BTreeSet<&String> = members
-        .by_group
-        .values()
-        .flat_map(|g| g.users.iter())
-        .filter(|id| !spec_ids.contains(id.as_str()))
-        .collect();
-    join_all(ids.into_iter().map(|id| l.get(requirements::get(id, id)))).await;
-    Ok(())
+/// The per-user MFA read of a member of a spec group, started as the page naming them arrives
+/// (the loader remembers the answer for [`states`]).
+pub fn member_read() -> super::assignments::MemberRead {
+    std::sync::Arc::new(|l: &Loader, id: &str| {
+        drop(l.get(requirements::get(id, id)));
+    })
 }
 
 /// Each scope user's state: from the spec's own read when it is a spec user, else by id (a

@@ -13,8 +13,9 @@
 //!    name (and, when no live application matched, the deleted applications);
 //! 3. the per-user MFA state of the groups' members.
 //!
-//! More only for paged collections (999 members a page: one wave per further page) and for a
-//! service principal that does not carry its tag yet.
+//! More only for paged collections (999 members a page: one wave per further page, which also
+//! carries the per-user MFA reads of the page before) and for a service principal that does not
+//! carry its tag yet.
 
 mod app;
 mod assignments;
@@ -89,9 +90,17 @@ pub async fn fetch(
 async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
     let candidates = promise(app::candidates(l, d));
     let sp = promise(app::service_principal(l, d, candidates.clone()));
-    let parts = assignments::Parts::new(l, d, sp.clone());
+    let unmanaged = DesiredMfa::default();
+    let posture = match &d.mfa {
+        Some(m) => Some(m),
+        None if d.password_sign_in() => Some(&unmanaged),
+        None => None,
+    };
+    let member_mfa = posture
+        .filter(|m| mfa::Reads::of(d, m).per_user)
+        .map(|_| mfa::member_read());
+    let parts = assignments::Parts::new(l, d, sp.clone(), member_mfa);
     let mfa = async {
-        let unmanaged = DesiredMfa::default();
         match &d.mfa {
             Some(m) => mfa::read(l, d, m, &parts).await.map(Some),
             None if d.password_sign_in() => mfa::read(l, d, &unmanaged, &parts).await.map(Some),

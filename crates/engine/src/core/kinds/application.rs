@@ -24,6 +24,11 @@ impl Kind for ApplicationKind {
         KIND
     }
 
+    /// Nothing: the application comes first.
+    fn after(&self) -> &'static [ObjectKind] {
+        &[]
+    }
+
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
         let d = &cx.desired.app;
         let f = AppFields::diff(d, cx.app(), cx.resolved.as_deref());
@@ -128,8 +133,8 @@ impl Kind for ApplicationKind {
         let app = match c.action {
             Action::Create => {
                 let mut raw = c.payload.clone();
-                raw["id"] = json!(new_id("app"));
-                raw["appId"] = json!(new_id("appid"));
+                raw["id"] = json!(new_id("id"));
+                raw["appId"] = json!(new_id("appId"));
                 raw
             }
             Action::Update | Action::Adopt => {

@@ -28,6 +28,11 @@ impl Kind for AssignmentKind {
         KIND
     }
 
+    /// The service principal (and whether it requires assignment) before its assignments.
+    fn after(&self) -> &'static [ObjectKind] {
+        &[ObjectKind::ServicePrincipal]
+    }
+
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
         match &cx.desired.assignments {
             Some(a) => assignment_plan::plan(cx, a, out),
@@ -90,7 +95,7 @@ impl Kind for AssignmentKind {
                     .and_then(|f| f.after.as_str())
                     .unwrap_or("User")
                     .to_string();
-                let id = new_id("assignment");
+                let id = new_id("id");
                 o.assignments.existing.push(AppRoleAssignment {
                     id: id.clone(),
                     app_role_id: normalize::guid(s("appRoleId").unwrap_or(DEFAULT_ACCESS_ROLE)),

@@ -32,6 +32,11 @@ impl Kind for CaExclusionKind {
         KIND
     }
 
+    /// Nothing but the app's appId (a `refs` when the app is created by the same apply).
+    fn after(&self) -> &'static [ObjectKind] {
+        &[]
+    }
+
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
         let Some(mfa) = cx
             .desired

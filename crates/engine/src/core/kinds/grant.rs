@@ -29,6 +29,11 @@ impl Kind for GrantKind {
         KIND
     }
 
+    /// The client's service principal before its grants.
+    fn after(&self) -> &'static [ObjectKind] {
+        &[ObjectKind::ServicePrincipal]
+    }
+
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
         let (Some(consent), Some(resolved)) = (cx.desired.app.admin_consent, &cx.resolved) else {
             return Ok(());
@@ -114,7 +119,7 @@ impl Kind for GrantKind {
         let created = match c.action {
             Action::Create => {
                 let mut body = c.payload.clone();
-                body["id"] = json!(new_id("grant"));
+                body["id"] = json!(new_id("id"));
                 o.grants
                     .push(parse(&body).ok_or_else(|| BadChange::new(KIND, "cannot parse"))?);
                 body

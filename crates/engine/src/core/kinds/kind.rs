@@ -36,8 +36,8 @@ pub trait Kind: Sync {
     fn prior_state(&self, observed: &Observed, change: &Change) -> Value;
 
     /// What Graph does with `change`, applied to `observed` (for `simulate_apply`); returns what
-    /// Graph would answer (the created object, or `null`). `new_id` gives ids for created
-    /// objects.
+    /// Graph would answer (the created object, or `null`). `new_id(property)` gives the value
+    /// Graph gives a created object's `property` (`id`, `appId`).
     fn simulate(
         &self,
         observed: &mut Observed,
@@ -47,6 +47,10 @@ pub trait Kind: Sync {
 
     /// The least-privileged application permissions this kind needs for `desired`.
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions);
+
+    /// The kinds whose changes Graph needs made before this kind's start, besides the objects a
+    /// change references (its `refs`): apply runs every other kind at the same time.
+    fn after(&self) -> &'static [ObjectKind];
 
     /// How apply sends this kind's changes.
     fn sending(&self) -> Sending {

@@ -22,6 +22,11 @@ impl Kind for PerUserMfaKind {
         KIND
     }
 
+    /// Nothing: a user's per-user MFA state depends on no object of the app.
+    fn after(&self) -> &'static [ObjectKind] {
+        &[]
+    }
+
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
         if !cx
             .desired

@@ -26,6 +26,11 @@ impl Kind for SecurityDefaultsKind {
         KIND
     }
 
+    /// Nothing: the tenant's setting depends on no object of the app.
+    fn after(&self) -> &'static [ObjectKind] {
+        &[]
+    }
+
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
         let Some(m) = &cx.desired.mfa else {
             return Ok(());

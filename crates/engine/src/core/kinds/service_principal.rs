@@ -25,6 +25,11 @@ impl Kind for ServicePrincipalKind {
         KIND
     }
 
+    /// The application (created, restored or changed) before its service principal.
+    fn after(&self) -> &'static [ObjectKind] {
+        &[ObjectKind::Application]
+    }
+
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
         let object = ObjectRef {
             kind: KIND,
@@ -79,7 +84,7 @@ impl Kind for ServicePrincipalKind {
         let raw = match (c.action, &o.service_principal) {
             (Action::Create, _) => {
                 let mut body = c.payload.clone();
-                body["id"] = json!(new_id("sp"));
+                body["id"] = json!(new_id("id"));
                 body
             }
             (Action::Update, Some(sp)) => merge_patch(&sp.to_json(), &c.payload),

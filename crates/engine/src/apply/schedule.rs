@@ -1,0 +1,125 @@
+//! The order of an apply's writes: a dependency graph of the plan's changes, by kind. The
+//! changes of one kind are sent together, that kind's way; a kind starts once the kinds it
+//! waits for are done — those its [`Kind::after`] names and those of the objects its changes
+//! reference (`refs`: a conditional access exclusion waits for the created application's appId,
+//! a grant for the created service principal's id) — and every kind that waits for nothing
+//! starts at once. So the critical path is only what Graph needs: application → service
+//! principal → grants and assignments, with per-user MFA, security defaults and the exclusions
+//! (paced at one request per second) running beside it.
+//!
+//! A stop — a kind whose writes failed, or the caller's cancel ([`ApplyOptions::cancel`]) —
+//! lets the kinds in flight finish and starts no other; the failure of the lowest rank is
+//! returned.
+
+use std::collections::BTreeSet;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
+use super::ApplyOptions;
+use super::send::Writer;
+use crate::core::kinds::{self, Kind};
+use crate::core::plan::{Change, ObjectKind, Plan};
+use crate::error::StopCause;
+
+/// The changes of one kind and the kinds they wait for.
+pub(super) struct Step<'p> {
+    pub kind: &'static dyn Kind,
+    pub changes: Vec<&'p Change>,
+    pub after: BTreeSet<ObjectKind>,
+}
+
+/// The plan's actionable changes as steps, in rank order.
+pub(super) fn steps(plan: &Plan) -> Vec<Step<'_>> {
+    let mut changes: Vec<&Change> = plan.actionable().collect();
+    changes.sort_by_key(|c| c.object.kind.rank());
+    let mut out: Vec<Step<'_>> = Vec::new();
+    for c in changes {
+        match out.last_mut() {
+            Some(s) if s.kind.kind() == c.object.kind => s.changes.push(c),
+            _ => out.push(Step {
+                kind: kinds::of(c.object.kind),
+                changes: vec![c],
+                after: BTreeSet::new(),
+            }),
+        }
+    }
+    let present: BTreeSet<ObjectKind> = out.iter().map(|s| s.kind.kind()).collect();
+    for s in &mut out {
+        let own = s.kind.kind();
+        let referenced = s
+            .changes
+            .iter()
+            .flat_map(|c| c.refs.iter().map(|r| r.created_by.kind));
+        s.after = s
+            .kind
+            .after()
+            .iter()
+            .copied()
+            .chain(referenced)
+            .filter(|k| *k != own && present.contains(k))
+            .collect();
+    }
+    out
+}
+
+/// Makes every step wait for all the steps before it (rank order): one kind at a time.
+pub(super) fn one_after_another(steps: &mut [Step<'_>]) {
+    let mut before = BTreeSet::new();
+    for s in steps.iter_mut() {
+        s.after.extend(before.iter().copied());
+        before.insert(s.kind.kind());
+    }
+}
+
+/// Why the writes stopped, and the kind that failed (none when interrupted).
+pub(super) struct Halt {
+    pub cause: StopCause,
+    pub kind: Option<ObjectKind>,
+}
+
+/// Sends every step once the steps it waits for are done, until a stop.
+pub(super) async fn run(
+    writer: &Writer<'_>,
+    steps: Vec<Step<'_>>,
+    opts: &ApplyOptions,
+) -> Result<(), Halt> {
+    let mut waiting = steps;
+    let mut done: BTreeSet<ObjectKind> = BTreeSet::new();
+    let mut halts: Vec<Halt> = Vec::new();
+    let mut running = FuturesUnordered::new();
+    loop {
+        let stop = !halts.is_empty() || opts.cancelled();
+        let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut waiting)
+            .into_iter()
+            .partition(|s| !stop && s.after.is_subset(&done));
+        waiting = rest;
+        for s in ready {
+            running.push(async move {
+                let kind = s.kind.kind();
+                (kind, writer.send(s.kind, &s.changes).await)
+            });
+        }
+        match running.next().await {
+            None => break,
+            Some((kind, Ok(()))) => {
+                done.insert(kind);
+            }
+            Some((kind, Err(cause))) => halts.push(Halt {
+                kind: matches!(cause, StopCause::Failed(_)).then_some(kind),
+                cause,
+            }),
+        }
+    }
+    if halts.is_empty() && !waiting.is_empty() {
+        halts.push(Halt {
+            cause: StopCause::Interrupted,
+            kind: None,
+        });
+    }
+    halts.sort_by_key(|h| h.kind.map_or(u8::MAX, |k| k.rank()));
+    halts.into_iter().next().map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests;

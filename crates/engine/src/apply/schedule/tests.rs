@@ -1,0 +1,112 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::*;
+use crate::core::plan::{Action, ChangeId, CreatedRef, ObjectRef, Outputs};
+
+fn change(kind: ObjectKind, key: &str, action: Action) -> Change {
+    Change::new(
+        ObjectRef {
+            kind,
+            key: key.into(),
+            display: key.into(),
+            id: None,
+        },
+        action,
+        "test",
+    )
+}
+
+fn referencing(mut c: Change, kind: ObjectKind, key: &str) -> Change {
+    c.refs.push(CreatedRef {
+        at: "/x".into(),
+        created_by: ChangeId {
+            kind,
+            key: key.into(),
+        },
+        property: "id".into(),
+    });
+    c
+}
+
+fn plan(changes: Vec<Change>) -> Plan {
+    Plan {
+        tenant: "t".into(),
+        cloud: "public".into(),
+        changes,
+        notes: vec![],
+        unmanaged: vec![],
+        outputs: Outputs::default(),
+    }
+}
+
+fn waits(p: &Plan) -> BTreeMap<ObjectKind, BTreeSet<ObjectKind>> {
+    steps(p)
+        .into_iter()
+        .map(|s| (s.kind.kind(), s.after))
+        .collect()
+}
+
+use ObjectKind::*;
+
+#[test]
+fn from_an_empty_tenant_only_the_created_objects_are_waited_for() {
+    let p = plan(vec![
+        referencing(change(ConditionalAccessPolicy, "p1", Action::Update), Application, "app"),
+        referencing(change(ConditionalAccessPolicy, "p2", Action::Update), Application, "app"),
+        change(PerUserMfa, "carol", Action::Update),
+        change(SecurityDefaults, "sd", Action::Update),
+        referencing(change(AppRoleAssignment, "alice", Action::Create), ServicePrincipal, "app"),
+        referencing(change(OAuth2PermissionGrant, "graph", Action::Create), ServicePrincipal, "app"),
+        referencing(change(ServicePrincipal, "app", Action::Create), Application, "app"),
+        change(Application, "app", Action::Create),
+    ]);
+    let w = waits(&p);
+    let set = |k: &[ObjectKind]| k.iter().copied().collect::<BTreeSet<_>>();
+    assert_eq!(w[&Application], set(&[]));
+    assert_eq!(w[&ServicePrincipal], set(&[Application]));
+    assert_eq!(w[&OAuth2PermissionGrant], set(&[ServicePrincipal]));
+    assert_eq!(w[&AppRoleAssignment], set(&[ServicePrincipal]));
+    // Beside the chain: per-user MFA and security defaults wait for nothing, the exclusions
+    // only for the application's appId.
+    assert_eq!(w[&SecurityDefaults], set(&[]));
+    assert_eq!(w[&PerUserMfa], set(&[]));
+    assert_eq!(w[&ConditionalAccessPolicy], set(&[Application]));
+    // One step per kind, in rank order, with every change of the kind.
+    let s = steps(&p);
+    let kinds: Vec<ObjectKind> = s.iter().map(|s| s.kind.kind()).collect();
+    let mut sorted = kinds.clone();
+    sorted.sort_by_key(|k| k.rank());
+    assert_eq!(kinds, sorted);
+    assert_eq!(s.last().unwrap().changes.len(), 2);
+}
+
+#[test]
+fn kinds_wait_only_for_kinds_the_plan_changes() {
+    // The application exists: its service principal is created at once, the grant after it.
+    let p = plan(vec![
+        change(ServicePrincipal, "app", Action::Create),
+        referencing(change(OAuth2PermissionGrant, "graph", Action::Create), ServicePrincipal, "app"),
+        change(ConditionalAccessPolicy, "p1", Action::Update),
+        change(Application, "app", Action::NoOp),
+    ]);
+    let w = waits(&p);
+    assert!(w[&ServicePrincipal].is_empty());
+    assert!(w[&ConditionalAccessPolicy].is_empty());
+    assert_eq!(w[&OAuth2PermissionGrant].len(), 1);
+    assert!(!w.contains_key(&Application), "no-ops are not sent");
+}
+
+#[test]
+fn one_after_another_waits_for_every_kind_before() {
+    let p = plan(vec![
+        change(Application, "app", Action::Create),
+        change(PerUserMfa, "carol", Action::Update),
+        change(SecurityDefaults, "sd", Action::Update),
+    ]);
+    let mut s = steps(&p);
+    one_after_another(&mut s);
+    let w: Vec<BTreeSet<ObjectKind>> = s.into_iter().map(|s| s.after).collect();
+    assert!(w[0].is_empty());
+    assert_eq!(w[1], [Application].into_iter().collect());
+    assert_eq!(w[2], [Application, SecurityDefaults].into_iter().collect());
+}
