@@ -53,11 +53,19 @@ demo:
 	CARGO="$(CARGO)" ./scripts/demo.sh
 
 ## Benchmarks (crates/bench): release build, every scenario against graph-emulator with injected
-## latency, batched and naive; writes docs/benchmarks.md. Takes a few minutes.
-.PHONY: bench bench-smoke
+## latency and Graph's limits, batched and naive; writes docs/benchmarks.md, then fails if the code
+## it measured was not committed (the document records the commit). Takes a few minutes.
+.PHONY: bench bench-check bench-smoke
 bench:
 	$(CARGO) build --release -p entractl -p entractl-bench --bins
 	target/release/entractl-bench --entractl target/release/entractl --out docs/benchmarks.md
+	target/release/entractl-bench --check --out docs/benchmarks.md
+
+## Fails when docs/benchmarks.md was measured on a commit older than the last change under crates/
+## and src/ (or on uncommitted code).
+bench-check:
+	$(CARGO) build --release -p entractl-bench --bins
+	target/release/entractl-bench --check --out docs/benchmarks.md
 
 ## The same harness with tiny sizes on the debug build (also run by `make test`: tests/bench_smoke.rs).
 bench-smoke:

@@ -22,6 +22,7 @@ fn smoke_run_measures_every_scenario_and_naive_mode_sends_no_batch() {
         root: root(),
         scratch: Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-smoke-test"),
         smoke: true,
+        only: None,
     };
     let _ = std::fs::remove_dir_all(&opts.scratch);
     let (report, results) = run_all(&opts).unwrap_or_else(|e| panic!("{e}"));
@@ -46,16 +47,31 @@ fn smoke_run_measures_every_scenario_and_naive_mode_sends_no_batch() {
     );
     assert!(naive.traffic.http_requests > batched.traffic.http_requests);
 
-    // Scenario 2: both modes apply without duplicates and converge.
+    // Scenario 2: both modes apply without duplicates, journal every change and converge.
     assert_eq!(results.apply_from_empty.len(), 2);
     for a in &results.apply_from_empty {
         assert!(a.duplicates.is_empty(), "{a:?}");
         assert!(a.converged, "{a:?}");
+        assert!(a.journal_entries.iter().all(|&n| n > 0), "{a:?}");
     }
     assert_eq!(results.apply_from_empty[1].runs.traffic.batches, 0);
+    // The same changes journaled in both modes.
+    assert_eq!(
+        results.apply_from_empty[0].journal_entries,
+        results.apply_from_empty[1].journal_entries
+    );
 
-    // Scenario 3 is measured or says why not.
+    // Scenario 3 is measured or says why not; under Graph's limits, the resource units used
+    // are counted (the smoke tenant stays within its burst: nothing answered 429).
     assert!(!results.assignments.is_empty() || results.assignments_skipped.is_some());
+    let limited = results.assignments_limited.as_ref().expect("scenario 3 under limits");
+    assert!(limited.resource_units.iter().all(|&r| r > 0), "{limited:?}");
+    assert_eq!(limited.throttled, vec![0]);
+
+    // The large scenario's plan under limits ran and converged reads were counted.
+    let large = results.large.as_ref().expect("the large plan ran");
+    assert!(large.runs.codes.iter().all(|&c| c == 2), "{large:?}");
+    assert!(large.resource_units[0] > 100, "{large:?}");
 
     // Fleet: several converged tenants in one emulator, each in sync and each sending exactly
     // the Graph operations of the single-tenant plan of scenario 1.
@@ -73,11 +89,13 @@ fn smoke_run_measures_every_scenario_and_naive_mode_sends_no_batch() {
         "## 3. ",
         "## 4. ",
         "## 5. ",
+        "## 6. ",
         "## Fleet scale",
     ] {
         assert!(text.contains(title), "missing {title}:\n{text}");
     }
     assert!(text.contains("Smoke run"));
+    assert!(text.contains("| commit | `"));
     assert!(text.contains("| hand | written |"));
     assert!(!text.contains("sandbox-ci-secret"));
 }

@@ -5,6 +5,7 @@
 //! (tiny sizes) and assert only request counts and outcomes, which do not depend on the machine.
 
 pub mod analyze;
+pub mod fresh;
 pub mod machine;
 pub mod measure;
 pub mod report;

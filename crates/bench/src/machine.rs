@@ -14,8 +14,10 @@ pub struct Machine {
     pub memory: String,
     /// Kernel release.
     pub kernel: String,
-    /// `git describe --always --dirty` of the checkout.
-    pub git_revision: String,
+    /// The commit checked out (`git rev-parse HEAD`).
+    pub commit: String,
+    /// Whether crates/ or src/ had uncommitted changes.
+    pub uncommitted_code: bool,
     /// UTC date and time of the run.
     pub date: String,
 }
@@ -41,21 +43,23 @@ pub fn detect(root: &Path) -> Machine {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());
-    let git_revision = Command::new("git")
-        .args(["describe", "--always", "--dirty", "--abbrev=12"])
+    let commit = Command::new("git")
+        .args(["rev-parse", "HEAD"])
         .current_dir(root)
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown (not a git checkout)".into());
+    let uncommitted_code = crate::fresh::code_changed(root);
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     Machine {
         cpus,
         cpu_model,
         memory,
         kernel,
-        git_revision,
+        commit,
+        uncommitted_code,
         date,
     }
 }

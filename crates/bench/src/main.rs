@@ -23,12 +23,20 @@ struct Args {
     /// Tiny sizes, one run each: checks that the harness works (CI).
     #[arg(long)]
     smoke: bool,
+    /// Only these scenarios (comma-separated numbers, 1–7), to try a change; the report is not
+    /// complete, so write it elsewhere than docs/benchmarks.md (--out).
+    #[arg(long, value_delimiter = ',')]
+    only: Option<Vec<usize>>,
+    /// Run nothing: check that the report (--out) was measured on committed code no older than
+    /// the last change under crates/ and src/.
+    #[arg(long)]
+    check: bool,
 }
 
 fn main() -> ExitCode {
     match run(Args::parse()) {
         Ok(path) => {
-            eprintln!("wrote {}", path.display());
+            eprintln!("done: {}", path.display());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -41,17 +49,6 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<PathBuf, BenchError> {
     let root =
         std::fs::canonicalize(&args.root).map_err(|e| BenchError::io("open", &args.root, e))?;
-    let entractl = if args.entractl.is_absolute() {
-        args.entractl.clone()
-    } else {
-        root.join(&args.entractl)
-    };
-    if !entractl.is_file() {
-        return Err(BenchError::Other(format!(
-            "no entractl binary at `{}`: run `cargo build --release --bin entractl` (or `make bench`), or pass --entractl PATH",
-            entractl.display()
-        )));
-    }
     let out = args.out.clone().unwrap_or_else(|| {
         if args.smoke {
             PathBuf::from("target/benchmarks-smoke.md")
@@ -64,6 +61,28 @@ fn run(args: Args) -> Result<PathBuf, BenchError> {
     } else {
         root.join(out)
     };
+    if args.check {
+        let doc = std::fs::read_to_string(&out).map_err(|e| BenchError::io("read", &out, e))?;
+        entractl_bench::fresh::check(&root, &doc)?;
+        eprintln!("{} describes the code (commit checked)", out.display());
+        return Ok(out);
+    }
+    if args.only.is_some() && out.ends_with("docs/benchmarks.md") {
+        return Err(BenchError::Other(
+            "--only writes an incomplete report: give another --out than docs/benchmarks.md".into(),
+        ));
+    }
+    let entractl = if args.entractl.is_absolute() {
+        args.entractl.clone()
+    } else {
+        root.join(&args.entractl)
+    };
+    if !entractl.is_file() {
+        return Err(BenchError::Other(format!(
+            "no entractl binary at `{}`: run `cargo build --release --bin entractl` (or `make bench`), or pass --entractl PATH",
+            entractl.display()
+        )));
+    }
     let scratch = root.join("target").join(if args.smoke {
         "bench-smoke-scratch"
     } else {
@@ -75,6 +94,7 @@ fn run(args: Args) -> Result<PathBuf, BenchError> {
         root: root.clone(),
         scratch,
         smoke: args.smoke,
+        only: args.only.clone(),
     };
     let (report, _) = run_all(&opts)?;
     // The hand-written section lives in docs/benchmarks.md: keep it (also in a smoke report).

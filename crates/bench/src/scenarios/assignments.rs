@@ -1,37 +1,20 @@
-//! Scenario 3: assignments and the per-user MFA scan at scale.
+//! Scenario 3: a spec assigning thousands of users and hundreds of groups, with the per-user MFA
+//! scan of a 10,000-member group: request counts, memory, and the plan under Graph's limits.
 
 use graph_emulator::scenarios::EMPTY_TENANT_ID;
 use graph_emulator::{Knobs, TenantSource};
 
-use super::common::{Measured, Options, Results, TABLE_HEAD, Target, latency, path_str, start};
-use crate::BenchError;
-use crate::analyze::{self, Traffic};
+use super::throttled::{self, HEAD};
+use super::{Measured, Options, Results, TABLE_HEAD, Target, latency, path_str, start};
+use crate::analyze;
 use crate::stats::{fmt_kib, ratio};
+use crate::BenchError;
 
 /// Sizes of scenario 3.
 struct Sizes {
     users: usize,
     groups: usize,
     members: usize,
-}
-
-impl Sizes {
-    /// The sizes of a run (smoke: tiny).
-    fn of(smoke: bool) -> Sizes {
-        if smoke {
-            Sizes {
-                users: 50,
-                groups: 5,
-                members: 100,
-            }
-        } else {
-            Sizes {
-                users: 5000,
-                groups: 200,
-                members: 10000,
-            }
-        }
-    }
 }
 
 fn assignment_fixture(s: &Sizes) -> String {
@@ -65,11 +48,20 @@ fn assignment_spec(upns: &[String], s: &Sizes) -> String {
 }
 
 /// Scenario 3: assignments of many users and groups, per-user MFA scan of the group members.
-pub(super) fn assignments(
-    opts: &Options,
-    results: &mut Results,
-) -> Result<(String, String), BenchError> {
-    let sizes = Sizes::of(opts.smoke);
+pub(super) fn assignments(opts: &Options, results: &mut Results) -> Result<(String, String), BenchError> {
+    let sizes = if opts.smoke {
+        Sizes {
+            users: 50,
+            groups: 5,
+            members: 100,
+        }
+    } else {
+        Sizes {
+            users: 5000,
+            groups: 200,
+            members: 10000,
+        }
+    };
     let title = format!(
         "3. Assignments of {} users and {} groups, per-user MFA scan of {} group members",
         sizes.users, sizes.groups, sizes.members
@@ -134,56 +126,46 @@ pub(super) fn assignments(
     let looked_up = analyze::operations_matching(first, "/users")
         - analyze::operations_matching(first, "/authentication/requirements");
     let scanned = analyze::operations_matching(first, "/authentication/requirements");
-    if let Some(reason) = not_measured(&sizes, first, looked_up, scanned) {
-        results.assignments_skipped = Some(reason.clone());
-        return Ok((title, skipped_body(&reason, &sizes)));
-    }
-    let body = assignments_body(&sizes, bound, &rows, (looked_up, scanned));
-    results.assignments = rows;
-    Ok((title, body))
-}
-
-/// Why scenario 3 measured nothing: entractl sent no lookup or per-user MFA read.
-fn not_measured(s: &Sizes, first: &Traffic, looked_up: usize, scanned: usize) -> Option<String> {
     let mut missing = Vec::new();
     if looked_up + analyze::operations_matching(first, "/groups") == 0 {
         missing.push(format!(
             "entractl sent no user or group request for the {} assigned users and {} groups \
              (assignments, issue 6, not in this build)",
-            s.users, s.groups
+            sizes.users, sizes.groups
         ));
     }
     if scanned == 0 {
         missing.push(format!(
             "entractl read no per-user MFA state of the {} group members (per-user MFA scan, \
              issue 7, not in this build)",
-            s.members
+            sizes.members
         ));
     }
-    (!missing.is_empty()).then(|| missing.join("; "))
-}
-
-/// Scenario 3's report section when it measured nothing.
-fn skipped_body(reason: &str, sizes: &Sizes) -> String {
-    format!(
-        "Skipped: {reason}. The harness runs this scenario (a tenant of {} users with \
-         `Mac Users` of {} members and {} more groups, a spec assigning {} users and {} \
-         groups) and reports figures once entractl reads them.\n",
-        sizes.members.max(sizes.users),
-        sizes.members,
-        sizes.groups - 1,
-        sizes.users,
-        sizes.groups
-    )
-}
-
-/// Scenario 3's report section: the table, the lower bound, peak memory and the operations.
-fn assignments_body(
-    sizes: &Sizes,
-    bound: usize,
-    rows: &[Measured],
-    (looked_up, scanned): (usize, usize),
-) -> String {
+    if !missing.is_empty() {
+        let reason = missing.join("; ");
+        results.assignments_skipped = Some(reason.clone());
+        return Ok((
+            title,
+            format!(
+                "Skipped: {reason}. The harness runs this scenario (a tenant of {} users with \
+                 `Mac Users` of {} members and {} more groups, a spec assigning {} users and {} \
+                 groups) and reports figures once entractl reads them.\n",
+                sizes.members.max(sizes.users),
+                sizes.members,
+                sizes.groups - 1,
+                sizes.users,
+                sizes.groups
+            ),
+        ));
+    }
+    let limited = throttled::measure(
+        &target,
+        &emu,
+        &spec_s,
+        if opts.smoke { 5 } else { 50 },
+        opts.runs(),
+        "s3-limits",
+    )?;
     let mut body = format!(
         "`entractl plan` of a spec assigning {} users and {} groups (`Mac Users` with {} members, \
          {} groups of 10) with per-user MFA `disabledForAppUsers` (the preset), on a P1 tenant \
@@ -193,7 +175,7 @@ fn assignments_body(
         sizes.members,
         sizes.groups - 1
     );
-    for m in rows {
+    for m in &rows {
         body.push_str(&m.row());
         body.push('\n');
     }
@@ -224,5 +206,17 @@ fn assignments_body(
     body.push_str(&format!(
         "- Operations: {looked_up} on users, {scanned} per-user MFA reads.\n"
     ));
-    body
+    body.push_str(&format!(
+        "\nThe same plan under Graph's identity and access limits (the emulator's `graphLimits`; \
+         a tenant of {} users: {} resource units per 10 seconds for the application), the \
+         bucket full at the start of each run, {} run(s):\n\n{HEAD}\n{}\n\n{}",
+        sizes.members.max(sizes.users),
+        limited.quota,
+        opts.runs(),
+        limited.row(),
+        limited.targets()
+    ));
+    results.assignments = rows;
+    results.assignments_limited = Some(limited);
+    Ok((title, body))
 }

@@ -1,4 +1,4 @@
-//! The fleet scenario (issue 10): many tenants in one run.
+//! Fleet scale (issue 10): `entractl plan --fleet` of many converged tenants in one emulator.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -8,19 +8,47 @@ use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
 use graph_emulator::{Knobs, RunningEmulator, TenantSource};
 use serde_json::Value;
 
-use super::common::{
-    CONTOSO, FleetMeasured, Options, Results, Target, latency, path_str, set_ca_policies, start,
-    step_failed,
-};
-use crate::BenchError;
+use super::{CONTOSO, Options, Results, Target, latency, path_str, set_ca_policies, start, step_failed};
 use crate::analyze::{self, Traffic};
-use crate::measure::{self};
+use crate::measure;
 use crate::stats::{fmt_duration, fmt_kib, median, min};
+use crate::BenchError;
+
+/// One run of the fleet scenario.
+#[derive(Debug, Clone)]
+pub struct FleetMeasured {
+    /// Tenants in the fleet (each a converged copy of scenario 1's tenant).
+    pub tenants: usize,
+    /// `--parallel`.
+    pub parallel: usize,
+    /// Injected latency per request.
+    pub latency_ms: u64,
+    /// The whole run's requests.
+    pub traffic: Traffic,
+    /// Graph operations of each tenant (by tenant id), token and envelopes left out.
+    pub per_tenant: BTreeMap<String, usize>,
+    /// Graph operations of one single-tenant plan of the same tenant (scenario 1, batched).
+    pub single_tenant: Option<usize>,
+    /// The `plan --fleet` process.
+    pub walls: Vec<Duration>,
+    pub rss: Vec<u64>,
+    pub codes: Vec<i32>,
+}
+
+impl FleetMeasured {
+    /// Every tenant sent exactly the single-tenant figure.
+    pub fn per_tenant_equal(&self) -> bool {
+        self.per_tenant.len() == self.tenants
+            && self
+                .single_tenant
+                .is_some_and(|n| self.per_tenant.values().all(|&v| v == n))
+    }
+}
 
 /// Adds `count - 1` copies of the emulator's default tenant under new tenant ids (the directory,
 /// the converged app and the automation client included); returns every tenant id, the original
 /// first.
-pub(super) fn clone_tenant(emu: &RunningEmulator, count: usize) -> Vec<String> {
+fn clone_tenant(emu: &RunningEmulator, count: usize) -> Vec<String> {
     let original = emu.tenant_id();
     let ids: Vec<String> = (1..count).map(|_| emu.state().new_guid()).collect();
     let mut state = emu.state().write();
@@ -113,29 +141,6 @@ pub(super) fn fleet(opts: &Options, results: &mut Results) -> Result<(String, St
     }
     emu.shutdown();
 
-    let body = fleet_body(opts, policies, &m);
-    results.fleet = Some(m);
-    Ok(("Fleet scale (issue 10)".into(), body))
-}
-
-/// Graph operations per tenant (from the token), tokens and `$batch` envelopes left out.
-pub(super) fn per_tenant_operations(log: &[graph_emulator::LogEntry]) -> BTreeMap<String, usize> {
-    let mut out: BTreeMap<String, usize> = BTreeMap::new();
-    for e in log {
-        let envelope = e.batch_id.is_none() && e.template.ends_with("/$batch");
-        if envelope || e.template.starts_with("/{tenant}") {
-            continue;
-        }
-        if let Some(t) = &e.tenant {
-            *out.entry(t.clone()).or_default() += 1;
-        }
-    }
-    out
-}
-
-/// The fleet scenario's report section: the table and the targets.
-fn fleet_body(opts: &Options, policies: usize, m: &FleetMeasured) -> String {
-    let (parallel, lat) = (m.parallel, m.latency_ms);
     let wall = median(&m.walls).unwrap_or_default();
     let peak = m.rss.iter().copied().max();
     let mut body = format!(
@@ -213,5 +218,21 @@ fn fleet_body(opts: &Options, policies: usize, m: &FleetMeasured) -> String {
             "**no**"
         }
     ));
-    body
+    results.fleet = Some(m);
+    Ok(("Fleet scale (issue 10)".into(), body))
+}
+
+/// Graph operations per tenant (from the token), tokens and `$batch` envelopes left out.
+fn per_tenant_operations(log: &[graph_emulator::LogEntry]) -> BTreeMap<String, usize> {
+    let mut out: BTreeMap<String, usize> = BTreeMap::new();
+    for e in log {
+        let envelope = e.batch_id.is_none() && e.template.ends_with("/$batch");
+        if envelope || e.template.starts_with("/{tenant}") {
+            continue;
+        }
+        if let Some(t) = &e.tenant {
+            *out.entry(t.clone()).or_default() += 1;
+        }
+    }
+    out
 }

@@ -1,23 +1,40 @@
-//! Scenarios 4 and 5: the emulator's throughput and load time, and `validate`.
+//! The emulator's own speed: throughput of key lookups and the load time of `large`.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
 use graph_emulator::{EmulatorConfig, Knobs, TenantSource};
 use serde_json::Value;
 
-use super::common::{CONTOSO, Options, path_str, start, step_failed};
+use super::{CONTOSO, Options, start};
 use crate::BenchError;
-use crate::measure::{self};
-use crate::stats::{fmt_duration, fmt_kib, median, min};
+use crate::stats::{fmt_duration, median, min};
+
+/// A token for the emulator's CI client (loopback only).
+async fn token(client: &reqwest::Client, base: &str, tenant: &str) -> Result<String, BenchError> {
+    let resp = client
+        .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", CI_CLIENT_ID),
+            ("client_secret", CI_CLIENT_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .map_err(|e| BenchError::Other(format!("emulator token request failed: {e}")))?;
+    let v: Value = resp
+        .json()
+        .await
+        .map_err(|e| BenchError::Other(format!("emulator token answer unreadable: {e}")))?;
+    v.get("access_token")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| BenchError::Other("the emulator issued no access token".into()))
+}
 
 /// GETs per second with `connections` keep-alive connections for `secs`.
-pub(super) fn throughput(
-    base: &str,
-    connections: usize,
-    duration: Duration,
-) -> Result<f64, BenchError> {
+fn throughput(base: &str, connections: usize, duration: Duration) -> Result<f64, BenchError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -111,68 +128,5 @@ pub(super) fn emulator_speed(opts: &Options) -> Result<(String, String), BenchEr
         fmt_duration(median(&loads).unwrap_or_default()),
         fmt_duration(min(&loads).unwrap_or_default()),
     ));
-    Ok(("4. Emulator throughput and load time".into(), body))
-}
-
-/// Scenario 5: `entractl validate` of the example specs.
-pub(super) fn validate(opts: &Options) -> Result<(String, String), BenchError> {
-    let dir = opts.root.join("specs");
-    let mut specs: Vec<String> = std::fs::read_dir(&dir)
-        .map_err(|e| BenchError::io("read", &dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .map(|p| path_str(p.strip_prefix(&opts.root).unwrap_or(&p)))
-        .collect();
-    specs.sort();
-    let runs = if opts.smoke { 2 } else { 15 };
-    let mut walls = Vec::new();
-    let mut rss = Vec::new();
-    for i in 0..runs {
-        let mut c = Command::new(&opts.entractl);
-        c.current_dir(&opts.root)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("NO_COLOR", "1")
-            .args(["--color", "never", "validate"])
-            .args(&specs);
-        let r = measure::run(&c, &opts.scratch.join(format!("s5-{i}")))?;
-        if r.code != 0 {
-            return Err(step_failed("scenario 5 (validate)", "validate", &r));
-        }
-        walls.push(r.wall);
-        rss.extend(r.peak_rss_kib);
-    }
-    let body = format!(
-        "`entractl validate {}` (one process, no network): {runs} runs, median {}, min {}, peak \
-         RSS {}.\n",
-        specs.join(" "),
-        fmt_duration(median(&walls).unwrap_or_default()),
-        fmt_duration(min(&walls).unwrap_or_default()),
-        rss.iter()
-            .max()
-            .map_or("not measured".into(), |k| fmt_kib(*k)),
-    );
-    Ok(("5. `validate` of the example specs".into(), body))
-}
-
-/// A token for the emulator's CI client (loopback only).
-async fn token(client: &reqwest::Client, base: &str, tenant: &str) -> Result<String, BenchError> {
-    let resp = client
-        .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", CI_CLIENT_ID),
-            ("client_secret", CI_CLIENT_SECRET),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .map_err(|e| BenchError::Other(format!("emulator token request failed: {e}")))?;
-    let v: Value = resp
-        .json()
-        .await
-        .map_err(|e| BenchError::Other(format!("emulator token answer unreadable: {e}")))?;
-    v.get("access_token")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| BenchError::Other("the emulator issued no access token".into()))
+    Ok(("5. Emulator throughput and load time".into(), body))
 }
