@@ -7,8 +7,10 @@
 //!   grows by one `$batch` per round trip;
 //! - Graph's `x-ms-throttle-limit-percentage` (sent once more than 0.8 of a limit is used)
 //!   ends slow start, halving the window once, and slows the growth the nearer the use gets to
-//!   [`HIGH_WATER`]; at or above it, and on a 429, the window halves — once per round trip:
-//!   answers to requests sent before the last decrease no longer change it;
+//!   [`HIGH_WATER`]; at or above it the window shrinks to [`NEAR_DECREASE`] of itself, on a 429
+//!   it halves — once per round trip: answers to requests sent before the last decrease no
+//!   longer change it. The mark is high and the decrease gentle so that the bucket is spent:
+//!   a margin kept unused at the end of a throttle-bound run is time lost;
 //! - a 429 also holds every new request until its `Retry-After` has passed (or the back-off
 //!   base when Graph gives none), so throttled requests never come back as a storm.
 //!
@@ -26,8 +28,10 @@ use tokio::time::Instant;
 use crate::batch::MAX_BATCH;
 use crate::retry::retry_after;
 
-/// Share of a limit at which the window halves.
-pub const HIGH_WATER: f64 = 0.95;
+/// Share of a limit at which the window shrinks.
+pub const HIGH_WATER: f64 = 0.98;
+/// What is left of the window when an answer reports [`HIGH_WATER`] (a 429 halves it).
+pub const NEAR_DECREASE: f64 = 0.7;
 /// Share of a limit from which Graph reports it (`x-ms-throttle-limit-percentage`).
 pub const REPORTED_FROM: f64 = 0.8;
 /// The header Graph sends once more than 0.8 of a limit is used (0.8 to 1.8).
@@ -131,22 +135,24 @@ impl Window {
             Signal::Clear => self.limit += step,
             Signal::Near(u) if u < HIGH_WATER => {
                 if self.slow_start {
-                    self.decrease(sent);
+                    self.decrease(sent, 0.5);
                 } else {
                     let room = ((HIGH_WATER - u) / (HIGH_WATER - REPORTED_FROM)).clamp(0.0, 1.0);
                     self.limit += step * room;
                 }
             }
-            Signal::Near(_) | Signal::Throttled(_) => self.decrease(sent),
+            Signal::Near(_) => self.decrease(sent, NEAR_DECREASE),
+            Signal::Throttled(_) => self.decrease(sent, 0.5),
         }
         self.limit = self.limit.clamp(self.min, self.max);
     }
 
-    /// Halves the window, once for the requests sent since the last decrease.
-    fn decrease(&mut self, sent: u64) {
+    /// Shrinks the window to `factor` of itself, once for the requests sent since the last
+    /// decrease.
+    fn decrease(&mut self, sent: u64, factor: f64) {
         self.slow_start = false;
         if sent == self.epoch {
-            self.limit *= 0.5;
+            self.limit *= factor;
             self.epoch += 1;
         }
     }

@@ -48,23 +48,33 @@ fn the_first_report_of_a_limit_ends_slow_start_with_one_halving() {
 }
 
 #[test]
-fn the_high_water_mark_and_429_halve_once_per_round_trip() {
+fn the_high_water_mark_and_429_shrink_once_per_round_trip() {
     let mut w = Window::new(160, 20, 640);
     w.on_answer(w.epoch(), 20, Signal::Near(0.82));
     assert_eq!(w.limit(), 80);
     let sent = w.epoch();
     w.on_answer(sent, 20, Signal::Near(0.97));
+    assert!(w.limit() >= 80, "below the high water mark it still grows");
+    let w80 = w.limit() as f64;
+    w.on_answer(sent, 20, Signal::Near(0.99));
     w.on_answer(sent, 20, Signal::Throttled(None));
-    assert_eq!(w.limit(), 40, "answers to one round trip halve it once");
-    // Answers to requests sent after the decrease halve it again.
+    assert_eq!(
+        w.limit(),
+        (w80 * NEAR_DECREASE) as usize,
+        "answers to one round trip shrink it once"
+    );
+    // Answers to requests sent after the decrease shrink it again: a 429 halves it.
+    let before = w.limit();
     w.on_answer(
         w.epoch(),
         20,
         Signal::Throttled(Some(Duration::from_secs(1))),
     );
-    assert_eq!(w.limit(), 20);
+    assert_eq!(w.limit(), before / 2);
     // Never below the floor (one full $batch).
-    w.on_answer(w.epoch(), 20, Signal::Throttled(None));
+    for _ in 0..3 {
+        w.on_answer(w.epoch(), 20, Signal::Throttled(None));
+    }
     assert_eq!(w.limit(), 20);
 }
 
