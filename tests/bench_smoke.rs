@@ -62,16 +62,24 @@ fn smoke_run_measures_every_scenario_and_naive_mode_sends_no_batch() {
     );
 
     // Scenario 3 is measured or says why not; under Graph's limits, the resource units used
-    // are counted (the smoke tenant stays within its burst: nothing answered 429).
+    // are counted: the same with the bucket full (within its burst: nothing answered 429) and
+    // spent (every unit waits for the refill), since the plan reads the same.
     assert!(!results.assignments.is_empty() || results.assignments_skipped.is_some());
-    let limited = results.assignments_limited.as_ref().expect("scenario 3 under limits");
-    assert!(limited.resource_units.iter().all(|&r| r > 0), "{limited:?}");
-    assert_eq!(limited.throttled, vec![0]);
+    let [full, spent] = &results.assignments_limited[..] else {
+        panic!("scenario 3 under limits: {:?}", results.assignments_limited)
+    };
+    assert!(!full.spent && spent.spent);
+    assert!(full.resource_units.iter().all(|&r| r > 0), "{full:?}");
+    assert_eq!(full.throttled, vec![0]);
+    assert_eq!(full.resource_units, spent.resource_units, "{spent:?}");
+    assert!(spent.floor(0) > full.floor(0), "{spent:?}");
 
-    // The large scenario's plan under limits ran and converged reads were counted.
-    let large = results.large.as_ref().expect("the large plan ran");
-    assert!(large.runs.codes.iter().all(|&c| c == 2), "{large:?}");
-    assert!(large.resource_units[0] > 100, "{large:?}");
+    // The large scenario's plan under limits ran, bucket full and spent, and found the changes.
+    assert_eq!(results.large.len(), 2, "{:?}", results.large);
+    for large in &results.large {
+        assert!(large.runs.codes.iter().all(|&c| c == 2), "{large:?}");
+        assert!(large.resource_units[0] > 100, "{large:?}");
+    }
 
     // Fleet: several converged tenants in one emulator, each in sync and each sending exactly
     // the Graph operations of the single-tenant plan of scenario 1.

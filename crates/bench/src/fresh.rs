@@ -32,7 +32,9 @@ pub fn verdict(
     contains: impl Fn(&str, &str) -> Option<bool>,
 ) -> Result<(), String> {
     let Some((commit, uncommitted)) = recorded else {
-        return Err("docs/benchmarks.md records no commit (`| commit | `HASH` |`); run `make bench`".into());
+        return Err(
+            "docs/benchmarks.md records no commit (`| commit | `HASH` |`); run `make bench`".into(),
+        );
     };
     if uncommitted {
         return Err(format!(
@@ -51,7 +53,11 @@ pub fn verdict(
 }
 
 fn git(root: &Path, args: &[&str]) -> Option<std::process::Output> {
-    Command::new("git").args(args).current_dir(root).output().ok()
+    Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .output()
+        .ok()
 }
 
 /// The last commit changing [`CODE_PATHS`].
@@ -72,8 +78,9 @@ pub fn code_changed(root: &Path) -> bool {
 
 /// Checks the report `doc` against the checkout at `root`.
 pub fn check(root: &Path, doc: &str) -> Result<(), BenchError> {
-    let last = last_code_change(root)
-        .ok_or_else(|| BenchError::Other("cannot read the git history of crates/ and src/".into()))?;
+    let last = last_code_change(root).ok_or_else(|| {
+        BenchError::Other("cannot read the git history of crates/ and src/".into())
+    })?;
     let contains = |a: &str, b: &str| {
         let out = git(root, &["merge-base", "--is-ancestor", a, b])?;
         match out.status.code() {

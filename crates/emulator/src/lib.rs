@@ -78,6 +78,11 @@ impl RunningEmulator {
             .limits
             .usage(&tenant_id.to_ascii_lowercase())
     }
+    /// Graph's limits (knob `graph_limits`): until the knobs are next set, each application's
+    /// resource-unit bucket in a tenant starts empty, as right after a run that spent it.
+    pub fn start_limits_spent(&self) {
+        lock(&self.state.throttle).limits.start_spent();
+    }
     /// Replace the realism knobs (throttling state starts afresh).
     pub fn set_knobs(&self, knobs: Knobs) {
         *lock(&self.state.knobs) = knobs;

@@ -119,7 +119,11 @@ const BASE_COSTS: &[(&str, &str, u32)] = &[
 ];
 
 /// Documented POST actions that read: no write cost.
-const READING_POSTS: &[&str] = &["/directoryObjects/getByIds", "/getObjectsById", "/isMemberOf"];
+const READING_POSTS: &[&str] = &[
+    "/directoryObjects/getByIds",
+    "/getObjectsById",
+    "/isMemberOf",
+];
 
 /// The cost of a request: `template` is the route template (`/groups/{id}/members`), `query`
 /// the decoded query parameters.
@@ -208,6 +212,8 @@ pub struct Usage {
 pub struct Limits {
     buckets: HashMap<(Scope, bool, String), Bucket>,
     usage: HashMap<String, Usage>,
+    /// New application+tenant resource-unit buckets start empty (see [`Limits::start_spent`]).
+    spent: bool,
 }
 
 /// One request to admit.
@@ -226,6 +232,15 @@ impl Limits {
     pub fn reset(&mut self) {
         self.buckets.clear();
         self.usage.clear();
+        self.spent = false;
+    }
+
+    /// Until the next reset, an application's resource-unit bucket in a tenant starts empty
+    /// instead of full, as if the application had just spent its quota there (a run right after
+    /// another): every resource unit then waits for the refill, which makes the floor of a run
+    /// its resource units divided by the refill rate.
+    pub fn start_spent(&mut self) {
+        self.spent = true;
     }
 
     /// The totals of `tenant` since the last reset.
@@ -235,11 +250,33 @@ impl Limits {
 
     /// Admits `r` at `now` (its costs taken from every bucket) and returns the headers of the
     /// answer, or refuses it without taking anything.
-    pub fn admit(&mut self, r: Request<'_>, now: Instant) -> Result<Vec<(String, String)>, Throttled> {
+    pub fn admit(
+        &mut self,
+        r: Request<'_>,
+        now: Instant,
+    ) -> Result<Vec<(String, String)>, Throttled> {
         let checks = [
-            (Scope::TenantApplication, false, r.tenant, Quota::resource_units(r.size), r.cost.resource_units),
-            (Scope::Application, false, "", APP_RESOURCE_UNITS, r.cost.resource_units),
-            (Scope::TenantApplication, true, r.tenant, APP_TENANT_WRITES, r.cost.writes),
+            (
+                Scope::TenantApplication,
+                false,
+                r.tenant,
+                Quota::resource_units(r.size),
+                r.cost.resource_units,
+            ),
+            (
+                Scope::Application,
+                false,
+                "",
+                APP_RESOURCE_UNITS,
+                r.cost.resource_units,
+            ),
+            (
+                Scope::TenantApplication,
+                true,
+                r.tenant,
+                APP_TENANT_WRITES,
+                r.cost.writes,
+            ),
             (Scope::Application, true, "", APP_WRITES, r.cost.writes),
             (Scope::Tenant, true, r.tenant, TENANT_WRITES, r.cost.writes),
         ];
@@ -260,7 +297,10 @@ impl Limits {
             used = used.max(1.0 - (b.tokens - units).max(0.0) / quota.quota);
         }
         if let Some((wait, scope, write, key)) = refusal {
-            self.usage.entry(r.tenant.to_string()).or_default().throttled += 1;
+            self.usage
+                .entry(r.tenant.to_string())
+                .or_default()
+                .throttled += 1;
             return Err(throttled(r, wait, scope, write, key));
         }
         for (scope, write, key, quota, units) in checks {
@@ -293,6 +333,7 @@ impl Limits {
         quota: &Quota,
         now: Instant,
     ) -> &mut Bucket {
+        let spent = self.spent && scope == Scope::TenantApplication && !write;
         let id = match scope {
             Scope::TenantApplication => format!("{app}/{key}"),
             Scope::Application => app.to_string(),
@@ -302,7 +343,7 @@ impl Limits {
             .buckets
             .entry((scope, write, id))
             .or_insert_with(|| Bucket {
-                tokens: quota.quota,
+                tokens: if spent { 0.0 } else { quota.quota },
                 at: now,
             });
         b.refill(quota, now);

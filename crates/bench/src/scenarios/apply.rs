@@ -8,7 +8,9 @@ use std::time::Duration;
 use graph_emulator::scenarios::P1_TENANT_ID;
 use graph_emulator::{Knobs, RunningEmulator, TenantSource};
 
-use super::{CONTOSO, Measured, Options, Results, Target, path_str, set_ca_policies, start, step_failed};
+use super::{
+    CONTOSO, Measured, Options, Results, Target, path_str, set_ca_policies, start, step_failed,
+};
 use crate::BenchError;
 use crate::stats::{fmt_duration, ratio};
 

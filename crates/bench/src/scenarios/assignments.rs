@@ -4,11 +4,11 @@
 use graph_emulator::scenarios::EMPTY_TENANT_ID;
 use graph_emulator::{Knobs, TenantSource};
 
-use super::throttled::{self, HEAD};
+use super::throttled;
 use super::{Measured, Options, Results, TABLE_HEAD, Target, latency, path_str, start};
+use crate::BenchError;
 use crate::analyze;
 use crate::stats::{fmt_kib, ratio};
-use crate::BenchError;
 
 /// Sizes of scenario 3.
 struct Sizes {
@@ -48,7 +48,10 @@ fn assignment_spec(upns: &[String], s: &Sizes) -> String {
 }
 
 /// Scenario 3: assignments of many users and groups, per-user MFA scan of the group members.
-pub(super) fn assignments(opts: &Options, results: &mut Results) -> Result<(String, String), BenchError> {
+pub(super) fn assignments(
+    opts: &Options,
+    results: &mut Results,
+) -> Result<(String, String), BenchError> {
     let sizes = if opts.smoke {
         Sizes {
             users: 50,
@@ -158,7 +161,7 @@ pub(super) fn assignments(opts: &Options, results: &mut Results) -> Result<(Stri
             ),
         ));
     }
-    let limited = throttled::measure(
+    let limited = throttled::measure_both(
         &target,
         &emu,
         &spec_s,
@@ -208,15 +211,15 @@ pub(super) fn assignments(opts: &Options, results: &mut Results) -> Result<(Stri
     ));
     body.push_str(&format!(
         "\nThe same plan under Graph's identity and access limits (the emulator's `graphLimits`; \
-         a tenant of {} users: {} resource units per 10 seconds for the application), the \
-         bucket full at the start of each run, {} run(s):\n\n{HEAD}\n{}\n\n{}",
+         a tenant of {} users: {} resource units per 10 seconds for the application), {} run(s) \
+         with the application's bucket full at the start, then {} with it spent:\n\n{}",
         sizes.members.max(sizes.users),
-        limited.quota,
+        limited.first().map_or(0.0, |r| r.quota),
         opts.runs(),
-        limited.row(),
-        limited.targets()
+        opts.runs(),
+        throttled::table(&limited)
     ));
     results.assignments = rows;
-    results.assignments_limited = Some(limited);
+    results.assignments_limited = limited;
     Ok((title, body))
 }

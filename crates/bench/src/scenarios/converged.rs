@@ -5,12 +5,18 @@ use std::time::Duration;
 use graph_emulator::scenarios::P1_TENANT_ID;
 use graph_emulator::{Knobs, TenantSource};
 
-use super::{CONTOSO, Measured, Options, Results, TABLE_HEAD, Target, latency, set_ca_policies, start, step_failed};
+use super::{
+    CONTOSO, Measured, Options, Results, TABLE_HEAD, Target, latency, set_ca_policies, start,
+    step_failed,
+};
 use crate::BenchError;
 use crate::stats::{fmt_duration, median, ratio};
 
 /// Scenario 1: plan of specs/kandji-passport-mac-login.yaml on a converged P1 tenant.
-pub(super) fn converged_plan(opts: &Options, results: &mut Results) -> Result<(String, String), BenchError> {
+pub(super) fn converged_plan(
+    opts: &Options,
+    results: &mut Results,
+) -> Result<(String, String), BenchError> {
     const S: &str = "scenario 1 (converged plan)";
     let policies = if opts.smoke { 0 } else { 50 };
     let emu = start(TenantSource::Scenario(CONTOSO.into()), Knobs::default())?;

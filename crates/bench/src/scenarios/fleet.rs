@@ -8,11 +8,13 @@ use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
 use graph_emulator::{Knobs, RunningEmulator, TenantSource};
 use serde_json::Value;
 
-use super::{CONTOSO, Options, Results, Target, latency, path_str, set_ca_policies, start, step_failed};
+use super::{
+    CONTOSO, Options, Results, Target, latency, path_str, set_ca_policies, start, step_failed,
+};
+use crate::BenchError;
 use crate::analyze::{self, Traffic};
 use crate::measure;
 use crate::stats::{fmt_duration, fmt_kib, median, min};
-use crate::BenchError;
 
 /// One run of the fleet scenario.
 #[derive(Debug, Clone)]

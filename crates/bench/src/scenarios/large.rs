@@ -5,7 +5,7 @@
 use graph_emulator::scenarios::LARGE_TENANT_ID;
 use graph_emulator::{EmulatorConfig, TenantSource};
 
-use super::throttled::{self, HEAD};
+use super::throttled;
 use super::{Options, Results, Target, path_str};
 use crate::BenchError;
 use crate::stats::fmt_kib;
@@ -46,20 +46,22 @@ pub(super) fn large_plan(
         tenant_id: LARGE_TENANT_ID,
     };
     let lat = if opts.smoke { 5 } else { 50 };
-    let runs = throttled::measure(&target, &emu, &path_str(&spec), lat, opts.runs(), "large")?;
+    let all = throttled::measure_both(&target, &emu, &path_str(&spec), lat, opts.runs(), "large")?;
     let users = if opts.smoke { "300" } else { "100,000" };
-    let peak = runs.runs.rss.iter().copied().max();
+    let peak = all.iter().flat_map(|r| r.runs.rss.iter().copied()).max();
+    let quota = all.first().map_or(0.0, |r| r.quota);
     let mut body = format!(
         "`entractl plan` of a spec assigning `Mac Users` (10,000 members{}) with the \
          `kandji-passport` preset (per-user MFA `disabledForAppUsers`: the state of every member \
-         is read) on the `large` scenario ({users} users; Graph's identity and access limits on: \
-         {} resource units per 10 seconds for the application), the bucket full at the start of \
-         each run, {} run(s).\n\n{HEAD}\n{}\n\n{}",
+         is read) on the `large` scenario ({users} users; Graph's identity and access limits on, as \
+         microsoft-graph-docs `concepts/throttling-limits.md` documents them (\"Identity and access \
+         service limits\"): {quota} resource units per 10 seconds for the application), {} run(s) with the \
+         application's bucket full at the start, then {} with it spent (as right after another run: \
+         throttle-bound).\n\n{}",
         if opts.smoke { "; smoke: 100" } else { "" },
-        runs.quota,
         opts.runs(),
-        runs.row(),
-        runs.targets()
+        opts.runs(),
+        throttled::table(&all)
     );
     body.push_str(&format!(
         "- Target: peak RSS at most 64 MB — **{}** ({}).\n",
@@ -70,7 +72,7 @@ pub(super) fn large_plan(
         },
         peak.map_or("—".into(), fmt_kib)
     ));
-    results.large = Some(runs);
+    results.large = all;
     Ok((
         "4. Plan of a 10,000-member group on the 100,000-user scenario, under Graph's limits"
             .into(),

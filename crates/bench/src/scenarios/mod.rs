@@ -65,10 +65,10 @@ pub struct Results {
     pub assignments: Vec<Measured>,
     /// Scenario 3 skip reason.
     pub assignments_skipped: Option<String>,
-    /// Scenario 3's plan under Graph's identity and access limits.
-    pub assignments_limited: Option<ThrottledRuns>,
-    /// The plan of the 100,000-user scenario under Graph's limits.
-    pub large: Option<ThrottledRuns>,
+    /// Scenario 3's plan under Graph's identity and access limits: bucket full, then spent.
+    pub assignments_limited: Vec<ThrottledRuns>,
+    /// The plan of the 100,000-user scenario under Graph's limits: bucket full, then spent.
+    pub large: Vec<ThrottledRuns>,
     /// The fleet scenario (issue 10).
     pub fleet: Option<FleetMeasured>,
 }
@@ -216,7 +216,12 @@ impl Target<'_> {
 
     /// Apply `spec` (MFA downgrades allowed: a sandbox) so the tenant is converged before a measurement;
     /// the journal and outputs go under `<scratch>/<tag>-journal` and `<scratch>/<tag>-apply`.
-    pub(crate) fn converge(&self, scenario: &'static str, spec: &str, tag: &str) -> Result<(), BenchError> {
+    pub(crate) fn converge(
+        &self,
+        scenario: &'static str,
+        spec: &str,
+        tag: &str,
+    ) -> Result<(), BenchError> {
         let journal = path_str(&self.opts.scratch.join(format!("{tag}-journal")));
         let setup = self.run(
             false,
@@ -267,7 +272,10 @@ pub fn run_all(opts: &Options) -> Result<(Report, Results), BenchError> {
             "apply from an empty tenant with replication delay",
             apply::apply_from_empty,
         ),
-        ("assignments and per-user MFA scan", assignments::assignments),
+        (
+            "assignments and per-user MFA scan",
+            assignments::assignments,
+        ),
         (
             "plan of the 100,000-user scenario under Graph's limits",
             large::large_plan,

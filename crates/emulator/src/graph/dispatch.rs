@@ -6,9 +6,9 @@ use crate::app::{SharedState, lock};
 use crate::graph::handlers::execute::execute;
 use crate::graph::odata::GraphError;
 use crate::graph::request::{Caller, GraphRequest, GraphResponse};
-use crate::limits;
 use crate::graph::{perms, routes};
 use crate::identity::jwt::verify_access_token;
+use crate::limits;
 
 /// Authenticate a request: the bearer token must be one this emulator issued, for Graph, for a
 /// tenant it holds.
@@ -116,7 +116,11 @@ fn throttle(
     let now = Instant::now();
     let conditional_access = template.starts_with("/identity/conditionalAccess");
     let size = (knobs.graph_limits && !conditional_access).then(|| {
-        let users = state.read().tenants.get(tenant).map_or(0, |t| t.users.len());
+        let users = state
+            .read()
+            .tenants
+            .get(tenant)
+            .map_or(0, |t| t.users.len());
         limits::TenantSize::of(users)
     });
     let mut t = lock(&state.throttle);

@@ -11,16 +11,43 @@ fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 fn costs_follow_the_documented_table_and_modifiers() {
     let c = |m, t, query: &[(&str, &str)]| cost(m, t, &q(query));
     assert_eq!(c("GET", "/subscribedSkus", &[]).resource_units, 3);
-    assert_eq!(c("GET", "/subscribedSkus", &[("$select", "skuId")]).resource_units, 2);
-    assert_eq!(c("GET", "/groups/{id}/members", &[("$top", "999")]).resource_units, 3);
-    assert_eq!(c("GET", "/groups/{id}/transitiveMembers", &[("$expand", "x")]).resource_units, 6);
+    assert_eq!(
+        c("GET", "/subscribedSkus", &[("$select", "skuId")]).resource_units,
+        2
+    );
+    assert_eq!(
+        c("GET", "/groups/{id}/members", &[("$top", "999")]).resource_units,
+        3
+    );
+    assert_eq!(
+        c("GET", "/groups/{id}/transitiveMembers", &[("$expand", "x")]).resource_units,
+        6
+    );
     assert_eq!(c("GET", "/users", &[("$top", "5")]).resource_units, 1);
     // Never below 1; unlisted reads cost 1 and no write.
     let read = c("GET", "/users/{id}", &[("$select", "id"), ("$top", "1")]);
-    assert_eq!(read, Cost { resource_units: 1, writes: 0 });
-    assert_eq!(c("POST", "/servicePrincipals", &[]), Cost { resource_units: 1, writes: 1 });
+    assert_eq!(
+        read,
+        Cost {
+            resource_units: 1,
+            writes: 0
+        }
+    );
+    assert_eq!(
+        c("POST", "/servicePrincipals", &[]),
+        Cost {
+            resource_units: 1,
+            writes: 1
+        }
+    );
     assert_eq!(c("PATCH", "/applications/{id}", &[]).writes, 1);
-    assert_eq!(c("POST", "/directoryObjects/getByIds", &[]), Cost { resource_units: 3, writes: 0 });
+    assert_eq!(
+        c("POST", "/directoryObjects/getByIds", &[]),
+        Cost {
+            resource_units: 3,
+            writes: 0
+        }
+    );
 }
 
 #[test]
@@ -97,6 +124,28 @@ fn the_bucket_holds_one_window_refuses_without_charging_and_refills() {
 }
 
 #[test]
+fn a_spent_bucket_starts_empty_and_admits_at_the_refill_rate() {
+    let mut l = Limits::default();
+    l.start_spent();
+    let t0 = Instant::now();
+    let refused = l.admit(req(READ), t0).unwrap_err();
+    assert_eq!(refused.retry_after, Duration::from_secs_f64(100.0 / 350.0));
+    // One request of 100 units every 100/350 s, no burst.
+    let later = t0 + refused.retry_after + Duration::from_millis(1);
+    assert!(l.admit(req(READ), later).is_ok());
+    assert!(l.admit(req(READ), later).is_err());
+    // Writes keep their full quota.
+    let write = Cost {
+        resource_units: 0,
+        writes: 1,
+    };
+    assert!(l.admit(req(write), later).is_ok());
+    // Until the next reset.
+    l.reset();
+    assert!(l.admit(req(READ), later).is_ok());
+}
+
+#[test]
 fn answers_report_the_units_and_the_share_used_above_eight_tenths() {
     let mut l = Limits::default();
     let t0 = Instant::now();
@@ -137,7 +186,16 @@ fn writes_have_their_own_quota_per_pair_and_per_tenant() {
         "Tenant_Application/Write/app-1/tenant-1".into()
     )));
     // Reads still pass: the write quota is apart.
-    assert!(l.admit(req(Cost { resource_units: 1, writes: 0 }), t0).is_ok());
+    assert!(
+        l.admit(
+            req(Cost {
+                resource_units: 1,
+                writes: 0
+            }),
+            t0
+        )
+        .is_ok()
+    );
     // The tenant's write quota counts every application: six of them use it up.
     let mut l = Limits::default();
     let apps = ["a1", "a2", "a3", "a4", "a5", "a6", "a7"];
