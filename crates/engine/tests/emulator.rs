@@ -259,7 +259,13 @@ async fn acknowledged_writes_still_replicating_are_not_waited_for() {
     assert!(report.converged, "{:?}", report.final_plan);
     assert!(report.replicating >= 4, "{}", report.replicating);
     assert!(report.final_plan.outputs.client_id.is_some());
-    assert!(report.final_plan.outputs.service_principal_object_id.is_some());
+    assert!(
+        report
+            .final_plan
+            .outputs
+            .service_principal_object_id
+            .is_some()
+    );
 
     emu.settle_replication();
     let (apps, sps, grants, assignments) = emu.with_tenant(|t| {
@@ -279,8 +285,14 @@ async fn acknowledged_writes_still_replicating_are_not_waited_for() {
         (
             app.len(),
             sp.len(),
-            t.oauth2_permission_grants.iter().filter(|g| of_sp(g.str("clientId"))).count(),
-            t.app_role_assignments.iter().filter(|a| of_sp(a.str("resourceId"))).count(),
+            t.oauth2_permission_grants
+                .iter()
+                .filter(|g| of_sp(g.str("clientId")))
+                .count(),
+            t.app_role_assignments
+                .iter()
+                .filter(|a| of_sp(a.str("resourceId")))
+                .count(),
         )
     });
     assert_eq!((apps, sps, grants, assignments), (1, 1, 1, 3));

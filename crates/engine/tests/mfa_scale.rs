@@ -6,8 +6,8 @@ mod common;
 
 use entractl_engine::plan::ObjectKind;
 use entractl_engine::{Desired, diff, fetch};
-use graph_emulator::{EmulatorConfig, Knobs};
 use graph_emulator::scenarios::LARGE_TENANT_ID;
+use graph_emulator::{EmulatorConfig, Knobs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_users_are_read_in_batches_of_twenty() {

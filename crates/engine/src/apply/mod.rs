@@ -139,7 +139,12 @@ pub async fn apply(
     }
     if opts.cancelled() {
         // Every change was made; the read-back is skipped.
-        return Err(stopped(StopCause::Interrupted, made(), Vec::new(), &journal));
+        return Err(stopped(
+            StopCause::Interrupted,
+            made(),
+            Vec::new(),
+            &journal,
+        ));
     }
     let made = made();
     let report = verify::read_back(client, desired, opts, written, journal_dir).await?;
@@ -173,7 +178,11 @@ fn not_made(
 ) -> Vec<String> {
     let mut left: Vec<&Change> = plan
         .actionable()
-        .filter(|c| !acknowledged.iter().any(|a| a.id() == c.id() && a.action == c.action))
+        .filter(|c| {
+            !acknowledged
+                .iter()
+                .any(|a| a.id() == c.id() && a.action == c.action)
+        })
         .collect();
     left.sort_by_key(|c| (Some(c.object.kind) != failed, c.object.kind.rank()));
     left.into_iter().map(Change::describe).collect()

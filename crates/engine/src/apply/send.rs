@@ -168,7 +168,12 @@ impl<'a> Writer<'a> {
 
     /// What a create (or restore) answered: checked by its kind, kept for later references,
     /// and its id journaled (so the undo can delete it).
-    fn took(&self, kind: &dyn Kind, ready: &Ready, resp: &GraphResponse) -> Result<(), EngineError> {
+    fn took(
+        &self,
+        kind: &dyn Kind,
+        ready: &Ready,
+        resp: &GraphResponse,
+    ) -> Result<(), EngineError> {
         let body = resp.json();
         let c = &ready.change;
         if matches!(c.action, Action::Create | Action::Restore) {

@@ -91,4 +91,3 @@ fn acknowledged(c: &Change, written: &Written) -> Option<Change> {
 fn same_write(a: &Change, b: &Change) -> bool {
     a.id() == b.id() && a.action == b.action && a.payload == b.payload
 }
-

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use entractl_graph::{Loader, PageHook};
 use entractl_graph::resource::{app_role_assignment, deleted_item, group, subscribed_sku, user};
+use entractl_graph::{Loader, PageHook};
 use futures_util::future::join_all;
 
 use super::{Promise, ok_or_absent, parsed, promise};
@@ -137,7 +137,10 @@ async fn resolve(l: &Loader, a: Option<&DesiredAssignments>) -> Result<SpecResol
 /// Tells `on_member` of each user on a page of members who is not among `skip`.
 fn page_hook(on_member: MemberRead, skip: Arc<BTreeSet<String>>) -> PageHook {
     Box::new(move |l, items| {
-        for m in items.iter().filter_map(entractl_graph::resource::parse::<group::Member>) {
+        for m in items
+            .iter()
+            .filter_map(entractl_graph::resource::parse::<group::Member>)
+        {
             if m.is_user() && !skip.contains(&m.id) {
                 on_member(l, &m.id);
             }
@@ -153,27 +156,25 @@ async fn members_of(
     on_member: Option<(MemberRead, Arc<BTreeSet<String>>)>,
 ) -> Result<GroupMembers, ReadError> {
     let reads = ids.into_iter().map(|g| {
-        let hook = on_member
-            .clone()
-            .map(|(read, skip)| page_hook(read, skip));
+        let hook = on_member.clone().map(|(read, skip)| page_hook(read, skip));
         async move {
-        let label = format!("read the members of group {g}");
-        let req = group::members(&g, label.clone());
-        let listed = match hook {
-            Some(hook) => l.list_each(req, hook),
-            None => l.list(req),
-        };
-        let found = match listed.await {
-            Ok(v) => v,
-            Err(e) if e.is_not_found() => Vec::new(),
-            Err(source) => {
-                return Err(ReadError {
-                    what: label,
-                    source,
-                });
-            }
-        };
-        Ok((g, parsed::<group::Member>(found)))
+            let label = format!("read the members of group {g}");
+            let req = group::members(&g, label.clone());
+            let listed = match hook {
+                Some(hook) => l.list_each(req, hook),
+                None => l.list(req),
+            };
+            let found = match listed.await {
+                Ok(v) => v,
+                Err(e) if e.is_not_found() => Vec::new(),
+                Err(source) => {
+                    return Err(ReadError {
+                        what: label,
+                        source,
+                    });
+                }
+            };
+            Ok((g, parsed::<group::Member>(found)))
         }
     });
     let mut out = GroupMembers::default();
@@ -312,8 +313,10 @@ async fn settle(
     } else {
         unlisted(&spec, &existing)
     };
-    let (more_members, assigned) =
-        tokio::join!(members_of(l, more_groups, None), assigned_users(l, more_users));
+    let (more_members, assigned) = tokio::join!(
+        members_of(l, more_groups, None),
+        assigned_users(l, more_users)
+    );
     let (more_members, assigned) = (more_members?, assigned?);
     let mut by_group = members.by_group.clone();
     by_group.extend(more_members.by_group);

@@ -51,13 +51,33 @@ use ObjectKind::*;
 #[test]
 fn from_an_empty_tenant_only_the_created_objects_are_waited_for() {
     let p = plan(vec![
-        referencing(change(ConditionalAccessPolicy, "p1", Action::Update), Application, "app"),
-        referencing(change(ConditionalAccessPolicy, "p2", Action::Update), Application, "app"),
+        referencing(
+            change(ConditionalAccessPolicy, "p1", Action::Update),
+            Application,
+            "app",
+        ),
+        referencing(
+            change(ConditionalAccessPolicy, "p2", Action::Update),
+            Application,
+            "app",
+        ),
         change(PerUserMfa, "carol", Action::Update),
         change(SecurityDefaults, "sd", Action::Update),
-        referencing(change(AppRoleAssignment, "alice", Action::Create), ServicePrincipal, "app"),
-        referencing(change(OAuth2PermissionGrant, "graph", Action::Create), ServicePrincipal, "app"),
-        referencing(change(ServicePrincipal, "app", Action::Create), Application, "app"),
+        referencing(
+            change(AppRoleAssignment, "alice", Action::Create),
+            ServicePrincipal,
+            "app",
+        ),
+        referencing(
+            change(OAuth2PermissionGrant, "graph", Action::Create),
+            ServicePrincipal,
+            "app",
+        ),
+        referencing(
+            change(ServicePrincipal, "app", Action::Create),
+            Application,
+            "app",
+        ),
         change(Application, "app", Action::Create),
     ]);
     let w = waits(&p);
@@ -85,7 +105,11 @@ fn kinds_wait_only_for_kinds_the_plan_changes() {
     // The application exists: its service principal is created at once, the grant after it.
     let p = plan(vec![
         change(ServicePrincipal, "app", Action::Create),
-        referencing(change(OAuth2PermissionGrant, "graph", Action::Create), ServicePrincipal, "app"),
+        referencing(
+            change(OAuth2PermissionGrant, "graph", Action::Create),
+            ServicePrincipal,
+            "app",
+        ),
         change(ConditionalAccessPolicy, "p1", Action::Update),
         change(Application, "app", Action::NoOp),
     ]);
