@@ -219,7 +219,13 @@ impl Loader {
             if let Poll::Ready(out) = settle(fut.as_mut(), &flag, &waker) {
                 return Ok(out);
             }
-            for chunk in self.dispatch(depth + 1) {
+            let room = self
+                .client
+                .config()
+                .max_in_flight
+                .max(1)
+                .saturating_sub(in_flight.len());
+            for chunk in self.dispatch(depth + 1, room) {
                 let reqs: Vec<GraphRequest> = chunk.iter().map(Queued::request).collect();
                 let client = self.client.clone();
                 let id = next_id;
@@ -242,33 +248,34 @@ impl Loader {
         }
     }
 
-    /// Takes the queued reads as `$batch`-sized chunks (v1.0 and beta apart, conditional access
-    /// alone), counted as wave `depth`.
-    fn dispatch(&self, depth: usize) -> Vec<Vec<Queued>> {
-        let queued = std::mem::take(&mut *lock(&self.queue));
-        if queued.is_empty() {
+    /// Takes at most `room` `$batch`-sized chunks of the queued reads (v1.0 and beta apart,
+    /// conditional access alone), counted as wave `depth`: the next pages of collections first
+    /// (they lead to more reads), and always. The rest waits in the queue, so that a plan held back by
+    /// Graph's limits keeps its pending reads as plain requests, not as `$batch`es built and
+    /// waiting to be admitted.
+    fn dispatch(&self, depth: usize, room: usize) -> Vec<Vec<Queued>> {
+        let mut queue = lock(&self.queue);
+        if queue.is_empty() {
             return Vec::new();
         }
-        {
-            let mut s = lock(&self.stats);
-            s.waves = s.waves.max(depth);
-            s.requests += queued.len();
-        }
-        let mut chunks: Vec<Vec<Queued>> = Vec::new();
-        let mut open: [Vec<Queued>; 2] = [Vec::new(), Vec::new()];
-        for q in queued {
-            let r = q.request();
-            if r.is_conditional_access() {
-                chunks.push(vec![q]);
-                continue;
-            }
-            let slot = &mut open[usize::from(r.beta)];
-            slot.push(q);
-            if slot.len() == MAX_BATCH {
-                chunks.push(std::mem::take(slot));
+        let (lists, gets): (Vec<Queued>, Vec<Queued>) = std::mem::take(&mut *queue)
+            .into_iter()
+            .partition(|q| matches!(q, Queued::List(..)));
+        let (mut chunks, mut held) = (Vec::new(), Vec::new());
+        for chunk in into_chunks(lists.into_iter().chain(gets)) {
+            // A chunk with a next page always goes: it is on the critical path, and there are
+            // few of them.
+            if chunks.len() < room || chunk.iter().any(|q| matches!(q, Queued::List(..))) {
+                chunks.push(chunk);
+            } else {
+                held.extend(chunk);
             }
         }
-        chunks.extend(open.into_iter().filter(|c| !c.is_empty()));
+        *queue = held;
+        drop(queue);
+        let mut s = lock(&self.stats);
+        s.waves = s.waves.max(depth);
+        s.requests += chunks.iter().map(Vec::len).sum::<usize>();
         chunks
     }
 
@@ -292,6 +299,26 @@ impl Loader {
             }
         }
     }
+}
+
+/// Reads as `$batch`-sized chunks, in order: v1.0 and beta apart, conditional access alone.
+fn into_chunks(queued: impl Iterator<Item = Queued>) -> Vec<Vec<Queued>> {
+    let mut chunks: Vec<Vec<Queued>> = Vec::new();
+    let mut open: [Vec<Queued>; 2] = [Vec::new(), Vec::new()];
+    for q in queued {
+        let r = q.request();
+        if r.is_conditional_access() {
+            chunks.push(vec![q]);
+            continue;
+        }
+        let slot = &mut open[usize::from(r.beta)];
+        slot.push(q);
+        if slot.len() == MAX_BATCH {
+            chunks.push(std::mem::take(slot));
+        }
+    }
+    chunks.extend(open.into_iter().filter(|c| !c.is_empty()));
+    chunks
 }
 
 /// Records that something was woken during a poll.

@@ -12,6 +12,10 @@ use graph_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::Value;
 
 fn client(emu: &RunningEmulator) -> GraphClient {
+    client_with(emu, |_| {})
+}
+
+fn client_with(emu: &RunningEmulator, tune: impl FnOnce(&mut GraphConfig)) -> GraphClient {
     let mut cfg = GraphConfig::for_cloud(Cloud::Public, P1_TENANT_ID)
         .with_graph_url(&emu.base_url())
         .unwrap()
@@ -19,6 +23,7 @@ fn client(emu: &RunningEmulator) -> GraphClient {
         .unwrap();
     cfg.backoff_base = Duration::from_millis(20);
     cfg.conditional_access_interval = Duration::from_millis(1);
+    tune(&mut cfg);
     let env: BTreeMap<String, String> = [
         ("AZURE_TENANT_ID", P1_TENANT_ID),
         ("AZURE_CLIENT_ID", CI_CLIENT_ID),
@@ -155,5 +160,52 @@ async fn awaiting_anything_but_a_read_is_reported_not_hung() {
     let out = l.run(std::future::pending::<()>()).await;
     assert!(out.is_err());
     assert_eq!(l.stats().waves, 0);
+    emu.shutdown();
+}
+
+/// At most `max_in_flight` `$batch`es are out at a time (the rest wait as plain reads), and a
+/// collection's next page goes out before reads queued earlier: with one in flight, the pages of
+/// a collection ride along with the other reads instead of waiting until they are all sent.
+#[tokio::test]
+async fn next_pages_go_first_and_at_most_max_in_flight_batches_are_out() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let pages = client(&emu)
+        .list_all(GraphRequest::get("/users").top(PAGE_SIZE))
+        .await
+        .unwrap()
+        .len();
+    assert!(pages >= 4, "the scenario has users");
+    let c = client_with(&emu, |cfg| cfg.max_in_flight = 1);
+    c.token().await.unwrap();
+    emu.clear_log();
+    let l = Loader::new(&c);
+    let l = &l;
+    let reads = 60;
+    let (listed, missing) = l
+        .run(async {
+            // Queued before the collection: a first-in, first-out loader would send them first.
+            let gets: Vec<_> = (0..reads)
+                .map(|i| l.get(user::get(&format!("nobody{i}@contoso.com"), "nobody")))
+                .collect();
+            let listed = l.list(GraphRequest::get("/users").top(1)).await;
+            let mut missing = Vec::new();
+            for g in gets {
+                missing.push(g.await);
+            }
+            (listed, missing)
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.unwrap().len(), pages);
+    assert!(missing.iter().all(|r| r.is_err()));
+    // One page per round trip, each with up to 19 of the reads beside it; once per page,
+    // whatever the number of reads, instead of after them (FIFO would make it
+    // ceil((reads + 1) / 20) + pages - 1 round trips).
+    let round_trips = emu
+        .request_log()
+        .iter()
+        .filter(|e| e.batch_id.is_none())
+        .count();
+    assert_eq!(round_trips, pages.max((reads + pages).div_ceil(20)));
     emu.shutdown();
 }
