@@ -36,6 +36,7 @@ fn plan(changes: Vec<Change>) -> Plan {
         notes: vec![],
         unmanaged: vec![],
         outputs: Outputs::default(),
+        sign_in_forecast: None,
     }
 }
 
