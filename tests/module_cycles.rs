@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::util::root;
 
 /// Crates whose cycles are known and being removed (issue 15). Remove a crate when it passes.
-/// `crates/engine`: `fetch` and `apply` share helpers from their `mod.rs` with their submodules
-/// (being rebuilt by the apply-scheduling work of issue 18).
-const KNOWN_CYCLES: &[&str] = &["crates/engine"];
+const KNOWN_CYCLES: &[&str] = &[];
 
 /// A module path inside a crate (`["commands", "plan"]`; the crate root is `[]`).
 type ModPath = Vec<String>;

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-use super::ApplyOptions;
+use super::options::ApplyOptions;
 use super::send::Writer;
 use crate::core::kinds::{self, Kind};
 use crate::core::plan::{Change, ObjectKind, Plan};

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use entractl_graph::{GraphClient, GraphError, GraphRequest, GraphResponse};
 use serde_json::{Value, json};
 
-use super::ApplyOptions;
+use super::options::ApplyOptions;
 use crate::core::error::BadChange;
 use crate::core::kinds::{Kind, Sending};
 use crate::core::observed::Observed;

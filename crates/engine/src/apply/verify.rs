@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use entractl_graph::GraphClient;
 
+use super::options::{ApplyOptions, ApplyReport};
 use super::send::Written;
-use super::{ApplyOptions, ApplyReport};
 use crate::core::desired::Desired;
 use crate::core::diff::diff;
 use crate::core::error::PlanError;

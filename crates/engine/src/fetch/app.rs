@@ -12,7 +12,7 @@ use entractl_graph::resource::{
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use super::{Promise, ok_or_absent, parsed};
+use super::common::{Promise, ok_or_absent, parsed};
 use crate::core::desired::{Desired, ResourceRef};
 use crate::core::observed::{
     AppRoleAssignment, Application, Candidate, DeletedApplication, MatchedBy,

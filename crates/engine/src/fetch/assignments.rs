@@ -11,7 +11,7 @@ use entractl_graph::resource::{app_role_assignment, deleted_item, group, subscri
 use entractl_graph::{Loader, PageHook};
 use futures_util::future::join_all;
 
-use super::{Promise, ok_or_absent, parsed, promise};
+use super::common::{Promise, ok_or_absent, parsed, promise};
 use crate::core::desired::{Desired, DesiredAssignments};
 use crate::core::observed::{
     AppRoleAssignment, Group, LicenseTier, Members, ObservedAssignments, Principals,

@@ -17,7 +17,8 @@ use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::assignments::Parts;
-use super::{forecast, parsed, promise};
+use super::common::{Promise, parsed, promise};
+use super::forecast;
 use crate::core::desired::{Desired, DesiredMfa};
 use crate::core::forecast::SignInTarget;
 use crate::core::normalize;
@@ -282,7 +283,7 @@ async fn transitive(l: &Loader, g: &str) -> Result<Vec<group::Member>, ReadError
 async fn early_policy_groups(
     l: &Loader,
     parts: &Parts<'_>,
-    policies: super::Promise<'_, Option<Result<Vec<Value>, GraphError>>>,
+    policies: Promise<'_, Option<Result<Vec<Value>, GraphError>>>,
 ) -> Result<(), ReadError> {
     let (policies, spec) = tokio::join!(policies, parts.spec.clone());
     let (policies, spec) = (policies?, spec?);
