@@ -450,17 +450,24 @@ fn five_thousand_users_and_two_hundred_groups_plan_in_batched_rounds() {
     );
     // Nothing else depends on the number of users and groups.
     assert_eq!(log.len() - base_log.len(), 5000 + 200 + 200 + 2);
-    // No user or group is read on its own: they all go in `$batch`es of 20.
+    // No user or group is read on its own: they all go in `$batch`es of 20. Only a next page of
+    // members may go alone: it is sent as soon as its page is answered (it leads to more reads).
+    let next_page = |e: &LogEntry| e.path.contains("skiptoken");
     let alone: Vec<&LogEntry> = log
         .iter()
-        .filter(|e| e.batch_id.is_none())
+        .filter(|e| e.batch_id.is_none() && !next_page(e))
         .filter(|e| e.template.contains("/users") || e.template.contains("/groups"))
         .collect();
     assert!(alone.is_empty(), "{alone:#?}");
     // HTTP round trips for the assignments: 260 `$batch`es + 1 lone request (5,201 = 260 × 20 +
-    // 1); 10 `$batch`es of member lists; 1 `$batch` of next pages. The base spec has 1 (the lone
-    // subscribedSkus read).
-    assert_eq!(trips - base_trips, 261 + 10 + 1 - 1);
+    // 1); 10 `$batch`es of member lists; the 2 next pages, together or each alone (as their
+    // first pages are answered together or not). The base spec has 1 (the lone subscribedSkus
+    // read).
+    let extra = trips - base_trips;
+    assert!(
+        (261 + 10 + 1 - 1..=261 + 10 + 2 - 1).contains(&extra),
+        "{extra} round trips"
+    );
     emu.shutdown();
 }
 
