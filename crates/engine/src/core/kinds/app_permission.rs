@@ -32,6 +32,10 @@ impl Kind for AppPermissionKind {
         KIND
     }
 
+    fn after(&self) -> &'static [ObjectKind] {
+        &[ObjectKind::ServicePrincipal]
+    }
+
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
         let (Some(consent), Some(resolved)) = (cx.desired.app.admin_consent, &cx.resolved) else {
             return Ok(());
