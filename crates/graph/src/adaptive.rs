@@ -4,7 +4,7 @@
 //!
 //! Additive increase, multiplicative decrease, as TCP does with its congestion window:
 //! - while no answer hints at a limit, the window doubles every round trip (slow start), then
-//!   grows by one `$batch` per round trip;
+//!   grows by its minimum (one `$batch`) per round trip;
 //! - Graph's `x-ms-throttle-limit-percentage` (sent once more than 0.8 of a limit is used)
 //!   ends slow start, halving the window once, and slows the growth the nearer the use gets to
 //!   [`HIGH_WATER`]; at or above it the window shrinks to [`NEAR_DECREASE`] of itself, on a 429
@@ -25,7 +25,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::batch::MAX_BATCH;
+use crate::request::headers_from_json;
 use crate::retry::retry_after;
 
 /// Share of a limit at which the window shrinks.
@@ -78,7 +78,7 @@ impl Signal {
         let answers = body.get("responses").and_then(Value::as_array);
         answers.into_iter().flatten().fold(Signal::Clear, |acc, r| {
             let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-            let headers = crate::client::headers_from_json(r.get("headers"));
+            let headers = headers_from_json(r.get("headers"));
             acc.max(Signal::of(status, &headers))
         })
     }
@@ -129,7 +129,8 @@ impl Window {
             return;
         }
         let ops = ops.max(1) as f64;
-        let step = MAX_BATCH as f64 * ops / self.limit;
+        // Additive increase: the window's minimum (one `$batch`) per round trip.
+        let step = self.min * ops / self.limit;
         match signal {
             Signal::Clear if self.slow_start => self.limit += ops,
             Signal::Clear => self.limit += step,

@@ -6,12 +6,9 @@ use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::client::{Failure, GraphClient, Target, headers_from_json};
+use crate::client::{Failure, GraphClient, Target};
 use crate::error::{GraphError, GraphErrorKind};
-use crate::request::{GraphRequest, GraphResponse};
-
-/// The most requests Graph accepts in one `$batch`.
-pub const MAX_BATCH: usize = 20;
+use crate::request::{GraphRequest, GraphResponse, MAX_BATCH, headers_from_json};
 
 type Res = Result<GraphResponse, GraphError>;
 

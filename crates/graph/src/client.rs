@@ -3,17 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::adaptive::{Gate, Governor, Window};
 use crate::auth::TokenSource;
-use crate::batch::MAX_BATCH;
 use crate::config::GraphConfig;
 use crate::error::{GraphError, GraphErrorKind};
-use crate::request::{GraphRequest, GraphResponse};
+use crate::request::{GraphRequest, GraphResponse, MAX_BATCH};
 use crate::retry::{Pacer, WaitEvent, WaitReason, backoff, retry_after};
 use crate::secret::AccessToken;
 
@@ -382,23 +381,4 @@ impl GraphClient {
 fn governor(cfg: &GraphConfig) -> Governor {
     let window = Window::new(4 * MAX_BATCH, MAX_BATCH, cfg.max_in_flight * MAX_BATCH);
     Governor::new(Gate::new(window, cfg.backoff_base))
-}
-
-/// Converts a `$batch` response's `headers` object.
-pub(crate) fn headers_from_json(v: Option<&Value>) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    if let Some(obj) = v.and_then(Value::as_object) {
-        for (k, v) in obj {
-            let val = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            if let (Ok(name), Ok(value)) =
-                (HeaderName::try_from(k.as_str()), HeaderValue::try_from(val))
-            {
-                h.insert(name, value);
-            }
-        }
-    }
-    h
 }

@@ -47,13 +47,12 @@ pub use auth::{
     DeviceCodePrompt, GithubActionsCredential, StaticToken, TokenSource,
     WorkloadIdentityCredential, credential_from_env, load_certificate_pem,
 };
-pub use batch::MAX_BATCH;
 pub use client::GraphClient;
 pub use config::{Cloud, ConfigError, Deadline, GraphConfig, OnWait, is_loopback_host};
 pub use error::{GraphError, GraphErrorDetails, GraphErrorKind};
 pub use loader::{Load, LoadStats, Loader, PageHook, Stalled};
 pub use permissions::permission_for;
-pub use request::{GraphRequest, GraphResponse, RetryRule, RuleBackoff};
+pub use request::{GraphRequest, GraphResponse, MAX_BATCH, RetryRule, RuleBackoff};
 pub use retry::{WaitEvent, WaitReason, backoff, parse_retry_after};
 pub use secret::{AccessToken, Claims, MissingPermissions, Secret};
 pub use transport::build_http_client;

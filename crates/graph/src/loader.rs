@@ -27,11 +27,10 @@ use serde_json::Value;
 
 use tokio::task::JoinSet;
 
-use crate::batch::MAX_BATCH;
 use crate::client::GraphClient;
 use crate::error::GraphError;
 use crate::paging::Pages;
-use crate::request::{GraphRequest, GraphResponse};
+use crate::request::{GraphRequest, GraphResponse, MAX_BATCH};
 
 /// How much reading took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

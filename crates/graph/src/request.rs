@@ -3,8 +3,11 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
+
+/// The most requests Graph accepts in one `$batch`.
+pub const MAX_BATCH: usize = 20;
 
 /// A condition, seen on a failed response, under which the request is retried (with back-off, within
 /// the operation's time budget). Used for eventual consistency right after a create.
@@ -323,6 +326,25 @@ impl GraphResponse {
             .cloned()
             .unwrap_or_default()
     }
+}
+
+/// Converts a `$batch` response's `headers` object.
+pub(crate) fn headers_from_json(v: Option<&Value>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Some(obj) = v.and_then(Value::as_object) {
+        for (k, v) in obj {
+            let val = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(k.as_str()), HeaderValue::try_from(val))
+            {
+                h.insert(name, value);
+            }
+        }
+    }
+    h
 }
 
 #[cfg(test)]

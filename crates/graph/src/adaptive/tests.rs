@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::request::MAX_BATCH;
 
 /// Sends windows of `batch`-operation requests, each answered with `signal`, `rounds` times.
 fn round_trips(w: &mut Window, rounds: usize, signal: Signal) {
