@@ -8,28 +8,12 @@ use std::time::Duration;
 use graph_emulator::scenarios::P1_TENANT_ID;
 use graph_emulator::{Knobs, RunningEmulator, TenantSource};
 
-use super::{
-    CONTOSO, Measured, Options, Results, Target, path_str, set_ca_policies, start, step_failed,
+use super::common::{
+    ApplyMeasured, CONTOSO, Measured, Options, Results, Target, path_str, set_ca_policies, start,
+    step_failed,
 };
 use crate::BenchError;
 use crate::stats::{fmt_duration, ratio};
-
-/// One configuration of scenario 2.
-#[derive(Debug, Clone)]
-pub struct ApplyMeasured {
-    /// The apply runs.
-    pub runs: Measured,
-    /// Duplicate objects found after each apply (empty = none).
-    pub duplicates: Vec<String>,
-    /// Whether a plan after each apply (replication ended) found nothing to change.
-    pub converged: bool,
-    /// Journal entries per run (one per change made).
-    pub journal_entries: Vec<usize>,
-    /// Conditional access calls per run (read, exclusions, read-back), 429s left out.
-    pub ca_calls: Vec<usize>,
-    /// Conditional access calls answered 429, per run.
-    pub ca_throttled: Vec<usize>,
-}
 
 /// Duplicate objects for the app with this uniqueName (empty = none).
 fn duplicates(emu: &RunningEmulator, unique_name: &str) -> Vec<String> {

@@ -4,8 +4,8 @@
 use graph_emulator::scenarios::EMPTY_TENANT_ID;
 use graph_emulator::{Knobs, TenantSource};
 
+use super::common::{Measured, Options, Results, TABLE_HEAD, Target, latency, path_str, start};
 use super::throttled;
-use super::{Measured, Options, Results, TABLE_HEAD, Target, latency, path_str, start};
 use crate::BenchError;
 use crate::analyze;
 use crate::stats::{fmt_kib, ratio};

@@ -5,7 +5,7 @@ use std::time::Duration;
 use graph_emulator::scenarios::P1_TENANT_ID;
 use graph_emulator::{Knobs, TenantSource};
 
-use super::{
+use super::common::{
     CONTOSO, Measured, Options, Results, TABLE_HEAD, Target, latency, set_ca_policies, start,
     step_failed,
 };

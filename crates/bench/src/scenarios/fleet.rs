@@ -8,34 +8,14 @@ use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
 use graph_emulator::{Knobs, RunningEmulator, TenantSource};
 use serde_json::Value;
 
-use super::{
-    CONTOSO, Options, Results, Target, latency, path_str, set_ca_policies, start, step_failed,
+use super::common::{
+    CONTOSO, FleetMeasured, Options, Results, Target, latency, path_str, set_ca_policies, start,
+    step_failed,
 };
 use crate::BenchError;
 use crate::analyze::{self, Traffic};
 use crate::measure;
 use crate::stats::{fmt_duration, fmt_kib, median, min};
-
-/// One run of the fleet scenario.
-#[derive(Debug, Clone)]
-pub struct FleetMeasured {
-    /// Tenants in the fleet (each a converged copy of scenario 1's tenant).
-    pub tenants: usize,
-    /// `--parallel`.
-    pub parallel: usize,
-    /// Injected latency per request.
-    pub latency_ms: u64,
-    /// The whole run's requests.
-    pub traffic: Traffic,
-    /// Graph operations of each tenant (by tenant id), token and envelopes left out.
-    pub per_tenant: BTreeMap<String, usize>,
-    /// Graph operations of one single-tenant plan of the same tenant (scenario 1, batched).
-    pub single_tenant: Option<usize>,
-    /// The `plan --fleet` process.
-    pub walls: Vec<Duration>,
-    pub rss: Vec<u64>,
-    pub codes: Vec<i32>,
-}
 
 impl FleetMeasured {
     /// Every tenant sent exactly the single-tenant figure.

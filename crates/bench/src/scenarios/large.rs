@@ -5,8 +5,8 @@
 use graph_emulator::scenarios::LARGE_TENANT_ID;
 use graph_emulator::{EmulatorConfig, TenantSource};
 
+use super::common::{Options, Results, Target, path_str};
 use super::throttled;
-use super::{Options, Results, Target, path_str};
 use crate::BenchError;
 use crate::stats::fmt_kib;
 

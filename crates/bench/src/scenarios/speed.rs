@@ -6,7 +6,7 @@ use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET, P1_TENANT_ID};
 use graph_emulator::{EmulatorConfig, Knobs, TenantSource};
 use serde_json::Value;
 
-use super::{CONTOSO, Options, start};
+use super::common::{CONTOSO, Options, start};
 use crate::BenchError;
 use crate::stats::{fmt_duration, median, min};
 

@@ -13,24 +13,9 @@ use std::time::Duration;
 use graph_emulator::limits::{Quota, TenantSize};
 use graph_emulator::{Knobs, RunningEmulator};
 
-use super::{Measured, Target, step_failed};
+use super::common::{Measured, Target, ThrottledRuns, step_failed};
 use crate::BenchError;
 use crate::stats::{fmt_duration, fmt_kib, median, ratio};
-
-/// Repeated plans under Graph's limits.
-#[derive(Debug, Clone)]
-pub struct ThrottledRuns {
-    /// The plan runs (latency, traffic, walls, memory).
-    pub runs: Measured,
-    /// The tenant's resource-unit quota per 10 seconds.
-    pub quota: f64,
-    /// Resource units admitted, per run.
-    pub resource_units: Vec<u64>,
-    /// Requests answered 429, per run.
-    pub throttled: Vec<u64>,
-    /// The bucket started spent (else full).
-    pub spent: bool,
-}
 
 impl ThrottledRuns {
     /// The floor of run `i`.

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use super::{Options, path_str, step_failed};
+use super::common::{Options, path_str, step_failed};
 use crate::BenchError;
 use crate::measure;
 use crate::stats::{fmt_duration, fmt_kib, median, min};
