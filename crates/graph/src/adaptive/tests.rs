@@ -44,7 +44,7 @@ fn the_first_report_of_a_limit_ends_slow_start_with_one_halving() {
         w.limit()
     );
     let before = w.limit();
-    round_trips(&mut w, 1, Signal::Near(0.94));
+    round_trips(&mut w, 1, Signal::Near(HIGH_WATER - 0.01));
     assert!(w.limit() - before <= 2, "{} → {}", before, w.limit());
 }
 
