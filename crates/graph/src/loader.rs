@@ -301,22 +301,36 @@ impl Loader {
 }
 
 /// Reads as `$batch`-sized chunks, in order: v1.0 and beta apart, conditional access alone.
+/// A read left over alone (20n + 1 reads of a version) takes the last read of the chunk before
+/// with it (19 and 2 rather than 20 and 1): a chunk of one would go as a request of its own, so
+/// reads in numbers always go in `$batch`es, however the waves happen to split them.
 fn into_chunks(queued: impl Iterator<Item = Queued>) -> Vec<Vec<Queued>> {
     let mut chunks: Vec<Vec<Queued>> = Vec::new();
     let mut open: [Vec<Queued>; 2] = [Vec::new(), Vec::new()];
+    // Where the last full chunk of each version is in `chunks`.
+    let mut full: [Option<usize>; 2] = [None, None];
     for q in queued {
         let r = q.request();
         if r.is_conditional_access() {
             chunks.push(vec![q]);
             continue;
         }
-        let slot = &mut open[usize::from(r.beta)];
-        slot.push(q);
-        if slot.len() == MAX_BATCH {
-            chunks.push(std::mem::take(slot));
+        let version = usize::from(r.beta);
+        open[version].push(q);
+        if open[version].len() == MAX_BATCH {
+            full[version] = Some(chunks.len());
+            chunks.push(std::mem::take(&mut open[version]));
         }
     }
-    chunks.extend(open.into_iter().filter(|c| !c.is_empty()));
+    for (rest, full) in open.into_iter().zip(full) {
+        let mut rest = rest;
+        if let (1, Some(i)) = (rest.len(), full) {
+            rest.extend(chunks[i].pop());
+        }
+        if !rest.is_empty() {
+            chunks.push(rest);
+        }
+    }
     chunks
 }
 
@@ -345,5 +359,37 @@ fn settle<F: Future>(mut fut: Pin<&mut F>, flag: &Flag, waker: &Waker) -> Poll<F
         if !flag.0.load(Ordering::SeqCst) {
             return Poll::Pending;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gets(n: usize, beta: bool) -> impl Iterator<Item = Queued> {
+        (0..n).map(move |i| {
+            let r = GraphRequest::get(format!("/users/u{i}"));
+            Queued::Get(if beta { r.beta() } else { r }, Slot::new())
+        })
+    }
+
+    fn sizes(queued: impl Iterator<Item = Queued>) -> Vec<(usize, bool)> {
+        into_chunks(queued)
+            .iter()
+            .map(|c| (c.len(), c[0].request().beta))
+            .collect()
+    }
+
+    #[test]
+    fn a_read_left_over_alone_goes_in_a_batch_with_one_of_the_chunk_before() {
+        assert_eq!(sizes(gets(20, true)), [(20, true)]);
+        assert_eq!(sizes(gets(41, true)), [(20, true), (19, true), (2, true)]);
+        assert_eq!(sizes(gets(22, true)), [(20, true), (2, true)]);
+        // Versions apart: the beta read has no other beta read to go with.
+        assert_eq!(
+            sizes(gets(21, false).chain(gets(1, true))),
+            [(19, false), (2, false), (1, true)]
+        );
+        assert_eq!(sizes(gets(1, false)), [(1, false)]);
     }
 }
