@@ -107,6 +107,34 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         ("servicePrincipals", None, [id, "oauth2PermissionGrants"]) => {
             r("/servicePrincipals/{id}/oauth2PermissionGrants", p(&[id]))
         }
+        ("servicePrincipals", None, [id, "homeRealmDiscoveryPolicies"]) => r(
+            "/servicePrincipals/{id}/homeRealmDiscoveryPolicies",
+            p(&[id]),
+        ),
+        ("servicePrincipals", None, [id, "homeRealmDiscoveryPolicies", "$ref"]) => r(
+            "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/$ref",
+            p(&[id]),
+        ),
+        ("servicePrincipals", None, [id, "homeRealmDiscoveryPolicies", pid, "$ref"]) => r(
+            "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/{id}/$ref",
+            p(&[id, pid]),
+        ),
+        ("servicePrincipals", Some(("appId", v)), ["homeRealmDiscoveryPolicies"]) => Route {
+            sp_by_app_id: true,
+            ..r(
+                "/servicePrincipals/{id}/homeRealmDiscoveryPolicies",
+                vec![v],
+            )
+        },
+        ("servicePrincipals", Some(("appId", v)), ["homeRealmDiscoveryPolicies", "$ref"]) => {
+            Route {
+                sp_by_app_id: true,
+                ..r(
+                    "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/$ref",
+                    vec![v],
+                )
+            }
+        }
         ("oauth2PermissionGrants", None, []) => r("/oauth2PermissionGrants", vec![]),
         ("oauth2PermissionGrants", None, [id]) => r("/oauth2PermissionGrants/{id}", p(&[id])),
         ("users", None, []) => r("/users", vec![]),
@@ -133,6 +161,8 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
             r("/groups/{id}/members/{id}/$ref", p(&[id, mid]))
         }
         ("subscribedSkus", None, []) => r("/subscribedSkus", vec![]),
+        ("domains", None, []) => r("/domains", vec![]),
+        ("domains", None, [id]) => r("/domains/{id}", p(&[id])),
         ("organization", None, []) => r("/organization", vec![]),
         ("organization", None, [id]) => r("/organization/{id}", p(&[id])),
         ("identity", None, ["conditionalAccess", "policies"]) => {
@@ -152,6 +182,16 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         ("policies", None, ["identitySecurityDefaultsEnforcementPolicy"]) => r(
             "/policies/identitySecurityDefaultsEnforcementPolicy",
             vec![],
+        ),
+        ("policies", None, ["homeRealmDiscoveryPolicies"]) => {
+            r("/policies/homeRealmDiscoveryPolicies", vec![])
+        }
+        ("policies", None, ["homeRealmDiscoveryPolicies", id]) => {
+            r("/policies/homeRealmDiscoveryPolicies/{id}", p(&[id]))
+        }
+        ("policies", None, ["homeRealmDiscoveryPolicies", id, "appliesTo"]) => r(
+            "/policies/homeRealmDiscoveryPolicies/{id}/appliesTo",
+            p(&[id]),
         ),
         // `graph.application` is the short cast SDKs send.
         (
@@ -214,4 +254,7 @@ const KNOWN_SEGMENTS: &[&str] = &[
     "appRoleAssignments",
     "authentication",
     "requirements",
+    "domains",
+    "homeRealmDiscoveryPolicies",
+    "appliesTo",
 ];

@@ -5,8 +5,8 @@ use std::time::Instant;
 use super::assignments::Side;
 use super::common::{Coll, Ctx, delete_record, get_one, list_top};
 use super::{
-    applications, assignments, ca_settings, deleted, directory, grants, organization, policies,
-    service_principals, what_if,
+    applications, assignments, ca_settings, deleted, directory, grants, home_realm, organization,
+    policies, service_principals, what_if,
 };
 use crate::app::SharedState;
 use crate::graph::odata::GraphError;
@@ -99,6 +99,15 @@ pub fn execute(
             assignments::delete_assignment(&c, Side::Principal)
         }
         ("GET", "/servicePrincipals/{id}/oauth2PermissionGrants") => grants::list_grants_of_sp(&c),
+        ("GET", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies") => {
+            home_realm::list_of_service_principal(&c)
+        }
+        ("POST", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/$ref") => {
+            home_realm::assign(&c)
+        }
+        ("DELETE", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/{id}/$ref") => {
+            home_realm::unassign(&c)
+        }
         ("GET", "/oauth2PermissionGrants") => list_top(&c, Coll::Grants),
         ("POST", "/oauth2PermissionGrants") => grants::create_grant(&c),
         ("GET", "/oauth2PermissionGrants/{id}") => get_one(&c, Coll::Grants),
@@ -119,6 +128,8 @@ pub fn execute(
         ("POST", "/groups/{id}/members/$ref") => directory::add_member(&c),
         ("DELETE", "/groups/{id}/members/{id}/$ref") => directory::remove_member(&c),
         ("GET", "/subscribedSkus") => organization::subscribed_skus(&c),
+        ("GET", "/domains") => home_realm::list_domains(&c),
+        ("GET", "/domains/{id}") => home_realm::get_domain(&c),
         ("GET", "/organization") => organization::organization(&c, false),
         ("GET", "/organization/{id}") => organization::organization(&c, true),
         ("GET", "/identity/conditionalAccess/policies") => list_top(&c, Coll::Policies),
@@ -134,6 +145,14 @@ pub fn execute(
         }
         ("PATCH", "/policies/identitySecurityDefaultsEnforcementPolicy") => {
             policies::patch_security_defaults(&c)
+        }
+        ("GET", "/policies/homeRealmDiscoveryPolicies") => list_top(&c, Coll::HomeRealmPolicies),
+        ("POST", "/policies/homeRealmDiscoveryPolicies") => home_realm::create_policy(&c),
+        ("GET", "/policies/homeRealmDiscoveryPolicies/{id}") => {
+            get_one(&c, Coll::HomeRealmPolicies)
+        }
+        ("GET", "/policies/homeRealmDiscoveryPolicies/{id}/appliesTo") => {
+            home_realm::list_applies_to(&c)
         }
         ("GET", "/directory/deletedItems/microsoft.graph.application") => {
             deleted::list_deleted(&c, "applications")
