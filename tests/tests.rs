@@ -19,6 +19,7 @@ mod mfa;
 mod module_cycles;
 mod network;
 mod permissions;
+mod password_sign_in;
 mod plan_apply;
 mod restore;
 mod schema;
