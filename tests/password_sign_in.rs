@@ -12,7 +12,7 @@ use graph_emulator::scenarios::{CLIENTS, SANDBOX_PASSWORD};
 use graph_emulator::{EmulatorConfig, TenantSource};
 use serde_json::{Value, json};
 
-use crate::util::{Sandbox, TestOutput, root, scratch, write_spec};
+use crate::util::{Sandbox, TestOutput, root, scratch, snapshot_settings_with, write_spec};
 
 const TENANT: &str = "5a1e5a1e-0000-4000-8000-000000000017";
 
@@ -39,32 +39,12 @@ fn spec(dir: &Path) -> String {
         .to_string()
 }
 
-/// Filters for what differs between runs and machines.
+/// The repo's snapshot filters, the scratch directory, and Graph's opaque ids (an
+/// oauth2PermissionGrant's).
 fn settings(dir: &Path) -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(&regex_escape(&dir.display().to_string()), "[SCRATCH]");
-    s.add_filter(
-        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-        "[GUID]",
-    );
-    s.add_filter(
-        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
-        "[TIME]",
-    );
-    s.add_filter(r"127\.0\.0\.1:\d+", "[HOST]");
-    // Graph's opaque ids (an oauth2PermissionGrant's).
+    let mut s = snapshot_settings_with(&[(dir, "[SCRATCH]")]);
     s.add_filter(r"\b[A-Za-z0-9_-]{43}\b", "[OPAQUE]");
-    s.add_filter(r"\b\d+(\.\d+)? ?(ms|s)\b", "[DURATION]");
     s
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let escape = "\\.+*?()|[]{}^$".contains(c);
-            escape.then_some('\\').into_iter().chain([c])
-        })
-        .collect()
 }
 
 fn verify(emu: &Sandbox, spec: &str, upn: &str) -> TestOutput {
