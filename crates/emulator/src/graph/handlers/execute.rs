@@ -48,6 +48,9 @@ pub fn execute(
         now: Instant::now(),
     };
     let m = req.method.as_str();
+    if let Some(answer) = home_realm::execute(&c, m, route.template) {
+        return answer;
+    }
     match (m, route.template) {
         ("GET", "/applications") => list_top(&c, Coll::Applications),
         ("POST", "/applications") => applications::create_application(&c, None),
@@ -99,15 +102,6 @@ pub fn execute(
             assignments::delete_assignment(&c, Side::Principal)
         }
         ("GET", "/servicePrincipals/{id}/oauth2PermissionGrants") => grants::list_grants_of_sp(&c),
-        ("GET", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies") => {
-            home_realm::list_of_service_principal(&c)
-        }
-        ("POST", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/$ref") => {
-            home_realm::assign(&c)
-        }
-        ("DELETE", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/{id}/$ref") => {
-            home_realm::unassign(&c)
-        }
         ("GET", "/oauth2PermissionGrants") => list_top(&c, Coll::Grants),
         ("POST", "/oauth2PermissionGrants") => grants::create_grant(&c),
         ("GET", "/oauth2PermissionGrants/{id}") => get_one(&c, Coll::Grants),
@@ -128,8 +122,6 @@ pub fn execute(
         ("POST", "/groups/{id}/members/$ref") => directory::add_member(&c),
         ("DELETE", "/groups/{id}/members/{id}/$ref") => directory::remove_member(&c),
         ("GET", "/subscribedSkus") => organization::subscribed_skus(&c),
-        ("GET", "/domains") => home_realm::list_domains(&c),
-        ("GET", "/domains/{id}") => home_realm::get_domain(&c),
         ("GET", "/organization") => organization::organization(&c, false),
         ("GET", "/organization/{id}") => organization::organization(&c, true),
         ("GET", "/identity/conditionalAccess/policies") => list_top(&c, Coll::Policies),
@@ -145,14 +137,6 @@ pub fn execute(
         }
         ("PATCH", "/policies/identitySecurityDefaultsEnforcementPolicy") => {
             policies::patch_security_defaults(&c)
-        }
-        ("GET", "/policies/homeRealmDiscoveryPolicies") => list_top(&c, Coll::HomeRealmPolicies),
-        ("POST", "/policies/homeRealmDiscoveryPolicies") => home_realm::create_policy(&c),
-        ("GET", "/policies/homeRealmDiscoveryPolicies/{id}") => {
-            get_one(&c, Coll::HomeRealmPolicies)
-        }
-        ("GET", "/policies/homeRealmDiscoveryPolicies/{id}/appliesTo") => {
-            home_realm::list_applies_to(&c)
         }
         ("GET", "/directory/deletedItems/microsoft.graph.application") => {
             deleted::list_deleted(&c, "applications")

@@ -18,6 +18,24 @@ use crate::graph::request::GraphResponse;
 use crate::graph::schema::{self, Kind};
 use crate::state::{Obj, Record, Tenant};
 
+/// Runs a request for a domain or a home realm discovery policy (`None`: another route).
+pub fn execute(c: &Ctx, method: &str, template: &str) -> Option<Result<GraphResponse, GraphError>> {
+    Some(match (method, template) {
+        ("GET", "/domains") => list_domains(c),
+        ("GET", "/domains/{id}") => get_domain(c),
+        ("GET", "/policies/homeRealmDiscoveryPolicies") => list_top(c, Coll::HomeRealmPolicies),
+        ("POST", "/policies/homeRealmDiscoveryPolicies") => create_policy(c),
+        ("GET", "/policies/homeRealmDiscoveryPolicies/{id}") => get_one(c, Coll::HomeRealmPolicies),
+        ("GET", "/policies/homeRealmDiscoveryPolicies/{id}/appliesTo") => list_applies_to(c),
+        ("GET", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies") => {
+            list_of_service_principal(c)
+        }
+        ("POST", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/$ref") => assign(c),
+        ("DELETE", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/{id}/$ref") => unassign(c),
+        _ => return None,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // domains
 
