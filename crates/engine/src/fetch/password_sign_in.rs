@@ -1,28 +1,23 @@
 //! The password sign-in preflight's reads, only when the spec needs password sign-in
 //! ([`password_sign_in::needed`]): the tenant's domains (first wave); when one of them is
 //! federated, the home realm discovery policies (the wave after) and what each applies to (the
-//! wave after that); when the spec leaves per-user MFA alone, the per-user MFA state of everyone
-//! who signs in (as soon as the assignments have settled). Who signs in, with their UPN and
-//! `userType`, comes from the assignments' reads, which select `userType` anyway.
+//! wave after that). Who signs in, with their UPN and `userType`, comes from the assignments'
+//! reads, which select `userType` anyway; their per-user MFA state from the MFA posture's.
 
 use std::collections::BTreeMap;
 
 use entractl_graph::Loader;
-use entractl_graph::resource::authentication_requirements::{self as requirements, Requirements};
 use entractl_graph::resource::domain::{self, Domain};
 use entractl_graph::resource::home_realm_discovery_policy::{
     self as hrd, AppliesTo, HomeRealmDiscoveryPolicy,
 };
-use entractl_graph::resource::parse;
 use futures_util::future::join_all;
 
 use super::assignments::{Parts, Settled};
 use super::{Promise, parsed, promise};
 use crate::core::checks::password_sign_in;
 use crate::core::desired::Desired;
-use crate::core::observed::{
-    HomeRealmPolicy, ObservedPasswordSignIn, ScopeUser, SignInUser, UserMfaState,
-};
+use crate::core::observed::{HomeRealmPolicy, ObservedPasswordSignIn, SignInUser};
 use crate::error::ReadError;
 
 /// Reads what the preflight needs; `None` when the spec does not need password sign-in.
@@ -38,21 +33,13 @@ pub async fn read(
     let policies = home_realm_policies(l, domains.clone());
     let users = async {
         let settled = parts.settled.clone().await?;
-        let users = sign_in_users(&settled);
-        let per_user = if password_sign_in::reads_per_user_mfa(d) {
-            Some(per_user_states(l, &users).await?)
-        } else {
-            None
-        };
-        Ok::<_, ReadError>((users, per_user))
+        Ok::<_, ReadError>(sign_in_users(&settled))
     };
     let (domains, policies, users) = tokio::join!(domains, policies, users);
-    let (users, per_user) = users?;
     Ok(Some(ObservedPasswordSignIn {
-        users,
+        users: users?,
         domains: domains?.as_ref().clone(),
         home_realm_policies: policies?,
-        per_user,
     }))
 }
 
@@ -117,24 +104,4 @@ fn sign_in_users(s: &Settled) -> Vec<SignInUser> {
         });
     }
     by_id.into_values().collect()
-}
-
-/// The per-user MFA state of each user (by id, `$batch`ed by the loader).
-async fn per_user_states(l: &Loader, users: &[SignInUser]) -> Result<Vec<UserMfaState>, ReadError> {
-    let reads = users.iter().map(|u| async move {
-        let req = requirements::get(&u.id, u.label());
-        let what = req.label_text().unwrap_or_default().to_string();
-        let v = l.get(req).await.map_err(ReadError::of(what))?;
-        let state = parse::<Requirements>(&v)
-            .map(|q| q.per_user_mfa_state)
-            .unwrap_or_else(|| requirements::DISABLED.to_string());
-        Ok::<_, ReadError>(UserMfaState {
-            user: ScopeUser {
-                id: u.id.clone(),
-                label: u.label().to_string(),
-            },
-            state,
-        })
-    });
-    join_all(reads).await.into_iter().collect()
 }

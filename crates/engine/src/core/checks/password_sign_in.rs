@@ -1,10 +1,11 @@
 //! The password sign-in preflight: who Passport's password sign-in (the OAuth password grant,
-//! ROPC) will fail for whatever the MFA posture, why (the AADSTS code Entra ID answers) and the
-//! fix. Users of federated domains without a home realm discovery policy that allows cloud
-//! password validation, guest accounts, and — when the spec leaves per-user MFA alone — users
-//! whose per-user MFA is `enabled` or `enforced`. Whether an account has a password cannot be
-//! read from Microsoft Graph: the plan says so. Sources: docs/mfa.md ("Before you rely on
-//! password sign-in").
+//! ROPC) will fail for whatever the conditional access posture, why (the AADSTS code Entra ID
+//! answers) and the fix. Users of federated domains without a home realm discovery policy that
+//! allows cloud password validation, guest accounts, and — when the spec leaves per-user MFA
+//! alone — users whose per-user MFA is `enabled`, who become `enforced` once they register a
+//! method (the sign-in forecast gives each user's verdict; this says what `enabled` means).
+//! Whether an account has a password cannot be read from Microsoft Graph: the plan says so.
+//! Sources: docs/mfa.md ("Before you rely on password sign-in").
 
 use std::collections::BTreeSet;
 
@@ -13,7 +14,7 @@ use entractl_graph::resource::domain;
 use entractl_graph::resource::home_realm_discovery_policy::{self as hrd, Effective};
 use entractl_graph::resource::{application, user};
 
-use crate::core::desired::{Desired, DesiredMfa};
+use crate::core::desired::Desired;
 use crate::core::kinds::RequiredPermissions;
 use crate::core::observed::{Observed, ObservedPasswordSignIn, SignInUser};
 use crate::core::plan::{Note, NoteKind};
@@ -21,22 +22,21 @@ use crate::core::plan::{Note, NoteKind};
 /// How many users a note names before "and N more".
 const NAMED: usize = 10;
 
-/// Whether the spec needs Passport's password sign-in: the one condition for this check's reads,
-/// notes and permissions.
+/// Whether the preflight runs: the spec needs Passport's password sign-in
+/// ([`Desired::password_sign_in`], the one condition for its reads, notes and permissions).
 pub fn needed(d: &Desired) -> bool {
-    d.mfa
-        .as_ref()
-        .is_some_and(DesiredMfa::needs_password_sign_in)
+    d.password_sign_in()
 }
 
-/// Whether the preflight reads the per-user MFA state itself: the spec does not manage per-user
-/// MFA (when it does, the MFA posture reads the state and the plan turns it off).
-pub fn reads_per_user_mfa(d: &Desired) -> bool {
-    needed(d) && d.mfa.as_ref().is_some_and(|m| !m.per_user_mfa_disabled)
+/// Whether the per-user MFA warning applies: the spec leaves per-user MFA alone (when it
+/// manages it, the plan turns it off for these users).
+fn per_user_mfa_unmanaged(d: &Desired) -> bool {
+    !d.mfa.as_ref().is_some_and(|m| m.per_user_mfa_disabled)
 }
 
 /// The least-privileged permissions of the preflight's reads (all to plan). `userType` comes with
-/// the users and group members the assignments read anyway.
+/// the users and group members the assignments read anyway, the per-user MFA state with the MFA
+/// posture's reads.
 pub fn permissions(d: &Desired, needed_: &mut RequiredPermissions) {
     if !needed(d) {
         return;
@@ -58,14 +58,6 @@ pub fn permissions(d: &Desired, needed_: &mut RequiredPermissions) {
             "{why}: which service principals a home realm discovery policy is assigned to (GET /policies/homeRealmDiscoveryPolicies/{{id}}/appliesTo, with Policy.Read.All)"
         ),
     );
-    if reads_per_user_mfa(d) {
-        needed_.to_plan(
-            requirements::READ,
-            &format!(
-                "{why}: the per-user MFA state of the users who sign in, when the spec leaves it unmanaged (GET beta /users/{{id}}/authentication/requirements)"
-            ),
-        );
-    }
 }
 
 /// The preflight's notes for the plan (pure): nothing unless the spec needs password sign-in and
@@ -81,7 +73,9 @@ pub fn notes(d: &Desired, o: &Observed) -> Vec<Note> {
     let mut out = Vec::new();
     out.extend(federated(p, sp));
     out.extend(guests(p));
-    out.extend(per_user_mfa(p));
+    if per_user_mfa_unmanaged(d) {
+        out.extend(per_user_mfa_enabled(o));
+    }
     out.push(passwords_not_readable(p.users.len()));
     out
 }
@@ -215,36 +209,23 @@ fn guests(p: &ObservedPasswordSignIn) -> Option<Note> {
     })
 }
 
-/// Per-user MFA `enabled` or `enforced`, read because the spec leaves per-user MFA unmanaged.
-fn per_user_mfa(p: &ObservedPasswordSignIn) -> Option<Note> {
-    let states = p.per_user.as_ref()?;
-    let with = |state: &str| -> Vec<&str> {
-        states
-            .iter()
-            .filter(|s| s.state.eq_ignore_ascii_case(state))
-            .map(|s| s.user.label.as_str())
-            .collect()
-    };
-    let (enforced, enabled) = (with(requirements::ENFORCED), with(requirements::ENABLED));
-    if enforced.is_empty() && enabled.is_empty() {
+/// Per-user MFA `enabled` (read with the MFA posture): not yet `enforced`, and about to be.
+fn per_user_mfa_enabled(o: &Observed) -> Option<Note> {
+    let states = o.mfa.as_ref().map(|m| m.per_user.as_slice()).unwrap_or(&[]);
+    let enabled: Vec<&str> = states
+        .iter()
+        .filter(|s| s.state.eq_ignore_ascii_case(requirements::ENABLED))
+        .map(|s| s.user.label.as_str())
+        .collect();
+    if enabled.is_empty() {
         return None;
-    }
-    let mut parts = Vec::new();
-    if !enforced.is_empty() {
-        parts.push(format!("`enforced`: {}", names(enforced.iter().copied())));
-    }
-    if !enabled.is_empty() {
-        parts.push(format!(
-            "`enabled`: {} (`enabled` becomes `enforced` as soon as the user registers an MFA method; either state asks for MFA)",
-            names(enabled.iter().copied())
-        ));
     }
     Some(Note {
         kind: NoteKind::Warning,
         message: format!(
-            "password sign-in will fail for {} with per-user MFA, which the spec leaves unmanaged — {}. The password grant cannot do MFA: Entra ID answers AADSTS50076 (AADSTS50079 while the user still has to register a method). Fix: `mfa.perUserMfa: disabled-for-app-users` (a security downgrade, docs/mfa.md), or turn per-user MFA off for these users in the admin center",
-            users(enforced.len() + enabled.len()),
-            parts.join("; ")
+            "password sign-in will fail for {} with per-user MFA `enabled`, which the spec leaves unmanaged: {}. `enabled` is not yet `enforced`: Entra ID asks them to register an MFA method at their next modern-authentication sign-in and moves them to `enforced` as soon as they have; in either state the password grant, which cannot do MFA, gets AADSTS50076 (AADSTS50079 while a method still has to be registered). Fix: `mfa.perUserMfa: disabled-for-app-users` (a security downgrade, docs/mfa.md), or turn per-user MFA off for these users in the admin center",
+            users(enabled.len()),
+            names(enabled)
         ),
     })
 }

@@ -6,22 +6,23 @@ use entractl_graph::resource::parse;
 use serde_json::json;
 
 use super::*;
-use crate::core::desired::{CaSelection, DesiredMfa};
+use crate::core::desired::{CaSelection, DesiredMfa, PassportMode};
 use crate::core::diff::diff;
-use crate::core::observed::{HomeRealmPolicy, ScopeUser, ServicePrincipal, UserMfaState};
+use crate::core::observed::{
+    HomeRealmPolicy, ObservedMfa, ScopeUser, ServicePrincipal, UserMfaState,
+};
 use crate::core::tests::{TENANT_ID, graph_lookup, kandji};
 
 const PASSPORT_SP: &str = "22222222-aaaa-4bbb-8ccc-000000000003";
 const OTHER_SP: &str = "22222222-aaaa-4bbb-8ccc-0000000000ff";
 
-/// The seed spec managing conditional access and leaving per-user MFA alone (so the preflight
-/// reads per-user MFA itself).
+/// The seed spec managing conditional access, and per-user MFA as asked.
 fn desired(per_user_managed: bool) -> Desired {
     let mut d = kandji();
     d.mfa = Some(DesiredMfa {
-        security_defaults: None,
         per_user_mfa_disabled: per_user_managed,
         conditional_access: Some(CaSelection::FromPoliciesRequiringMfa),
+        ..DesiredMfa::default()
     });
     d
 }
@@ -71,7 +72,6 @@ fn observed(users: Vec<SignInUser>, policies: Option<Vec<HomeRealmPolicy>>) -> O
             users,
             domains: domains(),
             home_realm_policies: policies,
-            per_user: None,
         }),
         ..Observed::default()
     }
@@ -92,6 +92,13 @@ fn nothing_when_the_spec_does_not_need_password_sign_in() {
     d.mfa = None;
     assert!(notes(&d, &o).is_empty());
     assert!(!needed(&d));
+    // Web Login signs in on Entra's page: nothing to check, whatever the MFA section says.
+    let mut web = desired(false);
+    web.passport_mode = Some(PassportMode::WebLogin);
+    assert!(!needed(&web) && notes(&web, &o).is_empty());
+    // Mac Login needs it even when the spec weakens nothing.
+    d.passport_mode = Some(PassportMode::MacLogin);
+    assert!(needed(&d) && !notes(&d, &o).is_empty());
     // Nobody signs in: nothing to say either.
     assert!(notes(&desired(false), &observed(vec![], None)).is_empty());
 }
@@ -218,25 +225,34 @@ fn per_user_mfa_enabled_users_are_told_they_become_enforced() {
         },
         state: s.to_string(),
     };
-    if let Some(p) = o.password_sign_in.as_mut() {
-        p.per_user = Some(vec![
+    o.mfa = Some(ObservedMfa {
+        per_user: vec![
             state(&users[0], "enabled"),
             state(&users[1], "enforced"),
             state(&users[2], "disabled"),
-        ]);
-    }
+        ],
+        ..ObservedMfa::default()
+    });
     let w = of_kind(&notes(&desired(false), &o), NoteKind::Warning);
     assert_eq!(w.len(), 1, "{w:#?}");
     for part in [
-        "2 users with per-user MFA",
-        "`enforced`: carol@contoso.com",
-        "`enabled`: pat@contoso.com (`enabled` becomes `enforced` as soon as the user registers an MFA method",
+        "1 user with per-user MFA `enabled`, which the spec leaves unmanaged: pat@contoso.com",
+        "moves them to `enforced` as soon as they have",
         "AADSTS50076",
+        "AADSTS50079",
         "`mfa.perUserMfa: disabled-for-app-users`",
     ] {
         assert!(w[0].contains(part), "{part}: {}", w[0]);
     }
-    assert!(!w[0].contains("alice"), "{}", w[0]);
+    // `enforced` is the sign-in forecast's (a verdict per user); `disabled` is fine.
+    assert!(
+        !w[0].contains("carol") && !w[0].contains("alice"),
+        "{}",
+        w[0]
+    );
+    // When the spec turns per-user MFA off for the app's users, the plan does that instead.
+    let managed = of_kind(&notes(&desired(true), &o), NoteKind::Warning);
+    assert!(managed.is_empty(), "{managed:#?}");
 }
 
 #[test]
@@ -301,8 +317,6 @@ fn the_reads_need_read_permissions_only_when_password_sign_in_is_needed() {
         names(&desired(false)),
         ["Domain.Read.All", "Policy.Read.All", "Application.Read.All"]
     );
-    assert!(reads_per_user_mfa(&desired(false)));
-    assert!(!reads_per_user_mfa(&desired(true)));
     let mut d = desired(false);
     d.mfa = None;
     assert!(names(&d).is_empty());

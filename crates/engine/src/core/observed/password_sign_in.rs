@@ -1,13 +1,10 @@
 //! What the password sign-in preflight read: who signs in (with their UPN and `userType`), the
-//! tenant's domains, the home realm discovery policies (only when a domain is federated) and the
-//! per-user MFA state of those users (only when the spec does not manage per-user MFA: otherwise
-//! the MFA posture read it).
+//! tenant's domains and the home realm discovery policies (only when a domain is federated). The
+//! per-user MFA state of those users is the MFA posture's ([`super::ObservedMfa::per_user`]).
 
 use entractl_graph::resource::domain::Domain;
 use entractl_graph::resource::home_realm_discovery_policy::HomeRealmDiscoveryPolicy;
 use serde::{Deserialize, Serialize};
-
-use super::mfa::UserMfaState;
 
 /// One user who can sign in to the app after apply.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -54,7 +51,4 @@ pub struct ObservedPasswordSignIn {
     /// Every home realm discovery policy; `None` when not read (no federated domain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_realm_policies: Option<Vec<HomeRealmPolicy>>,
-    /// `perUserMfaState` of each user; `None` when not read here (the spec manages per-user MFA).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub per_user: Option<Vec<UserMfaState>>,
 }
