@@ -19,6 +19,7 @@ mod mfa;
 mod module_cycles;
 mod network;
 mod passport_modes;
+mod password_sign_in;
 mod permissions;
 mod plan_apply;
 mod remedies;

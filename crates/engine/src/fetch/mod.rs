@@ -7,19 +7,22 @@
 //! On a tenant where everything exists (a converged plan) that is three waves after the token:
 //! 1. the application, its service principal (by tag), the APIs' service principals, the spec's
 //!    users and groups, `subscribedSkus`, the security defaults, the conditional access policies
-//!    and the per-user MFA state of the spec's users;
+//!    the per-user MFA state of the spec's users and (for the password sign-in preflight) the
+//!    tenant's domains;
 //! 2. the grants, the granted application permissions and the assignments of the service
 //!    principal, the direct members of the spec's groups, the members of groups the policies
 //!    name (and, when no live application matched, the deleted applications);
 //! 3. the per-user MFA state of the groups' members.
 //!
-//! More only for paged collections (999 members a page: one wave per further page) and for a
-//! service principal that does not carry its tag yet.
+//! More only for paged collections (999 members a page: one wave per further page), for a
+//! service principal that does not carry its tag yet, and for the preflight on a tenant with a
+//! federated domain (its home realm discovery policies, then what each applies to).
 
 mod app;
 mod assignments;
 mod forecast;
 mod mfa;
+mod password_sign_in;
 
 use std::sync::Arc;
 
@@ -101,7 +104,8 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
     let deleted = app::deleted(l, d, candidates.clone());
     let grants = app::grants(l, sp.clone());
     let app_role_grants = app::app_role_grants(l, d, sp.clone());
-    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa) = tokio::join!(
+    let preflight = password_sign_in::read(l, d, &parts);
+    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa, preflight) = tokio::join!(
         candidates,
         sp,
         app::resources(l, d),
@@ -111,6 +115,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         parts.settled.clone(),
         parts.tier.clone(),
         mfa,
+        preflight,
     );
     let candidates = c?.as_ref().clone();
     let settled = settled?;
@@ -123,6 +128,11 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         tenant_id: None,
         mfa,
         forecast,
+        password_sign_in: if candidates.len() > 1 {
+            None
+        } else {
+            preflight?
+        },
         candidates,
         service_principal: s?.as_ref().clone(),
         resources: resources?,
