@@ -32,7 +32,7 @@ fn start() -> Sandbox {
 /// password sign-in) and per-user MFA left alone (so the preflight reads it).
 fn spec(dir: &Path) -> String {
     let text = format!(
-        "version: 1\ntenant: {TENANT}\npreset: kandji-passport\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\nassignments:\n  users: [alice@northwind.example]\n  groups: [Mac Users]\nmfa:\n  securityDefaults: unmanaged\n  perUserMfa: unmanaged\n  conditionalAccess:\n    excludeApp: from-policies-requiring-mfa\n"
+        "version: 1\ntenant: {TENANT}\npreset: kandji-passport\npassport:\n  mode: mac-login\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\nassignments:\n  users: [alice@northwind.example]\n  groups: [Mac Users]\nmfa:\n  securityDefaults: unmanaged\n  perUserMfa: unmanaged\n  conditionalAccess:\n    excludeApp: from-policies-requiring-mfa\n"
     );
     write_spec(dir, "northwind.yaml", &text)
         .display()
@@ -116,6 +116,15 @@ fn the_plan_warns_about_each_user_password_sign_in_will_fail_for_and_verify_sign
         "pat@northwind.example",
         "AADSTS50076",
     );
+    // The sign-in forecast agrees with each (the password is refused before conditional access).
+    for (upn, kind) in [
+        ("dana@corp.northwind.example", "refused"),
+        (gus, "refused"),
+        ("pat@northwind.example", "needs-mfa"),
+        ("alice@northwind.example", "works"),
+    ] {
+        assert_eq!(forecast_of(&plan, upn), kind, "{upn}");
+    }
     // An account without a password: the plan says it cannot tell, verify-signin shows it.
     let out = verify(&emu, &spec, "kiosk@northwind.example");
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
@@ -146,6 +155,8 @@ fn the_plan_warns_about_each_user_password_sign_in_will_fail_for_and_verify_sign
     rt.block_on(client.send(assign)).expect("assign the policy");
     let out = verify(&emu, &spec, "dana@corp.northwind.example");
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let after = emu.json_plan(&spec);
+    assert_eq!(forecast_of(&after, "dana@corp.northwind.example"), "works");
     let out = emu.entractl(&["plan", &spec]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     settings(&dir).bind(|| insta::assert_snapshot!("preflight_plan_with_policy", out.stdout));
@@ -164,4 +175,19 @@ fn the_plan_warns_about_each_user_password_sign_in_will_fail_for_and_verify_sign
         .collect::<Vec<_>>();
     assert_eq!(federated, ["unmanaged"], "{plan:#}");
     emu.shutdown();
+}
+
+/// The kind of `upn`'s verdict in a JSON plan's sign-in forecast.
+fn forecast_of(plan: &Value, upn: &str) -> String {
+    plan["sign_in_forecast"]["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| {
+            u["user"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(upn))
+        })
+        .map(|u| u["verdict"]["kind"].as_str().unwrap_or("?").to_string())
+        .unwrap_or_else(|| format!("{upn} not in the forecast"))
 }

@@ -5,9 +5,11 @@
 //! security defaults, and the exclusions the plan adds. An estimate, as Microsoft calls What-If:
 //! `verify-signin` with a real password stays the test.
 
+mod refusal;
 mod target;
 mod verdict;
 
+pub use refusal::{REFUSED_CODE, cloud_password_validation};
 pub use target::{AppScope, BaselineRead, SignInTarget};
 pub use verdict::{Cause, Verdict};
 
@@ -88,9 +90,18 @@ fn forecast_of(
     let tenant = verdict::TenantAfter::of(after, &target);
     let mut users = Vec::new();
     let mut report_only: BTreeMap<String, (&Policy, usize)> = BTreeMap::new();
+    let refused = refusal::refused(after);
     for u in &read.users {
         let outcomes = read.what_if.get(&u.evaluated_as).map(Vec::as_slice);
         let (verdict, hits) = tenant.verdict(u, outcomes);
+        // The password is checked before conditional access: a refused one decides.
+        let verdict = match refused.get(&u.id.to_lowercase()) {
+            Some(reason) => Verdict::Refused {
+                code: REFUSED_CODE.to_string(),
+                reason: reason.clone(),
+            },
+            None => verdict,
+        };
         for h in hits {
             report_only
                 .entry(h.policy.id().to_string())
@@ -134,7 +145,11 @@ fn report_only_warning(p: &Policy, n: usize) -> String {
     }
 }
 
-fn user_forecast(u: &ForecastUser, verdict: Verdict) -> UserForecast {
+fn user_forecast(u: &ForecastUser, mut verdict: Verdict) -> UserForecast {
+    // By what they say, so the order does not depend on policy ids or What-If's answer.
+    if let Verdict::NeedsMfa { because: causes } | Verdict::Blocked { by: causes } = &mut verdict {
+        causes.sort_by_key(Cause::describe);
+    }
     UserForecast {
         id: u.id.clone(),
         user: u.label.clone(),
