@@ -13,6 +13,9 @@
 //!    name (and, when no live application matched, the deleted applications);
 //! 3. the per-user MFA state of the groups' members.
 //!
+//! The placeholder app of "Customize behavior", when the spec has one, is read in wave 1 too
+//! (by uniqueName and tag, its service principal by tag).
+//!
 //! More only for paged collections (999 members a page: one wave per further page) and for a
 //! service principal that does not carry its tag yet.
 
@@ -20,6 +23,7 @@ mod app;
 mod assignments;
 mod forecast;
 mod mfa;
+mod placeholder;
 
 use std::sync::Arc;
 
@@ -101,7 +105,8 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
     let deleted = app::deleted(l, d, candidates.clone());
     let grants = app::grants(l, sp.clone());
     let app_role_grants = app::app_role_grants(l, d, sp.clone());
-    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa) = tokio::join!(
+    let placeholder = placeholder::read(l, d);
+    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa, placeholder) = tokio::join!(
         candidates,
         sp,
         app::resources(l, d),
@@ -111,6 +116,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         parts.settled.clone(),
         parts.tier.clone(),
         mfa,
+        placeholder,
     );
     let candidates = c?.as_ref().clone();
     let settled = settled?;
@@ -132,6 +138,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         principals: settled.principals.clone(),
         tier: *tier?,
         deleted: deleted?,
+        placeholder: placeholder?,
     })
 }
 

@@ -7,7 +7,7 @@ mod deleted;
 mod forecast;
 mod mfa;
 
-pub use app::{Candidate, MatchedBy, ResourceLookup};
+pub use app::{Candidate, MatchedBy, ObservedPlaceholder, ResourceLookup};
 pub use assignments::{Members, ObservedAssignments, PrincipalGroup, Principals, user_label};
 pub use deleted::{DeletedApplication, ObservedDeleted};
 pub use forecast::{BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Sampling};
@@ -59,4 +59,7 @@ pub struct Observed {
     /// What the sign-in forecast read (when the spec needs password sign-in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<ObservedForecast>,
+    /// The placeholder app, when the spec has one (`mfa.conditionalAccess.placeholder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<ObservedPlaceholder>,
 }
