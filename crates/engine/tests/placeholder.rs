@@ -12,11 +12,11 @@ use std::time::Duration;
 use entractl_engine::core::desired::{CaSelection, DesiredMfa, DesiredPlaceholder, PassportMode};
 use entractl_engine::core::plan::NoteKind;
 use entractl_engine::{ApplyOptions, Desired, ObjectKind, apply, diff, fetch};
-use entractl_graph::signin::{PASSPORT_SCOPES, password_sign_in};
+use entractl_graph::signin::password_sign_in;
 use entractl_graph::{GraphClient, GraphRequest, Secret};
+use graph_emulator::EmulatorConfig;
 use graph_emulator::baseline_scopes::BaselineScopes;
 use graph_emulator::scenarios::{P1_TENANT_ID, SANDBOX_PASSWORD};
-use graph_emulator::EmulatorConfig;
 use serde_json::Value;
 
 const PLACEHOLDER: &str = "kandji-passport-baseline-scopes";
@@ -64,7 +64,11 @@ async fn get(client: &GraphClient, path: &str) -> Value {
 
 /// The placeholder app as the tenant has it (the emulator's answer, not entractl's plan).
 async fn placeholder_app(client: &GraphClient) -> Value {
-    get(client, &format!("/applications(uniqueName='{PLACEHOLDER}')")).await
+    get(
+        client,
+        &format!("/applications(uniqueName='{PLACEHOLDER}')"),
+    )
+    .await
 }
 
 /// Display names of the policies whose `excludeApplications` lists `app_id`.
@@ -96,7 +100,10 @@ async fn the_placeholder_is_created_excluded_chosen_and_the_forecast_agrees_with
     let (observed, _) = fetch(&client, &d).await.unwrap();
     let plan = diff(&d, &observed).unwrap();
     let kinds: Vec<ObjectKind> = plan.actionable().map(|c| c.object.kind).collect();
-    assert!(kinds.contains(&ObjectKind::PlaceholderApplication), "{kinds:?}");
+    assert!(
+        kinds.contains(&ObjectKind::PlaceholderApplication),
+        "{kinds:?}"
+    );
     assert!(kinds.contains(&ObjectKind::PlaceholderServicePrincipal));
     assert_eq!(
         plan.notes
@@ -121,14 +128,25 @@ async fn the_placeholder_is_created_excluded_chosen_and_the_forecast_agrees_with
     let app = placeholder_app(&client).await;
     let app_id = app["appId"].as_str().unwrap().to_string();
     assert_eq!(app["signInAudience"], "AzureADMyOrg");
-    assert_eq!(app["tags"], serde_json::json!([format!("entractl:{PLACEHOLDER}")]));
+    assert_eq!(
+        app["tags"],
+        serde_json::json!([format!("entractl:{PLACEHOLDER}")])
+    );
     assert_eq!(app["web"]["redirectUris"], serde_json::json!([]));
     assert_eq!(app["publicClient"]["redirectUris"], serde_json::json!([]));
     assert_eq!(app["requiredResourceAccess"], serde_json::json!([]));
     assert_ne!(app["isFallbackPublicClient"], true);
-    assert!(app["notes"].as_str().unwrap().contains("Customize behavior"));
+    assert!(
+        app["notes"]
+            .as_str()
+            .unwrap()
+            .contains("Customize behavior")
+    );
     let sps = client
-        .send(GraphRequest::get("/servicePrincipals").query("$filter", format!("appId eq '{app_id}'")))
+        .send(
+            GraphRequest::get("/servicePrincipals")
+                .query("$filter", format!("appId eq '{app_id}'")),
+        )
         .await
         .unwrap()
         .json()
@@ -136,7 +154,11 @@ async fn the_placeholder_is_created_excluded_chosen_and_the_forecast_agrees_with
     assert_eq!(sps["value"].as_array().unwrap().len(), 1);
     let excluded = excluding(&client, &app_id).await;
     insta::assert_debug_snapshot!("excluded_from", excluded);
-    assert!(excluded.iter().all(|n| !n.starts_with("Microsoft-managed:")));
+    assert!(
+        excluded
+            .iter()
+            .all(|n| !n.starts_with("Microsoft-managed:"))
+    );
 
     // Applied, not chosen yet: nothing to change, the step still printed, the sign-in refused.
     let (observed, _) = fetch(&client, &d).await.unwrap();
@@ -144,7 +166,7 @@ async fn the_placeholder_is_created_excluded_chosen_and_the_forecast_agrees_with
     assert!(!plan.has_changes(), "{:#?}", plan.changes);
     assert!(plan.notes.iter().any(|n| n.kind == NoteKind::PortalStep));
     let client_id = plan.outputs.client_id.clone().unwrap();
-    agree(&client, &plan, &client_id).await;
+    agree(&client, &d, &plan, &client_id).await;
     assert!(plan.sign_in_forecast.as_ref().unwrap().fails());
 
     // The portal step, done (what an admin does on the Baseline scopes settings page).
@@ -161,18 +183,21 @@ async fn the_placeholder_is_created_excluded_chosen_and_the_forecast_agrees_with
         .map(|u| (u.user.clone(), u.verdict.describe()))
         .collect();
     insta::assert_debug_snapshot!("verdicts_once_chosen", verdicts);
-    agree(&client, &plan, &client_id).await;
+    agree(&client, &d, &plan, &client_id).await;
     emu.shutdown();
 }
 
 /// Every user of the forecast signs in with a password: the forecast's verdict and the answer of
-/// the emulator's identity platform agree.
-async fn agree(client: &GraphClient, plan: &entractl_engine::Plan, client_id: &str) {
+/// the emulator's identity platform agree. The sign-in asks for the spec's declared scopes, as
+/// `verify-signin` does.
+async fn agree(client: &GraphClient, d: &Desired, plan: &entractl_engine::Plan, client_id: &str) {
     let f = plan.sign_in_forecast.as_ref().unwrap();
     let password = Secret::new(SANDBOX_PASSWORD);
+    let scopes = d.app.passport_scopes();
+    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
     for u in &f.users {
         let answer =
-            password_sign_in(client.config(), client_id, &u.user, &password, PASSPORT_SCOPES).await;
+            password_sign_in(client.config(), client_id, &u.user, &password, &scopes).await;
         assert_eq!(
             answer.is_ok(),
             u.verdict.works(),

@@ -51,13 +51,17 @@ pub async fn candidates_of(
         let label = format!("find {what} by uniqueName");
         // The documented alternate key (`application-upsert.md`): 404 means absent.
         let found = ok_or_absent(
-            l.get(application::get_by_unique_name(u, label.clone())).await,
+            l.get(application::get_by_unique_name(u, label.clone()))
+                .await,
             &label,
         )?;
         Ok(found.into_iter().filter(|v| !v.is_null()).collect())
     };
     let tag_label = format!("find {what} by its entractl tag");
-    let by_tag = l.list(application::find_by_tag(&id.managed_tag(), tag_label.clone()));
+    let by_tag = l.list(application::find_by_tag(
+        &id.managed_tag(),
+        tag_label.clone(),
+    ));
     let by_app_id = async {
         let Some(a) = &id.adopt_app_id else {
             return Ok(Vec::new());

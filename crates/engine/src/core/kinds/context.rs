@@ -157,7 +157,10 @@ pub fn identify_placeholder<'a>(
         many => {
             return Err(problem(format!(
                 "more than one application matches it: {}",
-                many.iter().map(|c| c.describe()).collect::<Vec<_>>().join("; ")
+                many.iter()
+                    .map(|c| c.describe())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )));
         }
     };

@@ -56,9 +56,7 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
         ObjectKind::PerUserMfa => &per_user_mfa::PerUserMfaKind,
         ObjectKind::ConditionalAccessPolicy => &ca_exclusion::CaExclusionKind,
         ObjectKind::PlaceholderApplication => &placeholder::PlaceholderApplicationKind,
-        ObjectKind::PlaceholderServicePrincipal => {
-            &placeholder_sp::PlaceholderServicePrincipalKind
-        }
+        ObjectKind::PlaceholderServicePrincipal => &placeholder_sp::PlaceholderServicePrincipalKind,
     }
 }
 

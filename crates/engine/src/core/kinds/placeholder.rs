@@ -91,7 +91,9 @@ impl Kind for PlaceholderApplicationKind {
         c: &Change,
         new_id: &mut dyn FnMut(&str) -> String,
     ) -> Result<Value, BadChange> {
-        let found = o.placeholder.get_or_insert_with(ObservedPlaceholder::default);
+        let found = o
+            .placeholder
+            .get_or_insert_with(ObservedPlaceholder::default);
         let raw = match (c.action, found.candidates.first()) {
             (Action::Create, _) => {
                 let mut raw = c.payload.clone();
@@ -112,11 +114,7 @@ impl Kind for PlaceholderApplicationKind {
     }
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        if desired
-            .mfa
-            .as_ref()
-            .is_none_or(|m| m.placeholder.is_none())
-        {
+        if desired.mfa.as_ref().is_none_or(|m| m.placeholder.is_none()) {
             return;
         }
         needed.to_plan(

@@ -88,7 +88,9 @@ impl Kind for PlaceholderServicePrincipalKind {
         c: &Change,
         new_id: &mut dyn FnMut(&str) -> String,
     ) -> Result<Value, BadChange> {
-        let found = o.placeholder.get_or_insert_with(ObservedPlaceholder::default);
+        let found = o
+            .placeholder
+            .get_or_insert_with(ObservedPlaceholder::default);
         let raw = match (c.action, &found.service_principal) {
             (Action::Create, _) => {
                 let mut body = c.payload.clone();

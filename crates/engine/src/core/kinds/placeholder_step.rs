@@ -30,9 +30,7 @@ pub fn portal_notes(cx: &PlanContext<'_>, all: &[PolicyRemedy<'_>], out: &mut Pl
         .iter()
         .filter(|pr| {
             pr.added().contains(&Remedy::Placeholder)
-                || id.is_some_and(|id| {
-                    contains(&pr.policy.applications("excludeApplications"), id)
-                })
+                || id.is_some_and(|id| contains(&pr.policy.applications("excludeApplications"), id))
         })
         .map(|pr| format!("\"{}\"", pr.demand.display_name))
         .collect();
@@ -81,7 +79,7 @@ fn chosen(baseline: Option<&BaselineRead>, id: Option<&str>) -> bool {
 /// The tenant's setting today, and what it means until the step is done.
 fn state(baseline: Option<&BaselineRead>, policies: &str) -> String {
     let until = format!(
-        "until then, Passport's sign-in is evaluated against Windows Azure Active Directory, and the sign-in forecast counts {policies} as demanding MFA of it"
+        "until this step is done, Passport's sign-in is evaluated against Windows Azure Active Directory, and the sign-in forecast counts {policies} as demanding MFA of it"
     );
     match baseline {
         None => format!("The setting was not read: {until}."),
@@ -95,10 +93,9 @@ fn state(baseline: Option<&BaselineRead>, policies: &str) -> String {
             BaselineScopes::Disabled => format!(
                 "Enforcement is disabled tenant-wide today (\"Disable enforcement\": the legacy behaviour in every policy); with the placeholder chosen, only {policies} keep it."
             ),
-            BaselineScopes::Enforced | BaselineScopes::NeverChanged => format!(
-                "The setting is {} today: {until}.",
-                setting.describe()
-            ),
+            BaselineScopes::Enforced | BaselineScopes::NeverChanged => {
+                format!("The setting is {} today: {until}.", setting.describe())
+            }
         },
     }
 }

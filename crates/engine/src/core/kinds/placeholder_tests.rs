@@ -239,7 +239,11 @@ fn a_setting_naming_another_app_is_said_and_an_unreadable_one_too() {
     assert!(step[0].contains(PLACEHOLDER_APP_ID));
     assert!(plan.sign_in_forecast.unwrap().fails());
 
-    let mut o = tenant(BaselineScopes::Enforced, policies, vec![placeholder_app(json!({}))]);
+    let mut o = tenant(
+        BaselineScopes::Enforced,
+        policies,
+        vec![placeholder_app(json!({}))],
+    );
     o.forecast.as_mut().unwrap().baseline = BaselineRead::Unreadable {
         reason: "403 Forbidden".into(),
     };
@@ -285,10 +289,18 @@ fn a_stranger_with_its_unique_name_or_the_app_s_own_name_stops_the_plan() {
     assert!(err.to_string().contains("not managed by entractl"), "{err}");
 
     let mut same = mac_login_with_placeholder();
-    same.mfa.as_mut().unwrap().placeholder.as_mut().unwrap().unique_name =
-        "Kandji-Passport".into();
+    same.mfa
+        .as_mut()
+        .unwrap()
+        .placeholder
+        .as_mut()
+        .unwrap()
+        .unique_name = "Kandji-Passport".into();
     let err = diff(&same, &tenant(BaselineScopes::Enforced, vec![], vec![])).unwrap_err();
-    assert!(err.to_string().contains("uniqueName of the app itself"), "{err}");
+    assert!(
+        err.to_string().contains("uniqueName of the app itself"),
+        "{err}"
+    );
 }
 
 #[test]

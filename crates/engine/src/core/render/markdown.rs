@@ -391,11 +391,7 @@ fn notes(plan: &Plan, body: &mut Body) {
     let mut list = String::new();
     let mut shown = 0;
     for n in &plan.notes {
-        let line = format!(
-            "- ⚠️ **{}**: {}\n",
-            note_head(n),
-            one_line(&n.message)
-        );
+        let line = format!("- ⚠️ **{}**: {}\n", note_head(n), one_line(&n.message));
         if list.len() + line.len() + 20 > body.left() {
             break;
         }
