@@ -189,75 +189,103 @@ fn create(p: PlaceholderState<'_>, object: ObjectRef) -> Change {
     c
 }
 
-/// The drift of what entractl sets on an existing placeholder, as an update (or nothing).
-fn existing(p: PlaceholderState<'_>, app: &Application, object: ObjectRef) -> Change {
-    let mut fields = Vec::new();
-    let mut body = Map::new();
-    let mut set = |path: &str, before: Value, after: Value, patch: (&str, Value)| {
-        fields.push(FieldChange {
+/// What differs from what entractl sets, and the PATCH body that sets it back.
+#[derive(Default)]
+struct Drift {
+    fields: Vec<FieldChange>,
+    body: Map<String, Value>,
+}
+
+impl Drift {
+    /// `path` differs (`before` → `after`); the body sets `property` to `patch`.
+    fn set(&mut self, path: &str, before: Value, after: Value, property: &str, patch: Value) {
+        self.fields.push(FieldChange {
             path: path.into(),
             before,
             after,
         });
-        body.insert(patch.0.into(), patch.1);
-    };
-    let want = &p.desired.display_name;
-    if &app.display_name != want {
-        set(
-            "displayName",
-            json!(app.display_name),
-            json!(want),
-            ("displayName", json!(want)),
-        );
+        self.body.insert(property.into(), patch);
     }
-    let audience = app.sign_in_audience.as_deref();
-    if audience != Some(single_tenant()) {
-        let after = json!(single_tenant());
-        set(
-            "signInAudience",
-            json!(audience),
-            after.clone(),
-            ("signInAudience", after),
-        );
-    }
-    if app.is_fallback_public_client == Some(true) {
-        set(
-            "isFallbackPublicClient",
-            json!(true),
-            json!(false),
-            ("isFallbackPublicClient", json!(false)),
-        );
-    }
-    if app.notes() != Some(NOTES) {
-        set(
-            "notes",
-            json!(app.notes()),
-            json!(NOTES),
-            ("notes", json!(NOTES)),
-        );
-    }
-    for platform in Platform::ALL {
-        let uris = app.redirect_uris(platform);
-        if !uris.is_empty() {
-            let name = platform.property();
-            let value = graph::redirect_uris_value(app.platform(platform), &[]);
-            set(
-                &format!("{name}.redirectUris"),
-                json!(uris),
-                json!([]),
-                (name, value),
+
+    /// Its name, audience, public client flows and notes.
+    fn scalars(&mut self, p: PlaceholderState<'_>, app: &Application) {
+        let want = &p.desired.display_name;
+        if &app.display_name != want {
+            self.set(
+                "displayName",
+                json!(app.display_name),
+                json!(want),
+                "displayName",
+                json!(want),
+            );
+        }
+        let audience = app.sign_in_audience.as_deref();
+        if audience != Some(single_tenant()) {
+            let after = json!(single_tenant());
+            self.set(
+                "signInAudience",
+                json!(audience),
+                after.clone(),
+                "signInAudience",
+                after,
+            );
+        }
+        if app.is_fallback_public_client == Some(true) {
+            let f = json!(false);
+            self.set(
+                "isFallbackPublicClient",
+                json!(true),
+                f.clone(),
+                "isFallbackPublicClient",
+                f,
+            );
+        }
+        if app.notes() != Some(NOTES) {
+            self.set(
+                "notes",
+                json!(app.notes()),
+                json!(NOTES),
+                "notes",
+                json!(NOTES),
             );
         }
     }
-    if !app.required_resource_access.is_empty() {
-        set(
-            "requiredResourceAccess",
-            json!(app.required_resource_access),
-            json!([]),
-            ("requiredResourceAccess", json!([])),
-        );
+
+    /// No redirect URIs on any platform (the platforms' other properties kept), no permissions.
+    fn inert(&mut self, app: &Application) {
+        for platform in Platform::ALL {
+            let uris = app.redirect_uris(platform);
+            if !uris.is_empty() {
+                let name = platform.property();
+                let value = graph::redirect_uris_value(app.platform(platform), &[]);
+                self.set(
+                    &format!("{name}.redirectUris"),
+                    json!(uris),
+                    json!([]),
+                    name,
+                    value,
+                );
+            }
+        }
+        if !app.required_resource_access.is_empty() {
+            let before = json!(app.required_resource_access);
+            self.set(
+                "requiredResourceAccess",
+                before,
+                json!([]),
+                "requiredResourceAccess",
+                json!([]),
+            );
+        }
     }
-    if fields.is_empty() {
+}
+
+/// The drift of what entractl sets on an existing placeholder, as an update (or nothing).
+fn existing(p: PlaceholderState<'_>, app: &Application, object: ObjectRef) -> Change {
+    let mut drift = Drift::default();
+    drift.scalars(p, app);
+    drift.inert(app);
+    if drift.fields.is_empty() {
         return Change::new(object, Action::NoOp, "in sync: inert, as entractl made it");
     }
     let mut c = Change::new(
@@ -265,7 +293,7 @@ fn existing(p: PlaceholderState<'_>, app: &Application, object: ObjectRef) -> Ch
         Action::Update,
         "the placeholder app differs from what entractl keeps it as (single tenant, no redirect URIs, no permissions, no public client flows, its notes)",
     );
-    c.fields = fields;
-    c.payload = Value::Object(body);
+    c.fields = drift.fields;
+    c.payload = Value::Object(drift.body);
     c
 }
