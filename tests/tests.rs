@@ -20,6 +20,7 @@ mod module_cycles;
 mod network;
 mod passport_modes;
 mod permissions;
+mod placeholder;
 mod plan_apply;
 mod remedies;
 mod restore;

@@ -26,7 +26,7 @@ const PLACEHOLDER: &str = "kandji-passport-baseline-scopes";
 fn desired() -> Desired {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/kandji-passport.yaml"
+        "/../../specs/kandji-passport-mac-login.yaml"
     );
     let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
     let mut d = Desired::from_spec(&loaded.spec, None);
