@@ -57,7 +57,10 @@ fn the_placeholder_plan_apply_portal_step_and_sign_in_agree() {
         .iter()
         .map(|c| c["object"]["kind"].clone())
         .collect();
-    assert!(kinds.contains(&Value::from("placeholderApplication")), "{kinds:?}");
+    assert!(
+        kinds.contains(&Value::from("placeholderApplication")),
+        "{kinds:?}"
+    );
     assert!(kinds.contains(&Value::from("placeholderServicePrincipal")));
     let md = emu.entractl_as(P1_TENANT_ID, None, &["plan", &spec, "--format", "markdown"]);
     assert!(md.stdout.contains("**portal step**"), "{}", md.stdout);
@@ -98,7 +101,13 @@ fn the_placeholder_plan_apply_portal_step_and_sign_in_agree() {
         let upn = u["user"].as_str().unwrap();
         let works = u["verdict"]["kind"] == "works";
         let out = signin(upn);
-        assert_eq!(out.code == 0, works, "{upn}: {}\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code == 0,
+            works,
+            "{upn}: {}\n{}",
+            out.stdout,
+            out.stderr
+        );
     }
     let verify = emu.entractl_as(P1_TENANT_ID, None, &["verify", &spec]);
     crate::assert_transcript!("placeholder_verify_once_chosen", verify);
