@@ -21,6 +21,7 @@ mod network;
 mod passport_modes;
 mod password_sign_in;
 mod permissions;
+mod placeholder;
 mod plan_apply;
 mod remedies;
 mod restore;

@@ -14,6 +14,9 @@
 //!    name (and, when no live application matched, the deleted applications);
 //! 3. the per-user MFA state of the groups' members.
 //!
+//! The placeholder app of "Customize behavior", when the spec has one, is read in wave 1 too
+//! (by uniqueName and tag, its service principal by tag).
+//!
 //! More only for paged collections (999 members a page: one wave per further page), for a
 //! service principal that does not carry its tag yet, and for the preflight on a tenant with a
 //! federated domain (its home realm discovery policies, then what each applies to).
@@ -23,6 +26,7 @@ mod assignments;
 mod forecast;
 mod mfa;
 mod password_sign_in;
+mod placeholder;
 
 use std::sync::Arc;
 
@@ -105,7 +109,20 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
     let grants = app::grants(l, sp.clone());
     let app_role_grants = app::app_role_grants(l, d, sp.clone());
     let preflight = password_sign_in::read(l, d, &parts);
-    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa, preflight) = tokio::join!(
+    let placeholder = placeholder::read(l, d);
+    let (
+        c,
+        s,
+        resources,
+        grants,
+        app_role_grants,
+        deleted,
+        settled,
+        tier,
+        mfa,
+        preflight,
+        placeholder,
+    ) = tokio::join!(
         candidates,
         sp,
         app::resources(l, d),
@@ -116,6 +133,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         parts.tier.clone(),
         mfa,
         preflight,
+        placeholder,
     );
     let candidates = c?.as_ref().clone();
     let settled = settled?;
@@ -142,6 +160,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         principals: settled.principals.clone(),
         tier: *tier?,
         deleted: deleted?,
+        placeholder: placeholder?,
     })
 }
 

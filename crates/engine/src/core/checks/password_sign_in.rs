@@ -126,6 +126,7 @@ fn federated(p: &ObservedPasswordSignIn, sp: Option<&str>) -> Option<Note> {
     if let Some((name, true, _)) = &policy {
         return Some(Note {
             kind: NoteKind::Unmanaged,
+            risks: Vec::new(),
             message: format!(
                 "password sign-in: {group} can use it because {name} allows cloud password validation; Entra ID checks their passwords only if password hash sync is on, which entractl does not read"
             ),
@@ -142,6 +143,7 @@ fn federated(p: &ObservedPasswordSignIn, sp: Option<&str>) -> Option<Note> {
     };
     Some(Note {
         kind: NoteKind::Warning,
+        risks: Vec::new(),
         message: format!(
             "password sign-in will fail for {group}: {}. Entra ID answers AADSTS50126: the password grant cannot take a federated user to the identity provider that checks their password, and {reason}. Fix: assign the app's service principal{later} a home realm discovery policy with `\"AllowCloudPasswordValidation\": true` (it needs password hash sync), or make such a policy the organization's default; or use Passport's Web Login (docs/mfa.md)",
             names(who)
@@ -202,6 +204,7 @@ fn guests(p: &ObservedPasswordSignIn) -> Option<Note> {
     };
     Some(Note {
         kind: NoteKind::Warning,
+        risks: Vec::new(),
         message: format!(
             "password sign-in will fail for {accounts} (`userType` Guest): {}. Entra ID answers AADSTS50126 (AADSTS50020 for an invited personal Microsoft account): an invited account proves its password where it was invited from, which the password grant cannot reach. Fix: assign the person's own account in this tenant instead of the guest, or use Passport's Web Login (docs/mfa.md)",
             names(who)
@@ -222,6 +225,7 @@ fn per_user_mfa_enabled(o: &Observed) -> Option<Note> {
     }
     Some(Note {
         kind: NoteKind::Warning,
+        risks: Vec::new(),
         message: format!(
             "password sign-in will fail for {} with per-user MFA `enabled`, which the spec leaves unmanaged: {}. `enabled` is not yet `enforced`: Entra ID asks them to register an MFA method at their next modern-authentication sign-in and moves them to `enforced` as soon as they have; in either state the password grant, which cannot do MFA, gets AADSTS50076 (AADSTS50079 while a method still has to be registered). Fix: `mfa.perUserMfa: disabled-for-app-users` (a security downgrade, docs/mfa.md), or turn per-user MFA off for these users in the admin center",
             users(enabled.len()),
@@ -239,6 +243,7 @@ fn passwords_not_readable(n: usize) -> Note {
     };
     Note {
         kind: NoteKind::Unmanaged,
+        risks: Vec::new(),
         message: format!(
             "password sign-in: not checked whether {who} a password. An account without one (passwordless only, or a password scrambled for a passwordless rollout) cannot use the password grant (AADSTS50126), and Microsoft Graph does not say which accounts those are: it lists exactly one password method for every user. `entractl verify-signin` shows it for one account"
         ),

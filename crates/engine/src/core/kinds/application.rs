@@ -272,6 +272,7 @@ fn unique_name_note(cx: &PlanContext<'_>, a: &Application) -> Option<Note> {
     }
     Some(Note {
         kind: NoteKind::Warning,
+        risks: Vec::new(),
         message: format!(
             "the adopted application has uniqueName {}, not `{u}` from the spec; uniqueName cannot be changed after creation, so entractl finds it by appId and its `{}` tag",
             a.unique_name

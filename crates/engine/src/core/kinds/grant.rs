@@ -59,6 +59,7 @@ impl Kind for GrantKind {
             if !named {
                 out.notes.push(Note {
                     kind: NoteKind::Unmanaged,
+                    risks: Vec::new(),
                     message: format!(
                         "a tenant-wide grant to resource {} ({}) exists that the spec does not mention; left as is",
                         g.resource_id, g.scope

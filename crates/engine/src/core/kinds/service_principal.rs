@@ -103,13 +103,34 @@ impl Kind for ServicePrincipalKind {
 }
 
 fn create(cx: &PlanContext<'_>, object: ObjectRef) -> Change {
-    let app_id = cx.app_id();
+    let created_by = ChangeId {
+        kind: ObjectKind::Application,
+        key: cx.key(),
+    };
     let tag = cx.desired.app.identity.managed_tag();
-    let mut c = Change::new(
+    create_change(
         object,
-        Action::Create,
+        cx.app_id(),
+        &tag,
+        created_by,
         "the application has no service principal (enterprise application) in this tenant; sign-in and consent need one",
-    );
+    )
+}
+
+fn existing(cx: &PlanContext<'_>, s: &ServicePrincipal, object: ObjectRef) -> Change {
+    existing_change(s, object, &cx.desired.app.identity.managed_tag())
+}
+
+/// The change creating the service principal of `app_id` (`None`: the application `created_by`
+/// creates in the same apply), tagged `tag`.
+pub(super) fn create_change(
+    object: ObjectRef,
+    app_id: Option<&str>,
+    tag: &str,
+    created_by: ChangeId,
+    reason: &str,
+) -> Change {
+    let mut c = Change::new(object, Action::Create, reason);
     c.fields = vec![FieldChange {
         path: "appId".into(),
         before: Value::Null,
@@ -117,27 +138,24 @@ fn create(cx: &PlanContext<'_>, object: ObjectRef) -> Change {
             .map(|a| json!(a))
             .unwrap_or(json!("(known after apply)")),
     }];
-    c.payload = graph::create_body(app_id, &[INTEGRATED_APP_TAG, &tag]);
+    c.payload = graph::create_body(app_id, &[INTEGRATED_APP_TAG, tag]);
     if app_id.is_none() {
         c.refs.push(CreatedRef {
             at: "/appId".into(),
-            created_by: ChangeId {
-                kind: ObjectKind::Application,
-                key: cx.key(),
-            },
+            created_by,
             property: "appId".into(),
         });
     }
     c
 }
 
-fn existing(cx: &PlanContext<'_>, s: &ServicePrincipal, object: ObjectRef) -> Change {
-    let tag = cx.desired.app.identity.managed_tag();
-    if s.has_tag(&tag) {
+/// The change of a service principal that exists: tag it `tag` when it is not, else nothing.
+pub(super) fn existing_change(s: &ServicePrincipal, object: ObjectRef, tag: &str) -> Change {
+    if s.has_tag(tag) {
         return Change::new(object, Action::NoOp, "exists");
     }
     let mut after = s.tags.clone();
-    after.push(tag);
+    after.push(tag.to_string());
     let mut c = Change::new(
         object,
         Action::Update,

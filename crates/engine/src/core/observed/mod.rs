@@ -8,7 +8,7 @@ mod forecast;
 mod mfa;
 mod password_sign_in;
 
-pub use app::{Candidate, MatchedBy, ResourceLookup};
+pub use app::{Candidate, MatchedBy, ObservedPlaceholder, ResourceLookup};
 pub use assignments::{Members, ObservedAssignments, PrincipalGroup, Principals, user_label};
 pub use deleted::{DeletedApplication, ObservedDeleted};
 pub use forecast::{BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Sampling};
@@ -64,4 +64,7 @@ pub struct Observed {
     /// What the password sign-in preflight read (when the spec needs password sign-in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_sign_in: Option<ObservedPasswordSignIn>,
+    /// The placeholder app, when the spec has one (`mfa.conditionalAccess.placeholder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<ObservedPlaceholder>,
 }
