@@ -163,4 +163,9 @@ impl BadChange {
             detail: detail.into(),
         }
     }
+
+    /// A change whose action the kind does not carry out (`action`: its name).
+    pub fn unsupported(kind: ObjectKind, action: &str) -> BadChange {
+        BadChange::new(kind, format!("{action} is not supported"))
+    }
 }

@@ -39,6 +39,7 @@ use serde_json::Value;
 use crate::core::desired::{Desired, DesiredMfa};
 use crate::core::observed::Observed;
 use crate::error::{EngineError, ReadError};
+use forecast::WhatIf;
 
 /// How much reading a fetch took (waves: sequential rounds; requests: inner `$batch` requests
 /// counted one by one).
@@ -82,10 +83,27 @@ pub async fn fetch(
     client: &GraphClient,
     desired: &Desired,
 ) -> Result<(Observed, FetchStats), EngineError> {
+    fetch_with(client, desired, WhatIf::Evaluate).await
+}
+
+/// [`fetch`] without the sign-in forecast's What-If evaluations (no verdicts): for apply's
+/// read-back, which only checks that the tenant shows what was written.
+pub async fn fetch_state(
+    client: &GraphClient,
+    desired: &Desired,
+) -> Result<(Observed, FetchStats), EngineError> {
+    fetch_with(client, desired, WhatIf::Skip).await
+}
+
+async fn fetch_with(
+    client: &GraphClient,
+    desired: &Desired,
+    what_if: WhatIf,
+) -> Result<(Observed, FetchStats), EngineError> {
     let token = client.token().await.map_err(EngineError::read("sign in"))?;
     let loader = Loader::new(client);
     let mut observed = loader
-        .run(read(&loader, desired))
+        .run(read(&loader, desired, what_if))
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))??;
     observed.tenant_id = token.claims().tid.clone();
@@ -93,15 +111,17 @@ pub async fn fetch(
 }
 
 /// Every read, composed.
-async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
+async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, ReadError> {
     let candidates = promise(app::candidates(l, d));
     let sp = promise(app::service_principal(l, d, candidates.clone()));
     let parts = assignments::Parts::new(l, d, sp.clone());
     let mfa = async {
         let unmanaged = DesiredMfa::default();
         match &d.mfa {
-            Some(m) => mfa::read(l, d, m, &parts).await.map(Some),
-            None if d.password_sign_in() => mfa::read(l, d, &unmanaged, &parts).await.map(Some),
+            Some(m) => mfa::read(l, d, m, &parts, what_if).await.map(Some),
+            None if d.password_sign_in() => {
+                mfa::read(l, d, &unmanaged, &parts, what_if).await.map(Some)
+            }
             None => Ok(None),
         }
     };

@@ -9,12 +9,13 @@
 
 use std::collections::BTreeSet;
 
+use entractl_graph::resource::application;
 use entractl_graph::resource::authentication_requirements as requirements;
 use entractl_graph::resource::domain;
 use entractl_graph::resource::home_realm_discovery_policy::{self as hrd, Effective};
-use entractl_graph::resource::{application, user};
 
 use crate::core::desired::Desired;
+use crate::core::forecast::{Unreachable, unreachable_password};
 use crate::core::kinds::RequiredPermissions;
 use crate::core::observed::{Observed, ObservedPasswordSignIn, SignInUser};
 use crate::core::plan::{Note, NoteKind};
@@ -80,10 +81,6 @@ pub fn notes(d: &Desired, o: &Observed) -> Vec<Note> {
     out
 }
 
-fn is_guest(u: &SignInUser) -> bool {
-    user::is_guest(u.user_type.as_deref())
-}
-
 /// `a, b and 3 more` (sorted without regard to case).
 fn names<'a>(labels: impl IntoIterator<Item = &'a str>) -> String {
     let mut all: Vec<&str> = labels.into_iter().collect();
@@ -109,10 +106,8 @@ fn users(n: usize) -> String {
 fn federated(p: &ObservedPasswordSignIn, sp: Option<&str>) -> Option<Note> {
     let mut who: Vec<&str> = Vec::new();
     let mut domains: BTreeSet<&str> = BTreeSet::new();
-    for u in p.users.iter().filter(|u| !is_guest(u)) {
-        if let Some(d) = domain::for_upn(&p.domains, &u.user_principal_name)
-            && d.is_federated()
-        {
+    for u in &p.users {
+        if let Some(Unreachable::Federated(d)) = unreachable_password(p, u) {
             who.push(u.label());
             domains.insert(&d.id);
         }
@@ -157,14 +152,7 @@ fn policy_in_effect(
     p: &ObservedPasswordSignIn,
     sp: Option<&str>,
 ) -> Option<(String, bool, &'static str)> {
-    let policies = p.home_realm_policies.as_deref().unwrap_or(&[]);
-    let effective = hrd::effective(
-        policies
-            .iter()
-            .map(|h| (&h.policy, h.applies_to.as_slice())),
-        sp,
-    );
-    match effective {
+    match p.effective_policy(sp) {
         Effective::AssignedToApp(pol) => Some((
             format!(
                 "the home realm discovery policy \"{}\" assigned to the app",
@@ -190,7 +178,7 @@ fn guests(p: &ObservedPasswordSignIn) -> Option<Note> {
     let who: Vec<&str> = p
         .users
         .iter()
-        .filter(|u| is_guest(u))
+        .filter(|u| matches!(unreachable_password(p, u), Some(Unreachable::Guest)))
         .map(SignInUser::label)
         .collect();
     if who.is_empty() {

@@ -9,7 +9,7 @@ mod refusal;
 mod target;
 mod verdict;
 
-pub use refusal::{REFUSED_CODE, cloud_password_validation};
+pub use refusal::{REFUSED_CODE, Unreachable, unreachable_password};
 pub use target::{AppScope, BaselineRead, SignInTarget};
 pub use verdict::{Cause, Verdict};
 
@@ -85,7 +85,10 @@ fn forecast_of(
     if !desired.password_sign_in() {
         return None;
     }
-    let read = before.forecast.as_ref()?;
+    let read = before
+        .forecast
+        .as_ref()
+        .filter(|r| r.sampling != Sampling::NotEvaluated)?;
     let target = SignInTarget::new(read.baseline.clone(), &desired.app.passport_scopes());
     let tenant = verdict::TenantAfter::of(after, &target);
     let mut users = Vec::new();
@@ -177,6 +180,7 @@ fn basis(
 ) -> Vec<String> {
     let how = match sampling {
         Sampling::Everyone => format!("each of the {users} user(s) who can sign in evaluated"),
+        Sampling::NotEvaluated => "nobody evaluated".to_string(),
         Sampling::OnePerGroupCombination { combinations } => format!(
             "{users} users can sign in: one user evaluated per combination of the groups that matter ({combinations}); directory roles are not read, so a user holding a role a policy names may fare worse than the user evaluated for them"
         ),

@@ -7,44 +7,46 @@
 
 use std::collections::BTreeMap;
 
-use entractl_graph::resource::home_realm_discovery_policy::{self as hrd, Effective};
-use entractl_graph::resource::{domain, user};
+use entractl_graph::resource::domain::{self, Domain};
+use entractl_graph::resource::home_realm_discovery_policy::Effective;
+use entractl_graph::resource::user;
 
 use crate::core::observed::{Observed, ObservedPasswordSignIn, SignInUser};
 
 /// The code Entra ID answers for a password it cannot check.
 pub const REFUSED_CODE: &str = "AADSTS50126";
 
+/// Why the password grant cannot check a user's password where it is checked.
+pub enum Unreachable<'a> {
+    /// An invited account: its password is checked where it was invited from.
+    Guest,
+    /// A user of a federated domain: the identity provider checks the password (unless a home
+    /// realm discovery policy allows cloud password validation).
+    Federated(&'a Domain),
+}
+
+/// Where `u`'s password is checked out of the password grant's reach, if it is.
+pub fn unreachable_password<'a>(
+    p: &'a ObservedPasswordSignIn,
+    u: &SignInUser,
+) -> Option<Unreachable<'a>> {
+    if user::is_guest(u.user_type.as_deref()) {
+        return Some(Unreachable::Guest);
+    }
+    domain::for_upn(&p.domains, &u.user_principal_name)
+        .filter(|d| d.is_federated())
+        .map(Unreachable::Federated)
+}
+
 /// Whether the home realm discovery policy in effect for the app (`sp`: its service principal's
 /// object id) allows cloud password validation.
-pub fn cloud_password_validation(p: &ObservedPasswordSignIn, sp: Option<&str>) -> bool {
-    let policies = p.home_realm_policies.as_deref().unwrap_or(&[]);
-    let effective = hrd::effective(
-        policies
-            .iter()
-            .map(|h| (&h.policy, h.applies_to.as_slice())),
-        sp,
-    );
-    match effective {
+fn cloud_password_validation(p: &ObservedPasswordSignIn, sp: Option<&str>) -> bool {
+    match p.effective_policy(sp) {
         Effective::AssignedToApp(pol) | Effective::OrganizationDefault(pol) => {
             pol.allows_cloud_password_validation()
         }
         Effective::None => false,
     }
-}
-
-/// Why `u`'s password will be refused, if it will.
-fn reason(p: &ObservedPasswordSignIn, cloud: bool, u: &SignInUser) -> Option<String> {
-    if user::is_guest(u.user_type.as_deref()) {
-        return Some("a guest account: its password is checked where it was invited from, which the password grant cannot reach".to_string());
-    }
-    let d = domain::for_upn(&p.domains, &u.user_principal_name)?;
-    (d.is_federated() && !cloud).then(|| {
-        format!(
-            "a user of the federated domain {}, and no home realm discovery policy in effect for the app allows cloud password validation",
-            d.id
-        )
-    })
 }
 
 /// The users (by object id, lower case) whose password will be refused, with why.
@@ -56,6 +58,16 @@ pub fn refused(o: &Observed) -> BTreeMap<String, String> {
     let cloud = cloud_password_validation(p, sp);
     p.users
         .iter()
-        .filter_map(|u| Some((u.id.to_lowercase(), reason(p, cloud, u)?)))
+        .filter_map(|u| {
+            let why = match unreachable_password(p, u)? {
+                Unreachable::Guest => "a guest account: its password is checked where it was invited from, which the password grant cannot reach".to_string(),
+                Unreachable::Federated(_) if cloud => return None,
+                Unreachable::Federated(d) => format!(
+                    "a user of the federated domain {}, and no home realm discovery policy in effect for the app allows cloud password validation",
+                    d.id
+                ),
+            };
+            Some((u.id.to_lowercase(), why))
+        })
         .collect()
 }

@@ -10,9 +10,10 @@ use entractl_graph::resource::application::{self as graph, Application, Platform
 use entractl_graph::resource::{merge_patch, parse};
 use serde_json::{Map, Value, json};
 
+use super::application::stranger_created;
 use super::context::{PlaceholderState, PlanContext};
 use super::kind::{Kind, PlanOut, RequiredPermissions};
-use crate::core::desired::{Desired, MANAGED_TAG_PREFIX};
+use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::{Candidate, MatchedBy, Observed, ObservedPlaceholder};
 use crate::core::plan::{Action, Change, FieldChange, ObjectKind, ObjectRef};
@@ -70,10 +71,7 @@ impl Kind for PlaceholderApplicationKind {
                     .ok_or_else(|| BadChange::new(KIND, "no application id"))?;
                 Ok(vec![graph::update(id, c.payload.clone())])
             }
-            other => Err(BadChange::new(
-                KIND,
-                format!("{} of the placeholder app is not supported", other.as_str()),
-            )),
+            other => Err(BadChange::unsupported(KIND, other.as_str())),
         }
     }
 
@@ -130,30 +128,15 @@ impl Kind for PlaceholderApplicationKind {
     /// A create answered with an application found by the `uniqueName` (another apply won the
     /// race) must be entractl's.
     fn check_created(&self, c: &Change, created: &Value) -> Result<(), PlanError> {
-        if c.action != Action::Create {
-            return Ok(());
+        match stranger_created(c, created) {
+            None => Ok(()),
+            Some((name, app_id)) => Err(PlanError::Placeholder {
+                key: c.object.key.clone(),
+                problem: format!(
+                    "application \"{name}\" (appId {app_id}) already has that uniqueName but is not managed by entractl"
+                ),
+            }),
         }
-        let tag = format!("{MANAGED_TAG_PREFIX}{}", c.object.key);
-        let tagged = created
-            .get("tags")
-            .and_then(Value::as_array)
-            .is_some_and(|t| {
-                t.iter()
-                    .filter_map(Value::as_str)
-                    .any(|x| x.eq_ignore_ascii_case(&tag))
-            });
-        if tagged {
-            return Ok(());
-        }
-        let s = |k: &str| created.get(k).and_then(Value::as_str).unwrap_or("?");
-        Err(PlanError::Placeholder {
-            key: c.object.key.clone(),
-            problem: format!(
-                "application \"{}\" (appId {}) already has that uniqueName but is not managed by entractl",
-                s("displayName"),
-                s("appId")
-            ),
-        })
     }
 }
 

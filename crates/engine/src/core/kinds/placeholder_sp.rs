@@ -4,12 +4,11 @@
 
 use entractl_graph::GraphRequest;
 use entractl_graph::resource::service_principal as graph;
-use entractl_graph::resource::{merge_patch, parse};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::context::PlanContext;
 use super::kind::{Kind, PlanOut, RequiredPermissions};
-use super::service_principal::{create_change, existing_change};
+use super::service_principal::{create_change, existing_change, simulate_into};
 use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::{Observed, ObservedPlaceholder, ServicePrincipal};
@@ -64,13 +63,7 @@ impl Kind for PlaceholderServicePrincipalKind {
                     .ok_or_else(|| BadChange::new(KIND, "no service principal id"))?;
                 Ok(vec![graph::update(id, c.payload.clone())])
             }
-            other => Err(BadChange::new(
-                KIND,
-                format!(
-                    "{} of the placeholder's service principal is not supported",
-                    other.as_str()
-                ),
-            )),
+            other => Err(BadChange::unsupported(KIND, other.as_str())),
         }
     }
 
@@ -91,25 +84,9 @@ impl Kind for PlaceholderServicePrincipalKind {
         let found = o
             .placeholder
             .get_or_insert_with(ObservedPlaceholder::default);
-        let raw = match (c.action, &found.service_principal) {
-            (Action::Create, _) => {
-                let mut body = c.payload.clone();
-                body["id"] = json!(new_id("placeholder-sp"));
-                body
-            }
-            (Action::Update, Some(sp)) => merge_patch(&sp.to_json(), &c.payload),
-            _ => {
-                return Err(BadChange::new(
-                    KIND,
-                    "update of a missing service principal",
-                ));
-            }
-        };
-        found.service_principal = Some(
-            parse(&raw)
-                .ok_or_else(|| BadChange::new(KIND, "cannot parse the service principal"))?,
-        );
-        Ok(raw)
+        simulate_into(&mut found.service_principal, KIND, c, &mut || {
+            new_id("placeholder-sp")
+        })
     }
 
     fn permissions(&self, _desired: &Desired, _needed: &mut RequiredPermissions) {

@@ -55,10 +55,7 @@ impl Kind for ServicePrincipalKind {
                 vec![graph::update(id, c.payload.clone())]
             }
             other => {
-                return Err(BadChange::new(
-                    KIND,
-                    format!("{} of a service principal is not supported", other.as_str()),
-                ));
+                return Err(BadChange::unsupported(KIND, other.as_str()));
             }
         })
     }
@@ -76,25 +73,7 @@ impl Kind for ServicePrincipalKind {
         c: &Change,
         new_id: &mut dyn FnMut(&str) -> String,
     ) -> Result<Value, BadChange> {
-        let raw = match (c.action, &o.service_principal) {
-            (Action::Create, _) => {
-                let mut body = c.payload.clone();
-                body["id"] = json!(new_id("sp"));
-                body
-            }
-            (Action::Update, Some(sp)) => merge_patch(&sp.to_json(), &c.payload),
-            _ => {
-                return Err(BadChange::new(
-                    KIND,
-                    "update of a missing service principal",
-                ));
-            }
-        };
-        o.service_principal = Some(
-            parse(&raw)
-                .ok_or_else(|| BadChange::new(KIND, "cannot parse the service principal"))?,
-        );
-        Ok(raw)
+        simulate_into(&mut o.service_principal, KIND, c, &mut || new_id("sp"))
     }
 
     fn permissions(&self, _desired: &Desired, _needed: &mut RequiredPermissions) {
@@ -198,4 +177,32 @@ fn assignment_required(c: &mut Change, sp: Option<&ServicePrincipal>, want: bool
             "assignment not required: every user of the tenant may sign in".into()
         };
     }
+}
+
+/// A service principal's create or update applied to `slot` (the main app's or the
+/// placeholder's); the object as Graph would hold it.
+pub(super) fn simulate_into(
+    slot: &mut Option<ServicePrincipal>,
+    kind: ObjectKind,
+    c: &Change,
+    new_id: &mut dyn FnMut() -> String,
+) -> Result<Value, BadChange> {
+    let raw = match (c.action, slot.as_ref()) {
+        (Action::Create, _) => {
+            let mut body = c.payload.clone();
+            body["id"] = json!(new_id());
+            body
+        }
+        (Action::Update, Some(sp)) => merge_patch(&sp.to_json(), &c.payload),
+        _ => {
+            return Err(BadChange::new(
+                kind,
+                "update of a missing service principal",
+            ));
+        }
+    };
+    *slot = Some(
+        parse(&raw).ok_or_else(|| BadChange::new(kind, "cannot parse the service principal"))?,
+    );
+    Ok(raw)
 }

@@ -3,7 +3,9 @@
 //! per-user MFA state of those users is the MFA posture's ([`super::ObservedMfa::per_user`]).
 
 use entractl_graph::resource::domain::Domain;
-use entractl_graph::resource::home_realm_discovery_policy::HomeRealmDiscoveryPolicy;
+use entractl_graph::resource::home_realm_discovery_policy::{
+    self as hrd, Effective, HomeRealmDiscoveryPolicy,
+};
 use serde::{Deserialize, Serialize};
 
 /// One user who can sign in to the app after apply.
@@ -51,4 +53,18 @@ pub struct ObservedPasswordSignIn {
     /// Every home realm discovery policy; `None` when not read (no federated domain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_realm_policies: Option<Vec<HomeRealmPolicy>>,
+}
+
+impl ObservedPasswordSignIn {
+    /// The home realm discovery policy in effect for the app (`sp`: its service principal's
+    /// object id, `None` before it exists).
+    pub fn effective_policy(&self, sp: Option<&str>) -> Effective<'_> {
+        let policies = self.home_realm_policies.as_deref().unwrap_or(&[]);
+        hrd::effective(
+            policies
+                .iter()
+                .map(|h| (&h.policy, h.applies_to.as_slice())),
+            sp,
+        )
+    }
 }
