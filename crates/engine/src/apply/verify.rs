@@ -24,7 +24,7 @@ use crate::core::plan::{Change, Plan};
 use crate::core::refs::resolve_refs;
 use crate::core::simulate::simulate_answered;
 use crate::error::EngineError;
-use crate::fetch::fetch;
+use crate::fetch::fetch_state;
 
 /// Reads back and plans again until the tenant matches, counting acknowledged writes Graph does
 /// not show yet as done.
@@ -38,7 +38,8 @@ pub(super) async fn read_back(
     let start = Instant::now();
     let mut pause = opts.verify_interval;
     loop {
-        let (observed, _) = fetch(client, desired).await?;
+        // Without What-If (paced at one a second): only convergence is checked here.
+        let (observed, _) = fetch_state(client, desired).await?;
         let (again, replicating) = plan_after(desired, &observed, &written)?;
         let converged = !again.has_changes();
         if converged || opts.cancelled() || start.elapsed() + pause > opts.verify_budget {

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::assignments::Parts;
 use super::common::{Promise, parsed, promise};
-use super::forecast;
+use super::forecast::{self, WhatIf};
 use crate::core::desired::{Desired, DesiredMfa};
 use crate::core::forecast::SignInTarget;
 use crate::core::normalize;
@@ -65,6 +65,7 @@ pub async fn read(
     d: &Desired,
     m: &DesiredMfa,
     parts: &Parts<'_>,
+    what_if: WhatIf,
 ) -> Result<(ObservedMfa, Option<ObservedForecast>), ReadError> {
     let reads = Reads::of(d, m);
     let sd = l.get(security_defaults::get());
@@ -135,7 +136,7 @@ pub async fn read(
             policy_group_members: &group_members,
             policies,
         };
-        let f = forecast::read(l, &target, baseline, people).await;
+        let f = forecast::read(l, &target, baseline, people, what_if).await;
         Ok::<_, ReadError>((group_members, Some(f)))
     };
     let (per_user, forecast) = tokio::join!(per_user, forecast);
