@@ -62,6 +62,20 @@ impl FormatArg {
     }
 }
 
+/// Output formats of the commands that report (validate, apply, explain, permissions, export,
+/// verify-signin): text for people, json for machines (documented in docs/plan-format.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ReportFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A JSON document as printed: pretty, ending in a newline.
+pub fn json_text(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
 /// The fleet flags of `plan` and `apply`.
 #[derive(Debug, Clone, Args)]
 pub struct FleetArgs {

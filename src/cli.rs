@@ -1,7 +1,7 @@
 //! The command line and its dispatch. Adding a subcommand = one variant of [`Command`] + one
 //! module under `src/commands/`; global flags go in [`GlobalArgs`], shared flags in `args.rs`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::args::{ColorChoice, GraphArgs};
 use crate::commands;
@@ -26,6 +26,10 @@ pub struct GlobalArgs {
     /// `always` or `never`.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Only the result and errors: no progress, waits or notes on stderr (warnings still).
+    #[arg(short = 'q', long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
 
     /// Microsoft Graph and sign-in options (plan, apply).
     #[command(flatten)]
@@ -68,6 +72,11 @@ pub enum Command {
     /// and security defaults, without anyone's password (an estimate; `verify-signin` is the
     /// real test). Exit 0 all well, 2 drift, 3 sign-in forecast to fail, 1 error.
     Verify(commands::verify::VerifyArgs),
+    /// Print a shell completion script: bash, zsh, fish or powershell (see docs/cli.md for where
+    /// each shell looks for it).
+    Completions(commands::completions::CompletionsArgs),
+    /// Write the man pages (entractl.1 and one per subcommand) into a directory.
+    Man(commands::completions::ManArgs),
 }
 
 impl Cli {
@@ -76,6 +85,7 @@ impl Cli {
         let color = self.global.color;
         let g = &self.global.graph;
         crate::exit::set_color(color);
+        crate::quiet::set(self.global.quiet);
         match self.command {
             Command::Validate(args) => commands::validate::run(&args),
             Command::Schema(args) => commands::schema::run(&args),
@@ -94,6 +104,8 @@ impl Cli {
             Command::Github(args) => commands::github::run(&args, g),
             Command::VerifySignin(args) => commands::verify_signin::run(&args, g),
             Command::Verify(args) => commands::verify::run(&args, g, color),
+            Command::Completions(args) => commands::completions::completions(&args, Cli::command()),
+            Command::Man(args) => commands::completions::man(&args, Cli::command()),
         }
     }
 }

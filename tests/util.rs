@@ -366,6 +366,10 @@ pub fn snapshot_filters(paths: &[(&Path, &str)]) -> Vec<(String, String)> {
             r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
             "[GUID]",
         ),
+        // Graph ids that are not GUIDs (grants, app role assignments: base64url, made from the
+        // GUIDs of the objects they link), as apply reports them.
+        (r"\[id=[A-Za-z0-9_-]{20,}\]", "[id=[GRAPH-ID]]"),
+        (r#""id": "[A-Za-z0-9_-]{40,}""#, r#""id": "[GRAPH-ID]""#),
         (r"[0-9]{8}T[0-9]{6}(\.[0-9]+)?Z", "[STAMP]"),
         (
             r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",

@@ -96,11 +96,11 @@ fn load(
                     .unwrap_or_default(),
                 _ => format!("{} change(s)", r.changes),
             };
-            eprintln!(
+            crate::quiet::note(&format!(
                 "  [{n}/{total}] {}: {} — {detail}",
                 r.name,
                 r.status.as_str()
-            );
+            ));
         }));
     }
     Ok((fleet, opts))

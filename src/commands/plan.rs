@@ -92,11 +92,11 @@ pub fn run(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome
                 "choose a writable path for --out",
             )
         })?;
-        eprintln!(
+        crate::quiet::note(&format!(
             "Saved the plan to {}: apply exactly it with `entractl apply {}`",
             out.display(),
             out.display()
-        );
+        ));
     }
     let fails = plan.sign_in_forecast.as_ref().is_some_and(|f| f.fails());
     Ok(match (args.detailed_exitcode, fails, plan.has_changes()) {
