@@ -180,7 +180,8 @@ fn export_json_holds_the_spec_and_the_messages() {
 fn verify_signin_json_shows_the_claims_or_the_error_never_a_token_or_the_password() {
     let emu = Sandbox::scenario("p1-legacy", P1_TENANT_ID);
     let dir = scratch("json_verify_signin");
-    let spec = "specs/kandji-passport.yaml";
+    // Mac Login: Passport's password sign-in (Web Login leaves the password grant off).
+    let spec = "specs/kandji-passport-mac-login.yaml";
     let out = emu.apply_as(P1_TENANT_ID, spec, &dir.join("journal"), true);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let args = [
