@@ -124,13 +124,15 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
         .into_iter()
         .map(|e| format!("{} {}", e.method, e.template))
         .collect();
-    // 21 = 12 for the app and the assignments (4 + 2 for the app, its grants and granted
+    // 22 = 12 for the app and the assignments (4 + 2 for the app, its grants and granted
     // application permissions; alice, bob, Mac Users, subscribedSkus and the app's assignments;
     // the members of Mac Users: as in plan_apply.rs) + the security defaults policy + the
     // conditional access policies (one list) + the per-user MFA state of the app's 3 users
     // (alice, bob; carol through Mac Users) + the sign-in forecast: the baseline-scope setting
-    // and one What-If per user (3).
-    assert_eq!(reads.len(), 21, "{reads:#?}");
+    // and one What-If per user (3) + the domains (the password sign-in preflight; none is
+    // federated).
+    assert_eq!(reads.len(), 22, "{reads:#?}");
+    assert_eq!(count(&reads, "GET /v1.0/domains"), 1);
     assert_eq!(
         count(
             &reads,

@@ -151,8 +151,10 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
     assert!(!diff(&d, &observed).unwrap().has_changes());
     // Wave 1 (no id needed): the app by uniqueName and by tag, the service principal by tag,
     // Microsoft Graph's service principal, alice, bob, Mac Users, subscribedSkus, the security
-    // defaults (one v1.0 `$batch` of 9); the per-user MFA state of alice and bob by UPN (one beta
-    // `$batch`); the conditional access policies and settings (paced, alone) — all concurrently.
+    // defaults, the domains for the password sign-in preflight (one v1.0 `$batch` of 10; no
+    // domain is federated, so no home realm discovery policy is read); the per-user MFA state of
+    // alice and bob by UPN (one beta `$batch`); the conditional access policies and settings
+    // (paced, alone) — all concurrently.
     // Wave 2 (keyed by ids of wave 1): the grants, the granted application permissions, the
     // app's assignments, the members of Mac Users (one v1.0 `$batch`). Wave 3: the per-user MFA
     // state of carol, found through Mac Users, and the sign-in forecast's What-If for alice, bob
@@ -163,7 +165,7 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
         .filter(|e| !e.path.starts_with("/beta/$batch"))
         .collect();
     assert_eq!(log.len(), stats.requests, "{log:#?}");
-    assert_eq!(log.len(), 9 + 2 + 2 + 4 + 1 + 3, "{log:#?}");
+    assert_eq!(log.len(), 10 + 2 + 2 + 4 + 1 + 3, "{log:#?}");
     let mut round_trips: Vec<String> = emu
         .request_log()
         .into_iter()

@@ -18,7 +18,7 @@ use crate::core::kinds::{self, Kind};
 use crate::core::observed::Observed;
 use crate::core::plan::{Change, Plan, Risk};
 use crate::error::{EngineError, StopCause, Stopped};
-use crate::fetch::fetch;
+use crate::fetch::fetch_state;
 use crate::journal::Journal;
 
 /// What apply is doing, as it happens (the binary words it: a line per change, a JSON record).
@@ -221,7 +221,8 @@ async fn read_back(
     let start = Instant::now();
     let mut pause = opts.verify_interval;
     loop {
-        let (now_observed, _) = fetch(client, desired).await?;
+        // Without What-If (paced at one a second): only convergence is checked here.
+        let (now_observed, _) = fetch_state(client, desired).await?;
         let again = diff(desired, &now_observed)?;
         let converged = !again.has_changes();
         if converged || opts.cancelled() || start.elapsed() + pause > opts.verify_budget {

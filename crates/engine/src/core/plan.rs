@@ -21,6 +21,12 @@ pub enum ObjectKind {
     ConditionalAccessPolicy,
     SecurityDefaults,
     PerUserMfa,
+    /// The placeholder app of Microsoft's "Customize behavior" for baseline scopes (an
+    /// `application` entractl manages beside Passport's).
+    PlaceholderApplication,
+    /// The placeholder app's service principal (the conditional access app picker lists service
+    /// principals).
+    PlaceholderServicePrincipal,
 }
 
 impl ObjectKind {
@@ -35,6 +41,8 @@ impl ObjectKind {
             ObjectKind::ConditionalAccessPolicy => "conditionalAccessPolicy",
             ObjectKind::SecurityDefaults => "securityDefaults",
             ObjectKind::PerUserMfa => "perUserMfa",
+            ObjectKind::PlaceholderApplication => "placeholderApplication",
+            ObjectKind::PlaceholderServicePrincipal => "placeholderServicePrincipal",
         }
     }
 
@@ -48,7 +56,10 @@ impl ObjectKind {
             ObjectKind::AppRoleAssignment => 4,
             ObjectKind::SecurityDefaults => 5,
             ObjectKind::PerUserMfa => 6,
-            ObjectKind::ConditionalAccessPolicy => 7,
+            // Before the policies that exclude it.
+            ObjectKind::PlaceholderApplication => 7,
+            ObjectKind::PlaceholderServicePrincipal => 8,
+            ObjectKind::ConditionalAccessPolicy => 9,
         }
     }
 }
@@ -228,11 +239,17 @@ pub enum NoteKind {
     /// Something entractl saw but leaves alone.
     Unmanaged,
     Warning,
+    /// A step an admin must take in the Entra admin center, because Microsoft offers no API for
+    /// it (choosing the placeholder on the Baseline scopes settings page).
+    PortalStep,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Note {
     pub kind: NoteKind,
+    /// What the note is about weakens security (`security-downgrade`): a reviewer should read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risks: Vec<Risk>,
     pub message: String,
 }
 

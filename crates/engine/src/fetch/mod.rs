@@ -7,19 +7,26 @@
 //! On a tenant where everything exists (a converged plan) that is three waves after the token:
 //! 1. the application, its service principal (by tag), the APIs' service principals, the spec's
 //!    users and groups, `subscribedSkus`, the security defaults, the conditional access policies
-//!    and the per-user MFA state of the spec's users;
+//!    the per-user MFA state of the spec's users and (for the password sign-in preflight) the
+//!    tenant's domains;
 //! 2. the grants, the granted application permissions and the assignments of the service
 //!    principal, the direct members of the spec's groups, the members of groups the policies
 //!    name (and, when no live application matched, the deleted applications);
 //! 3. the per-user MFA state of the groups' members.
 //!
-//! More only for paged collections (999 members a page: one wave per further page) and for a
-//! service principal that does not carry its tag yet.
+//! The placeholder app of "Customize behavior", when the spec has one, is read in wave 1 too
+//! (by uniqueName and tag, its service principal by tag).
+//!
+//! More only for paged collections (999 members a page: one wave per further page), for a
+//! service principal that does not carry its tag yet, and for the preflight on a tenant with a
+//! federated domain (its home realm discovery policies, then what each applies to).
 
 mod app;
 mod assignments;
 mod forecast;
 mod mfa;
+mod password_sign_in;
+mod placeholder;
 
 use std::sync::Arc;
 
@@ -32,6 +39,7 @@ use serde_json::Value;
 use crate::core::desired::{Desired, DesiredMfa};
 use crate::core::observed::Observed;
 use crate::error::{EngineError, ReadError};
+use forecast::WhatIf;
 
 /// How much reading a fetch took (waves: sequential rounds; requests: inner `$batch` requests
 /// counted one by one).
@@ -75,10 +83,27 @@ pub async fn fetch(
     client: &GraphClient,
     desired: &Desired,
 ) -> Result<(Observed, FetchStats), EngineError> {
+    fetch_with(client, desired, WhatIf::Evaluate).await
+}
+
+/// [`fetch`] without the sign-in forecast's What-If evaluations (no verdicts): for apply's
+/// read-back, which only checks that the tenant shows what was written.
+pub async fn fetch_state(
+    client: &GraphClient,
+    desired: &Desired,
+) -> Result<(Observed, FetchStats), EngineError> {
+    fetch_with(client, desired, WhatIf::Skip).await
+}
+
+async fn fetch_with(
+    client: &GraphClient,
+    desired: &Desired,
+    what_if: WhatIf,
+) -> Result<(Observed, FetchStats), EngineError> {
     let token = client.token().await.map_err(EngineError::read("sign in"))?;
     let loader = Loader::new(client);
     let mut observed = loader
-        .run(read(&loader, desired))
+        .run(read(&loader, desired, what_if))
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))??;
     observed.tenant_id = token.claims().tid.clone();
@@ -86,22 +111,38 @@ pub async fn fetch(
 }
 
 /// Every read, composed.
-async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
+async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, ReadError> {
     let candidates = promise(app::candidates(l, d));
     let sp = promise(app::service_principal(l, d, candidates.clone()));
     let parts = assignments::Parts::new(l, d, sp.clone());
     let mfa = async {
         let unmanaged = DesiredMfa::default();
         match &d.mfa {
-            Some(m) => mfa::read(l, d, m, &parts).await.map(Some),
-            None if d.password_sign_in() => mfa::read(l, d, &unmanaged, &parts).await.map(Some),
+            Some(m) => mfa::read(l, d, m, &parts, what_if).await.map(Some),
+            None if d.password_sign_in() => {
+                mfa::read(l, d, &unmanaged, &parts, what_if).await.map(Some)
+            }
             None => Ok(None),
         }
     };
     let deleted = app::deleted(l, d, candidates.clone());
     let grants = app::grants(l, sp.clone());
     let app_role_grants = app::app_role_grants(l, d, sp.clone());
-    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa) = tokio::join!(
+    let preflight = password_sign_in::read(l, d, &parts);
+    let placeholder = placeholder::read(l, d);
+    let (
+        c,
+        s,
+        resources,
+        grants,
+        app_role_grants,
+        deleted,
+        settled,
+        tier,
+        mfa,
+        preflight,
+        placeholder,
+    ) = tokio::join!(
         candidates,
         sp,
         app::resources(l, d),
@@ -111,6 +152,8 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         parts.settled.clone(),
         parts.tier.clone(),
         mfa,
+        preflight,
+        placeholder,
     );
     let candidates = c?.as_ref().clone();
     let settled = settled?;
@@ -123,6 +166,11 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         tenant_id: None,
         mfa,
         forecast,
+        password_sign_in: if candidates.len() > 1 {
+            None
+        } else {
+            preflight?
+        },
         candidates,
         service_principal: s?.as_ref().clone(),
         resources: resources?,
@@ -132,6 +180,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         principals: settled.principals.clone(),
         tier: *tier?,
         deleted: deleted?,
+        placeholder: placeholder?,
     })
 }
 

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::app::AppIdentity;
+
 /// Which conditional access policies one way of excluding applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -37,6 +39,16 @@ pub struct DesiredPlaceholder {
     pub unique_name: String,
     /// The policies it is excluded from.
     pub exclude_from: CaSelection,
+}
+
+impl DesiredPlaceholder {
+    /// Its identity: found and created by `uniqueName`, tagged `entractl:<uniqueName>`.
+    pub fn identity(&self) -> AppIdentity {
+        AppIdentity {
+            unique_name: Some(self.unique_name.clone()),
+            adopt_app_id: None,
+        }
+    }
 }
 
 /// The `mfa` section of the spec. `None`/`false`: unmanaged.

@@ -13,6 +13,9 @@ mod context;
 mod grant;
 mod kind;
 mod per_user_mfa;
+mod placeholder;
+mod placeholder_sp;
+mod placeholder_step;
 mod security_defaults;
 mod service_principal;
 
@@ -28,13 +31,15 @@ use crate::core::plan::ObjectKind;
 
 /// Every kind, in the order their parts of a plan are made (the order of the plan's notes);
 /// changes are applied by [`ObjectKind::rank`].
-pub const KINDS: [&dyn Kind; 8] = [
+pub const KINDS: [&dyn Kind; 10] = [
     &application::ApplicationKind,
     &service_principal::ServicePrincipalKind,
     &grant::GrantKind,
     &app_permission::AppPermissionKind,
     &security_defaults::SecurityDefaultsKind,
     &per_user_mfa::PerUserMfaKind,
+    &placeholder::PlaceholderApplicationKind,
+    &placeholder_sp::PlaceholderServicePrincipalKind,
     &ca_exclusion::CaExclusionKind,
     &assignment::AssignmentKind,
 ];
@@ -50,6 +55,8 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
         ObjectKind::SecurityDefaults => &security_defaults::SecurityDefaultsKind,
         ObjectKind::PerUserMfa => &per_user_mfa::PerUserMfaKind,
         ObjectKind::ConditionalAccessPolicy => &ca_exclusion::CaExclusionKind,
+        ObjectKind::PlaceholderApplication => &placeholder::PlaceholderApplicationKind,
+        ObjectKind::PlaceholderServicePrincipal => &placeholder_sp::PlaceholderServicePrincipalKind,
     }
 }
 
@@ -57,6 +64,8 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
 mod app_permission_tests;
 #[cfg(test)]
 mod assignment_tests;
+#[cfg(test)]
+mod placeholder_tests;
 #[cfg(test)]
 mod restore_tests;
 

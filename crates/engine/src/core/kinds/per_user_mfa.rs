@@ -36,6 +36,7 @@ impl Kind for PerUserMfaKind {
         if observed.scope.users.is_empty() {
             out.notes.push(Note {
                 kind: NoteKind::Warning,
+                risks: Vec::new(),
                 message: "per-user MFA: the app has no users to check yet (no assigned users, and no members in the assigned groups)".to_string(),
             });
         }

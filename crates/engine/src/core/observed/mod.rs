@@ -6,12 +6,14 @@ mod assignments;
 mod deleted;
 mod forecast;
 mod mfa;
+mod password_sign_in;
 
-pub use app::{Candidate, MatchedBy, ResourceLookup};
+pub use app::{Candidate, MatchedBy, ObservedPlaceholder, ResourceLookup};
 pub use assignments::{Members, ObservedAssignments, PrincipalGroup, Principals, user_label};
 pub use deleted::{DeletedApplication, ObservedDeleted};
 pub use forecast::{BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Sampling};
 pub use mfa::{CaObserved, ObservedMfa, ScopeUser, SignInScope, UserMfaState, UserScope};
+pub use password_sign_in::{HomeRealmPolicy, ObservedPasswordSignIn, SignInUser};
 
 pub use entractl_graph::resource::app_role_assignment::AppRoleAssignment;
 pub use entractl_graph::resource::application::Application;
@@ -59,4 +61,10 @@ pub struct Observed {
     /// What the sign-in forecast read (when the spec needs password sign-in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<ObservedForecast>,
+    /// What the password sign-in preflight read (when the spec needs password sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_sign_in: Option<ObservedPasswordSignIn>,
+    /// The placeholder app, when the spec has one (`mfa.conditionalAccess.placeholder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<ObservedPlaceholder>,
 }
