@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest};
@@ -40,6 +43,34 @@ pub struct TestCommand {
     cmd: Command,
     /// Texts that must appear in neither stdout nor stderr (secrets, tokens).
     forbidden: Vec<String>,
+}
+
+/// The stderr of a spawned run, read while it runs, so a test can wait for a line before it acts
+/// (e.g. signals again); finish with [`TestCommand::wait_tapped`].
+pub struct StderrTap {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    reader: JoinHandle<()>,
+}
+
+impl StderrTap {
+    /// Takes the child's (piped) stderr and reads it on a thread until it closes.
+    pub fn take(child: &mut Child) -> StderrTap {
+        let mut pipe = child.stderr.take().expect("a piped stderr");
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&bytes);
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        StderrTap { bytes, reader }
+    }
+
+    /// True once the run has printed `text` on stderr.
+    pub fn contains(&self, text: &str) -> bool {
+        String::from_utf8_lossy(&self.bytes.lock().unwrap()).contains(text)
+    }
 }
 
 /// What a run printed and how it ended.
@@ -127,6 +158,14 @@ impl TestCommand {
     /// Waits for a spawned run and checks it as [`TestCommand::run`] does.
     pub fn wait(self, child: Child) -> TestOutput {
         self.check(child.wait_with_output().expect("wait for entractl"))
+    }
+
+    /// [`TestCommand::wait`] for a run whose stderr was taken by a [`StderrTap`].
+    pub fn wait_tapped(self, child: Child, tap: StderrTap) -> TestOutput {
+        let mut output = child.wait_with_output().expect("wait for entractl");
+        tap.reader.join().expect("the stderr reader");
+        output.stderr = std::mem::take(&mut *tap.bytes.lock().unwrap());
+        self.check(output)
     }
 
     pub fn run(mut self) -> TestOutput {
