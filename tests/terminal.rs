@@ -134,3 +134,36 @@ fn quiet_leaves_out_notes_but_not_the_result() {
     assert_eq!(both.code, 1, "--quiet and --verbose conflict");
     emu.shutdown();
 }
+
+/// The Graph and sign-in options are on the commands that talk to Graph, under their own
+/// heading, and nowhere else (checked on every subcommand's `--help`).
+#[test]
+fn graph_options_are_shown_only_on_the_commands_that_use_them() {
+    let talks_to_graph = ["plan", "apply", "verify", "verify-signin", "export"];
+    let mut report = String::new();
+    for name in subcommands() {
+        let out = TestCommand::new(&[name.as_str(), "--help"]).run();
+        assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+        let shown: Vec<&str> = ["--auth", "--graph-url", "--authority-url", "--timeout"]
+            .into_iter()
+            .filter(|flag| out.stdout.contains(&format!(" {flag} <")))
+            .collect();
+        let heading = out.stdout.contains("Microsoft Graph and sign-in:");
+        report.push_str(&format!("{name}: {shown:?} heading: {heading}\n"));
+        let expected = talks_to_graph.contains(&name.as_str());
+        assert_eq!(
+            shown.len() == 4 && heading,
+            expected,
+            "{name}:\n{}",
+            out.stdout
+        );
+        assert!(expected || shown.is_empty(), "{name}:\n{}", out.stdout);
+    }
+    insta::assert_snapshot!("graph_options", report);
+    // A command that does not talk to Graph refuses them, rather than ignoring them.
+    let out = TestCommand::new(&["explain", "50076", "--graph-url", "https://graph.example"]).run();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    // -v stays global.
+    let out = TestCommand::new(&["-v", "explain", "50076"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

@@ -100,17 +100,20 @@ impl TestCommand {
         }
     }
 
-    /// A run against a graph-emulator: `--graph-url` and `--authority-url` point at it, and the
-    /// caller's `AZURE_*`, `ACTIONS_*` and `ENTRACTL_*` variables are removed. No credentials.
+    /// A run against a graph-emulator: the caller's `AZURE_*`, `ACTIONS_*` and `ENTRACTL_*`
+    /// variables are removed, and `ENTRACTL_GRAPH_URL` and `AZURE_AUTHORITY_HOST` (what
+    /// `--graph-url` and `--authority-url` default to, on the commands that talk to Graph) point at
+    /// it. No credentials.
     pub fn against(emu: &RunningEmulator) -> Self {
         let base = emu.base_url();
-        let mut out = TestCommand::new(&["--graph-url", &base, "--authority-url", &base]);
+        let mut out = TestCommand::new(&[]);
         for (k, _) in std::env::vars() {
             if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
                 out.cmd.env_remove(k);
             }
         }
-        out
+        out.env("ENTRACTL_GRAPH_URL", &base)
+            .env("AZURE_AUTHORITY_HOST", &base)
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {

@@ -51,6 +51,8 @@ pub struct ApplyArgs {
     /// Many tenants: `--fleet FILE`, `--shard I/N`, `--parallel N`, `--report FILE`.
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten, next_help_heading = "Microsoft Graph and sign-in")]
+    pub graph: GraphArgs,
 }
 
 /// Asks on the terminal; a signal while waiting for the answer cancels.
@@ -254,11 +256,11 @@ fn show_plan(
     }
 }
 
-pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+pub fn run(args: &ApplyArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+    let g = &args.graph;
     let Some(target) = args.target.as_deref() else {
         return Err(CommandError::plain("no spec or plan file given"));
     };
-    session::init_logging(g.verbose);
     let (desired, spec_bytes, saved) = load_target(target, g)?;
     let client = session::spec_client(&desired, g)?;
     session::announce(&desired, &client);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::args::{GraphArgs, ReportFormat, json_text};
 use crate::error::{CommandError, Outcome};
 use crate::output;
-use crate::session::{client, init_logging, runtime};
+use crate::session::{client, runtime};
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["app_id", "display_name"]))]
@@ -47,10 +47,12 @@ pub struct ExportArgs {
     /// as fields of one document on stdout).
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
+    #[command(flatten, next_help_heading = "Microsoft Graph and sign-in")]
+    pub graph: GraphArgs,
 }
 
-pub fn run(args: &ExportArgs, g: &GraphArgs) -> Result<Outcome, CommandError> {
-    init_logging(g.verbose);
+pub fn run(args: &ExportArgs) -> Result<Outcome, CommandError> {
+    let g = &args.graph;
     let target = match (&args.app_id, &args.display_name) {
         (Some(a), _) => ExportTarget::AppId(a.clone()),
         (None, Some(n)) => ExportTarget::DisplayName(n.clone()),

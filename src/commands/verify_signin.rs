@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use crate::args::{GraphArgs, ReportFormat, json_text};
 use crate::error::{CommandError, Outcome};
 use crate::output;
-use crate::session::{announce, init_logging, load_spec, runtime, spec_client};
+use crate::session::{announce, load_spec, runtime, spec_client};
 
 /// The environment variable the password is read from (before prompting).
 pub const PASSWORD_ENV: &str = "ENTRACTL_SIGNIN_PASSWORD";
@@ -45,6 +45,8 @@ pub struct VerifySigninArgs {
     /// code with its cause and fix; never a token or the password).
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
+    #[command(flatten, next_help_heading = "Microsoft Graph and sign-in")]
+    pub graph: GraphArgs,
 }
 
 /// The scopes a sign-in asks for, and where they came from (shown with the result).
@@ -113,8 +115,8 @@ pub fn signin_scopes(desired: &Desired, overrides: &[String]) -> SignInScopes {
     }
 }
 
-pub fn run(args: &VerifySigninArgs, g: &GraphArgs) -> Result<Outcome, CommandError> {
-    init_logging(g.verbose);
+pub fn run(args: &VerifySigninArgs) -> Result<Outcome, CommandError> {
+    let g = &args.graph;
     let (loaded, _) = load_spec(&args.spec)?;
     let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref());
     let graph = spec_client(&desired, g)?;
