@@ -10,6 +10,17 @@ build:
 install:
 	$(CARGO) install --locked --path . $(if $(PREFIX),--root "$(PREFIX)")
 
+## Man pages, generated from the command line (`entractl man DIR`): target/man/man1.
+## `make install-man PREFIX=/usr/local` copies them under $(PREFIX)/share/man/man1.
+MANDIR = target/man/man1
+.PHONY: man install-man
+man:
+	$(CARGO) run --locked --quiet -- man $(MANDIR)
+
+install-man: man
+	install -d "$(or $(PREFIX),/usr/local)/share/man/man1"
+	install -m 644 $(MANDIR)/*.1 "$(or $(PREFIX),/usr/local)/share/man/man1/"
+
 ## The whole test suite: formatting, lints, every test. `.ci/run` calls this.
 ## Tests never run cargo themselves: the demo test gets graph-emulator's binary from here.
 test: check-fmt clippy

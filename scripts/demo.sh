@@ -63,7 +63,9 @@ echo "    Graph and identity platform at $base (graph-emulator pid $emulator_pid
 export AZURE_TENANT_ID="3f2a6c1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f"
 export AZURE_CLIENT_ID="0e1c5f7a-2b3d-4e6f-8a9b-c0d1e2f3a4b5"
 export AZURE_CLIENT_SECRET="sandbox-ci-secret"
-entractl=("$ENTRACTL_BIN" --graph-url "$base" --authority-url "$base")
+# What --graph-url and --authority-url default to, on the commands that talk to Graph.
+export ENTRACTL_GRAPH_URL="$base" AZURE_AUTHORITY_HOST="$base"
+entractl=("$ENTRACTL_BIN")
 
 echo
 echo "==> Web Login (recommended): entractl plan $SPEC"

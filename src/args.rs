@@ -16,31 +16,29 @@ pub enum ColorChoice {
     Never,
 }
 
-/// How to reach Microsoft Graph and sign in (global flags).
+/// How to reach Microsoft Graph and sign in: flattened into the commands that talk to Graph
+/// (plan, apply, verify, verify-signin, export), so only their `--help` shows them.
 #[derive(Debug, Clone, Args)]
 pub struct GraphArgs {
     /// Credential: client-secret, certificate, workload-identity, github-actions, azure-cli or
     /// device-code. Default: the first one configured in the environment, in that order.
-    #[arg(long, global = true, value_name = "METHOD")]
+    #[arg(long, value_name = "METHOD")]
     pub auth: Option<AuthMethod>,
     /// Microsoft Graph root URL (default: the spec's cloud), e.g. a graph-emulator's base URL.
-    #[arg(long, global = true, env = "ENTRACTL_GRAPH_URL", value_name = "URL")]
+    #[arg(long, env = "ENTRACTL_GRAPH_URL", value_name = "URL")]
     pub graph_url: Option<String>,
     /// Identity platform root URL (default: the spec's cloud).
-    #[arg(long, global = true, env = "AZURE_AUTHORITY_HOST", value_name = "URL")]
+    #[arg(long, env = "AZURE_AUTHORITY_HOST", value_name = "URL")]
     pub authority_url: Option<String>,
     /// Overall time budget for talking to Graph, in seconds: when it runs out, the request in
     /// flight is given up and the command fails (apply says which changes were made). Default:
     /// none; each Graph operation still gives up after 120 s of retries.
-    #[arg(long, global = true, env = "ENTRACTL_TIMEOUT", value_name = "SECONDS",
+    #[arg(long, env = "ENTRACTL_TIMEOUT", value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
-    /// More diagnostics on stderr: -v info, -vv debug, -vvv trace (never tokens or secrets).
-    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
     /// Naive Graph traffic, for benchmarks: the same reads and writes, one at a time, no
     /// `$batch` (apply's changes kind after kind). Slower; same results.
-    #[arg(long, global = true, env = "ENTRACTL_NAIVE", hide = true)]
+    #[arg(long, env = "ENTRACTL_NAIVE", hide = true)]
     pub naive: bool,
 }
 
@@ -60,6 +58,20 @@ impl FormatArg {
             FormatArg::Markdown => Format::Markdown,
         }
     }
+}
+
+/// Output formats of the commands that report (validate, apply, explain, permissions, export,
+/// verify-signin): text for people, json for machines (documented in docs/plan-format.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ReportFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A JSON document as printed: pretty, ending in a newline.
+pub fn json_text(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
 /// The fleet flags of `plan` and `apply`.

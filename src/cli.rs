@@ -1,9 +1,10 @@
 //! The command line and its dispatch. Adding a subcommand = one variant of [`Command`] + one
-//! module under `src/commands/`; global flags go in [`GlobalArgs`], shared flags in `args.rs`.
+//! module under `src/commands/`; global flags go in [`GlobalArgs`], shared flags in `args.rs`
+//! (the Graph and sign-in flags, `GraphArgs`, are flattened into the commands that use them).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::args::{ColorChoice, GraphArgs};
+use crate::args::ColorChoice;
 use crate::commands;
 use crate::error::{CommandError, Outcome};
 
@@ -27,9 +28,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
-    /// Microsoft Graph and sign-in options (plan, apply).
-    #[command(flatten)]
-    pub graph: GraphArgs,
+    /// Only the result and errors: no progress, waits or notes on stderr (warnings still).
+    #[arg(short = 'q', long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More diagnostics on stderr: -v info, -vv debug, -vvv trace (never tokens or secrets).
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,32 +75,40 @@ pub enum Command {
     /// `verify-signin` is the real test). Exit 0 all well, 2 drift, 3 sign-in forecast to fail,
     /// 1 error.
     Verify(commands::verify::VerifyArgs),
+    /// Print a shell completion script: bash, zsh, fish or powershell (see docs/cli.md for where
+    /// each shell looks for it).
+    Completions(commands::completions::CompletionsArgs),
+    /// Write the man pages (entractl.1 and one per subcommand) into a directory.
+    Man(commands::completions::ManArgs),
 }
 
 impl Cli {
     /// Runs the chosen subcommand.
     pub fn run(self) -> Result<Outcome, CommandError> {
         let color = self.global.color;
-        let g = &self.global.graph;
         crate::exit::set_color(color);
+        crate::quiet::set(self.global.quiet);
+        crate::session::init_logging(self.global.verbose);
         match self.command {
             Command::Validate(args) => commands::validate::run(&args),
             Command::Schema(args) => commands::schema::run(&args),
             Command::Plan(args) if args.fleet.fleet.is_some() => {
-                commands::fleet::plan(&args, g, color)
+                commands::fleet::plan(&args, color)
             }
-            Command::Plan(args) => commands::plan::run(&args, g, color),
+            Command::Plan(args) => commands::plan::run(&args, color),
             Command::Apply(args) if args.fleet.fleet.is_some() => {
-                commands::fleet::apply(&args, g, color)
+                commands::fleet::apply(&args, color)
             }
-            Command::Apply(args) => commands::apply::run(&args, g, color),
+            Command::Apply(args) => commands::apply::run(&args, color),
             Command::Permissions(args) => commands::permissions::run(&args),
             Command::Explain(args) => commands::explain::run(&args),
-            Command::Export(args) => commands::export::run(&args, g),
+            Command::Export(args) => commands::export::run(&args),
             Command::Fleet(args) => commands::fleet::run(&args, color),
-            Command::Github(args) => commands::github::run(&args, g),
-            Command::VerifySignin(args) => commands::verify_signin::run(&args, g),
-            Command::Verify(args) => commands::verify::run(&args, g, color),
+            Command::Github(args) => commands::github::run(&args),
+            Command::VerifySignin(args) => commands::verify_signin::run(&args),
+            Command::Verify(args) => commands::verify::run(&args, color),
+            Command::Completions(args) => commands::completions::completions(&args, Cli::command()),
+            Command::Man(args) => commands::completions::man(&args, Cli::command()),
         }
     }
 }

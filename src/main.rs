@@ -11,6 +11,7 @@ mod exit;
 mod interrupt;
 mod output;
 mod preflight;
+mod quiet;
 mod session;
 mod wording;
 

@@ -166,9 +166,9 @@ pub async fn check(
                 Phase::Plan => "reading",
                 Phase::Apply => "writing",
             };
-            eprintln!(
+            crate::quiet::note(&format!(
                 "note: {why}, so its permissions were not checked before {before}; Graph refuses what it does not allow"
-            );
+            ));
             Ok(())
         }
         Err(missing) => Err(CheckError::Missing(missing)),

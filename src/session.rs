@@ -84,7 +84,7 @@ pub fn graph_config(
     let terminal = std::io::stderr().is_terminal();
     cfg = cfg.with_on_wait(Arc::new(move |w: &WaitEvent| {
         if terminal || w.delay >= SHOWN_WAIT {
-            eprintln!("  … {w}");
+            crate::quiet::note(&format!("  … {w}"));
         }
     }));
     Ok(cfg)
@@ -119,12 +119,12 @@ pub fn spec_client(desired: &Desired, g: &GraphArgs) -> Result<GraphClient, Comm
 /// Says which tenant is read and as whom (stderr, on a terminal only).
 pub fn announce(desired: &Desired, client: &GraphClient) {
     if std::io::stderr().is_terminal() {
-        eprintln!(
+        crate::quiet::note(&format!(
             "Reading tenant {} (cloud {}) as {}",
             desired.tenant,
             desired.cloud,
             client.credential_description()
-        );
+        ));
     }
 }
 

@@ -99,7 +99,8 @@ fn two_applies_of_the_same_spec_at_once_make_no_duplicates_and_both_converge() {
                 .env_clear()
                 .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
                 .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
-                .args(["--graph-url", &base, "--authority-url", &base])
+                .env("ENTRACTL_GRAPH_URL", &base)
+                .env("AZURE_AUTHORITY_HOST", &base)
                 .args([
                     "apply",
                     spec,
@@ -139,7 +140,8 @@ fn two_applies_of_the_same_spec_at_once_make_no_duplicates_and_both_converge() {
             .env_clear()
             .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
             .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
-            .args(["--graph-url", &base, "--authority-url", &base])
+            .env("ENTRACTL_GRAPH_URL", &base)
+            .env("AZURE_AUTHORITY_HOST", &base)
             .args(["plan", spec, "--detailed-exitcode"])
             .output()
             .unwrap();
@@ -191,7 +193,8 @@ fn an_unmanaged_app_that_takes_the_key_during_apply_is_refused_not_adopted() {
         .env_clear()
         .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
         .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
-        .args(["--graph-url", &base, "--authority-url", &base])
+        .env("ENTRACTL_GRAPH_URL", &base)
+        .env("AZURE_AUTHORITY_HOST", &base)
         .args([
             "apply",
             "crates/chaos/specs/empty-tenant.yaml",

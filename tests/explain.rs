@@ -50,12 +50,12 @@ fn explain_json() {
         "https://login.microsoftonline.com/error?code=7000218"
     );
     assert!(
-        v["fixEntractl"]
+        v["fix_entractl"]
             .as_str()
             .unwrap()
             .contains("app.publicClientFlows: true")
     );
-    for key in ["name", "message", "meaning", "fixPortal"] {
+    for key in ["name", "message", "meaning", "fix_portal"] {
         assert!(!v[key].as_str().unwrap().is_empty(), "{key}");
     }
 

@@ -13,7 +13,7 @@ use entractl_chaos::snapshot::{Snapshot, prop};
 use graph_emulator::EmulatorConfig;
 use graph_emulator::scenarios::P1_TENANT_ID;
 
-use crate::util::{Sandbox, TestCommand, TestOutput, scratch};
+use crate::util::{Sandbox, StderrTap, TestCommand, TestOutput, scratch};
 
 /// The seed spec without `mfa`: application, service principal, grant, 3 assignments.
 const SPEC: &str = "tests/fixtures/kandji-passport-core.yaml";
@@ -152,25 +152,31 @@ fn sigterm_during_apply_stops_after_the_write_in_flight_and_a_rerun_converges() 
 
 #[test]
 fn a_second_sigint_stops_at_once() {
-    // Each request takes 3 s: the second Ctrl-C lands while a write is in flight.
+    // Each request takes 3 s. The first Ctrl-C is sent once the second change is journaled: its
+    // write is about to be sent, so apply finishes it before stopping (3 s at least). The second is
+    // sent once entractl said it heard the first (two signals sent close together can arrive as
+    // one), while that write is still in flight.
     let emu = start(3_000);
-    let dir = scratch("interrupt-twice");
-    let (child, cmd) = apply(&emu, &dir.join("journal"));
-    wait_for("the first write to be sent", || {
-        emu.request_log()
-            .iter()
-            .any(|e| e.method == "POST" && e.path.ends_with("/applications"))
+    let journal = scratch("interrupt-twice").join("journal");
+    let (mut child, cmd) = apply(&emu, &journal);
+    let stderr = StderrTap::take(&mut child);
+    wait_for("the second change to be journaled", || {
+        files_in(&journal) >= 2
     });
     signal(&child, "INT");
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for("entractl to hear the first SIGINT", || {
+        stderr.contains("SIGINT: stopping after the change in flight")
+    });
     signal(&child, "INT");
-    let out = cmd.wait(child);
+    let out = cmd.wait_tapped(child, stderr);
     assert_eq!(out.code, 130, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stderr.contains("SIGINT again: stopping at once"),
         "{}",
         out.stderr
     );
+    // At once: not after the write in flight, so without the summary of a stopped apply.
+    assert!(!out.stderr.contains("apply stopped: "), "{}", out.stderr);
     emu.shutdown();
 }
 

@@ -22,14 +22,20 @@ fn dead_port() -> u16 {
 /// `entractl plan SPEC` with these Graph and authority URLs, as the scenarios' automation client.
 fn plan(graph: &str, authority: &str, extra: &[&str]) -> (TestOutput, Duration) {
     let started = Instant::now();
-    let out = TestCommand::new(&["--graph-url", graph, "--authority-url", authority])
-        .env("AZURE_TENANT_ID", P1_TENANT_ID)
-        .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
-        .forbid(CI_CLIENT_SECRET)
-        .args(extra)
-        .args(["plan", SPEC])
-        .run();
+    let out = TestCommand::new(&[
+        "plan",
+        SPEC,
+        "--graph-url",
+        graph,
+        "--authority-url",
+        authority,
+    ])
+    .env("AZURE_TENANT_ID", P1_TENANT_ID)
+    .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
+    .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
+    .forbid(CI_CLIENT_SECRET)
+    .args(extra)
+    .run();
     (out, started.elapsed())
 }
 
@@ -102,7 +108,7 @@ fn timeout_bounds_the_whole_run_from_the_flag_or_the_environment() {
     let mut cfg = EmulatorConfig::scenario("p1");
     cfg.knobs.latency_ms = 3_000;
     let emu = Sandbox::start(cfg, P1_TENANT_ID);
-    let out = emu.entractl(&["--timeout", "2", "plan", SPEC]);
+    let out = emu.entractl(&["plan", SPEC, "--timeout", "2"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     crate::assert_transcript!("timeout_flag", out);
     let out = emu

@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest};
@@ -42,6 +45,34 @@ pub struct TestCommand {
     forbidden: Vec<String>,
 }
 
+/// The stderr of a spawned run, read while it runs, so a test can wait for a line before it acts
+/// (e.g. signals again); finish with [`TestCommand::wait_tapped`].
+pub struct StderrTap {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    reader: JoinHandle<()>,
+}
+
+impl StderrTap {
+    /// Takes the child's (piped) stderr and reads it on a thread until it closes.
+    pub fn take(child: &mut Child) -> StderrTap {
+        let mut pipe = child.stderr.take().expect("a piped stderr");
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&bytes);
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        StderrTap { bytes, reader }
+    }
+
+    /// True once the run has printed `text` on stderr.
+    pub fn contains(&self, text: &str) -> bool {
+        String::from_utf8_lossy(&self.bytes.lock().unwrap()).contains(text)
+    }
+}
+
 /// What a run printed and how it ended.
 pub struct TestOutput {
     pub stdout: String,
@@ -69,17 +100,20 @@ impl TestCommand {
         }
     }
 
-    /// A run against a graph-emulator: `--graph-url` and `--authority-url` point at it, and the
-    /// caller's `AZURE_*`, `ACTIONS_*` and `ENTRACTL_*` variables are removed. No credentials.
+    /// A run against a graph-emulator: the caller's `AZURE_*`, `ACTIONS_*` and `ENTRACTL_*`
+    /// variables are removed, and `ENTRACTL_GRAPH_URL` and `AZURE_AUTHORITY_HOST` (what
+    /// `--graph-url` and `--authority-url` default to, on the commands that talk to Graph) point at
+    /// it. No credentials.
     pub fn against(emu: &RunningEmulator) -> Self {
         let base = emu.base_url();
-        let mut out = TestCommand::new(&["--graph-url", &base, "--authority-url", &base]);
+        let mut out = TestCommand::new(&[]);
         for (k, _) in std::env::vars() {
             if k.starts_with("AZURE_") || k.starts_with("ACTIONS_") || k.starts_with("ENTRACTL_") {
                 out.cmd.env_remove(k);
             }
         }
-        out
+        out.env("ENTRACTL_GRAPH_URL", &base)
+            .env("AZURE_AUTHORITY_HOST", &base)
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
@@ -127,6 +161,14 @@ impl TestCommand {
     /// Waits for a spawned run and checks it as [`TestCommand::run`] does.
     pub fn wait(self, child: Child) -> TestOutput {
         self.check(child.wait_with_output().expect("wait for entractl"))
+    }
+
+    /// [`TestCommand::wait`] for a run whose stderr was taken by a [`StderrTap`].
+    pub fn wait_tapped(self, child: Child, tap: StderrTap) -> TestOutput {
+        let mut output = child.wait_with_output().expect("wait for entractl");
+        tap.reader.join().expect("the stderr reader");
+        output.stderr = std::mem::take(&mut *tap.bytes.lock().unwrap());
+        self.check(output)
     }
 
     pub fn run(mut self) -> TestOutput {
@@ -366,6 +408,10 @@ pub fn snapshot_filters(paths: &[(&Path, &str)]) -> Vec<(String, String)> {
             r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
             "[GUID]",
         ),
+        // Graph ids that are not GUIDs (grants, app role assignments: base64url, made from the
+        // GUIDs of the objects they link), as apply reports them.
+        (r"\[id=[A-Za-z0-9_-]{20,}\]", "[id=[GRAPH-ID]]"),
+        (r#""id": "[A-Za-z0-9_-]{40,}""#, r#""id": "[GRAPH-ID]""#),
         (r"[0-9]{8}T[0-9]{6}(\.[0-9]+)?Z", "[STAMP]"),
         (
             r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",

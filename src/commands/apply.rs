@@ -9,11 +9,13 @@ use std::time::Duration;
 use clap::Args;
 use entractl_engine::error::StopCause;
 use entractl_engine::permissions::required_permissions;
-use entractl_engine::render::{Format, render};
-use entractl_engine::{ApplyOptions, ApplyReport, Desired, EngineError, SavedPlan, apply};
+use entractl_engine::render::{Format, json_value, render};
+use entractl_engine::{ApplyOptions, ApplyReport, Desired, EngineError, Plan, SavedPlan, apply};
+use serde_json::{Value, json};
 
+use super::apply_log::ApplyLog;
 use super::plan::read_and_plan;
-use crate::args::{ColorChoice, FleetArgs, GraphArgs};
+use crate::args::{ColorChoice, FleetArgs, GraphArgs, ReportFormat, json_text};
 use crate::error::{CommandError, Outcome};
 use crate::interrupt::{Interrupt, Signal};
 use crate::preflight::{self, Phase};
@@ -41,9 +43,16 @@ pub struct ApplyArgs {
     /// How long to read back while Graph replicates the writes, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub verify_timeout: u64,
+    /// Output format: text for people; json for machines (each change made, failed or skipped,
+    /// with ids, and the outputs; the plan is not printed). Either way one line per change goes
+    /// to stderr as it is made.
+    #[arg(long, value_enum, default_value_t, conflicts_with = "fleet")]
+    pub format: ReportFormat,
     /// Many tenants: `--fleet FILE`, `--shard I/N`, `--parallel N`, `--report FILE`.
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten, next_help_heading = "Microsoft Graph and sign-in")]
+    pub graph: GraphArgs,
 }
 
 /// Asks on the terminal; a signal while waiting for the answer cancels.
@@ -105,14 +114,12 @@ async fn approve(args: &ApplyArgs, saved: bool, interrupt: &Interrupt) -> Result
     Ok(())
 }
 
-fn apply_options(args: &ApplyArgs, g: &GraphArgs, interrupt: &Interrupt) -> ApplyOptions {
+fn apply_options(args: &ApplyArgs, interrupt: &Interrupt, log: &Arc<ApplyLog>) -> ApplyOptions {
     let mut opts = ApplyOptions::new(args.journal_dir.clone());
     opts.allow_security_downgrade = args.allow_security_downgrade;
     opts.verify_budget = Duration::from_secs(args.verify_timeout);
-    opts.sequential = g.naive;
-    if std::io::stderr().is_terminal() {
-        opts.progress = Some(Arc::new(|line: &str| eprintln!("  {line}")));
-    }
+    opts.progress = Some(log.progress());
+    opts.sequential = args.graph.naive;
     opts.cancel = Some(interrupt.cancel.clone());
     opts
 }
@@ -142,18 +149,128 @@ fn done_text(report: &ApplyReport, journal: &str) -> String {
         "service principal object id",
         v(&o.service_principal_object_id),
     ));
+    if !o.assigned_groups.is_empty() {
+        done.push_str(
+            "\nAssigned groups (object ids for Kandji's \"Specify per identity provider group\")\n",
+        );
+        for g in &o.assigned_groups {
+            done.push_str(&format!("  {:<29}{}\n", g.display_name, g.id));
+        }
+    }
     done
 }
 
-pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+/// `apply --format json`: `{format_version, tenant, cloud, converged, stopped, writes, journal,
+/// changes, remaining, outputs}` (docs/plan-format.md).
+fn report_json(plan: &Plan, log: &ApplyLog, end: &End<'_>) -> String {
+    let (converged, report) = match end {
+        End::Done(r) => (r.converged, Some(*r)),
+        End::Stopped(_) => (false, None),
+    };
+    let final_plan = report.map_or(plan, |r| &r.final_plan);
+    let remaining: Vec<Value> = report
+        .filter(|r| !r.converged)
+        .map(|r| {
+            r.final_plan
+                .actionable()
+                .map(|c| json!({"object": c.object, "action": c.action.as_str()}))
+                .collect()
+        })
+        .unwrap_or_default();
+    json_text(&json!({
+        "format_version": "1",
+        "tenant": plan.tenant,
+        "cloud": plan.cloud,
+        "converged": converged,
+        "stopped": matches!(end, End::Stopped(_)),
+        "writes": report.map(|r| r.writes),
+        "journal": match end {
+            End::Done(r) => r.journal_dir.as_ref().map(|d| d.display().to_string()),
+            End::Stopped(j) => j.clone(),
+        },
+        "changes": log.changes_json(plan),
+        "remaining": remaining,
+        "outputs": json_value(final_plan)["outputs"],
+    }))
+}
+
+/// How apply ended, for the JSON report.
+enum End<'a> {
+    Done(&'a ApplyReport),
+    /// Stopped by a failure or a signal: the journal, when anything was written.
+    Stopped(Option<String>),
+}
+
+/// Runs apply, and in JSON prints the report whatever the end; gives the report or the error.
+async fn apply_reported(
+    args: &ApplyArgs,
+    client: &entractl_graph::GraphClient,
+    (desired, plan, observed): (&Desired, &Plan, &entractl_engine::Observed),
+    interrupt: &Interrupt,
+) -> Result<ApplyReport, CommandError> {
+    let json = args.format == ReportFormat::Json;
+    let log = ApplyLog::new(
+        plan.actionable().count(),
+        !crate::quiet::on(),
+        std::io::stderr().is_terminal(),
+    );
+    let opts = apply_options(args, interrupt, &log);
+    let result = apply(client, desired, plan, observed, &opts).await;
+    if json {
+        let text = match &result {
+            Ok(r) => report_json(plan, &log, &End::Done(r)),
+            Err(EngineError::Stopped(s)) => report_json(
+                plan,
+                &log,
+                &End::Stopped(s.journal.as_ref().map(|d| d.display().to_string())),
+            ),
+            Err(_) => report_json(plan, &log, &End::Stopped(None)),
+        };
+        output::stdout(&text)?;
+    }
+    match result {
+        Ok(r) => Ok(r),
+        Err(EngineError::Stopped(s)) if matches!(s.cause, StopCause::Interrupted) => {
+            Err(CommandError::Interrupted {
+                signal: interrupt.signal().unwrap_or(Signal::Interrupt),
+                stopped: Some(s),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The plan as it is shown before applying: on stdout in text; in JSON only on stderr, when
+/// apply asks on a terminal.
+fn show_plan(
+    args: &ApplyArgs,
+    plan: &Plan,
+    saved: bool,
+    color: ColorChoice,
+) -> Result<(), CommandError> {
+    match args.format {
+        ReportFormat::Text => {
+            output::stdout(&render(plan, Format::Text, session::color_stdout(color)))
+        }
+        ReportFormat::Json => {
+            if !args.auto_approve && !saved && std::io::stdin().is_terminal() {
+                eprint!("{}", render(plan, Format::Text, false));
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn run(args: &ApplyArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+    let g = &args.graph;
     let Some(target) = args.target.as_deref() else {
         return Err(CommandError::plain("no spec or plan file given"));
     };
-    session::init_logging(g.verbose);
     let (desired, spec_bytes, saved) = load_target(target, g)?;
     let client = session::spec_client(&desired, g)?;
     session::announce(&desired, &client);
     let rt = session::runtime()?;
+    let text = args.format == ReportFormat::Text;
     let color_on = session::color_stdout(color);
     rt.block_on(async {
         let interrupt = Interrupt::listen(true);
@@ -165,35 +282,40 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
             }
             None => plan,
         };
-        output::stdout(&render(&plan, Format::Text, color_on))?;
+        show_plan(args, &plan, saved.is_some(), color)?;
         if !plan.has_changes() {
-            output::stdout("\nNothing to apply: the tenant already matches the spec.\n")?;
+            if text {
+                output::stdout("\nNothing to apply: the tenant already matches the spec.\n")?;
+            } else {
+                let log = ApplyLog::new(0, false, false);
+                let report = ApplyReport {
+                    writes: 0,
+                    journal_dir: None,
+                    final_plan: plan.clone(),
+                    converged: true,
+                    replicating: 0,
+                };
+                output::stdout(&report_json(&plan, &log, &End::Done(&report)))?;
+            }
             return Ok(Outcome::Success);
         }
         preflight::check(&client, &required_permissions(&desired).apply, Phase::Apply).await?;
         approve(args, saved.is_some(), &interrupt).await?;
-        let opts = apply_options(args, g, &interrupt);
-        let report = match apply(&client, &desired, &plan, &observed, &opts).await {
-            Ok(r) => r,
-            Err(EngineError::Stopped(s)) if matches!(s.cause, StopCause::Interrupted) => {
-                return Err(CommandError::Interrupted {
-                    signal: interrupt.signal().unwrap_or(Signal::Interrupt),
-                    stopped: Some(s),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let report =
+            apply_reported(args, &client, (&desired, &plan, &observed), &interrupt).await?;
         let journal = report
             .journal_dir
             .as_ref()
             .map(|d| format!("; journal: {}", d.display()))
             .unwrap_or_default();
         if !report.converged {
-            output::stdout(&format!(
-                "\nThese changes did not take (the tenant still differs after {} s):\n\n",
-                args.verify_timeout
-            ))?;
-            output::stdout(&render(&report.final_plan, Format::Text, color_on))?;
+            if text {
+                output::stdout(&format!(
+                    "\nThese changes did not take (the tenant still differs after {} s):\n\n",
+                    args.verify_timeout
+                ))?;
+                output::stdout(&render(&report.final_plan, Format::Text, color_on))?;
+            }
             return Err(CommandError::failed(
                 format!(
                     "apply made {} change(s) but the tenant does not match the spec yet{journal}",
@@ -202,7 +324,9 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
                 "run `entractl plan` to see what differs; Graph may still be replicating, or another process changed the objects",
             ));
         }
-        output::stdout(&done_text(&report, &journal))?;
+        if text {
+            output::stdout(&done_text(&report, &journal))?;
+        }
         Ok(Outcome::Success)
     })
 }

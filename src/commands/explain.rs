@@ -5,6 +5,7 @@ use clap::Args;
 use entractl_engine::aadsts::{self, SignInError};
 use serde_json::{Value, json};
 
+use crate::args::{ReportFormat, json_text};
 use crate::error::{CommandError, Outcome};
 use crate::output;
 
@@ -21,15 +22,8 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub list: bool,
     /// Output format: text for people, json for machines.
-    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
-    pub format: ExplainFormat,
-}
-
-/// Output formats of `explain`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExplainFormat {
-    Text,
-    Json,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
 }
 
 const WIDTH: usize = 96;
@@ -37,9 +31,9 @@ const WIDTH: usize = 96;
 pub fn run(args: &ExplainArgs) -> Result<Outcome, CommandError> {
     let text = if args.list {
         match args.format {
-            ExplainFormat::Text => list_text(),
-            ExplainFormat::Json => {
-                pretty(&Value::Array(aadsts::all().iter().map(to_json).collect()))
+            ReportFormat::Text => list_text(),
+            ReportFormat::Json => {
+                json_text(&Value::Array(aadsts::all().iter().map(to_json).collect()))
             }
         }
     } else {
@@ -53,8 +47,8 @@ pub fn run(args: &ExplainArgs) -> Result<Outcome, CommandError> {
             return Err(CommandError::plain(unknown(code)));
         };
         match args.format {
-            ExplainFormat::Text => explain_text(entry),
-            ExplainFormat::Json => pretty(&to_json(entry)),
+            ReportFormat::Text => explain_text(entry),
+            ReportFormat::Json => json_text(&to_json(entry)),
         }
     };
     output::stdout(&text).map(|()| Outcome::Success)
@@ -79,14 +73,10 @@ fn to_json(e: &SignInError) -> Value {
         "name": e.name,
         "message": e.message,
         "meaning": e.meaning,
-        "fixEntractl": e.fix_entractl,
-        "fixPortal": e.fix_portal,
+        "fix_entractl": e.fix_entractl,
+        "fix_portal": e.fix_portal,
         "url": aadsts::lookup_url(e.code),
     })
-}
-
-fn pretty(value: &Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
 fn list_text() -> String {

@@ -6,13 +6,14 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use entractl_engine::export::{ExportOptions, ExportTarget, export};
+use entractl_engine::export::{ExportOptions, ExportTarget, Exported, export};
 use entractl_graph::Cloud;
+use serde_json::{Value, json};
 
-use crate::args::GraphArgs;
+use crate::args::{GraphArgs, ReportFormat, json_text};
 use crate::error::{CommandError, Outcome};
 use crate::output;
-use crate::session::{client, init_logging, runtime};
+use crate::session::{client, runtime};
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["app_id", "display_name"]))]
@@ -42,10 +43,16 @@ pub struct ExportArgs {
         default_value = "../docs/entractl.schema.json"
     )]
     pub schema_ref: String,
+    /// Output format: text (the spec on stdout, notes on stderr) or json (the spec and the notes
+    /// as fields of one document on stdout).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+    #[command(flatten, next_help_heading = "Microsoft Graph and sign-in")]
+    pub graph: GraphArgs,
 }
 
-pub fn run(args: &ExportArgs, g: &GraphArgs) -> Result<Outcome, CommandError> {
-    init_logging(g.verbose);
+pub fn run(args: &ExportArgs) -> Result<Outcome, CommandError> {
+    let g = &args.graph;
     let target = match (&args.app_id, &args.display_name) {
         (Some(a), _) => ExportTarget::AppId(a.clone()),
         (None, Some(n)) => ExportTarget::DisplayName(n.clone()),
@@ -65,42 +72,98 @@ pub fn run(args: &ExportArgs, g: &GraphArgs) -> Result<Outcome, CommandError> {
     let client = client(&args.tenant, args.cloud, g)?;
     let rt = runtime()?;
     let exported = rt.block_on(export(&client, &target, &opts))?;
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, &exported.yaml).map_err(|e| {
-                CommandError::failed(
-                    format!("cannot write the spec to {}: {e}", path.display()),
-                    "choose a writable path for `-o`",
-                )
-            })?;
-            eprintln!(
+    if let Some(path) = &args.out {
+        std::fs::write(path, &exported.yaml).map_err(|e| {
+            CommandError::failed(
+                format!("cannot write the spec to {}: {e}", path.display()),
+                "choose a writable path for `-o`",
+            )
+        })?;
+    }
+    let notes = messages(args, &exported);
+    match args.format {
+        ReportFormat::Json => output::stdout(&json_text(&export_json(args, &exported, &notes)))?,
+        ReportFormat::Text => {
+            if args.out.is_none() {
+                output::stdout(&exported.yaml)?;
+            }
+            for (level, text) in &notes {
+                match level {
+                    Level::Note => crate::quiet::note(text),
+                    Level::Warning => eprintln!("warning: {text}"),
+                }
+            }
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// How a message of export is shown in text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Note,
+    Warning,
+}
+
+/// What export tells besides the spec: where it went, and whether a plan of it is empty.
+fn messages(args: &ExportArgs, exported: &Exported) -> Vec<(Level, String)> {
+    let mut out = Vec::new();
+    if let Some(path) = &args.out {
+        out.push((
+            Level::Note,
+            format!(
                 "Exported \"{}\" (client id {}) to {}",
                 exported.display_name,
                 exported.app_id,
                 path.display()
-            );
-        }
-        None => output::stdout(&exported.yaml)?,
+            ),
+        ));
     }
     if exported.residual.is_empty() {
-        eprintln!(
-            "A plan of this spec {}.",
-            if exported.adopts {
-                "shows only the adoption (the `entractl:<key>` tag on the app and its service principal); nothing else changes"
-            } else {
-                "is empty"
-            }
-        );
+        out.push((
+            Level::Note,
+            format!(
+                "A plan of this spec {}.",
+                if exported.adopts {
+                    "shows only the adoption (the `entractl:<key>` tag on the app and its service principal); nothing else changes"
+                } else {
+                    "is empty"
+                }
+            ),
+        ));
     } else {
-        eprintln!(
-            "warning: a plan of this spec would still change:\n{}",
-            exported
-                .residual
-                .iter()
-                .map(|r| format!("  - {r}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        out.push((
+            Level::Warning,
+            format!(
+                "a plan of this spec would still change:\n{}",
+                exported
+                    .residual
+                    .iter()
+                    .map(|r| format!("  - {r}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        ));
     }
-    Ok(Outcome::Success)
+    out
+}
+
+/// `{app_id, display_name, preset, adopts, residual, out, messages, yaml}`.
+fn export_json(args: &ExportArgs, exported: &Exported, notes: &[(Level, String)]) -> Value {
+    json!({
+        "app_id": exported.app_id,
+        "display_name": exported.display_name,
+        "preset": exported.preset,
+        "adopts": exported.adopts,
+        "residual": exported.residual,
+        "out": args.out.as_ref().map(|p| p.display().to_string()),
+        "messages": notes
+            .iter()
+            .map(|(level, text)| json!({
+                "level": match level { Level::Note => "note", Level::Warning => "warning" },
+                "message": text,
+            }))
+            .collect::<Vec<_>>(),
+        "yaml": exported.yaml,
+    })
 }

@@ -18,7 +18,7 @@ use super::plan::PlanArgs;
 use crate::args::{ColorChoice, FleetArgs, FormatArg, GraphArgs};
 use crate::error::{CommandError, Outcome};
 use crate::output;
-use crate::session::{color_stdout, init_logging, runtime};
+use crate::session::{color_stdout, runtime};
 
 /// `entractl fleet …`
 #[derive(Debug, Args)]
@@ -53,7 +53,6 @@ fn load(
     args: &FleetArgs,
     g: &GraphArgs,
 ) -> Result<(entractl_fleet::Fleet, RunOptions), CommandError> {
-    init_logging(g.verbose);
     let Some(path) = &args.fleet else {
         return Err(CommandError::failed(
             "no fleet file given",
@@ -96,11 +95,11 @@ fn load(
                     .unwrap_or_default(),
                 _ => format!("{} change(s)", r.changes),
             };
-            eprintln!(
+            crate::quiet::note(&format!(
                 "  [{n}/{total}] {}: {} — {detail}",
                 r.name,
                 r.status.as_str()
-            );
+            ));
         }));
     }
     Ok((fleet, opts))
@@ -141,8 +140,8 @@ fn outcome(report: &FleetReport) -> Result<Outcome, CommandError> {
 }
 
 /// `entractl plan --fleet FILE`.
-pub fn plan(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
-    let (fleet, opts) = load(&args.fleet, g)?;
+pub fn plan(args: &PlanArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+    let (fleet, opts) = load(&args.fleet, &args.graph)?;
     let report = runtime()?.block_on(entractl_fleet::run(&fleet, &opts));
     drop(fleet);
     if let Some(p) = &args.fleet.report {
@@ -154,14 +153,14 @@ pub fn plan(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
 }
 
 /// `entractl apply --fleet FILE --auto-approve`.
-pub fn apply(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+pub fn apply(args: &ApplyArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
     if !args.auto_approve {
         return Err(CommandError::failed(
             "`apply --fleet` asks no questions: it needs `--auto-approve`",
             "review the changes with `entractl plan --fleet FILE` first, then run `entractl apply --fleet FILE --auto-approve`",
         ));
     }
-    let (fleet, mut opts) = load(&args.fleet, g)?;
+    let (fleet, mut opts) = load(&args.fleet, &args.graph)?;
     opts.apply = Some(ApplySettings {
         journal_dir: args.journal_dir.clone(),
         allow_security_downgrade: args.allow_security_downgrade,

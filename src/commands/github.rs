@@ -13,10 +13,9 @@ use entractl_github::{
     body_with_marker, sync_drift_issue, upsert_comment, write_step_outputs,
 };
 
-use crate::args::GraphArgs;
 use crate::error::{CommandError, Outcome};
 use crate::output;
-use crate::session::{init_logging, runtime};
+use crate::session::runtime;
 
 /// `entractl github …`
 #[derive(Debug, Args)]
@@ -81,8 +80,7 @@ pub struct SummaryArgs {
     pub plan: PathBuf,
 }
 
-pub fn run(cmd: &GithubCommand, g: &GraphArgs) -> Result<Outcome, CommandError> {
-    init_logging(g.verbose);
+pub fn run(cmd: &GithubCommand) -> Result<Outcome, CommandError> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let ctx = GithubContext::from_env(&env)?;
     let line = match &cmd.command {

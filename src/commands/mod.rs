@@ -1,6 +1,8 @@
 //! One module per subcommand. The dispatch is in `cli.rs`; commands never import it.
 
 pub mod apply;
+pub mod apply_log;
+pub mod completions;
 pub mod explain;
 pub mod export;
 pub mod fleet;

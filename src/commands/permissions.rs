@@ -7,6 +7,7 @@ use clap::Args;
 use entractl_engine::Desired;
 use entractl_engine::permissions::required_permissions;
 
+use crate::args::{ReportFormat, json_text};
 use crate::error::{CommandError, Outcome};
 use crate::output;
 use crate::session::load_spec;
@@ -16,8 +17,11 @@ pub struct PermissionsArgs {
     /// The spec file.
     #[arg(value_name = "SPEC")]
     pub spec: PathBuf,
-    /// Print JSON instead of text.
-    #[arg(long)]
+    /// Output format: text for people, json for machines.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+    /// The same as `--format json` (kept for scripts written before `--format`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
 }
 
@@ -25,9 +29,9 @@ pub fn run(args: &PermissionsArgs) -> Result<Outcome, CommandError> {
     let (loaded, _) = load_spec(&args.spec)?;
     let desired = Desired::from_spec(&loaded.spec, None);
     let req = required_permissions(&desired);
-    if args.json {
-        let text = serde_json::to_string_pretty(&req).unwrap_or_default() + "\n";
-        return output::stdout(&text).map(|()| Outcome::Success);
+    if args.json || args.format == ReportFormat::Json {
+        let value = serde_json::to_value(&req).unwrap_or_default();
+        return output::stdout(&json_text(&value)).map(|()| Outcome::Success);
     }
     let mut out = format!(
         "Microsoft Graph application permissions for {} (grant them to entractl's identity, with admin consent)\n\nTo plan (read only):\n",

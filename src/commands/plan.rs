@@ -37,6 +37,8 @@ pub struct PlanArgs {
     /// Many tenants: `--fleet FILE`, `--shard I/N`, `--parallel N`, `--report FILE`.
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten, next_help_heading = "Microsoft Graph and sign-in")]
+    pub graph: GraphArgs,
 }
 
 /// Checks the read permissions, reads the tenant and plans; a signal stops it at once (reads
@@ -58,11 +60,11 @@ pub async fn read_and_plan(
     }
 }
 
-pub fn run(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+pub fn run(args: &PlanArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+    let g = &args.graph;
     let Some(spec_path) = args.spec.as_deref() else {
         return Err(CommandError::plain("no spec file given"));
     };
-    session::init_logging(g.verbose);
     let (loaded, bytes) = session::load_spec(spec_path)?;
     let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref()).locate(&loaded);
     let client = session::spec_client(&desired, g)?;
@@ -92,11 +94,11 @@ pub fn run(args: &PlanArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome
                 "choose a writable path for --out",
             )
         })?;
-        eprintln!(
+        crate::quiet::note(&format!(
             "Saved the plan to {}: apply exactly it with `entractl apply {}`",
             out.display(),
             out.display()
-        );
+        ));
     }
     let fails = plan.sign_in_forecast.as_ref().is_some_and(|f| f.fails());
     Ok(match (args.detailed_exitcode, fails, plan.has_changes()) {

@@ -22,12 +22,14 @@ pub struct VerifyArgs {
     /// Output format: text for people, json for machines, markdown for an issue or a job summary.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
+    #[command(flatten, next_help_heading = "Microsoft Graph and sign-in")]
+    pub graph: GraphArgs,
 }
 
 /// Exit 0 when the tenant matches the spec and the forecast says every user's sign-in works, 2 on
 /// drift, 3 when the forecast says someone's password sign-in will fail (whatever the drift).
-pub fn run(args: &VerifyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
-    session::init_logging(g.verbose);
+pub fn run(args: &VerifyArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
+    let g = &args.graph;
     let (loaded, _) = session::load_spec(&args.spec)?;
     let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref()).locate(&loaded);
     let client = session::spec_client(&desired, g)?;

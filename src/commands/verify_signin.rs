@@ -18,12 +18,12 @@ use entractl_engine::identify_app;
 use entractl_engine::{Desired, fetch};
 use entractl_graph::Secret;
 use entractl_graph::signin::{PASSPORT_SCOPES, SignInError, SignInSuccess, password_sign_in};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::args::GraphArgs;
+use crate::args::{GraphArgs, ReportFormat, json_text};
 use crate::error::{CommandError, Outcome};
 use crate::output;
-use crate::session::{announce, init_logging, load_spec, runtime, spec_client};
+use crate::session::{announce, load_spec, runtime, spec_client};
 
 /// The environment variable the password is read from (before prompting).
 pub const PASSWORD_ENV: &str = "ENTRACTL_SIGNIN_PASSWORD";
@@ -41,6 +41,12 @@ pub struct VerifySigninArgs {
     /// what Passport on the Macs requests.
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
+    /// Output format: text for people, json for machines (the claims Kandji uses, or the AADSTS
+    /// code with its cause and fix; never a token or the password).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+    #[command(flatten, next_help_heading = "Microsoft Graph and sign-in")]
+    pub graph: GraphArgs,
 }
 
 /// The scopes a sign-in asks for, and where they came from (shown with the result).
@@ -109,8 +115,8 @@ pub fn signin_scopes(desired: &Desired, overrides: &[String]) -> SignInScopes {
     }
 }
 
-pub fn run(args: &VerifySigninArgs, g: &GraphArgs) -> Result<Outcome, CommandError> {
-    init_logging(g.verbose);
+pub fn run(args: &VerifySigninArgs) -> Result<Outcome, CommandError> {
+    let g = &args.graph;
     let (loaded, _) = load_spec(&args.spec)?;
     let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref());
     let graph = spec_client(&desired, g)?;
@@ -141,35 +147,97 @@ pub fn run(args: &VerifySigninArgs, g: &GraphArgs) -> Result<Outcome, CommandErr
         &password,
         &scope_refs,
     ));
+    let run = Run {
+        username: &args.username,
+        desired: &desired,
+        client_id: &client_id,
+        scopes: &scopes,
+    };
+    if args.format == ReportFormat::Json {
+        return report_json(&run, &result);
+    }
     match result {
         Ok(ok) => {
-            output::stdout(&success_text(
-                &args.username,
-                &desired,
-                &client_id,
-                &scopes,
-                &ok,
-            ))?;
+            output::stdout(&success_text(&run, &ok))?;
             Ok(Outcome::Success)
         }
+        Err(e) => Err(CommandError::plain(failure_text(&run, &e))),
+    }
+}
+
+/// What one sign-in was: who, with which app and scopes.
+struct Run<'a> {
+    username: &'a str,
+    desired: &'a Desired,
+    client_id: &'a str,
+    scopes: &'a SignInScopes,
+}
+
+/// The JSON report on stdout (exit 1 with one line on stderr when the sign-in failed).
+fn report_json(
+    run: &Run<'_>,
+    result: &Result<SignInSuccess, SignInError>,
+) -> Result<Outcome, CommandError> {
+    let mut v = json!({
+        "user": run.username,
+        "app": {"display_name": run.desired.app.display_name, "client_id": run.client_id},
+        "scopes": {"requested": run.scopes.scopes, "source": run.scopes.source},
+        "succeeded": result.is_ok(),
+    });
+    match result {
+        Ok(ok) => {
+            let (claims, notes) = kandji_claims(ok);
+            v["claims"] = claims;
+            v["granted_scopes"] = json!(ok.granted_scopes);
+            v["notes"] = json!(notes);
+        }
         Err(e) => {
-            let mut text = failure_text(&args.username, &client_id, &scopes, &e);
-            if e.code() == Some(65001) {
-                let missing = not_consented(&desired, &scopes);
-                if !missing.is_empty() {
-                    text.push_str(&format!(
-                        "\n  note: {} asked for but not among the spec's Microsoft Graph delegated permissions, so admin consent does not cover it; if Passport on the Macs requests it, add it to `app.apiPermissions.Microsoft Graph.delegated` and run `entractl apply`; otherwise leave it out of --scope",
-                        missing
-                            .iter()
-                            .map(|m| format!("`{m}` is"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-            }
-            Err(CommandError::plain(text))
+            v["error"] = error_json(e);
+            v["notes"] = json!(consent_note(run, e).into_iter().collect::<Vec<_>>());
         }
     }
+    output::stdout(&json_text(&v))?;
+    match result {
+        Ok(_) => Ok(Outcome::Success),
+        Err(e) => Err(CommandError::plain(format!(
+            "the password sign-in of {} failed{}",
+            run.username,
+            e.code()
+                .map(|c| format!(" with AADSTS{c}"))
+                .unwrap_or_default()
+        ))),
+    }
+}
+
+/// The failure: `kind` (`refused`, `transport`, `config`), for a refusal the `error`, `code`
+/// and the known code's `label`, `name`, `cause`, `fix_spec`, `fix_portal`, `url` (or Entra's
+/// `description` for an unknown one).
+fn error_json(e: &SignInError) -> Value {
+    let SignInError::Refused {
+        error, description, ..
+    } = e
+    else {
+        let kind = match e {
+            SignInError::Transport { .. } => "transport",
+            _ => "config",
+        };
+        return json!({"kind": kind, "message": e.to_string()});
+    };
+    let mut v = json!({"kind": "refused", "error": error, "code": e.code()});
+    match e.code().and_then(aadsts::lookup) {
+        Some(entry) => {
+            v["label"] = json!(entry.label());
+            v["name"] = json!(entry.name);
+            v["cause"] = json!(entry.meaning);
+            v["fix_spec"] = json!(entry.fix_entractl);
+            v["fix_portal"] = json!(entry.fix_portal);
+        }
+        None => v["description"] = json!(description),
+    }
+    if let Some(code) = e.code() {
+        v["url"] = json!(aadsts::lookup_url(code));
+    }
+    v
 }
 
 /// The requested scopes the spec does not declare as Microsoft Graph delegated permissions (so
@@ -258,43 +326,54 @@ fn claim_text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-fn success_text(
-    username: &str,
-    desired: &Desired,
-    client_id: &str,
-    scopes: &SignInScopes,
-    ok: &SignInSuccess,
-) -> String {
+/// The ID token claims Kandji uses, in the order shown, each with what its absence means.
+const KANDJI_CLAIMS: [(&str, &str); 4] = [
+    (
+        "preferred_username",
+        "not in the ID token: add it with `app.tokens.id.optionalClaims: [preferred_username]` (the kandji-passport preset does)",
+    ),
+    (
+        "groups",
+        "not in the ID token: set `app.tokens.groupsClaim` (the preset uses `all`), or the user is in no group",
+    ),
+    ("name", "not in the ID token (needs the `profile` scope)"),
+    ("oid", "not in the ID token"),
+];
+
+/// The claims Kandji uses (only those: `null` when absent) and the notes on what is missing.
+fn kandji_claims(ok: &SignInSuccess) -> (Value, Vec<String>) {
     let c = &ok.id_token_claims;
-    let mut out = format!(
-        "Sign-in succeeded: {username} signed in to \"{}\" (client id {client_id}) with the password grant, as Kandji Passport does.\nRequested scopes: {} ({})\n\nID token claims Kandji uses:\n",
-        desired.app.display_name,
-        scopes.scopes.join(" "),
-        scopes.source
-    );
-    let mut hints = Vec::new();
-    for (claim, missing) in [
-        (
-            "preferred_username",
-            "not in the ID token: add it with `app.tokens.id.optionalClaims: [preferred_username]` (the kandji-passport preset does)",
-        ),
-        (
-            "groups",
-            "not in the ID token: set `app.tokens.groupsClaim` (the preset uses `all`), or the user is in no group",
-        ),
-        ("name", "not in the ID token (needs the `profile` scope)"),
-        ("oid", "not in the ID token"),
-    ] {
-        match claim_text(c.get(claim)) {
-            Some(v) => out.push_str(&format!("  {claim:<20}{v}\n")),
-            None => {
-                out.push_str(&format!("  {claim:<20}(none)\n"));
-                hints.push(format!("{claim}: {missing}"));
-            }
+    let mut claims = serde_json::Map::new();
+    let mut notes = Vec::new();
+    for (claim, missing) in KANDJI_CLAIMS {
+        let value = c.get(claim).cloned().unwrap_or(Value::Null);
+        if value.is_null() {
+            notes.push(format!("{claim}: {missing}"));
         }
+        claims.insert(claim.to_string(), value);
     }
     if c.get("_claim_names").is_some() {
-        hints.push("groups: the user is in more than 200 groups, so Entra sent an overage claim instead of the list; use `app.tokens.groupsClaim: application-groups`".to_string());
+        notes.push("groups: the user is in more than 200 groups, so Entra sent an overage claim instead of the list; use `app.tokens.groupsClaim: application-groups`".to_string());
+    }
+    (Value::Object(claims), notes)
+}
+
+fn success_text(run: &Run<'_>, ok: &SignInSuccess) -> String {
+    let mut out = format!(
+        "Sign-in succeeded: {} signed in to \"{}\" (client id {}) with the password grant, as Kandji Passport does.\nRequested scopes: {} ({})\n\nID token claims Kandji uses:\n",
+        run.username,
+        run.desired.app.display_name,
+        run.client_id,
+        run.scopes.scopes.join(" "),
+        run.scopes.source
+    );
+    let (claims, notes) = kandji_claims(ok);
+    for (claim, _) in KANDJI_CLAIMS {
+        let v = claim_text(claims.get(claim).filter(|v| !v.is_null()));
+        out.push_str(&format!(
+            "  {claim:<20}{}\n",
+            v.as_deref().unwrap_or("(none)")
+        ));
     }
     if !ok.granted_scopes.is_empty() {
         out.push_str(&format!(
@@ -302,16 +381,37 @@ fn success_text(
             ok.granted_scopes.join(" ")
         ));
     }
-    if !hints.is_empty() {
+    if !notes.is_empty() {
         out.push_str("\nNotes:\n");
-        for h in hints {
+        for h in notes {
             out.push_str(&format!("  - {h}\n"));
         }
     }
     out
 }
 
-fn failure_text(username: &str, client_id: &str, scopes: &SignInScopes, e: &SignInError) -> String {
+/// For AADSTS65001 (no consent): the requested scopes that the spec's admin consent does not
+/// cover, and what to do.
+fn consent_note(run: &Run<'_>, e: &SignInError) -> Option<String> {
+    if e.code() != Some(65001) {
+        return None;
+    }
+    let missing = not_consented(run.desired, run.scopes);
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} asked for but not among the spec's Microsoft Graph delegated permissions, so admin consent does not cover it; if Passport on the Macs requests it, add it to `app.apiPermissions.Microsoft Graph.delegated` and run `entractl apply`; otherwise leave it out of --scope",
+        missing
+            .iter()
+            .map(|m| format!("`{m}` is"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn failure_text(run: &Run<'_>, e: &SignInError) -> String {
+    let (username, client_id) = (run.username, run.client_id);
     let SignInError::Refused {
         error, description, ..
     } = e
@@ -325,8 +425,8 @@ fn failure_text(username: &str, client_id: &str, scopes: &SignInScopes, e: &Sign
     };
     let mut out = format!(
         "the password sign-in of {username} (client id {client_id}, scopes {} from {}) failed with AADSTS{code} ({error})\n",
-        scopes.scopes.join(" "),
-        scopes.source
+        run.scopes.scopes.join(" "),
+        run.scopes.source
     );
     match aadsts::lookup(code) {
         Some(entry) => {
@@ -347,6 +447,9 @@ fn failure_text(username: &str, client_id: &str, scopes: &SignInScopes, e: &Sign
         "  more: `entractl explain {code}`, {}",
         aadsts::lookup_url(code)
     ));
+    if let Some(note) = consent_note(run, e) {
+        out.push_str(&format!("\n  note: {note}"));
+    }
     out
 }
 

@@ -160,7 +160,8 @@ fn env_command(opts: &Options, base: &str) -> Command {
         .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
         .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET)
         .env("NO_COLOR", "1")
-        .args(["--graph-url", base, "--authority-url", base])
+        .env("ENTRACTL_GRAPH_URL", base)
+        .env("AZURE_AUTHORITY_HOST", base)
         .stdin(Stdio::null());
     c
 }

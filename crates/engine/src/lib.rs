@@ -21,7 +21,7 @@ pub use crate::core::kinds::identify_app;
 pub use crate::core::{
     desired, diff::diff, forecast, observed, plan, policy, render, simulate::simulate_apply,
 };
-pub use apply::{ApplyOptions, ApplyReport, apply};
+pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, apply};
 pub use desired::{ApiPermission, AppIdentity, Desired, DesiredApp, OptionalClaim, ResourceRef};
 pub use error::{EngineError, PlanError, ReadError};
 pub use fetch::{FetchStats, fetch};

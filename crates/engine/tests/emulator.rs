@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use entractl_engine::{ApplyOptions, Desired, apply, diff, fetch};
+use entractl_engine::{ApplyEvent, ApplyOptions, Desired, apply, diff, fetch};
 use entractl_graph::GraphClient;
 use graph_emulator::scenarios::P1_TENANT_ID;
 use graph_emulator::{EmulatorConfig, RunningEmulator};
@@ -205,8 +205,12 @@ async fn replication_delay_on_every_create_converges_in_one_apply_without_duplic
     let progress: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let mut o = opts(&dir);
     let p = progress.clone();
-    o.progress = Some(Arc::new(move |l: &str| {
-        p.lock().unwrap().push(l.to_string())
+    o.progress = Some(Arc::new(move |e: &ApplyEvent<'_>| {
+        if let ApplyEvent::Made { change, id, .. } = e {
+            p.lock()
+                .unwrap()
+                .push(format!("{} {}", change.describe(), id.unwrap_or("-")))
+        }
     }));
     let report = apply(&client, &d, &plan, &observed, &o).await.unwrap();
     assert!(report.converged, "{:?}", report.final_plan);
@@ -236,7 +240,7 @@ async fn replication_delay_on_every_create_converges_in_one_apply_without_duplic
             .lock()
             .unwrap()
             .iter()
-            .any(|l| l.starts_with("creating application"))
+            .any(|l| l.starts_with("create application \"Kandji Passport\" ") && !l.ends_with(" -"))
     );
     emu.shutdown();
 }

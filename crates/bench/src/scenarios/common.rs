@@ -183,17 +183,18 @@ impl Target<'_> {
             .env("AZURE_TENANT_ID", self.tenant_id)
             .env("AZURE_CLIENT_ID", CI_CLIENT_ID)
             .env("AZURE_CLIENT_SECRET", CI_CLIENT_SECRET);
-        c.args(["--color", "never", "--auth", "client-secret"])
-            .args([
-                "--graph-url",
-                &self.base_url,
-                "--authority-url",
-                &self.base_url,
-            ]);
+        // The Graph and sign-in flags are the subcommand's: after it.
+        c.args(["--color", "never"]).args(args).args([
+            "--auth",
+            "client-secret",
+            "--graph-url",
+            &self.base_url,
+            "--authority-url",
+            &self.base_url,
+        ]);
         if naive {
             c.arg("--naive");
         }
-        c.args(args);
         c
     }
 

@@ -103,9 +103,9 @@ pub(super) fn fleet(opts: &Options, results: &mut Results) -> Result<(String, St
             .env("NO_COLOR", "1")
             .env("ENTRACTL_BENCH_FLEET_SECRET", CI_CLIENT_SECRET)
             .args(["--color", "never"])
+            .args(["plan", "--fleet", &file_s, "--parallel", &parallel_s])
             .args(["--graph-url", &target.base_url])
-            .args(["--authority-url", &target.base_url])
-            .args(["plan", "--fleet", &file_s, "--parallel", &parallel_s]);
+            .args(["--authority-url", &target.base_url]);
         let r = measure::run(&c, &opts.scratch.join(format!("fleet-plan-{i}")))?;
         if r.code == 1 {
             return Err(step_failed(S, "plan --fleet", &r));

@@ -19,7 +19,7 @@ use crate::core::plan::{Change, Plan, Risk};
 use crate::error::{EngineError, StopCause, Stopped};
 use crate::journal::Journal;
 
-pub use options::{ApplyOptions, ApplyReport, Progress};
+pub use options::{ApplyEvent, ApplyOptions, ApplyReport, Progress};
 
 /// Applies `plan` (made from `observed`) and reads back until the tenant matches `desired`.
 pub async fn apply(

@@ -5,10 +5,36 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::core::plan::Plan;
+use crate::core::plan::{Change, Plan};
+use crate::error::EngineError;
 
-/// Receives one line of progress ("creating application …").
-pub type Progress = Arc<dyn Fn(&str) + Send + Sync>;
+/// What apply is doing, as it happens (the binary words it: a line per change, a JSON record).
+/// Kinds that need nothing from each other are sent side by side, so events of different kinds
+/// may interleave.
+#[derive(Debug, Clone, Copy)]
+pub enum ApplyEvent<'a> {
+    /// The change is about to be sent (a kind sent together: each of its changes, then the batch).
+    Started { change: &'a Change },
+    /// The change was made: the object's id (what a create answered; the existing object's id
+    /// otherwise, when it has one) and how long it took (for a kind sent together, the batch).
+    Made {
+        change: &'a Change,
+        id: Option<&'a str>,
+        elapsed: Duration,
+    },
+    /// The change failed; apply starts no other change.
+    Failed {
+        change: &'a Change,
+        error: &'a EngineError,
+        elapsed: Duration,
+    },
+    /// Every write was sent; waiting this long for Graph to show them (replication) before
+    /// reading back again.
+    Waiting { pause: Duration },
+}
+
+/// Receives [`ApplyEvent`]s as they happen.
+pub type Progress = Arc<dyn Fn(&ApplyEvent<'_>) + Send + Sync>;
 
 /// How to apply.
 #[derive(Clone)]
@@ -19,7 +45,7 @@ pub struct ApplyOptions {
     pub now: chrono::DateTime<chrono::Utc>,
     /// Make changes flagged `security-downgrade`.
     pub allow_security_downgrade: bool,
-    /// Progress lines (the binary prints them on a terminal).
+    /// Told what happens, change by change (the binary prints it).
     pub progress: Option<Progress>,
     /// How long to keep reading back while Graph replicates the writes before declaring that a
     /// change did not take.
@@ -56,9 +82,9 @@ impl ApplyOptions {
             .is_some_and(|c| c.load(Ordering::SeqCst))
     }
 
-    pub(crate) fn say(&self, line: &str) {
+    pub(crate) fn tell(&self, event: ApplyEvent<'_>) {
         if let Some(p) = &self.progress {
-            p(line);
+            p(&event);
         }
     }
 }

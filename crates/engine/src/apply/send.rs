@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use entractl_graph::{GraphClient, GraphError, GraphRequest, GraphResponse};
 use serde_json::{Value, json};
 
-use super::options::ApplyOptions;
+use super::options::{ApplyEvent, ApplyOptions};
 use crate::core::error::BadChange;
 use crate::core::kinds::{Kind, Sending};
 use crate::core::observed::Observed;
@@ -143,25 +144,73 @@ impl<'a> Writer<'a> {
         self.state().writes += writes;
     }
 
+    /// Resolves, journals and builds the requests of one change; a failure is told.
+    fn prepare_told(&self, kind: &dyn Kind, c: &Change) -> Result<Ready, EngineError> {
+        self.prepare(kind, c).inspect_err(|error| {
+            self.opts.tell(ApplyEvent::Failed {
+                change: c,
+                error,
+                elapsed: Duration::ZERO,
+            });
+        })
+    }
+
+    /// Tells that a change was made, with the object's id.
+    fn made(&self, change: &Change, start: Instant) {
+        let id = match change.action {
+            Action::Create | Action::Restore => self
+                .state()
+                .created
+                .get(&change.id())
+                .and_then(|body| body.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            _ => None,
+        };
+        self.opts.tell(ApplyEvent::Made {
+            change,
+            id: id.as_deref().or(change.object.id.as_deref()),
+            elapsed: start.elapsed(),
+        });
+    }
+
+    /// A failed write: told, then returned.
+    fn failed_told(
+        &self,
+        change: &Change,
+        what: String,
+        source: GraphError,
+        start: Instant,
+    ) -> EngineError {
+        let error = self.failed(what, source);
+        self.opts.tell(ApplyEvent::Failed {
+            change,
+            error: &error,
+            elapsed: start.elapsed(),
+        });
+        error
+    }
+
     /// One change: its requests in order; a create's answer is checked and kept.
     async fn one(&self, kind: &dyn Kind, c: &Change) -> Result<(), EngineError> {
-        let ready = self.prepare(kind, c)?;
-        let c = &ready.change;
-        self.opts.say(&format!(
-            "{} {} \"{}\" …",
-            c.action.doing(),
-            c.object.kind,
-            c.object.display
-        ));
+        let ready = self.prepare_told(kind, c)?;
+        self.opts.tell(ApplyEvent::Started {
+            change: &ready.change,
+        });
+        let start = Instant::now();
         for (i, req) in ready.requests.iter().enumerate() {
             self.count(1);
             match self.client.send(req.clone()).await {
                 Ok(resp) if i == 0 => self.took(kind, &ready, &resp)?,
                 Ok(_) => {}
                 Err(e) if kind.already_done(&ready.change, &e) => {}
-                Err(source) => return Err(self.failed(ready.change.describe(), source)),
+                Err(source) => {
+                    let what = ready.change.describe();
+                    return Err(self.failed_told(&ready.change, what, source, start));
+                }
             }
         }
+        self.made(&ready.change, start);
         self.state().acknowledged.push(ready.change);
         Ok(())
     }
@@ -201,7 +250,7 @@ impl<'a> Writer<'a> {
     ) -> Result<(), EngineError> {
         let mut ready = Vec::new();
         for c in changes {
-            let r = self.prepare(kind, c)?;
+            let r = self.prepare_told(kind, c)?;
             if r.requests.len() != 1 {
                 return Err(bad(BadChange::new(
                     c.object.kind,
@@ -210,11 +259,10 @@ impl<'a> Writer<'a> {
             }
             ready.push(r);
         }
-        self.opts.say(&format!(
-            "{} {} change(s) together …",
-            ready.len(),
-            kind.kind()
-        ));
+        for r in &ready {
+            self.opts.tell(ApplyEvent::Started { change: &r.change });
+        }
+        let start = Instant::now();
         let reqs: Vec<GraphRequest> = ready.iter().map(|r| r.requests[0].clone()).collect();
         self.count(reqs.len());
         let results = self.send_batched(reqs, first_alone).await;
@@ -232,10 +280,12 @@ impl<'a> Writer<'a> {
                 Err(e) if kind.already_done(&r.change, &e) => {}
                 Err(source) => {
                     let what = r.requests[0].label_text().unwrap_or("write").to_string();
-                    failure.get_or_insert(self.failed(what, source));
+                    let error = self.failed_told(&r.change, what, source, start);
+                    failure.get_or_insert(error);
                     continue;
                 }
             }
+            self.made(&r.change, start);
             self.state().acknowledged.push(r.change);
         }
         failure.map_or(Ok(()), Err)

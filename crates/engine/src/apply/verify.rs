@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use entractl_graph::GraphClient;
 
-use super::options::{ApplyOptions, ApplyReport};
+use super::options::{ApplyEvent, ApplyOptions, ApplyReport};
 use super::send::Written;
 use crate::core::desired::Desired;
 use crate::core::diff::diff;
@@ -51,10 +51,7 @@ pub(super) async fn read_back(
                 replicating: if converged { replicating } else { 0 },
             });
         }
-        opts.say(&format!(
-            "waiting {} ms for Graph to show the changes (replication) …",
-            pause.as_millis()
-        ));
+        opts.tell(ApplyEvent::Waiting { pause });
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(5));
     }
