@@ -175,7 +175,7 @@ fn steps(plan: &Plan) -> Vec<(&'static dyn Kind, Vec<&Change>)> {
 /// The actionable changes in apply order, grouped by consecutive kind.
 fn by_kind(plan: &Plan) -> Vec<(&'static dyn Kind, Vec<&Change>)> {
     let mut changes: Vec<&Change> = plan.actionable().collect();
-    changes.sort_by_key(|c| c.object.kind.rank());
+    changes.sort_by_key(|c| c.rank());
     let mut out: Vec<(&'static dyn Kind, Vec<&Change>)> = Vec::new();
     for c in changes {
         match out.last_mut() {

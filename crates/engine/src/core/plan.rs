@@ -21,6 +21,10 @@ pub enum ObjectKind {
     ConditionalAccessPolicy,
     SecurityDefaults,
     PerUserMfa,
+    /// A group that records what entractl weakened (docs/decisions.md).
+    RecordGroup,
+    /// One entry of a record group: a user or group whose weakening entractl recorded.
+    Record,
 }
 
 impl ObjectKind {
@@ -35,10 +39,13 @@ impl ObjectKind {
             ObjectKind::ConditionalAccessPolicy => "conditionalAccessPolicy",
             ObjectKind::SecurityDefaults => "securityDefaults",
             ObjectKind::PerUserMfa => "perUserMfa",
+            ObjectKind::RecordGroup => "recordGroup",
+            ObjectKind::Record => "record",
         }
     }
 
-    /// Dependency rank: changes are applied in increasing rank.
+    /// Dependency rank: changes are applied in increasing rank (see [`Change::rank`]). A record
+    /// is written before the downgrades it records.
     pub fn rank(self) -> u8 {
         match self {
             ObjectKind::Application => 0,
@@ -46,9 +53,11 @@ impl ObjectKind {
             ObjectKind::OAuth2PermissionGrant => 2,
             ObjectKind::ApplicationPermissionGrant => 3,
             ObjectKind::AppRoleAssignment => 4,
-            ObjectKind::SecurityDefaults => 5,
-            ObjectKind::PerUserMfa => 6,
-            ObjectKind::ConditionalAccessPolicy => 7,
+            ObjectKind::RecordGroup => 5,
+            ObjectKind::Record => 6,
+            ObjectKind::SecurityDefaults => 7,
+            ObjectKind::PerUserMfa => 8,
+            ObjectKind::ConditionalAccessPolicy => 9,
         }
     }
 }
@@ -193,6 +202,15 @@ impl Change {
         ChangeId {
             kind: self.object.kind,
             key: self.object.key.clone(),
+        }
+    }
+
+    /// Apply order: the kind's rank, except that a record is removed only after every restore
+    /// it records (last).
+    pub fn rank(&self) -> u8 {
+        match (self.object.kind, self.action) {
+            (ObjectKind::Record, Action::Delete) => u8::MAX,
+            (kind, _) => kind.rank(),
         }
     }
 

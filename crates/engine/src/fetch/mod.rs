@@ -13,6 +13,9 @@
 //!    name (and, when no live application matched, the deleted applications);
 //! 3. the per-user MFA state of the groups' members.
 //!
+//! entractl's record of what it weakened goes along: its record groups in the first wave, their
+//! members in the second, the recorded users' per-user MFA state in the third.
+//!
 //! More only for paged collections (999 members a page: one wave per further page) and for a
 //! service principal that does not carry its tag yet.
 
@@ -20,6 +23,7 @@ mod app;
 mod assignments;
 mod forecast;
 mod mfa;
+mod records;
 
 use std::sync::Arc;
 
@@ -101,7 +105,8 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
     let deleted = app::deleted(l, d, candidates.clone());
     let grants = app::grants(l, sp.clone());
     let app_role_grants = app::app_role_grants(l, d, sp.clone());
-    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa) = tokio::join!(
+    let records = records::read(l, d);
+    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa, records) = tokio::join!(
         candidates,
         sp,
         app::resources(l, d),
@@ -111,6 +116,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         parts.settled.clone(),
         parts.tier.clone(),
         mfa,
+        records,
     );
     let candidates = c?.as_ref().clone();
     let settled = settled?;
@@ -132,6 +138,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         principals: settled.principals.clone(),
         tier: *tier?,
         deleted: deleted?,
+        records: records?,
     })
 }
 

@@ -13,6 +13,7 @@ mod context;
 mod grant;
 mod kind;
 mod per_user_mfa;
+mod record;
 mod security_defaults;
 mod service_principal;
 
@@ -28,7 +29,7 @@ use crate::core::plan::ObjectKind;
 
 /// Every kind, in the order their parts of a plan are made (the order of the plan's notes);
 /// changes are applied by [`ObjectKind::rank`].
-pub const KINDS: [&dyn Kind; 8] = [
+pub const KINDS: [&dyn Kind; 10] = [
     &application::ApplicationKind,
     &service_principal::ServicePrincipalKind,
     &grant::GrantKind,
@@ -37,6 +38,8 @@ pub const KINDS: [&dyn Kind; 8] = [
     &per_user_mfa::PerUserMfaKind,
     &ca_exclusion::CaExclusionKind,
     &assignment::AssignmentKind,
+    &record::RecordGroupKind,
+    &record::RecordKind,
 ];
 
 /// The implementation of `kind`.
@@ -50,6 +53,8 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
         ObjectKind::SecurityDefaults => &security_defaults::SecurityDefaultsKind,
         ObjectKind::PerUserMfa => &per_user_mfa::PerUserMfaKind,
         ObjectKind::ConditionalAccessPolicy => &ca_exclusion::CaExclusionKind,
+        ObjectKind::RecordGroup => &record::RecordGroupKind,
+        ObjectKind::Record => &record::RecordKind,
     }
 }
 

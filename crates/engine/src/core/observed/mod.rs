@@ -6,11 +6,13 @@ mod assignments;
 mod deleted;
 mod forecast;
 mod mfa;
+mod records;
 
 pub use app::{Candidate, MatchedBy, ResourceLookup};
 pub use assignments::{Members, ObservedAssignments, PrincipalGroup, Principals, user_label};
 pub use deleted::{DeletedApplication, ObservedDeleted};
 pub use forecast::{BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Sampling};
+pub use records::{ObservedRecords, Purpose, RecordGroup, RecordMember, app_hash};
 pub use mfa::{CaObserved, ObservedMfa, ScopeUser, SignInScope, UserMfaState, UserScope};
 
 pub use entractl_graph::resource::app_role_assignment::AppRoleAssignment;
@@ -59,4 +61,7 @@ pub struct Observed {
     /// What the sign-in forecast read (when the spec needs password sign-in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<ObservedForecast>,
+    /// What entractl weakened, as its record groups say (docs/decisions.md).
+    #[serde(default, skip_serializing_if = "ObservedRecords::is_empty")]
+    pub records: ObservedRecords,
 }
