@@ -1169,7 +1169,7 @@ fn scenarios_have_the_fixed_facts() {
         );
         let roles = t.granted_app_roles(CI_CLIENT_ID, GRAPH_APP_ID);
         assert!(
-            roles.contains(&"Policy.ReadWrite.ConditionalAccess".to_string()) && roles.len() == 13
+            roles.contains(&"Policy.ReadWrite.ConditionalAccess".to_string()) && roles.len() == 15
         );
         let app = t.application_by_app_id(CI_CLIENT_ID).unwrap();
         assert_eq!(app.internal.certificates.len(), 1);

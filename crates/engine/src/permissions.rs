@@ -27,7 +27,11 @@ mod tests {
         let names = |v: &[Needed]| v.iter().map(|n| n.permission).collect::<Vec<_>>();
         assert_eq!(
             names(&p.plan),
-            ["Application.Read.All", "DelegatedPermissionGrant.Read.All"]
+            [
+                "Application.Read.All",
+                "DelegatedPermissionGrant.Read.All",
+                "GroupMember.Read.All"
+            ]
         );
         assert_eq!(
             names(&p.apply),
@@ -39,7 +43,10 @@ mod tests {
         d.app.admin_consent = None;
         d.app.identity.adopt_app_id = Some("9b1f0000-2222-4333-8444-000000000002".into());
         let p = required_permissions(&d);
-        assert_eq!(names(&p.plan), ["Application.Read.All"]);
+        assert_eq!(
+            names(&p.plan),
+            ["Application.Read.All", "GroupMember.Read.All"]
+        );
         assert_eq!(names(&p.apply), ["Application.ReadWrite.All"]);
     }
 

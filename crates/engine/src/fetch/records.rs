@@ -21,11 +21,12 @@ pub async fn read(l: &Loader, d: &Desired) -> Result<ObservedRecords, ReadError>
         .list(group::find_records("find entractl's record groups"))
         .await
         .map_err(ReadError::of("find entractl's record groups"))?;
-    let mine: Vec<(Group, Purpose)> = parsed::<Group>(found)
-        .into_iter()
-        .filter_map(|g| {
-            let p = Purpose::of_nickname(g.mail_nickname.as_deref()?, &key)?;
-            Some((g, p))
+    let mine: Vec<(Group, Purpose)> = found
+        .iter()
+        .filter_map(|v| {
+            let nickname = v.get("mailNickname")?.as_str()?;
+            let p = Purpose::of_nickname(nickname, &key)?;
+            Some((parse::<Group>(v)?, p))
         })
         .collect();
     let reads = mine.into_iter().map(|(g, purpose)| async move {

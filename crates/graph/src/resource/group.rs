@@ -58,13 +58,6 @@ pub struct Group {
     pub display_name: String,
     #[serde(default, deserialize_with = "de::string")]
     pub description: Option<String>,
-    #[serde(
-        rename = "mailNickname",
-        default,
-        deserialize_with = "de::string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub mail_nickname: Option<String>,
 }
 
 /// A member of a group: a user, a group, or another directory object (`@odata.type`).

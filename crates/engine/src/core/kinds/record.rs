@@ -22,15 +22,13 @@ pub struct RecordGroupKind;
 /// Adds and removes record entries (group members).
 pub struct RecordKind;
 
-/// What a record entry records, in words (`carol@contoso.com's per-user MFA was enforced`).
+/// What a record entry records, in words (`carol@contoso.com: per-user MFA was enforced`).
 fn what(purpose: &Purpose, label: &str) -> String {
     match purpose {
-        Purpose::PerUserMfa(state) => {
-            format!("legacy per-user MFA of {label} was `{state}` before entractl turned it off")
+        Purpose::PerUserMfa(state) => format!("{label}: per-user MFA was {state}"),
+        Purpose::CaExclusion(policy) => {
+            format!("{label}: excluded from conditional access policy {policy}")
         }
-        Purpose::CaExclusion(policy) => format!(
-            "entractl added {label} to the exclusions of conditional access policy {policy}"
-        ),
     }
 }
 
@@ -98,7 +96,7 @@ pub fn record(cx: &PlanContext<'_>, out: &mut PlanOut, purpose: &Purpose, member
     let mut c = Change::new(
         object,
         Action::Create,
-        "recorded in the tenant before the downgrade, so that any later plan, on any machine, knows to restore it".to_string(),
+        "recorded in the tenant (in a record group) before the downgrade, so that any later plan, on any machine, knows what to restore".to_string(),
     );
     c.payload = json!({"groupId": group_id, "memberId": member.id});
     c.refs = refs;
