@@ -151,6 +151,7 @@ fn config(args: Args) -> EmulatorConfig {
             fault_rate: args.fault_rate,
             batch_fault_rate: args.batch_fault_rate,
             omit_retry_after: args.omit_retry_after,
+            failing_writes: Vec::new(),
         },
         state_file: args.state,
     }
