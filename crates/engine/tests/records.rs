@@ -14,8 +14,12 @@ use graph_emulator::scenarios::P1_TENANT_ID;
 use graph_emulator::{EmulatorConfig, RunningEmulator};
 
 fn desired(groups: &str) -> Desired {
+    desired_with(groups, "mfa:\n  perUserMfa: disabled-for-app-users\n")
+}
+
+fn desired_with(groups: &str, mfa: &str) -> Desired {
     let text = format!(
-        "version: 1\ntenant: {P1_TENANT_ID}\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-records\n  publicClientFlows: true\nassignments:\n  users: [alice@contoso.com]\n  groups: [{groups}]\nmfa:\n  perUserMfa: disabled-for-app-users\n"
+        "version: 1\ntenant: {P1_TENANT_ID}\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-records\n  publicClientFlows: true\nassignments:\n  users: [alice@contoso.com]\n  groups: [{groups}]\n  prune: true\n{mfa}"
     );
     let spec = entractl_spec::parse_str("records.yaml", &text).expect("spec");
     Desired::from_spec(&spec.spec, None)
@@ -113,7 +117,7 @@ async fn the_record_comes_first_and_a_fresh_journal_restores_from_it() {
     let restore = plan
         .actionable()
         .find(|c| c.object.kind == ObjectKind::PerUserMfa)
-        .expect("a restore");
+        .unwrap_or_else(|| panic!("a restore: {:#?} {:#?}", plan.changes, observed.records));
     assert_eq!(restore.object.display, "carol@contoso.com");
     assert!(restore.risks.is_empty(), "a restore is no downgrade");
     assert!(restore.reason.contains("`enforced`"), "{}", restore.reason);
@@ -125,5 +129,25 @@ async fn the_record_comes_first_and_a_fresh_journal_restores_from_it() {
     assert!(report.converged, "{:?}", report.final_plan);
     assert_eq!(carol_state(&emu), "enforced");
     assert_eq!(records(&emu)[0].1, Vec::<String>::new(), "record released");
+    let (observed, _) = fetch(&client, &without).await.unwrap();
+    assert!(!diff(&without, &observed).unwrap().has_changes());
+
+    // The group comes back, then the spec drops its `mfa` section: restored again.
+    let (observed, _) = fetch(&client, &with_group).await.unwrap();
+    let plan = diff(&with_group, &observed).unwrap();
+    apply(&client, &with_group, &plan, &observed, &opts(&journal("d")))
+        .await
+        .unwrap();
+    assert_eq!(carol_state(&emu), "disabled");
+    assert_eq!(records(&emu)[0].1, [carol.clone()]);
+    let no_mfa = desired_with("Mac Users", "");
+    let (observed, _) = fetch(&client, &no_mfa).await.unwrap();
+    let plan = diff(&no_mfa, &observed).unwrap();
+    let mut o = opts(&journal("e"));
+    o.allow_security_downgrade = false;
+    let report = apply(&client, &no_mfa, &plan, &observed, &o).await.unwrap();
+    assert!(report.converged, "{:?}", report.final_plan);
+    assert_eq!(carol_state(&emu), "enforced");
+    assert_eq!(records(&emu)[0].1, Vec::<String>::new());
     emu.shutdown();
 }

@@ -148,17 +148,19 @@ pub fn create(body: Value) -> GraphRequest {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    GraphRequest::post(COLLECTION)
-        .json(body)
-        .idempotency_probe(
-            GraphRequest::get(COLLECTION).query("$filter", eq("mailNickname", &nickname)),
-        )
+    GraphRequest::post(COLLECTION).json(body).idempotency_probe(
+        GraphRequest::get(COLLECTION).query("$filter", eq("mailNickname", &nickname)),
+    )
 }
 
 /// Add a directory object (user or group) to the direct members of `group_id` (retried while a
 /// just-created group replicates).
 pub fn add_member(group_id: &str, member_id: &str) -> GraphRequest {
-    while_replicating(GraphRequest::post(format!("{}/members/$ref", path(group_id)))).json(json!({
+    while_replicating(GraphRequest::post(format!(
+        "{}/members/$ref",
+        path(group_id)
+    )))
+    .json(json!({
         "@odata.id": format!(
             "https://graph.microsoft.com/v1.0/directoryObjects/{}",
             member_id.trim().to_ascii_lowercase()

@@ -171,7 +171,12 @@ fn weaken(cx: &PlanContext<'_>, out: &mut PlanOut) {
                 label: s.user.label.clone(),
                 is_group: false,
             };
-            record(cx, out, &Purpose::PerUserMfa(s.state.to_lowercase()), &member);
+            record(
+                cx,
+                out,
+                &Purpose::PerUserMfa(s.state.to_lowercase()),
+                &member,
+            );
         }
         out.changes.push(disable(s));
     }

@@ -76,7 +76,8 @@ pub fn record(cx: &PlanContext<'_>, out: &mut PlanOut, purpose: &Purpose, member
             .iter()
             .any(|c| c.object.kind == ObjectKind::RecordGroup && c.object.key == group_key);
         if !planned {
-            out.changes.push(create_group(purpose, &app_key, &group_key));
+            out.changes
+                .push(create_group(purpose, &app_key, &group_key));
         }
         refs.push(CreatedRef {
             at: "/groupId".into(),
@@ -235,7 +236,11 @@ impl Kind for RecordKind {
                 ));
             }
         };
-        Ok(vec![req.label(format!("{} record: {}", c.action.as_str(), c.object.display))])
+        Ok(vec![req.label(format!(
+            "{} record: {}",
+            c.action.as_str(),
+            c.object.display
+        ))])
     }
 
     fn prior_state(&self, _o: &Observed, c: &Change) -> Value {

@@ -12,8 +12,8 @@ pub use app::{Candidate, MatchedBy, ResourceLookup};
 pub use assignments::{Members, ObservedAssignments, PrincipalGroup, Principals, user_label};
 pub use deleted::{DeletedApplication, ObservedDeleted};
 pub use forecast::{BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Sampling};
-pub use records::{ObservedRecords, Purpose, RecordGroup, RecordMember, app_hash};
 pub use mfa::{CaObserved, ObservedMfa, ScopeUser, SignInScope, UserMfaState, UserScope};
+pub use records::{ObservedRecords, Purpose, RecordGroup, RecordMember, app_hash};
 
 pub use entractl_graph::resource::app_role_assignment::AppRoleAssignment;
 pub use entractl_graph::resource::application::Application;

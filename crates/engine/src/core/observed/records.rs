@@ -133,7 +133,10 @@ mod tests {
             assert_eq!(Purpose::of_nickname(&n, "kandji-passport"), Some(p.clone()));
             assert_eq!(Purpose::of_nickname(&n, "other-app"), None);
         }
-        assert_eq!(Purpose::of_nickname("entractl-record-mfa-disabled-00000000", "x"), None);
+        assert_eq!(
+            Purpose::of_nickname("entractl-record-mfa-disabled-00000000", "x"),
+            None
+        );
         assert_eq!(app_hash("Kandji-Passport"), app_hash("kandji-passport"));
     }
 }
