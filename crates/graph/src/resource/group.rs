@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use super::common::{Operation, PAGE_SIZE, eq, odata_str, while_replicating};
 use super::de;
-use crate::error::GraphError;
 use crate::request::GraphRequest;
 
 pub const COLLECTION: &str = "/groups";
@@ -177,8 +176,8 @@ pub fn remove_member(group_id: &str, member_id: &str) -> GraphRequest {
     ))
 }
 
-/// True when an add failed because the object is a member already (Graph: "One or more added
-/// object references already exist").
-pub fn is_already_member(e: &GraphError) -> bool {
-    e.to_string().contains("already exist")
+/// True when an add failed because the object is a member already: `error` is the failure in
+/// words (Graph: "One or more added object references already exist").
+pub fn is_already_member(error: &str) -> bool {
+    error.contains("already exist")
 }

@@ -290,7 +290,7 @@ impl Kind for RecordKind {
 
     fn already_done(&self, c: &Change, e: &GraphError) -> bool {
         match c.action {
-            Action::Create => group::is_already_member(e),
+            Action::Create => group::is_already_member(&e.to_string()),
             Action::Delete => e.is_not_found(),
             _ => false,
         }
