@@ -93,7 +93,7 @@ async fn the_record_comes_first_and_a_fresh_journal_restores_from_it() {
     let recorded = records(&emu);
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert!(recorded[0].0.starts_with("entractl-record-mfa-enforced-"));
-    assert_eq!(recorded[0].1, [carol.clone()]);
+    assert_eq!(recorded[0].1, [carol.as_str()]);
 
     // Back up: the next plan (another journal) turns it off without recording it twice.
     emu.set_knobs(Knobs::default());
@@ -139,7 +139,7 @@ async fn the_record_comes_first_and_a_fresh_journal_restores_from_it() {
         .await
         .unwrap();
     assert_eq!(carol_state(&emu), "disabled");
-    assert_eq!(records(&emu)[0].1, [carol.clone()]);
+    assert_eq!(records(&emu)[0].1, [carol.as_str()]);
     let no_mfa = desired_with("Mac Users", "");
     let (observed, _) = fetch(&client, &no_mfa).await.unwrap();
     let plan = diff(&no_mfa, &observed).unwrap();

@@ -39,6 +39,7 @@ impl Kind for CaExclusionKind {
             .as_ref()
             .filter(|m| m.manages_conditional_access())
         else {
+            restore_only(cx, out);
             return Ok(());
         };
         let empty = ObservedMfa::default();
@@ -134,6 +135,23 @@ impl Kind for CaExclusionKind {
             );
         }
     }
+}
+
+/// Conditional access not managed by the spec (any more): the identities entractl added to
+/// exclusions come out, when the policies were read.
+fn restore_only(cx: &PlanContext<'_>, out: &mut PlanOut) {
+    let Some(CaObserved::Read { policies }) =
+        cx.observed.mfa.as_ref().map(|m| &m.conditional_access)
+    else {
+        return;
+    };
+    let removals = super::ca_restore::unwanted(&cx.observed.records, |_, _| false);
+    for p in policies {
+        if let Some(c) = super::ca_restore::restore_only(p, super::ca_restore::of(&removals, p)) {
+            out.changes.push(c);
+        }
+    }
+    super::ca_restore::release_all(out, &removals);
 }
 
 fn policies(o: &Observed) -> &[ConditionalAccessPolicy] {

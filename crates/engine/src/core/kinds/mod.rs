@@ -9,6 +9,7 @@ mod assignment_plan;
 mod ca_exclusion;
 mod ca_exclusion_plan;
 mod ca_remedy;
+mod ca_restore;
 mod context;
 mod grant;
 mod kind;

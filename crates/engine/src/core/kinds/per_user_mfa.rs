@@ -200,7 +200,7 @@ fn restore(cx: &PlanContext<'_>, out: &mut PlanOut, managed: bool) {
             continue;
         };
         let mut members: Vec<&RecordMember> = g.members.iter().filter(|m| !m.is_group).collect();
-        members.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+        members.sort_by_key(|m| m.label.to_lowercase());
         for m in members {
             if in_scope(&m.id) {
                 continue;
