@@ -151,3 +151,101 @@ async fn the_record_comes_first_and_a_fresh_journal_restores_from_it() {
     assert_eq!(records(&emu)[0].1, Vec::<String>::new());
     emu.shutdown();
 }
+
+/// A policy's `conditions.users.{key}`, as the emulator holds it.
+fn policy_list(emu: &RunningEmulator, prefix: &str, key: &str) -> Vec<String> {
+    emu.with_tenant(|t| {
+        let p = t
+            .conditional_access_policies
+            .iter()
+            .find(|p| p.str("displayName").is_some_and(|n| n.starts_with(prefix)))
+            .expect("policy");
+        p.obj["conditions"]["users"][key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .map(str::to_lowercase)
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+fn with_identities(mut d: Desired) -> Desired {
+    if let Some(m) = d.mfa.as_mut() {
+        m.exclude_identities =
+            Some(entractl_engine::core::desired::CaSelection::FromPoliciesRequiringMfa);
+    }
+    d
+}
+
+async fn converge(client: &entractl_graph::GraphClient, d: &Desired, name: &str, downgrade: bool) {
+    let (observed, _) = fetch(client, d).await.unwrap();
+    let plan = diff(d, &observed).unwrap();
+    let mut o = opts(&journal(name));
+    o.allow_security_downgrade = downgrade;
+    let report = apply(client, d, &plan, &observed, &o).await.unwrap();
+    assert!(report.converged, "{:?}", report.final_plan);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_exclusions_entractl_added_come_out_and_a_break_glass_exclusion_stays() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let client = common::client_for(&emu, P1_TENANT_ID, None);
+    let (alice, mac) = emu.with_tenant(|t| {
+        let alice = t.user("alice@contoso.com").unwrap().id().to_lowercase();
+        let mac = t
+            .groups
+            .iter()
+            .find(|g| g.str("displayName") == Some("Mac Users"))
+            .unwrap()
+            .id()
+            .to_lowercase();
+        (alice, mac)
+    });
+    // An administrator excluded alice from CA001 by hand (break-glass style).
+    emu.with_tenant(|t| {
+        let p = t
+            .conditional_access_policies
+            .iter_mut()
+            .find(|p| p.str("displayName").is_some_and(|n| n.starts_with("CA001")))
+            .unwrap();
+        p.obj["conditions"]["users"]["excludeUsers"] = serde_json::json!([alice.clone()]);
+    });
+
+    converge(
+        &client,
+        &with_identities(desired("Mac Users")),
+        "ca-a",
+        true,
+    )
+    .await;
+    assert_eq!(policy_list(&emu, "CA001", "excludeUsers"), [alice.as_str()]);
+    assert_eq!(policy_list(&emu, "CA001", "excludeGroups"), [mac.as_str()]);
+
+    // Mac Users leaves the spec (new journal): it comes out; alice (the admin's) stays.
+    converge(
+        &client,
+        &with_identities(desired("All Creatives")),
+        "ca-b",
+        true,
+    )
+    .await;
+    assert_eq!(policy_list(&emu, "CA001", "excludeUsers"), [alice.as_str()]);
+    let groups = policy_list(&emu, "CA001", "excludeGroups");
+    assert!(!groups.contains(&mac), "{groups:?}");
+
+    // The spec stops excluding identities: only what entractl added comes out.
+    let mut plain = desired("All Creatives");
+    if let Some(m) = plain.mfa.as_mut() {
+        m.exclude_identities = None;
+    }
+    converge(&client, &plain, "ca-c", false).await;
+    assert_eq!(policy_list(&emu, "CA001", "excludeUsers"), [alice.as_str()]);
+    assert!(policy_list(&emu, "CA001", "excludeGroups").is_empty());
+    for (_, members) in records(&emu) {
+        assert!(members.is_empty(), "every record released");
+    }
+    emu.shutdown();
+}

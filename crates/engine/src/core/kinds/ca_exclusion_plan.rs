@@ -93,14 +93,18 @@ pub fn plan_policies(
     };
     let scope = observed.user_scope();
     // What entractl added and no longer needs comes out first; the remedies are planned on the
-    // policies as that leaves them.
-    let first = remedies(policies, &target, &scope, &r);
+    // policies as that leaves them. Needed: what the remedies would add to the policies without
+    // anything entractl recorded.
+    let recorded = ca_restore::unwanted(&cx.observed.records, |_, _| false);
+    let stripped = ca_restore::without(policies, &recorded);
+    let first = remedies(&stripped, &target, &scope, &r);
     let wanted = |policy: &str, id: &str| {
         first.iter().any(|pr| {
             pr.policy.id().eq_ignore_ascii_case(policy)
-                && (pr.added().contains(&Remedy::Identities)
-                    || pr.in_place.contains(&Remedy::Identities))
-        }) && people.contains(id)
+                && pr.add.iter().any(|(remedy, _, ids)| {
+                    *remedy == Remedy::Identities && ids.iter().any(|i| i.eq_ignore_ascii_case(id))
+                })
+        })
     };
     let removals = ca_restore::unwanted(&cx.observed.records, wanted);
     let views = ca_restore::without(policies, &removals);
