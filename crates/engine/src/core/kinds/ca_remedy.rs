@@ -38,16 +38,6 @@ pub struct Identities {
     pub groups: Vec<String>,
 }
 
-impl Identities {
-    /// Whether `id` is one of them.
-    pub fn contains(&self, id: &str) -> bool {
-        self.users
-            .iter()
-            .chain(&self.groups)
-            .any(|x| x.eq_ignore_ascii_case(id))
-    }
-}
-
 /// What the spec allows, with the ids each remedy adds.
 pub struct Remedies<'a> {
     /// Passport's appId (a sentinel when the same apply creates the app).
