@@ -24,4 +24,5 @@ mod restore;
 mod schema;
 mod util;
 mod validate;
+mod weakened;
 mod workflows;

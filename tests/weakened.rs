@@ -1,0 +1,104 @@
+//! End to end (issue 17, item 4): what entractl weakened is restored once the spec no longer
+//! needs it, from the record it keeps in the tenant — with a new, empty journal directory, as on
+//! another machine. The emulator's state is the oracle.
+
+use entractl_graph::GraphRequest;
+use graph_emulator::scenarios::P1_TENANT_ID;
+use serde_json::Value;
+
+use crate::util::{Sandbox, actionable, scratch, write_spec};
+
+fn spec(groups: &str) -> String {
+    format!(
+        "version: 1
+tenant: contoso.onmicrosoft.com
+preset: kandji-passport
+app:
+  displayName: Kandji Passport
+  uniqueName: kandji-weakened
+assignments:
+  users: [alice@contoso.com]
+{groups}  prune: true
+mfa:
+  securityDefaults: unmanaged
+  perUserMfa: disabled-for-app-users
+  conditionalAccess:
+    excludeApp: unmanaged
+"
+    )
+}
+
+fn per_user_state(emu: &Sandbox, upn: &str) -> String {
+    let v = emu.send(GraphRequest::get(format!("/users/{upn}/authentication/requirements")).beta());
+    v["perUserMfaState"].as_str().unwrap().to_string()
+}
+
+/// The record groups' members (object ids), as the tenant holds them.
+fn recorded(emu: &Sandbox) -> Vec<String> {
+    let groups = emu.send(
+        GraphRequest::get("/groups").query("$filter", "startswith(mailNickname,'entractl-record-')"),
+    );
+    let mut out = Vec::new();
+    for g in groups["value"].as_array().unwrap() {
+        let id = g["id"].as_str().unwrap();
+        let members = emu.send(GraphRequest::get(format!("/groups/{id}/members")));
+        out.extend(
+            members["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_string()),
+        );
+    }
+    out
+}
+
+#[test]
+fn a_group_leaving_the_spec_gets_its_members_per_user_mfa_back_from_a_fresh_journal() {
+    let emu = Sandbox::scenario("p1", P1_TENANT_ID);
+    let dir = scratch("weakened");
+    let with_group = write_spec(&dir, "with.yaml", &spec("  groups: [Mac Users]\n"));
+    let with_group = with_group.to_str().unwrap();
+    let carol = emu.send(GraphRequest::get("/users/carol@contoso.com"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(per_user_state(&emu, "carol@contoso.com"), "enforced");
+
+    let out = emu.apply_as(P1_TENANT_ID, with_group, &dir.join("journal-a"), true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(per_user_state(&emu, "carol@contoso.com"), "disabled");
+    assert_eq!(recorded(&emu), [carol.as_str()]);
+
+    // Mac Users leaves the spec. Another machine: a new journal directory.
+    let without = write_spec(&dir, "without.yaml", &spec(""));
+    let without = without.to_str().unwrap();
+    let text = emu.entractl(&["plan", without]);
+    assert_eq!(text.code, 0, "{}\n{}", text.stdout, text.stderr);
+    crate::assert_transcript!("weakened_restore_plan_text", text);
+    let md = emu.entractl(&["plan", without, "--format", "markdown"]);
+    crate::assert_transcript!("weakened_restore_plan_markdown", md);
+    let plan = emu.json_plan(without);
+    let changes = actionable(&plan);
+    let restore: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["object"]["kind"] == "perUserMfa")
+        .collect();
+    assert_eq!(restore.len(), 1, "{changes:#?}");
+    assert_eq!(restore[0]["object"]["display"], "carol@contoso.com");
+    assert_eq!(restore[0]["fields"][0]["after"], "enforced");
+    assert!(restore[0].get("risks").is_none(), "not a downgrade: {:#}", restore[0]);
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["object"]["kind"] == "record" && c["action"] == "delete"),
+        "{changes:#?}"
+    );
+
+    let out = emu.apply_as(P1_TENANT_ID, without, &dir.join("journal-b"), false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(per_user_state(&emu, "carol@contoso.com"), "enforced");
+    assert!(recorded(&emu).is_empty());
+    let again = emu.entractl(&["plan", without, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
