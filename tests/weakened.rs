@@ -36,7 +36,8 @@ fn per_user_state(emu: &Sandbox, upn: &str) -> String {
 /// The record groups' members (object ids), as the tenant holds them.
 fn recorded(emu: &Sandbox) -> Vec<String> {
     let groups = emu.send(
-        GraphRequest::get("/groups").query("$filter", "startswith(mailNickname,'entractl-record-')"),
+        GraphRequest::get("/groups")
+            .query("$filter", "startswith(mailNickname,'entractl-record-')"),
     );
     let mut out = Vec::new();
     for g in groups["value"].as_array().unwrap() {
@@ -87,7 +88,11 @@ fn a_group_leaving_the_spec_gets_its_members_per_user_mfa_back_from_a_fresh_jour
     assert_eq!(restore.len(), 1, "{changes:#?}");
     assert_eq!(restore[0]["object"]["display"], "carol@contoso.com");
     assert_eq!(restore[0]["fields"][0]["after"], "enforced");
-    assert!(restore[0].get("risks").is_none(), "not a downgrade: {:#}", restore[0]);
+    assert!(
+        restore[0].get("risks").is_none(),
+        "not a downgrade: {:#}",
+        restore[0]
+    );
     assert!(
         changes
             .iter()
