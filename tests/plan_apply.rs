@@ -75,10 +75,11 @@ fn empty_tenant_apply_converges_then_plan_is_empty_and_a_second_apply_writes_not
     );
     // Two waves of reads on a converged tenant, one `$batch` each: wave 1 = the app by
     // uniqueName and by tag, the service principal by tag, Microsoft Graph's service principal,
-    // alice, bob, Mac Users, subscribedSkus (8); wave 2, keyed by ids of wave 1 = the grants, the
+    // alice, bob, Mac Users, subscribedSkus, entractl's record groups (9); wave 2, keyed by ids of
+    // wave 1 = the grants, the
     // granted application permissions, the app's assignments, the members of Mac Users (4). Two
     // HTTP round trips after the token.
-    assert_eq!(emu.graph_log().len(), 12, "{:#?}", emu.graph_log());
+    assert_eq!(emu.graph_log().len(), 13, "{:#?}", emu.graph_log());
     let round_trips: Vec<_> = emu
         .request_log()
         .into_iter()
