@@ -80,13 +80,14 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     crate::assert_transcript!("seed_apply_refused_without_downgrade_flag", refused);
     assert_eq!(writes(&emu), Vec::<String>::new());
 
-    // With it: converges. 11 writes: application, service principal, grant, 3 assignments
-    // (alice, bob, Mac Users), carol's per-user MFA state, 4 policy exclusions.
+    // With it: converges. 13 writes: application, service principal, grant, 3 assignments
+    // (alice, bob, Mac Users), the record of carol's per-user MFA (its group and entry), carol's
+    // per-user MFA state, 4 policy exclusions.
     let out = apply(&emu, &journal, true);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     crate::assert_transcript!("seed_apply", out);
     let w = writes(&emu);
-    assert_eq!(w.len(), 11, "{w:#?}");
+    assert_eq!(w.len(), 13, "{w:#?}");
     assert_eq!(count(&w, "POST /v1.0/applications 201"), 1, "{w:#?}");
     assert_eq!(count(&w, "POST /v1.0/servicePrincipals 201"), 1, "{w:#?}");
     assert_eq!(
