@@ -130,8 +130,9 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     // the members of Mac Users: as in plan_apply.rs) + the security defaults policy + the
     // conditional access policies (one list) + the per-user MFA state of the app's 3 users
     // (alice, bob; carol through Mac Users) + the sign-in forecast: the baseline-scope setting
-    // and one What-If per user (3).
-    assert_eq!(reads.len(), 21, "{reads:#?}");
+    // and one What-If per user (3) + entractl's record groups (one list) and the members of the
+    // one that keeps carol's per-user MFA = 23.
+    assert_eq!(reads.len(), 23, "{reads:#?}");
     assert_eq!(
         count(
             &reads,
