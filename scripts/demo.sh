@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The README's first command (`make demo`): plan and apply specs/kandji-passport.yaml against
-# graph-emulator, a sandbox Microsoft Graph tenant on loopback, then sign in as Kandji Passport
-# does (`entractl verify-signin`). Leaves nothing running.
+# The README's first command (`make demo`): against graph-emulator, a sandbox Microsoft Graph
+# tenant on loopback, plan and apply specs/kandji-passport.yaml (Web Login, the recommended mode:
+# nothing weakened), then switch the same app to Mac Login (specs/kandji-passport-mac-login.yaml:
+# password sign-in, MFA weakened for it) and sign in as Kandji Passport then does
+# (`entractl verify-signin`). Leaves nothing running.
 #
 # ENTRACTL_BIN and GRAPH_EMULATOR_BIN: use these binaries instead of building them (the test
 # that runs this script passes the ones cargo built for it).
@@ -10,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO="${CARGO:-cargo}"
 SPEC="${SPEC:-specs/kandji-passport.yaml}"
+MAC_SPEC="${MAC_SPEC:-specs/kandji-passport-mac-login.yaml}"
 ENTRACTL_BIN="${ENTRACTL_BIN:-}"
 GRAPH_EMULATOR_BIN="${GRAPH_EMULATOR_BIN:-}"
 
@@ -32,8 +35,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Scenario p1-legacy (Contoso before baseline-scope enforcement) on purpose: the seed's remediation
-# lets Passport sign in only there, until entractl handles enforced tenants (issue 17).
+# Scenario p1-legacy (Contoso before baseline-scope enforcement) on purpose: Mac Login's app
+# exclusion lets Passport's password sign-in through only there (on enforced tenants it needs the
+# remedies of docs/mfa.md).
 echo "==> starting graph-emulator (scenario p1-legacy: Contoso, Entra ID P1, before June 2026)"
 "$GRAPH_EMULATOR_BIN" --scenario p1-legacy --listen 127.0.0.1:0 >"$workdir/emulator.out" 2>"$workdir/emulator.err" &
 emulator_pid=$!
@@ -62,16 +66,14 @@ export AZURE_CLIENT_SECRET="sandbox-ci-secret"
 entractl=("$ENTRACTL_BIN" --graph-url "$base" --authority-url "$base")
 
 echo
-echo "==> entractl plan $SPEC"
+echo "==> Web Login (recommended): entractl plan $SPEC"
 "${entractl[@]}" plan "$SPEC"
 
 echo
-echo "==> entractl apply $SPEC --auto-approve --allow-security-downgrade"
-echo "    The plan above flags security downgrades (the app excluded from MFA policies, per-user MFA"
-echo "    off for its users): Passport's password sign-in cannot do MFA. This demo passes"
-echo "    --allow-security-downgrade because the tenant is a sandbox; in real use, review each"
-echo "    flagged change first (docs/mfa.md)."
-"${entractl[@]}" apply "$SPEC" --auto-approve --allow-security-downgrade --journal-dir "$workdir/journal"
+echo "==> entractl apply $SPEC --auto-approve"
+echo "    Web Login weakens nothing: Passport shows the Entra sign-in page, where MFA and"
+echo "    conditional access run, so no --allow-security-downgrade is needed."
+"${entractl[@]}" apply "$SPEC" --auto-approve --journal-dir "$workdir/journal"
 
 echo
 echo "==> entractl plan $SPEC --detailed-exitcode (0 = converged)"
@@ -79,8 +81,27 @@ echo "==> entractl plan $SPEC --detailed-exitcode (0 = converged)"
 echo "    exit 0: the tenant matches the spec"
 sed -n '/^Outputs/,$p' "$workdir/plan.txt"
 
-# The point of it all: Passport's own password sign-in now works. The scenario's users share one
-# sandbox password (graph_emulator::scenarios::SANDBOX_PASSWORD).
 echo
-echo "==> entractl verify-signin $SPEC --username alice@contoso.com"
-ENTRACTL_SIGNIN_PASSWORD='Passw0rd!sandbox' "${entractl[@]}" verify-signin "$SPEC" --username alice@contoso.com
+echo "==> Mac Login: entractl plan $MAC_SPEC"
+echo "    The same app switched to password sign-in at the Mac login window: public client flows"
+echo "    on, the web redirect URI, and MFA weakened for it."
+"${entractl[@]}" plan "$MAC_SPEC"
+
+echo
+echo "==> entractl apply $MAC_SPEC --auto-approve --allow-security-downgrade"
+echo "    The plan above flags security downgrades (the app excluded from MFA policies, per-user MFA"
+echo "    off for its users): Passport's password sign-in cannot do MFA. This demo passes"
+echo "    --allow-security-downgrade because the tenant is a sandbox; in real use, review each"
+echo "    flagged change first (docs/mfa.md)."
+"${entractl[@]}" apply "$MAC_SPEC" --auto-approve --allow-security-downgrade --journal-dir "$workdir/journal"
+
+echo
+echo "==> entractl plan $MAC_SPEC --detailed-exitcode (0 = converged)"
+"${entractl[@]}" plan "$MAC_SPEC" --detailed-exitcode >/dev/null
+echo "    exit 0: the tenant matches the spec"
+
+# Passport's own password sign-in now works. The scenario's users share one sandbox password
+# (graph_emulator::scenarios::SANDBOX_PASSWORD).
+echo
+echo "==> entractl verify-signin $MAC_SPEC --username alice@contoso.com"
+ENTRACTL_SIGNIN_PASSWORD='Passw0rd!sandbox' "${entractl[@]}" verify-signin "$MAC_SPEC" --username alice@contoso.com

@@ -64,9 +64,11 @@ pub enum Command {
     /// The password comes from ENTRACTL_SIGNIN_PASSWORD or a prompt without echo.
     VerifySignin(commands::verify_signin::VerifySigninArgs),
     /// For scheduled CI: has the tenant drifted from the spec, and will Passport's password
-    /// sign-in (Mac Login) work today — a forecast from Conditional Access What-If, per-user MFA
-    /// and security defaults, without anyone's password (an estimate; `verify-signin` is the
-    /// real test). Exit 0 all well, 2 drift, 3 sign-in forecast to fail, 1 error.
+    /// sign-in (Mac Login) work today — a forecast from Conditional Access What-If, per-user MFA,
+    /// security defaults and the users Entra refuses a password sign-in (guests, federated
+    /// domains without cloud password validation), without anyone's password (an estimate;
+    /// `verify-signin` is the real test). Exit 0 all well, 2 drift, 3 sign-in forecast to fail,
+    /// 1 error.
     Verify(commands::verify::VerifyArgs),
 }
 

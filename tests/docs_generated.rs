@@ -154,15 +154,15 @@ fn tables() -> (String, String) {
     (by_part, reasons)
 }
 
-/// The identities of docs/ci.md for the example spec.
+/// The identities of docs/ci.md for the Mac Login example spec (the most a Passport spec needs).
 fn ci_identities() -> String {
-    let spec = root().join("specs/kandji-passport.yaml");
+    let spec = root().join("specs/kandji-passport-mac-login.yaml");
     let p = permissions(&spec);
     let plan = names(&p, "plan");
     let mut apply = plan.clone();
     apply.extend(names(&p, "apply"));
     format!(
-        "| identity | application permissions (admin consent) for `specs/kandji-passport.yaml` | federated credential subject |\n|---|---|---|\n\
+        "| identity | application permissions (admin consent) for `specs/kandji-passport-mac-login.yaml` | federated credential subject |\n|---|---|---|\n\
          | `entractl-plan` (read only) | {} | `repo:ORG/REPO:pull_request`, `repo:ORG/REPO:ref:refs/heads/main` |\n\
          | `entractl-apply` | {} | `repo:ORG/REPO:environment:production`, `repo:ORG/REPO:environment:production-security-downgrade` |\n",
         code_list(&plan),

@@ -93,6 +93,17 @@ impl PortalApp {
         }
     }
 
+    /// Made by hand after Iru's Web Login guide: platform "Mobile and desktop applications" with
+    /// `https://localhost`, public client flows off.
+    fn web_login(name: &str) -> PortalApp {
+        PortalApp {
+            public_client: false,
+            web: vec![],
+            public_client_uris: vec!["https://localhost"],
+            ..PortalApp::passport(name)
+        }
+    }
+
     /// Creates it through Graph; returns (object id, appId).
     fn create(&self, emu: &Sandbox) -> (String, String) {
         let gsp = graph_sp(emu);
@@ -277,15 +288,39 @@ fn an_app_entractl_manages_exports_to_a_spec_whose_plan_is_empty() {
     let (spec, text) = export(&emu, &dir, "managed", app_id);
     assert!(text.contains("uniqueName: kandji-passport"), "{text}");
     assert!(text.contains("preset: kandji-passport"), "{text}");
-    // Exit 3 (not 2): nothing to change, but on p1's enforced baseline scopes the forecast says
-    // Passport's password sign-in needs MFA.
+    // The seed spec of these tests is Web Login's: the export tells it from the app.
+    assert!(text.contains("mode: web-login"), "{text}");
+    // Exit 0: nothing to change, and Web Login needs no password sign-in (the forecast has
+    // nothing to fail).
     let plan = emu.entractl(&["plan", &spec, "--detailed-exitcode"]);
-    assert_eq!(plan.code, 3, "{}\n{}\n{text}", plan.stdout, plan.stderr);
+    assert_eq!(plan.code, 0, "{}\n{}\n{text}", plan.stdout, plan.stderr);
     assert_eq!(
         actionable(&emu.json_plan(&spec)),
         Vec::<Value>::new(),
         "{text}"
     );
+}
+
+#[test]
+fn a_portal_made_web_login_app_exports_as_web_login_with_the_preset_and_no_mfa() {
+    let emu = start_p1();
+    let dir = scratch("export_web_login");
+    let (_, app_id) = PortalApp::web_login("Kandji Passport").create(&emu);
+    let out = emu.entractl(&["export", "--app-id", &app_id]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The mode told from the app (public client flows off), the preset in that mode, nothing
+    // about MFA: Web Login weakens none of it.
+    crate::assert_transcript!("portal_web_login", out);
+    let text = out.stdout;
+    assert!(
+        text.contains("mode: web-login") && !text.contains("mfa:"),
+        "{text}"
+    );
+
+    let path = dir.join("web-login.yaml");
+    std::fs::write(&path, &text).unwrap();
+    let plan = emu.json_plan(path.to_str().unwrap());
+    assert_eq!(beyond_adoption(&plan), Vec::<Value>::new(), "{plan:#}");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::action_runner::{Job, Run, release_asset};
 use crate::util::{Sandbox, root, scratch};
 
-const SPEC: &str = "specs/kandji-passport.yaml";
+const SPEC: &str = "specs/kandji-passport-mac-login.yaml";
 const REPO: &str = "contoso/entra-config";
 /// Where the action comes from (`uses: entractl/entractl@v…`).
 const ACTION_REPO: &str = "entractl/entractl";
@@ -235,7 +235,7 @@ fn pull_requests_get_one_comment_edited_in_place_the_summary_and_the_plan_artifa
         .into_iter()
         .filter(|c| {
             c.body
-                .contains("<!-- entractl:plan-comment specs/kandji-passport.yaml -->")
+                .contains("<!-- entractl:plan-comment specs/kandji-passport-mac-login.yaml -->")
         })
         .collect();
     assert_eq!(ours.len(), 1, "one plan comment");
@@ -323,7 +323,7 @@ fn schedules_keep_one_drift_issue_and_the_gated_apply_closes_it() {
     assert!(
         issue
             .body
-            .contains("<!-- entractl:drift-issue specs/kandji-passport.yaml -->")
+            .contains("<!-- entractl:drift-issue specs/kandji-passport-mac-login.yaml -->")
     );
     assert!(
         issue.body.contains("/actions/runs/202)"),
@@ -345,7 +345,7 @@ fn schedules_keep_one_drift_issue_and_the_gated_apply_closes_it() {
     assert!(
         closing
             .body
-            .contains("matches `specs/kandji-passport.yaml` again")
+            .contains("matches `specs/kandji-passport-mac-login.yaml` again")
     );
     assert!(closing.body.contains("/actions/runs/205)"));
     // `version: latest` asked the action's repository for its latest release.

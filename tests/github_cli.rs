@@ -18,7 +18,7 @@ fn saved_plan(dir: &Path) -> PathBuf {
     let plan = dir.join("plan.json");
     let out = emu.entractl(&[
         "plan",
-        "specs/kandji-passport.yaml",
+        "specs/kandji-passport-mac-login.yaml",
         "--out",
         &plan.display().to_string(),
     ]);

@@ -1,6 +1,6 @@
-//! The whole seed spec, `specs/kandji-passport.yaml` (app, assignments and MFA posture), end to
-//! end on scenario `p1`; `verify-signin`'s scopes; and `scripts/demo.sh` (`make demo`) run for
-//! real.
+//! The whole Mac Login spec, `specs/kandji-passport-mac-login.yaml` (app, assignments and MFA
+//! posture: the seed procedure), end to end on scenario `p1-legacy`; `verify-signin`'s scopes; and
+//! `scripts/demo.sh` (`make demo`) run for real.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::util::{Sandbox, TestOutput, root, scratch};
 
-const SPEC: &str = "specs/kandji-passport.yaml";
+const SPEC: &str = "specs/kandji-passport-mac-login.yaml";
 
 fn writes(emu: &Sandbox) -> Vec<String> {
     emu.writes()
@@ -125,14 +125,16 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
         .into_iter()
         .map(|e| format!("{} {}", e.method, e.template))
         .collect();
-    // 21 = 12 for the app and the assignments (4 + 2 for the app, its grants and granted
+    // 22 = 12 for the app and the assignments (4 + 2 for the app, its grants and granted
     // application permissions; alice, bob, Mac Users, subscribedSkus and the app's assignments;
     // the members of Mac Users: as in plan_apply.rs) + the security defaults policy + the
     // conditional access policies (one list) + the per-user MFA state of the app's 3 users
     // (alice, bob; carol through Mac Users) + the sign-in forecast: the baseline-scope setting
-    // and one What-If per user (3) + entractl's record groups (one list) and the members of the
-    // one that keeps carol's per-user MFA = 23.
-    assert_eq!(reads.len(), 23, "{reads:#?}");
+    // and one What-If per user (3) + the domains (the password sign-in preflight; none is
+    // federated) + entractl's record groups (one list) and the members of the one that keeps
+    // carol's per-user MFA = 24.
+    assert_eq!(reads.len(), 24, "{reads:#?}");
+    assert_eq!(count(&reads, "GET /v1.0/domains"), 1);
     assert_eq!(
         count(
             &reads,
@@ -279,16 +281,29 @@ fn the_demo_script_runs_end_to_end_and_leaves_nothing_running() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    // Web Login first: converged with no security downgrade; then the same app switched to
+    // Mac Login, whose password sign-in works.
+    let (web, mac) = stdout
+        .split_once("==> Mac Login:")
+        .unwrap_or_else(|| panic!("no Mac Login part:\n{stdout}"));
     for step in [
-        "==> entractl plan specs/kandji-passport.yaml",
+        "==> Web Login (recommended): entractl plan specs/kandji-passport.yaml",
+        "Apply complete: 6 change(s) made; converged",
+        "exit 0: the tenant matches the spec",
+    ] {
+        assert!(web.contains(step), "`{step}` missing:\n{stdout}");
+    }
+    assert!(!web.contains("security downgrade"), "{stdout}");
+    for step in [
+        " entractl plan specs/kandji-passport-mac-login.yaml",
         "5 security downgrade(s): apply needs --allow-security-downgrade",
         "because the tenant is a sandbox; in real use, review each",
-        "Apply complete: 11 change(s) made; converged",
+        "Apply complete: 6 change(s) made; converged",
         "exit 0: the tenant matches the spec",
         "Sign-in succeeded: alice@contoso.com",
         "preferred_username  alice@contoso.com",
     ] {
-        assert!(stdout.contains(step), "`{step}` missing:\n{stdout}");
+        assert!(mac.contains(step), "`{step}` missing:\n{stdout}");
     }
     for leak in [CI_CLIENT_SECRET, SANDBOX_PASSWORD, "eyJ"] {
         assert!(

@@ -55,7 +55,8 @@ fn security_defaults(emu: &Sandbox, tenant: &str) -> bool {
         .unwrap()
 }
 
-/// Writes a spec for the test: the kandji-passport preset, the given tenant and assignments,
+/// Writes a spec for the test: the kandji-passport preset in Mac Login mode (password sign-in, the
+/// mode that needs MFA weakened), the given tenant and assignments,
 /// extra YAML under `app:` and an `mfa` section. The delegated permissions add `offline_access`
 /// to the preset's openid, email, profile, User.Read, as a spec does when Passport on the Macs
 /// asks for it; sign-ins ask for the spec's declared scopes, so they cover that case too.
@@ -68,7 +69,7 @@ fn spec(
     mfa: &str,
 ) -> PathBuf {
     let text = format!(
-        "version: 1\ntenant: {tenant}\npreset: kandji-passport\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n  apiPermissions:\n    Microsoft Graph:\n      delegated: [openid, email, profile, offline_access, User.Read]\n{extra_app}assignments:\n{assignments}{mfa}"
+        "version: 1\ntenant: {tenant}\npreset: kandji-passport\npassport:\n  mode: mac-login\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n  apiPermissions:\n    Microsoft Graph:\n      delegated: [openid, email, profile, offline_access, User.Read]\n{extra_app}assignments:\n{assignments}{mfa}"
     );
     write_spec(dir, name, &text)
 }

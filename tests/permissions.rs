@@ -36,7 +36,7 @@ fn as_client(emu: &Sandbox, id: &str, secret: &str) -> TestCommand {
 fn plan_names_every_missing_read_permission_in_one_run_and_reads_nothing() {
     let emu = p1_with_weak_client();
     let out = as_client(&emu, WEAK_CLIENT_ID, WEAK_CLIENT_SECRET)
-        .args(["plan", "specs/kandji-passport.yaml"])
+        .args(["plan", "specs/kandji-passport-mac-login.yaml"])
         .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     crate::assert_transcript!("plan_missing_read_permissions", out);

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::util::{Sandbox, actionable, root, scratch, write_spec};
 
-/// The seed spec with `mfa` unmanaged (the MFA posture has its own tests).
+/// The seed spec (Web Login: the app registration, no MFA changes; the MFA posture has its own
+/// tests).
 const SPEC: &str = "tests/fixtures/kandji-passport-core.yaml";
 
 fn start(replication_delay_ms: u64) -> Sandbox {
@@ -110,7 +111,7 @@ fn drift_made_through_graph_shows_exactly_that_change_and_apply_repairs_it() {
     let id = app["id"].as_str().unwrap().to_string();
     emu.send(
         GraphRequest::patch(format!("/applications/{id}"))
-            .json(json!({"isFallbackPublicClient": false})),
+            .json(json!({"isFallbackPublicClient": true})),
     );
 
     let plan = emu.json_plan(SPEC);
@@ -121,7 +122,7 @@ fn drift_made_through_graph_shows_exactly_that_change_and_apply_repairs_it() {
     assert_eq!(changes[0]["action"], "update");
     assert_eq!(
         changes[0]["fields"],
-        json!([{"path": "isFallbackPublicClient", "before": false, "after": true}])
+        json!([{"path": "isFallbackPublicClient", "before": true, "after": false}])
     );
     let md = emu.entractl(&["plan", SPEC, "--format", "markdown"]);
     crate::assert_transcript!("drift_markdown", md);
@@ -132,6 +133,64 @@ fn drift_made_through_graph_shows_exactly_that_change_and_apply_repairs_it() {
     let w = emu.writes();
     assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!((w[0].method.as_str(), w[0].status), ("PATCH", 204));
+    emu.shutdown();
+}
+
+/// The application's redirect URIs per platform, as the emulator holds them (the oracle).
+fn redirect_uris(emu: &Sandbox, id: &str) -> Value {
+    let app = emu.send(GraphRequest::get(format!("/applications/{id}")));
+    json!({
+        "web": app["web"]["redirectUris"],
+        "publicClient": app["publicClient"]["redirectUris"],
+        "spa": app["spa"]["redirectUris"],
+    })
+}
+
+#[test]
+fn a_redirect_uri_added_by_hand_on_any_platform_is_drift_and_apply_removes_it() {
+    let emu = start(0);
+    let dir = scratch("plan_apply_redirect_drift");
+    assert_eq!(emu.apply(SPEC, &dir).code, 0);
+    let app = &emu.send(
+        GraphRequest::get("/applications").query("$filter", "uniqueName eq 'kandji-passport'"),
+    )["value"][0];
+    let id = app["id"].as_str().unwrap().to_string();
+    // What the Web Login preset asks for: the public client platform's https://localhost only.
+    let wanted = json!({"web": [], "publicClient": ["https://localhost"], "spa": []});
+    assert_eq!(redirect_uris(&emu, &id), wanted);
+
+    for platform in ["spa", "web", "publicClient"] {
+        // Someone adds a redirect URI in the portal.
+        let mut uris = wanted[platform].as_array().unwrap().clone();
+        uris.push(json!("https://evil.example/cb"));
+        emu.send(
+            GraphRequest::patch(format!("/applications/{id}"))
+                .json(json!({ platform: {"redirectUris": uris} })),
+        );
+
+        let plan = emu.entractl(&["plan", SPEC, "--detailed-exitcode"]);
+        assert_eq!(plan.code, 2, "{platform}: {}\n{}", plan.stdout, plan.stderr);
+        let plan = emu.json_plan(SPEC);
+        let changes = actionable(&plan);
+        assert_eq!(changes.len(), 1, "{platform}: {changes:#?}");
+        let mut before: Vec<&str> = uris.iter().filter_map(Value::as_str).collect();
+        before.sort();
+        assert_eq!(
+            changes[0]["fields"],
+            json!([{
+                "path": format!("{platform}.redirectUris"),
+                "before": before,
+                "after": wanted[platform],
+            }]),
+            "{platform}"
+        );
+
+        let out = emu.apply(SPEC, &dir);
+        assert_eq!(out.code, 0, "{platform}: {}\n{}", out.stdout, out.stderr);
+        assert_eq!(redirect_uris(&emu, &id), wanted, "{platform}");
+    }
+    let again = emu.entractl(&["plan", SPEC, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     emu.shutdown();
 }
 
@@ -160,7 +219,7 @@ fn an_app_made_in_the_portal_is_refused_until_adopted_by_app_id() {
         &dir,
         "adopt.yaml",
         &format!(
-            "version: 1\ntenant: contoso.onmicrosoft.com\npreset: kandji-passport\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n  appId: {app_id}\nmfa:\n  securityDefaults: unmanaged\n  perUserMfa: unmanaged\n  conditionalAccess:\n    excludeApp: unmanaged\n"
+            "version: 1\ntenant: contoso.onmicrosoft.com\npreset: kandji-passport\npassport:\n  mode: web-login\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n  appId: {app_id}\n"
         ),
     );
     let spec = spec.display().to_string();
@@ -180,7 +239,12 @@ fn an_app_made_in_the_portal_is_refused_until_adopted_by_app_id() {
         ["value"][0];
     let tags = app["tags"].as_array().unwrap();
     assert!(tags.contains(&json!("HideApp")) && tags.contains(&json!("entractl:kandji-passport")));
-    assert_eq!(app["isFallbackPublicClient"], true);
+    // Web Login keeps public client flows off (unset is Graph's default: off).
+    assert_ne!(app["isFallbackPublicClient"], true);
+    assert_eq!(
+        app["publicClient"]["redirectUris"],
+        json!(["https://localhost"])
+    );
     let again = emu.entractl(&["plan", &spec, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
     emu.shutdown();

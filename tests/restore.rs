@@ -23,16 +23,13 @@ const SPEC: &str = "\
 version: 1
 tenant: contoso.onmicrosoft.com
 preset: kandji-passport
+passport:
+  mode: web-login
 app:
   displayName: Kandji Passport
   uniqueName: kandji-restore
 assignments:
   users: [alice@contoso.com]
-mfa:
-  securityDefaults: unmanaged
-  perUserMfa: unmanaged
-  conditionalAccess:
-    excludeApp: unmanaged
 ";
 
 #[test]

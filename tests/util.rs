@@ -375,6 +375,8 @@ pub fn snapshot_filters(paths: &[(&Path, &str)]) -> Vec<(String, String)> {
             r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}Z?",
             "[TIME]",
         ),
+        // Dates computed from the emulator's start (a managed policy's creation + 30 days).
+        (r"\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b", "[DATE]"),
         (r"\b[0-9]+(\.[0-9]+)? ?(ms|s)\b", "[DURATION]"),
         (r"pid [0-9]+", "pid [PID]"),
         (r"\(os error [0-9]+\)", "(os error [N])"),

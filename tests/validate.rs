@@ -95,35 +95,46 @@ fn all_errors_of_a_file_at_once() {
     );
 }
 
+/// `validate --expanded FILE`, which must succeed.
+fn expanded(file: &str) -> String {
+    let out = TestCommand::new(&["validate", "--expanded", file]).run();
+    assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+    out.stdout
+}
+
 #[test]
 fn expanded_preset_equals_the_explicit_file() {
-    let preset = TestCommand::new(&["validate", "--expanded", "specs/kandji-passport.yaml"]).run();
-    let explicit = TestCommand::new(&[
-        "validate",
-        "--expanded",
-        "specs/kandji-passport-explicit.yaml",
-    ])
-    .run();
-    assert_eq!(preset.code, 0, "{}", preset.stderr);
-    assert_eq!(explicit.code, 0, "{}", explicit.stderr);
+    let mac_login = expanded("specs/kandji-passport-mac-login.yaml");
+    let explicit = expanded("specs/kandji-passport-explicit.yaml");
     let body = |s: &str| {
         s.lines()
             .filter(|l| !l.starts_with('#'))
             .collect::<Vec<_>>()
             .join("\n")
     };
-    assert_eq!(body(&preset.stdout), body(&explicit.stdout));
-    insta::assert_snapshot!("expanded-kandji-passport", preset.stdout);
+    assert_eq!(body(&mac_login), body(&explicit));
+    insta::assert_snapshot!("expanded-kandji-passport-mac-login", mac_login);
+}
 
-    // The expanded output is itself a valid spec with the same meaning.
+#[test]
+fn the_expanded_output_is_a_valid_spec_with_the_same_meaning_in_each_mode() {
     let dir = scratch("expanded");
-    let file = dir.join("expanded.yaml");
-    std::fs::write(&file, &preset.stdout).unwrap();
-    let again = entractl_spec::load_file(&file).expect("expanded output validates");
-    let original = entractl_spec::load_file(&root().join("specs/kandji-passport.yaml")).unwrap();
-    let mut expected = original.spec.clone();
-    expected.preset = None;
-    assert_eq!(again.spec, expected);
+    for (name, spec) in [
+        ("web-login", "specs/kandji-passport.yaml"),
+        ("mac-login", "specs/kandji-passport-mac-login.yaml"),
+    ] {
+        let stdout = expanded(spec);
+        if name == "web-login" {
+            insta::assert_snapshot!("expanded-kandji-passport", stdout);
+        }
+        let file = dir.join(format!("expanded-{name}.yaml"));
+        std::fs::write(&file, &stdout).unwrap();
+        let again = entractl_spec::load_file(&file).expect("expanded output validates");
+        let original = entractl_spec::load_file(&root().join(spec)).unwrap();
+        let mut expected = original.spec.clone();
+        expected.preset = None;
+        assert_eq!(again.spec, expected, "{spec}");
+    }
 }
 
 #[test]

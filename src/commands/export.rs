@@ -1,6 +1,7 @@
 //! `entractl export --app-id ID | --display-name NAME`: write a spec for an app made in the
-//! portal (names instead of GUIDs, the preset where it matches, the app pinned by appId), so it
-//! can be put under git and adopted without changing its client id.
+//! portal (names instead of GUIDs, the Passport mode told from the app, the preset where it
+//! matches, the app pinned by appId), so it can be put under git and adopted without changing its
+//! client id.
 
 use std::path::PathBuf;
 

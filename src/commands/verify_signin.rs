@@ -359,7 +359,7 @@ mod tests {
         Desired::from_spec(&loaded.spec, None)
     }
 
-    const PRESET: &str = "version: 1\ntenant: contoso.onmicrosoft.com\npreset: kandji-passport\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n";
+    const PRESET: &str = "version: 1\ntenant: contoso.onmicrosoft.com\npreset: kandji-passport\npassport: {mode: mac-login}\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n";
 
     #[test]
     fn the_preset_asks_for_exactly_what_it_consents() {

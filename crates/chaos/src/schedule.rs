@@ -22,7 +22,7 @@ pub struct Target {
 /// handles enforced tenants (issue 17).
 pub const TARGETS: &[Target] = &[
     Target {
-        spec: "specs/kandji-passport.yaml",
+        spec: "specs/kandji-passport-mac-login.yaml",
         scenario: "p1-legacy",
         mfa: true,
     },

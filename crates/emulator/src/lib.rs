@@ -16,6 +16,7 @@ pub mod control;
 pub mod error;
 pub mod fixture;
 pub mod graph;
+pub mod home_realm;
 pub mod identity;
 pub mod knobs;
 pub mod locks;

@@ -69,6 +69,10 @@ pub struct Internal {
     /// Object ids of the owners of an application or service principal (Application.ReadWrite.OwnedBy).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<String>,
+    /// Object ids of the service principals a home realm discovery policy is assigned to
+    /// (`appliesTo`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applies_to: Vec<String>,
 }
 
 /// One stored object: its Graph JSON, its internal properties, and when other readers may see it.

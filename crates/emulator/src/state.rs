@@ -92,10 +92,10 @@ pub struct Tenant {
     /// `exclusions` of the beta conditional access settings (stored as given).
     #[serde(default)]
     pub conditional_access_exclusions: Value,
-    /// A home realm discovery policy lets federated users sign in with their cloud (synced) password
-    /// (`AllowCloudPasswordValidation`), so ROPC works for them.
+    /// `policies/homeRealmDiscoveryPolicies` (assignments in `internal.applies_to`; see
+    /// [`crate::home_realm`]).
     #[serde(default)]
-    pub allow_cloud_password_validation: bool,
+    pub home_realm_discovery_policies: Collection,
     /// Baseline-scope enforcement of conditional access (a portal setting; see `baseline_scopes`).
     #[serde(default)]
     pub baseline_scopes: crate::baseline_scopes::BaselineScopes,
@@ -116,6 +116,7 @@ impl Tenant {
             &mut self.oauth2_permission_grants,
             &mut self.app_role_assignments,
             &mut self.conditional_access_policies,
+            &mut self.home_realm_discovery_policies,
         ] {
             for r in coll.iter_mut() {
                 if r.visible_at.take().is_some() {

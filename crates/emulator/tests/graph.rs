@@ -1169,14 +1169,17 @@ fn scenarios_have_the_fixed_facts() {
         );
         let roles = t.granted_app_roles(CI_CLIENT_ID, GRAPH_APP_ID);
         assert!(
-            roles.contains(&"Policy.ReadWrite.ConditionalAccess".to_string()) && roles.len() == 15
+            roles.contains(&"Policy.ReadWrite.ConditionalAccess".to_string())
+                && roles.contains(&"Domain.Read.All".to_string())
+                && roles.contains(&"Group.Create".to_string())
+                && roles.len() == 16
         );
         let app = t.application_by_app_id(CI_CLIENT_ID).unwrap();
         assert_eq!(app.internal.certificates.len(), 1);
         assert_eq!(app.internal.federated_credentials[0].issuer, emu.base_url());
         assert_eq!(
             t.granted_app_roles(READONLY_CLIENT_ID, GRAPH_APP_ID).len(),
-            6
+            7
         );
     });
     let free = start(EmulatorConfig::scenario("free")).unwrap();

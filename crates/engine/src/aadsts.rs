@@ -98,8 +98,8 @@ static TABLE: &[SignInError] = &[
         code: 50126,
         name: "InvalidUserNameOrPassword",
         message: "Error validating credentials due to invalid username or password. The user didn't enter the right credentials.",
-        meaning: "The password is wrong for this user. Also seen for federated (AD FS) users, whose password Entra cannot check in a password sign-in unless password hash sync is on.",
-        fix_entractl: "Nothing in the spec: retry with the right password. For federated domains, the password grant needs password hash sync (or a home realm discovery policy with AllowCloudPasswordValidation).",
+        meaning: "The password is wrong for this user — or the password grant cannot check it: a user of a federated (AD FS) domain when no home realm discovery policy allows cloud password validation, an invited guest, or an account without a password.",
+        fix_entractl: "Nothing in the spec for a wrong password: retry with the right one. `entractl plan` names the federated users and guests among the app's users (docs/mfa.md, \"Before you rely on password sign-in\"): for federated domains, assign the Passport app a home realm discovery policy with AllowCloudPasswordValidation (it needs password hash sync); guests and accounts without a password cannot use password sign-in.",
         fix_portal: "Identity > Users > the user > Reset password; for federated users check Hybrid management > Microsoft Entra Connect > password hash synchronization.",
     },
     SignInError {

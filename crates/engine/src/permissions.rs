@@ -1,9 +1,11 @@
 //! The least-privileged Microsoft Graph application permissions a spec needs, to plan and to
-//! apply: what every kind needs ([`Kind::permissions`](crate::core::kinds::Kind)), with the
-//! permission names from the resource modules of `entractl_graph`.
+//! apply: what every kind needs ([`Kind::permissions`](crate::core::kinds::Kind)) and what the
+//! checks read ([`crate::core::checks`]), with the permission names from the resource modules of
+//! `entractl_graph`.
 
 pub use crate::core::kinds::{Needed, RequiredPermissions};
 
+use crate::core::checks::password_sign_in;
 use crate::core::desired::Desired;
 use crate::core::kinds::KINDS;
 
@@ -13,6 +15,7 @@ pub fn required_permissions(desired: &Desired) -> RequiredPermissions {
     for kind in KINDS {
         kind.permissions(desired, &mut needed);
     }
+    password_sign_in::permissions(desired, &mut needed);
     needed
 }
 

@@ -22,12 +22,14 @@ fn client_with_budget(emu: &RunningEmulator, budget: Duration) -> GraphClient {
 fn desired() -> Desired {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/kandji-passport.yaml"
+        "/../../specs/kandji-passport-mac-login.yaml"
     );
     let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
     let mut d = Desired::from_spec(&loaded.spec, None);
-    // The core plan/apply contract; the MFA posture has its own tests (tests/mfa.rs, mfa::posture).
+    // The core plan/apply contract; the MFA posture and the sign-in forecast of Mac Login have
+    // their own tests (tests/mfa.rs, mfa::posture, the forecast's).
     d.mfa = None;
+    d.passport_mode = None;
     d
 }
 
@@ -130,10 +132,12 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
     let mut d = desired();
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/kandji-passport.yaml"
+        "/../../specs/kandji-passport-mac-login.yaml"
     );
     let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
-    d.mfa = Desired::from_spec(&loaded.spec, None).mfa;
+    let whole = Desired::from_spec(&loaded.spec, None);
+    d.mfa = whole.mfa;
+    d.passport_mode = whole.passport_mode;
     assert!(d.mfa.is_some(), "the seed spec manages the MFA posture");
     let (observed, _) = fetch(&client, &d).await.unwrap();
     let plan = diff(&d, &observed).unwrap();
@@ -148,8 +152,10 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
     assert!(!diff(&d, &observed).unwrap().has_changes());
     // Wave 1 (no id needed): the app by uniqueName and by tag, the service principal by tag,
     // Microsoft Graph's service principal, alice, bob, Mac Users, subscribedSkus, the security
-    // defaults, entractl's record groups (one v1.0 `$batch` of 10); the per-user MFA state of
-    // alice and bob by UPN (one beta `$batch`); the conditional access policies and settings (paced, alone) — all concurrently.
+    // defaults, the domains for the password sign-in preflight, entractl's record groups (one
+    // v1.0 `$batch` of 11; no domain is federated, so no home realm discovery policy is read);
+    // the per-user MFA state of alice and bob by UPN (one beta `$batch`); the conditional access
+    // policies and settings (paced, alone) — all concurrently.
     // Wave 2 (keyed by ids of wave 1): the grants, the granted application permissions, the
     // app's assignments, the members of Mac Users and of the record group that keeps carol's
     // per-user MFA (one v1.0 `$batch`). Wave 3: the per-user MFA state of carol, found through
@@ -161,7 +167,7 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
         .filter(|e| !e.path.starts_with("/beta/$batch"))
         .collect();
     assert_eq!(log.len(), stats.requests, "{log:#?}");
-    assert_eq!(log.len(), 10 + 2 + 2 + 5 + 1 + 3, "{log:#?}");
+    assert_eq!(log.len(), 11 + 2 + 2 + 5 + 1 + 3, "{log:#?}");
     let mut round_trips: Vec<String> = emu
         .request_log()
         .into_iter()

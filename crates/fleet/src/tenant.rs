@@ -218,7 +218,7 @@ mod tests {
         }
     }
 
-    const SHARED: &str = "version: 1\npreset: kandji-passport\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\nassignments:\n  users: [alice@contoso.com]\n  groups: [Mac Users]\n";
+    const SHARED: &str = "version: 1\npreset: kandji-passport\npassport: {mode: web-login}\napp:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\nassignments:\n  users: [alice@contoso.com]\n  groups: [Mac Users]\n";
 
     #[test]
     fn merge_is_deep_for_mappings_and_replaces_the_rest() {

@@ -4,21 +4,43 @@
 use crate::model::*;
 use crate::raw::*;
 
-/// The raw values a preset stands for. The user's values override them field by field.
-pub(crate) fn preset_values(preset: Preset) -> (RawApp, RawAssignments, RawMfa) {
+/// The raw values a preset stands for, in a Passport mode. The user's values override them
+/// field by field. Without a mode (a validation error with the preset), Mac Login's values, as
+/// before modes existed, so that the missing mode is the only error reported.
+pub(crate) fn preset_values(
+    preset: Preset,
+    mode: Option<PassportMode>,
+) -> (RawApp, RawAssignments, Option<RawMfa>) {
     match preset {
-        Preset::KandjiPassport => (
-            RawApp {
+        Preset::KandjiPassport => {
+            let web_login = mode == Some(PassportMode::WebLogin);
+            let uris = |u: &[&str]| Some(u.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            // Every platform's list is given, empty where unused: a redirect URI added by hand
+            // on any platform is drift.
+            let redirect_uris = if web_login {
+                // Iru's "Configure Passport with Microsoft Entra ID (Web Login)": platform
+                // "Mobile and desktop applications", redirect URI https://localhost.
+                RawRedirectUris {
+                    web: uris(&[]),
+                    public_client: uris(&["https://localhost"]),
+                    spa: uris(&[]),
+                }
+            } else {
+                RawRedirectUris {
+                    web: uris(&["http://localhost"]),
+                    public_client: uris(&[]),
+                    spa: uris(&[]),
+                }
+            };
+            let app = RawApp {
                 display_name: String::new(),
                 unique_name: None,
                 app_id: None,
                 audience: Some(Audience::SingleTenant),
-                public_client_flows: Some(true),
-                redirect_uris: Some(RawRedirectUris {
-                    web: Some(vec!["http://localhost".to_string()]),
-                    public_client: None,
-                    spa: None,
-                }),
+                // Web Login signs in with the authorization code flow in a web view: the
+                // password grant stays off.
+                public_client_flows: Some(!web_login),
+                redirect_uris: Some(redirect_uris),
                 tokens: Some(RawTokens {
                     id: Some(RawTokenClaims {
                         optional_claims: vec![RawClaim::Name("preferred_username".to_string())],
@@ -39,21 +61,25 @@ pub(crate) fn preset_values(preset: Preset) -> (RawApp, RawAssignments, RawMfa) 
                     },
                 )])),
                 admin_consent: Some(true),
-            },
-            RawAssignments {
+            };
+            let assignments = RawAssignments {
                 required: Some(true),
                 ..RawAssignments::default()
-            },
-            RawMfa {
+            };
+            // Web Login weakens nothing: no `mfa` section at all.
+            let mfa = (!web_login).then_some(RawMfa {
                 security_defaults: Some(RawSecurityDefaults::Disabled),
                 per_user_mfa: Some(RawPerUserMfa::DisabledForAppUsers),
                 conditional_access: Some(RawConditionalAccess {
-                    exclude_app: RawExcludeApp::Keyword(
+                    exclude_app: Some(RawExcludeApp::Keyword(
                         RawExcludeKeyword::FromPoliciesRequiringMfa,
-                    ),
+                    )),
+                    exclude_users: None,
+                    placeholder: None,
                 }),
-            },
-        ),
+            });
+            (app, assignments, mfa)
+        }
     }
 }
 
@@ -64,10 +90,11 @@ fn or<T>(user: Option<T>, preset: Option<T>) -> Option<T> {
 /// Applies the preset (if any) and the defaults.
 pub(crate) fn expand(raw: &RawSpec) -> Spec {
     let raw = raw.clone();
+    let mode = raw.passport.map(|p| p.mode);
     let (p_app, p_assign, p_mfa) = match raw.preset {
         Some(p) => {
-            let (a, s, m) = preset_values(p);
-            (Some(a), Some(s), Some(m))
+            let (a, s, m) = preset_values(p, mode);
+            (Some(a), Some(s), m)
         }
         None => (None, None, None),
     };
@@ -88,43 +115,72 @@ pub(crate) fn expand(raw: &RawSpec) -> Spec {
     };
     let mfa = match (raw.mfa, p_mfa) {
         (None, None) => None,
-        (user, preset) => {
-            let user = user.unwrap_or_default();
-            let preset = preset.unwrap_or_default();
-            Some(Mfa {
-                security_defaults: match or(user.security_defaults, preset.security_defaults) {
-                    Some(RawSecurityDefaults::Enabled) => Some(SecurityDefaults::Enabled),
-                    Some(RawSecurityDefaults::Disabled) => Some(SecurityDefaults::Disabled),
-                    Some(RawSecurityDefaults::Unmanaged) | None => None,
-                },
-                per_user_mfa: match or(user.per_user_mfa, preset.per_user_mfa) {
-                    Some(RawPerUserMfa::DisabledForAppUsers) => {
-                        Some(PerUserMfa::DisabledForAppUsers)
-                    }
-                    Some(RawPerUserMfa::Unmanaged) | None => None,
-                },
-                conditional_access: match or(user.conditional_access, preset.conditional_access)
-                    .map(|c| c.exclude_app)
-                {
-                    Some(RawExcludeApp::Keyword(RawExcludeKeyword::FromPoliciesRequiringMfa)) => {
-                        Some(ConditionalAccess::ExcludeFromPoliciesRequiringMfa)
-                    }
-                    Some(RawExcludeApp::Policies(p)) => {
-                        Some(ConditionalAccess::ExcludeFromPolicies(p))
-                    }
-                    Some(RawExcludeApp::Keyword(RawExcludeKeyword::Unmanaged)) | None => None,
-                },
-            })
-        }
+        (user, preset) => Some(merge_mfa(
+            user.unwrap_or_default(),
+            preset.unwrap_or_default(),
+        )),
     };
     Spec {
         version: raw.version,
         tenant: raw.tenant,
         cloud: raw.cloud.unwrap_or_default(),
         preset: raw.preset,
+        passport: raw.passport,
         app,
         assignments,
         mfa,
+    }
+}
+
+/// The `mfa` section, the user's values over the preset's, field by field (conditional access
+/// too: `excludeUsers` beside the preset's `excludeApp` keeps both).
+fn merge_mfa(user: RawMfa, preset: RawMfa) -> Mfa {
+    let u_ca = user.conditional_access.unwrap_or_default();
+    let p_ca = preset.conditional_access.unwrap_or_default();
+    Mfa {
+        security_defaults: match or(user.security_defaults, preset.security_defaults) {
+            Some(RawSecurityDefaults::Enabled) => Some(SecurityDefaults::Enabled),
+            Some(RawSecurityDefaults::Disabled) => Some(SecurityDefaults::Disabled),
+            Some(RawSecurityDefaults::Unmanaged) | None => None,
+        },
+        per_user_mfa: match or(user.per_user_mfa, preset.per_user_mfa) {
+            Some(RawPerUserMfa::DisabledForAppUsers) => Some(PerUserMfa::DisabledForAppUsers),
+            Some(RawPerUserMfa::Unmanaged) | None => None,
+        },
+        exclude_app: match or(u_ca.exclude_app, p_ca.exclude_app) {
+            Some(RawExcludeApp::Keyword(RawExcludeKeyword::FromPoliciesRequiringMfa)) => {
+                Some(PolicySelection::FromPoliciesRequiringMfa)
+            }
+            Some(RawExcludeApp::Policies(p)) => Some(PolicySelection::Named(p)),
+            Some(RawExcludeApp::Keyword(RawExcludeKeyword::Unmanaged)) | None => None,
+        },
+        exclude_users: or(u_ca.exclude_users, p_ca.exclude_users).map(selection),
+        placeholder: or(u_ca.placeholder, p_ca.placeholder).map(|p| Placeholder {
+            display_name: p.display_name,
+            unique_name: p.unique_name,
+            exclude_from: p
+                .exclude_from
+                .map(selection)
+                .unwrap_or(PolicySelection::FromPoliciesRequiringMfa),
+        }),
+    }
+}
+
+fn selection(s: RawPolicySelection) -> PolicySelection {
+    match s {
+        RawPolicySelection::Keyword(RawPolicyKeyword::FromPoliciesRequiringMfa) => {
+            PolicySelection::FromPoliciesRequiringMfa
+        }
+        RawPolicySelection::Policies(p) => PolicySelection::Named(p),
+    }
+}
+
+fn unselection(s: &PolicySelection) -> RawPolicySelection {
+    match s {
+        PolicySelection::FromPoliciesRequiringMfa => {
+            RawPolicySelection::Keyword(RawPolicyKeyword::FromPoliciesRequiringMfa)
+        }
+        PolicySelection::Named(p) => RawPolicySelection::Policies(p.clone()),
     }
 }
 
@@ -230,6 +286,7 @@ pub(crate) fn unexpand(spec: &Spec) -> RawSpec {
         tenant: spec.tenant.clone(),
         cloud: Some(spec.cloud),
         preset: None,
+        passport: spec.passport,
         app: RawApp {
             display_name: app.display_name.clone(),
             unique_name: app.unique_name.clone(),
@@ -264,26 +321,35 @@ pub(crate) fn unexpand(spec: &Spec) -> RawSpec {
             role: a.role.clone(),
             prune: Some(a.prune),
         }),
-        mfa: spec.mfa.as_ref().map(|m| RawMfa {
-            security_defaults: Some(match m.security_defaults {
-                Some(SecurityDefaults::Enabled) => RawSecurityDefaults::Enabled,
-                Some(SecurityDefaults::Disabled) => RawSecurityDefaults::Disabled,
-                None => RawSecurityDefaults::Unmanaged,
+        mfa: spec.mfa.as_ref().map(unexpand_mfa),
+    }
+}
+
+/// The `mfa` section of [`unexpand`]: every field written, `unmanaged` where it is.
+fn unexpand_mfa(m: &Mfa) -> RawMfa {
+    RawMfa {
+        security_defaults: Some(match m.security_defaults {
+            Some(SecurityDefaults::Enabled) => RawSecurityDefaults::Enabled,
+            Some(SecurityDefaults::Disabled) => RawSecurityDefaults::Disabled,
+            None => RawSecurityDefaults::Unmanaged,
+        }),
+        per_user_mfa: Some(match m.per_user_mfa {
+            Some(PerUserMfa::DisabledForAppUsers) => RawPerUserMfa::DisabledForAppUsers,
+            None => RawPerUserMfa::Unmanaged,
+        }),
+        conditional_access: Some(RawConditionalAccess {
+            exclude_app: Some(match &m.exclude_app {
+                Some(PolicySelection::FromPoliciesRequiringMfa) => {
+                    RawExcludeApp::Keyword(RawExcludeKeyword::FromPoliciesRequiringMfa)
+                }
+                Some(PolicySelection::Named(p)) => RawExcludeApp::Policies(p.clone()),
+                None => RawExcludeApp::Keyword(RawExcludeKeyword::Unmanaged),
             }),
-            per_user_mfa: Some(match m.per_user_mfa {
-                Some(PerUserMfa::DisabledForAppUsers) => RawPerUserMfa::DisabledForAppUsers,
-                None => RawPerUserMfa::Unmanaged,
-            }),
-            conditional_access: Some(RawConditionalAccess {
-                exclude_app: match &m.conditional_access {
-                    Some(ConditionalAccess::ExcludeFromPoliciesRequiringMfa) => {
-                        RawExcludeApp::Keyword(RawExcludeKeyword::FromPoliciesRequiringMfa)
-                    }
-                    Some(ConditionalAccess::ExcludeFromPolicies(p)) => {
-                        RawExcludeApp::Policies(p.clone())
-                    }
-                    None => RawExcludeApp::Keyword(RawExcludeKeyword::Unmanaged),
-                },
+            exclude_users: m.exclude_users.as_ref().map(unselection),
+            placeholder: m.placeholder.as_ref().map(|p| RawPlaceholder {
+                display_name: p.display_name.clone(),
+                unique_name: p.unique_name.clone(),
+                exclude_from: Some(unselection(&p.exclude_from)),
             }),
         }),
     }

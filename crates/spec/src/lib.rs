@@ -3,10 +3,11 @@
 //!
 //! ```
 //! let text = "version: 1\ntenant: contoso.onmicrosoft.com\npreset: kandji-passport\n\
+//!             passport: {mode: web-login}\n\
 //!             app:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n";
 //! let loaded = entractl_spec::parse_str("spec.yaml", text).unwrap();
-//! assert_eq!(loaded.spec.app.public_client_flows, Some(true));
-//! assert_eq!(loaded.location("app.uniqueName").unwrap().line, 6);
+//! assert_eq!(loaded.spec.app.public_client_flows, Some(false));
+//! assert_eq!(loaded.location("app.uniqueName").unwrap().line, 7);
 //! ```
 //!
 //! The library does no terminal I/O; [`SpecReport`] is a [`miette::Diagnostic`] that the binary
@@ -33,8 +34,9 @@ pub use model::is_guid;
 pub use model::*;
 pub use raw::{
     OrderedMap, RawApp, RawAssignments, RawClaim, RawClaimDetail, RawConditionalAccess,
-    RawExcludeApp, RawExcludeKeyword, RawMfa, RawPerUserMfa, RawPermissions, RawRedirectUris,
-    RawSecurityDefaults, RawSpec, RawTokenClaims, RawTokens, json_schema,
+    RawExcludeApp, RawExcludeKeyword, RawMfa, RawPerUserMfa, RawPermissions, RawPlaceholder,
+    RawPolicyKeyword, RawPolicySelection, RawRedirectUris, RawSecurityDefaults, RawSpec,
+    RawTokenClaims, RawTokens, json_schema,
 };
 pub use report::{ErrorKind, Location, SpecError, SpecReport};
 pub use suggest::{did_you_mean, edit_distance};

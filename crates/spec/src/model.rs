@@ -18,6 +18,9 @@ pub struct Spec {
     pub cloud: Cloud,
     /// The preset the file named, if any (already applied to the values below).
     pub preset: Option<Preset>,
+    /// How Kandji Passport signs users in (`passport.mode`). `None`: the file does not say
+    /// (allowed only without a preset).
+    pub passport: Option<Passport>,
     /// The app registration and its enterprise application.
     pub app: App,
     /// Who may sign in to the app. `None`: unmanaged.
@@ -48,7 +51,8 @@ impl Spec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
-    /// Everything Kandji's "Azure OIDC for Passport" procedure prescribes.
+    /// Everything Kandji's (Iru's) Passport procedure for Entra ID prescribes, per
+    /// `passport.mode`.
     KandjiPassport,
 }
 
@@ -57,6 +61,36 @@ impl Preset {
     pub fn name(self) -> &'static str {
         match self {
             Preset::KandjiPassport => "kandji-passport",
+        }
+    }
+}
+
+/// Kandji Passport's settings (the file's `passport` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Passport {
+    /// How Passport signs Mac users in: `web-login` (recommended) or `mac-login`.
+    pub mode: PassportMode,
+}
+
+/// How Kandji Passport signs Mac users in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PassportMode {
+    /// Web Login: Passport shows the Entra sign-in page in a web view, so MFA and conditional
+    /// access run at login and nothing has to be weakened (recommended).
+    WebLogin,
+    /// Mac Login: Passport signs in with the user's password (ROPC), which cannot do MFA:
+    /// security defaults off, per-user MFA off and conditional access exclusions.
+    MacLogin,
+}
+
+impl PassportMode {
+    /// The name used in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            PassportMode::WebLogin => "web-login",
+            PassportMode::MacLogin => "mac-login",
         }
     }
 }
@@ -341,8 +375,54 @@ pub struct Mfa {
     pub security_defaults: Option<SecurityDefaults>,
     /// Legacy per-user MFA of the app's assigned users. `None`: unmanaged.
     pub per_user_mfa: Option<PerUserMfa>,
-    /// Conditional access exclusions. `None`: unmanaged.
-    pub conditional_access: Option<ConditionalAccess>,
+    /// `conditionalAccess.excludeApp`: the policies that get the app added to
+    /// `excludeApplications`. `None`: unmanaged.
+    pub exclude_app: Option<PolicySelection>,
+    /// `conditionalAccess.excludeUsers`: the policies that get the app's assigned users and
+    /// groups added to `excludeUsers`/`excludeGroups`. `None`: unmanaged.
+    pub exclude_users: Option<PolicySelection>,
+    /// `conditionalAccess.placeholder`: the managed placeholder app of "Customize behavior" for
+    /// baseline scopes. `None`: unmanaged.
+    pub placeholder: Option<Placeholder>,
+}
+
+impl Mfa {
+    /// The weakenings this posture asks for, by the file's field path: security defaults off,
+    /// per-user MFA off, and each conditional access exclusion that excludes something.
+    pub fn weakenings(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.security_defaults == Some(SecurityDefaults::Disabled) {
+            out.push("mfa.securityDefaults");
+        }
+        if self.per_user_mfa.is_some() {
+            out.push("mfa.perUserMfa");
+        }
+        out.extend(self.ca_weakenings());
+        out
+    }
+
+    /// The conditional access exclusions among [`Mfa::weakenings`].
+    pub fn ca_weakenings(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self
+            .exclude_app
+            .as_ref()
+            .is_some_and(PolicySelection::selects_any)
+        {
+            out.push("mfa.conditionalAccess.excludeApp");
+        }
+        if self
+            .exclude_users
+            .as_ref()
+            .is_some_and(PolicySelection::selects_any)
+        {
+            out.push("mfa.conditionalAccess.excludeUsers");
+        }
+        if self.placeholder.is_some() {
+            out.push("mfa.conditionalAccess.placeholder");
+        }
+        out
+    }
 }
 
 /// Security defaults on or off.
@@ -371,14 +451,38 @@ pub enum PerUserMfa {
     DisabledForAppUsers,
 }
 
-/// Conditional access: which policies get the app added to `excludeApplications`.
+/// Which conditional access policies an exclusion applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum ConditionalAccess {
-    /// Every enabled policy whose grant controls require MFA (or an authentication strength).
-    ExcludeFromPoliciesRequiringMfa,
-    /// The named policies (display name or id).
-    ExcludeFromPolicies(Vec<String>),
+pub enum PolicySelection {
+    /// `from-policies-requiring-mfa`: every enabled policy whose grant controls require MFA (or
+    /// an authentication strength).
+    FromPoliciesRequiringMfa,
+    /// The named policies (display name or id); empty: none.
+    Named(Vec<String>),
+}
+
+impl PolicySelection {
+    /// Whether it can select any policy (an empty list selects none).
+    pub fn selects_any(&self) -> bool {
+        match self {
+            PolicySelection::FromPoliciesRequiringMfa => true,
+            PolicySelection::Named(names) => !names.is_empty(),
+        }
+    }
+}
+
+/// The placeholder application of Microsoft's "Customize behavior" for baseline scopes
+/// (`mfa.conditionalAccess.placeholder`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Placeholder {
+    /// `application.displayName` of the placeholder.
+    pub display_name: String,
+    /// `application.uniqueName` of the placeholder: its stable key.
+    pub unique_name: String,
+    /// The policies the placeholder is excluded from.
+    pub exclude_from: PolicySelection,
 }
 
 /// Whether `s` is a GUID (`8-4-4-4-12` hex digits), as Entra writes object and app ids.

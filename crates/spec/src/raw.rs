@@ -10,7 +10,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::model::{Audience, Cloud, GroupsClaim, Preset};
+use crate::model::{Audience, Cloud, GroupsClaim, Passport, Preset};
 
 /// An entractl desired-state file: one app registration in one Microsoft Entra ID tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -25,9 +25,13 @@ pub struct RawSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud: Option<Cloud>,
     /// A bundle of values to start from; every value in this file overrides it.
-    /// `kandji-passport`: everything Kandji's Passport procedure for Entra ID prescribes.
+    /// `kandji-passport`: everything Kandji's (Iru's) Passport procedure for Entra ID
+    /// prescribes for the `passport.mode` chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<Preset>,
+    /// Kandji Passport: how it signs Mac users in. Required with `preset: kandji-passport`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passport: Option<Passport>,
     /// The app registration and its enterprise application.
     pub app: RawApp,
     /// Who may sign in to the app. Leave out to leave assignments unmanaged.
@@ -211,12 +215,24 @@ pub enum RawPerUserMfa {
     Unmanaged,
 }
 
-/// Conditional access.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+/// Conditional access: the exclusions that let Passport's password sign-in (Mac Login) through
+/// policies requiring MFA.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawConditionalAccess {
-    /// `from-policies-requiring-mfa`, a list of policy names or ids, or `unmanaged`.
-    pub exclude_app: RawExcludeApp,
+    /// Exclude the app: `from-policies-requiring-mfa`, a list of policy names or ids (`[]`:
+    /// none), or `unmanaged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_app: Option<RawExcludeApp>,
+    /// Exclude the users and groups assigned to the app (they then lose MFA from these policies
+    /// for every app): `from-policies-requiring-mfa` or a list of policy names or ids. Mac Login
+    /// only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_users: Option<RawPolicySelection>,
+    /// A placeholder app for "Customize behavior" on the Baseline scopes settings page, which
+    /// entractl creates, manages and excludes from the policies. Mac Login only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<RawPlaceholder>,
 }
 
 /// Which conditional access policies exclude the app.
@@ -225,7 +241,7 @@ pub struct RawConditionalAccess {
 pub enum RawExcludeApp {
     /// `from-policies-requiring-mfa` or `unmanaged`.
     Keyword(RawExcludeKeyword),
-    /// Policies by display name or id.
+    /// Policies by display name or id; `[]`: none.
     Policies(Vec<String>),
 }
 
@@ -237,6 +253,38 @@ pub enum RawExcludeKeyword {
     FromPoliciesRequiringMfa,
     /// Leave conditional access as it is.
     Unmanaged,
+}
+
+/// Which conditional access policies an exclusion applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawPolicySelection {
+    /// `from-policies-requiring-mfa`.
+    Keyword(RawPolicyKeyword),
+    /// Policies by display name or id; `[]`: none.
+    Policies(Vec<String>),
+}
+
+/// A keyword for a policy selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawPolicyKeyword {
+    /// Every enabled policy whose grant controls require MFA.
+    FromPoliciesRequiringMfa,
+}
+
+/// The placeholder app of "Customize behavior" for baseline scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPlaceholder {
+    /// The placeholder app's name (`displayName`).
+    pub display_name: String,
+    /// The placeholder app's stable key (`uniqueName`); must differ from `app.uniqueName`.
+    pub unique_name: String,
+    /// The policies it is excluded from: `from-policies-requiring-mfa` (default) or a list of
+    /// policy names or ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_from: Option<RawPolicySelection>,
 }
 
 /// A YAML mapping that keeps the order of its entries as written.

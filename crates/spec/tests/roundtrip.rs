@@ -212,6 +212,44 @@ fn app() -> impl Strategy<Value = RawApp> {
         )
 }
 
+/// Policy names, none to a few.
+fn policies() -> impl Strategy<Value = Vec<String>> {
+    vec(name(), 0..3).prop_map(|p| unique(p.into_iter().map(|s| s.to_lowercase()).collect()))
+}
+
+fn selection() -> impl Strategy<Value = RawPolicySelection> {
+    prop_oneof![
+        Just(RawPolicySelection::Keyword(
+            RawPolicyKeyword::FromPoliciesRequiringMfa
+        )),
+        policies().prop_map(RawPolicySelection::Policies),
+    ]
+}
+
+/// Whether the file's own `mfa` weakens anything (which Web Login refuses).
+fn weakens(mfa: &Option<RawMfa>) -> bool {
+    let Some(m) = mfa else { return false };
+    let ca = m.conditional_access.as_ref();
+    let list = |p: &[String]| !p.is_empty();
+    m.security_defaults == Some(RawSecurityDefaults::Disabled)
+        || m.per_user_mfa == Some(RawPerUserMfa::DisabledForAppUsers)
+        || ca.is_some_and(|ca| {
+            ca.placeholder.is_some()
+                || match &ca.exclude_app {
+                    Some(RawExcludeApp::Policies(p)) => list(p),
+                    Some(RawExcludeApp::Keyword(k)) => {
+                        *k == RawExcludeKeyword::FromPoliciesRequiringMfa
+                    }
+                    None => false,
+                }
+                || match &ca.exclude_users {
+                    Some(RawPolicySelection::Policies(p)) => list(p),
+                    Some(RawPolicySelection::Keyword(_)) => true,
+                    None => false,
+                }
+        })
+}
+
 fn spec() -> impl Strategy<Value = RawSpec> {
     let assignments = option::of((
         option::of(any::<bool>()),
@@ -247,17 +285,37 @@ fn spec() -> impl Strategy<Value = RawSpec> {
                 RawExcludeKeyword::FromPoliciesRequiringMfa
             )),
             Just(RawExcludeApp::Keyword(RawExcludeKeyword::Unmanaged)),
-            vec(name(), 1..3).prop_map(|p| RawExcludeApp::Policies(unique(
-                p.into_iter().map(|s| s.to_lowercase()).collect()
-            ))),
+            policies().prop_map(RawExcludeApp::Policies),
         ]),
+        option::of(selection()),
+        option::of(
+            (
+                "[A-Z][a-z]{0,8}( [a-z]{1,6})?",
+                "ph-[a-z0-9]{1,8}",
+                option::of(selection()),
+            )
+                .prop_map(|(display_name, unique_name, exclude_from)| RawPlaceholder {
+                    display_name,
+                    unique_name,
+                    exclude_from,
+                }),
+        ),
     ))
     .prop_map(|m| {
-        m.map(|(security_defaults, per_user_mfa, ca)| RawMfa {
-            security_defaults,
-            per_user_mfa,
-            conditional_access: ca.map(|exclude_app| RawConditionalAccess { exclude_app }),
-        })
+        m.map(
+            |(security_defaults, per_user_mfa, exclude_app, exclude_users, placeholder)| RawMfa {
+                security_defaults,
+                per_user_mfa,
+                conditional_access: (exclude_app.is_some()
+                    || exclude_users.is_some()
+                    || placeholder.is_some())
+                .then_some(RawConditionalAccess {
+                    exclude_app,
+                    exclude_users,
+                    placeholder,
+                }),
+            },
+        )
     });
     (
         tenant(),
@@ -268,18 +326,37 @@ fn spec() -> impl Strategy<Value = RawSpec> {
             Just(Cloud::China),
         ]),
         option::of(Just(Preset::KandjiPassport)),
+        option::of(prop_oneof![
+            Just(PassportMode::WebLogin),
+            Just(PassportMode::MacLogin)
+        ]),
         app(),
         assignments,
         mfa,
     )
-        .prop_map(|(tenant, cloud, preset, app, assignments, mfa)| RawSpec {
-            version: 1,
-            tenant,
-            cloud,
-            preset,
-            app,
-            assignments,
-            mfa,
+        .prop_map(|(tenant, cloud, preset, mode, app, assignments, mfa)| {
+            // The preset needs a mode; Web Login refuses a weakening `mfa`.
+            let mode = match mode {
+                None if preset.is_some() => Some(PassportMode::WebLogin),
+                m => m,
+            }
+            .map(|m| {
+                if weakens(&mfa) {
+                    PassportMode::MacLogin
+                } else {
+                    m
+                }
+            });
+            RawSpec {
+                version: 1,
+                tenant,
+                cloud,
+                preset,
+                passport: mode.map(|mode| Passport { mode }),
+                app,
+                assignments,
+                mfa,
+            }
         })
 }
 

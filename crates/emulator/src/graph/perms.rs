@@ -111,6 +111,42 @@ const AUTH_REQ_READ: &[&[&str]] = &[
     &["Policy.ReadWrite.AuthenticationMethod"],
 ];
 const AUTH_REQ_WRITE: &[&[&str]] = &[&["Policy.ReadWrite.AuthenticationMethod"]];
+/// `domain-list.md`, `domain-get.md`.
+const DOMAIN_READ: &[&[&str]] = &[
+    &["Domain.Read.All"],
+    &["Domain.ReadWrite.All"],
+    &["Directory.Read.All"],
+    &["Directory.ReadWrite.All"],
+];
+/// `homerealmdiscoverypolicy-list.md`, `-get.md`, `-post-homerealmdiscoverypolicies.md`,
+/// `-list-appliesto.md`.
+const HRD_READ: &[&[&str]] = &[
+    &["Policy.Read.All"],
+    &["Policy.ReadWrite.ApplicationConfiguration"],
+];
+const HRD_WRITE: &[&[&str]] = &[&["Policy.ReadWrite.ApplicationConfiguration"]];
+const HRD_APPLIES_TO: &[&[&str]] = &[
+    &["Policy.Read.All", "Application.Read.All"],
+    &[
+        "Policy.ReadWrite.ApplicationConfiguration",
+        "Application.Read.All",
+    ],
+    &["Directory.Read.All"],
+];
+/// `serviceprincipal-{list,post,delete}-homerealmdiscoverypolicies.md`: a write permission on
+/// applications even to list.
+const SP_HRD: &[&[&str]] = &[
+    &["Policy.Read.All", "Application.ReadWrite.OwnedBy"],
+    &["Policy.Read.All", "Application.ReadWrite.All"],
+    &[
+        "Policy.ReadWrite.ApplicationConfiguration",
+        "Application.ReadWrite.OwnedBy",
+    ],
+    &[
+        "Policy.ReadWrite.ApplicationConfiguration",
+        "Application.ReadWrite.All",
+    ],
+];
 
 /// Every Graph operation the emulator serves and the permissions it accepts.
 pub const RULES: &[Rule] = &[
@@ -336,6 +372,51 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         method: "GET",
+        template: "/domains",
+        accepted: DOMAIN_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/domains/{id}",
+        accepted: DOMAIN_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/policies/homeRealmDiscoveryPolicies",
+        accepted: HRD_READ,
+    },
+    Rule {
+        method: "POST",
+        template: "/policies/homeRealmDiscoveryPolicies",
+        accepted: HRD_WRITE,
+    },
+    Rule {
+        method: "GET",
+        template: "/policies/homeRealmDiscoveryPolicies/{id}",
+        accepted: HRD_READ,
+    },
+    Rule {
+        method: "GET",
+        template: "/policies/homeRealmDiscoveryPolicies/{id}/appliesTo",
+        accepted: HRD_APPLIES_TO,
+    },
+    Rule {
+        method: "GET",
+        template: "/servicePrincipals/{id}/homeRealmDiscoveryPolicies",
+        accepted: SP_HRD,
+    },
+    Rule {
+        method: "POST",
+        template: "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/$ref",
+        accepted: SP_HRD,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/{id}/$ref",
+        accepted: SP_HRD,
+    },
+    Rule {
+        method: "GET",
         template: "/organization",
         accepted: ORG_READ,
     },
@@ -457,6 +538,12 @@ mod tests {
         let r = rule("GET", "/subscribedSkus").unwrap();
         assert!(allowed(r, &["Organization.Read.All"]));
         assert!(!allowed(r, &["User.Read.All"]));
+        let r = rule("GET", "/domains").unwrap();
+        assert!(allowed(r, &["Domain.Read.All"]));
+        assert!(!allowed(r, &["Organization.Read.All"]));
+        let r = rule("GET", "/policies/homeRealmDiscoveryPolicies/{id}/appliesTo").unwrap();
+        assert!(!allowed(r, &["Policy.Read.All"]));
+        assert!(allowed(r, &["Policy.Read.All", "Application.Read.All"]));
     }
 
     #[test]

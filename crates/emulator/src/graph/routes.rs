@@ -63,11 +63,14 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
         sp_by_app_id: false,
     };
     let rest = &segs[1..];
-    let route = match (
-        name,
-        key.as_ref().map(|(k, v)| (k.as_str(), v.clone())),
-        rest,
-    ) {
+    let key = key.as_ref().map(|(k, v)| (k.as_str(), v.clone()));
+    if let Some((template, params, sp_by_app_id)) = home_realm_route(name, key.clone(), rest) {
+        return Ok(Route {
+            sp_by_app_id,
+            ..r(template, params)
+        });
+    }
+    let route = match (name, key, rest) {
         ("applications", None, []) => r("/applications", vec![]),
         ("applications", None, [id]) => r("/applications/{id}", p(&[id])),
         ("applications", Some(("appId", v)), []) => r("/applications(appId='{appId}')", vec![v]),
@@ -192,6 +195,48 @@ pub fn route(req: &GraphRequest) -> Result<Route, GraphError> {
     Ok(route)
 }
 
+/// The routes of domains and home realm discovery policies: template, parameters, and whether
+/// the first is a service principal's appId.
+fn home_realm_route(
+    name: &str,
+    key: Option<(&str, String)>,
+    rest: &[&str],
+) -> Option<(&'static str, Vec<String>, bool)> {
+    const SP: &str = "/servicePrincipals/{id}/homeRealmDiscoveryPolicies";
+    const SP_REF: &str = "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/$ref";
+    const POLICIES: &str = "/policies/homeRealmDiscoveryPolicies";
+    let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    Some(match (name, key, rest) {
+        ("domains", None, []) => ("/domains", vec![], false),
+        ("domains", None, [id]) => ("/domains/{id}", p(&[id]), false),
+        ("servicePrincipals", None, [id, "homeRealmDiscoveryPolicies"]) => (SP, p(&[id]), false),
+        ("servicePrincipals", None, [id, "homeRealmDiscoveryPolicies", "$ref"]) => {
+            (SP_REF, p(&[id]), false)
+        }
+        ("servicePrincipals", None, [id, "homeRealmDiscoveryPolicies", pid, "$ref"]) => (
+            "/servicePrincipals/{id}/homeRealmDiscoveryPolicies/{id}/$ref",
+            p(&[id, pid]),
+            false,
+        ),
+        ("servicePrincipals", Some(("appId", v)), ["homeRealmDiscoveryPolicies"]) => {
+            (SP, vec![v], true)
+        }
+        ("servicePrincipals", Some(("appId", v)), ["homeRealmDiscoveryPolicies", "$ref"]) => {
+            (SP_REF, vec![v], true)
+        }
+        ("policies", None, ["homeRealmDiscoveryPolicies"]) => (POLICIES, vec![], false),
+        ("policies", None, ["homeRealmDiscoveryPolicies", id]) => {
+            ("/policies/homeRealmDiscoveryPolicies/{id}", p(&[id]), false)
+        }
+        ("policies", None, ["homeRealmDiscoveryPolicies", id, "appliesTo"]) => (
+            "/policies/homeRealmDiscoveryPolicies/{id}/appliesTo",
+            p(&[id]),
+            false,
+        ),
+        _ => return None,
+    })
+}
+
 const KNOWN_SEGMENTS: &[&str] = &[
     "applications",
     "servicePrincipals",
@@ -214,4 +259,7 @@ const KNOWN_SEGMENTS: &[&str] = &[
     "appRoleAssignments",
     "authentication",
     "requirements",
+    "domains",
+    "homeRealmDiscoveryPolicies",
+    "appliesTo",
 ];

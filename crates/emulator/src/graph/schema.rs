@@ -1,7 +1,8 @@
 //! Graph object shapes: the full default object of each type (every property Graph returns, with its
 //! default or null), the read-only properties, and the write-body validation built on them. Shapes follow
 //! `microsoft-graph-docs-contrib/api-reference/v1.0/resources/{application,serviceprincipal,user,group,
-//! oauth2permissiongrant,approleassignment,conditionalaccesspolicy}.md` (JSON representation sections).
+//! oauth2permissiongrant,approleassignment,conditionalaccesspolicy,domain,homerealmdiscoverypolicy}.md`
+//! (JSON representation sections).
 
 use serde_json::{Value, json};
 
@@ -25,6 +26,10 @@ pub enum Kind {
     AppRoleAssignment,
     /// `microsoft.graph.conditionalAccessPolicy`.
     ConditionalAccessPolicy,
+    /// `microsoft.graph.domain`.
+    Domain,
+    /// `microsoft.graph.homeRealmDiscoveryPolicy`.
+    HomeRealmDiscoveryPolicy,
 }
 
 impl Kind {
@@ -38,6 +43,8 @@ impl Kind {
             Kind::Grant => "microsoft.graph.oAuth2PermissionGrant",
             Kind::AppRoleAssignment => "microsoft.graph.appRoleAssignment",
             Kind::ConditionalAccessPolicy => "microsoft.graph.conditionalAccessPolicy",
+            Kind::Domain => "microsoft.graph.domain",
+            Kind::HomeRealmDiscoveryPolicy => "microsoft.graph.homeRealmDiscoveryPolicy",
         }
     }
 
@@ -130,6 +137,16 @@ impl Kind {
                               "excludeGuestsOrExternalUsers": null}
                 },
                 "grantControls": null
+            }),
+            Kind::Domain => json!({
+                "authenticationType": "Managed", "availabilityStatus": null, "id": "",
+                "isAdminManaged": true, "isDefault": false, "isInitial": false, "isRoot": true,
+                "isVerified": true, "passwordNotificationWindowInDays": null,
+                "passwordValidityPeriodInDays": null, "supportedServices": [], "state": null
+            }),
+            Kind::HomeRealmDiscoveryPolicy => json!({
+                "id": "", "deletedDateTime": null, "definition": [], "description": null,
+                "displayName": null, "isOrganizationDefault": false
             }),
         };
         match v {
@@ -247,6 +264,15 @@ impl Kind {
             Kind::ConditionalAccessPolicy => {
                 &["id", "createdDateTime", "modifiedDateTime", "templateId"]
             }
+            Kind::Domain => &[
+                "authenticationType",
+                "availabilityStatus",
+                "isDefault",
+                "isInitial",
+                "isRoot",
+                "isVerified",
+            ],
+            Kind::HomeRealmDiscoveryPolicy => &["id", "deletedDateTime"],
         }
     }
 

@@ -6,7 +6,9 @@
 //!
 //! 1. client: unknown (or not yet replicated) → 700016; public/confidential client checks → 700025,
 //!    7000218, 7000215 (done by the token endpoint, see `token.rs`);
-//! 2. user: unknown → 50034; wrong password → 50126 (ROPC only); disabled account → 50057;
+//! 2. user: unknown → 50034; an account ROPC cannot sign in (federated without cloud password
+//!    validation, guest, no password) or a wrong password → 50126 (ROPC only); disabled account →
+//!    50057;
 //! 3. assignment: the client's service principal has `appRoleAssignmentRequired` and the user has no
 //!    app role assignment on it, directly or through a group it is a **direct** member of → 50105;
 //! 4. consent (ROPC only): every requested Graph scope must be covered by an `oauth2PermissionGrant`
@@ -28,6 +30,7 @@ use serde_json::Value;
 use super::errors::TokenError;
 use crate::baseline_scopes::{self, OIDC_SCOPES};
 use crate::conditional_access::{self, Conditions, SignIn, Target};
+use crate::home_realm;
 use crate::state::{GRAPH_APP_ID, Record, Tenant};
 
 /// The flow a user signs in with.
@@ -89,6 +92,7 @@ pub fn find_client<'t>(tenant: &'t Tenant, client_id: &'t str, now: Instant) -> 
 /// Step 2 of ROPC: find the user by UPN and check the password.
 pub fn check_password<'t>(
     tenant: &'t Tenant,
+    client: &Client<'_>,
     username: &str,
     password: &str,
     now: Instant,
@@ -98,7 +102,7 @@ pub fn check_password<'t>(
         .find_by("userPrincipalName", username)
         .filter(|u| u.is_visible(now))
         .ok_or_else(|| TokenError::user_not_found(tenant.display_name()))?;
-    check_ropc_preconditions(tenant, user)?;
+    check_ropc_preconditions(tenant, client, user)?;
     match user.internal.password.as_deref() {
         Some(p) if p == password => Ok(user),
         _ => Err(TokenError::invalid_username_or_password()),
@@ -106,14 +110,21 @@ pub fn check_password<'t>(
 }
 
 /// The accounts ROPC cannot sign in (entra-docs `identity-platform/v2-oauth-ropc.md`): users of a
-/// federated domain (unless a home realm discovery policy allows cloud password validation),
-/// invited guests, accounts without a password, and passwords with leading or trailing spaces. The
-/// docs give no error code for these; the emulator answers AADSTS50126 (the password cannot be
-/// validated) with a message naming the reason.
-fn check_ropc_preconditions(tenant: &Tenant, user: &Record) -> Result<(), TokenError> {
+/// federated domain (unless the home realm discovery policy in effect for the client allows cloud
+/// password validation, see [`home_realm`]), invited guests, accounts without a password, and
+/// passwords with leading or trailing spaces. The docs give no error code for these; the emulator
+/// answers AADSTS50126 (the password cannot be validated) with a message naming the reason.
+fn check_ropc_preconditions(
+    tenant: &Tenant,
+    client: &Client<'_>,
+    user: &Record,
+) -> Result<(), TokenError> {
     let upn = user.str("userPrincipalName").unwrap_or("");
     let domain = upn.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    if tenant.domain_is_federated(domain) && !tenant.allow_cloud_password_validation {
+    let sp = client.sp.map(Record::id);
+    if tenant.domain_is_federated(domain)
+        && !home_realm::cloud_password_validation_allowed(tenant, sp)
+    {
         return Err(TokenError::ropc_not_supported(
             "the user's domain is federated and no home realm discovery policy allows cloud password validation",
         ));

@@ -152,7 +152,7 @@ fn password(r: &Request<'_>) -> Result<Issued, TokenError> {
     let password = r.form.require("password")?;
     let scope = r.form.require("scope")?;
     let scopes = signin::parse_delegated_scopes(tenant, &client, scope, &r.state.base_url)?;
-    let user = signin::check_password(tenant, username, password, r.now)?;
+    let user = signin::check_password(tenant, &client, username, password, r.now)?;
     let granted = signin::evaluate_user(tenant, &client, user, &scopes, Flow::Password, r.now)?;
     Ok(delegated(r, tenant, &client, user, &granted.scopes))
 }

@@ -35,7 +35,9 @@ pub const GRAPH_APP_ID: &str = crate::state::GRAPH_APP_ID;
 /// Names of the built-in scenarios.
 pub const NAMES: &[&str] = &["p1", "p1-legacy", "free", "free-lapsed", "large", "empty"];
 
-const CLIENTS: &str = include_str!("clients.yaml");
+/// The automation clients every built-in scenario contains (`entractl-ci`, `entractl-readonly`),
+/// as fixture YAML: append it to a fixture of your own to sign in as them.
+pub const CLIENTS: &str = include_str!("clients.yaml");
 
 /// The YAML text of a built-in scenario (automation clients included).
 pub fn text(name: &str) -> Option<String> {

@@ -18,7 +18,7 @@ use crate::core::kinds::{self, Kind};
 use crate::core::observed::Observed;
 use crate::core::plan::{Change, Plan, Risk};
 use crate::error::{EngineError, StopCause, Stopped};
-use crate::fetch::fetch;
+use crate::fetch::fetch_state;
 use crate::journal::Journal;
 
 /// Receives one line of progress ("creating application …").
@@ -198,7 +198,8 @@ async fn read_back(
     let start = Instant::now();
     let mut pause = opts.verify_interval;
     loop {
-        let (now_observed, _) = fetch(client, desired).await?;
+        // Without What-If (paced at one a second): only convergence is checked here.
+        let (now_observed, _) = fetch_state(client, desired).await?;
         let again = diff(desired, &now_observed)?;
         let converged = !again.has_changes();
         if converged || opts.cancelled() || start.elapsed() + pause > opts.verify_budget {

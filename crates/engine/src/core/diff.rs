@@ -1,6 +1,8 @@
 //! `diff(desired, observed) -> Plan`: the pure heart of entractl. Every kind adds its part
-//! ([`crate::core::kinds::KINDS`]); the changes are then put in apply order.
+//! ([`crate::core::kinds::KINDS`]), then the checks add their notes ([`crate::core::checks`]); the
+//! changes are then put in apply order.
 
+use super::checks::password_sign_in;
 use super::desired::Desired;
 use super::error::PlanError;
 use super::forecast::{SignInForecast, forecast};
@@ -17,6 +19,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
     for kind in KINDS {
         kind.plan(&cx, &mut out)?;
     }
+    out.notes.extend(password_sign_in::notes(desired, observed));
     out.changes.sort_by_key(|c| c.rank());
     let outputs = outputs(&cx, std::mem::take(&mut out.assigned_groups));
     let mut plan = Plan {

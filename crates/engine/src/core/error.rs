@@ -60,6 +60,10 @@ pub enum PlanError {
         app_id: String,
     },
     #[error(
+        "the placeholder app `{key}` (mfa.conditionalAccess.placeholder) cannot be managed: {problem}\n  hint: entractl never guesses; delete or rename the stray application (or remove its `entractl:{key}` tag), or give the placeholder another uniqueName"
+    )]
+    Placeholder { key: String, problem: String },
+    #[error(
         "no application with appId {app_id} exists in tenant {tenant} (spec: app.appId)\n  hint: check the appId (Entra admin center → App registrations → Application (client) ID) and the tenant; to create a new app instead, remove `appId` and set `uniqueName`"
     )]
     AdoptedAppNotFound { app_id: String, tenant: String },
@@ -158,5 +162,10 @@ impl BadChange {
             kind,
             detail: detail.into(),
         }
+    }
+
+    /// A change whose action the kind does not carry out (`action`: its name).
+    pub fn unsupported(kind: ObjectKind, action: &str) -> BadChange {
+        BadChange::new(kind, format!("{action} is not supported"))
     }
 }

@@ -3,6 +3,7 @@
 //! I/O: nothing here reads the network, the disk, the clock (but `chrono::Utc::now` as a default
 //! where the observed state carries no time) or the terminal; it is tested without an emulator.
 
+pub mod checks;
 pub mod desired;
 pub mod diff;
 pub mod error;

@@ -21,6 +21,12 @@ pub enum ObjectKind {
     ConditionalAccessPolicy,
     SecurityDefaults,
     PerUserMfa,
+    /// The placeholder app of Microsoft's "Customize behavior" for baseline scopes (an
+    /// `application` entractl manages beside Passport's).
+    PlaceholderApplication,
+    /// The placeholder app's service principal (the conditional access app picker lists service
+    /// principals).
+    PlaceholderServicePrincipal,
     /// A group that records what entractl weakened (docs/decisions.md).
     RecordGroup,
     /// One entry of a record group: a user or group whose weakening entractl recorded.
@@ -39,6 +45,8 @@ impl ObjectKind {
             ObjectKind::ConditionalAccessPolicy => "conditionalAccessPolicy",
             ObjectKind::SecurityDefaults => "securityDefaults",
             ObjectKind::PerUserMfa => "perUserMfa",
+            ObjectKind::PlaceholderApplication => "placeholderApplication",
+            ObjectKind::PlaceholderServicePrincipal => "placeholderServicePrincipal",
             ObjectKind::RecordGroup => "recordGroup",
             ObjectKind::Record => "record",
         }
@@ -57,7 +65,10 @@ impl ObjectKind {
             ObjectKind::Record => 6,
             ObjectKind::SecurityDefaults => 7,
             ObjectKind::PerUserMfa => 8,
-            ObjectKind::ConditionalAccessPolicy => 9,
+            // Before the policies that exclude it.
+            ObjectKind::PlaceholderApplication => 9,
+            ObjectKind::PlaceholderServicePrincipal => 10,
+            ObjectKind::ConditionalAccessPolicy => 11,
         }
     }
 }
@@ -246,11 +257,17 @@ pub enum NoteKind {
     /// Something entractl saw but leaves alone.
     Unmanaged,
     Warning,
+    /// A step an admin must take in the Entra admin center, because Microsoft offers no API for
+    /// it (choosing the placeholder on the Baseline scopes settings page).
+    PortalStep,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Note {
     pub kind: NoteKind,
+    /// What the note is about weakens security (`security-downgrade`): a reviewer should read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risks: Vec<Risk>,
     pub message: String,
 }
 

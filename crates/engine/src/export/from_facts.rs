@@ -1,15 +1,14 @@
 //! The exported spec's values from what export read: the app's own values here, its API
 //! permissions and admin consent ([`super::api_permissions`]), its assignments
-//! ([`super::assigned`]), then the MFA posture, the comments on values that look unintended and
-//! the choice of the preset.
+//! ([`super::assigned`]), the Passport mode, then the MFA posture in that mode; the comments on
+//! values that look unintended and the choice of the preset are [`super::preset`]'s.
 
 use std::collections::BTreeMap;
 
 use entractl_graph::resource::application::{OptionalClaim as GraphClaim, Platform, TokenType};
-use entractl_spec::{Audience, GroupsClaim, OptionalClaim};
-use serde_json::Value;
+use entractl_spec::{Audience, GroupsClaim, OptionalClaim, PassportMode};
 
-use super::model::{CaExport, ExportModel, PresetValues};
+use super::model::{CaExport, ExportModel, mode_of};
 use super::read::Facts;
 use super::types::ExportOptions;
 use crate::core::normalize;
@@ -47,6 +46,7 @@ impl ExportModel {
             tenant: opts.tenant.clone(),
             cloud: opts.cloud.clone(),
             preset: false,
+            mode: PassportMode::WebLogin,
             managed: tagged_unique || tagged_app_id,
             display_name: app.display_name.clone(),
             unique_name,
@@ -80,6 +80,7 @@ impl ExportModel {
                 "entractl manages this app by its appId (its `entractl:<appId>` tag); its uniqueName is left out so the key stays the same",
             );
         }
+        m.mode = mode_of(m.public_client_flows, &m.web);
         m.permissions(f);
         m.assignments(f);
         m.mfa(f);
@@ -90,10 +91,12 @@ impl ExportModel {
 
     fn mfa(&mut self, f: &Facts) {
         let sd = f.security_defaults;
-        if !self.public_client_flows {
-            // Exclusions only serve password sign-in; the spec rejects them without it.
+        if self.mode == PassportMode::WebLogin {
+            // Web Login weakens nothing (and the spec refuses it): no exclusions; security
+            // defaults kept on where they are on, else left alone.
             self.per_user_mfa = false;
             self.conditional_access = CaExport::Unmanaged;
+            self.security_defaults = sd.then_some(true);
             return;
         }
         self.per_user_mfa = true;
@@ -108,80 +111,5 @@ impl ExportModel {
                 "security defaults are on: they require MFA for everyone and allow no exclusions, so Kandji Passport's password sign-in fails for users who registered MFA",
             );
         }
-    }
-
-    /// Comments on values that look unintended for a Passport app.
-    fn unintended(&mut self, f: &Facts) {
-        let preset_web = PresetValues::kandji().map(|p| p.web()).unwrap_or_default();
-        let web = self.web.clone();
-        for (i, u) in web.iter().enumerate() {
-            if !preset_web.iter().any(|p| p.eq_ignore_ascii_case(u.trim())) {
-                self.comment(
-                    &format!("app.redirectUris.web[{i}]"),
-                    "not a redirect URI of the kandji-passport preset (only http://localhost): remove it unless another client signs in through this app",
-                );
-            }
-        }
-        for (platform, list) in [
-            ("publicClient", self.public_client.clone()),
-            ("spa", self.spa.clone()),
-        ] {
-            for (i, _) in list.iter().enumerate() {
-                self.comment(
-                    &format!("app.redirectUris.{platform}[{i}]"),
-                    format!(
-                        "the kandji-passport preset uses no {platform} redirect URI: remove it unless another client signs in through this app"
-                    ),
-                );
-            }
-        }
-        let implicit = f
-            .app
-            .web
-            .as_ref()
-            .and_then(|w| w.other.get("implicitGrantSettings"));
-        let on = |k: &str| {
-            implicit
-                .and_then(|i| i.get(k))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        };
-        if on("enableIdTokenIssuance") {
-            self.comment(
-                "app.redirectUris",
-                "implicit grant of ID tokens is on (Authentication → Implicit grant and hybrid flows): Kandji Passport does not use it; entractl does not manage it, turn it off in the portal",
-            );
-        }
-        if on("enableAccessTokenIssuance") {
-            self.comment(
-                "app.redirectUris",
-                "implicit grant of access tokens is on: Kandji Passport does not use it; entractl does not manage it, turn it off in the portal",
-            );
-        }
-        if !self.public_client_flows {
-            self.comment(
-                "app.publicClientFlows",
-                "off: Kandji Passport's password sign-in (ROPC) needs public client flows on",
-            );
-        }
-        if self.audience != Audience::SingleTenant {
-            self.comment(
-                "app.audience",
-                "Kandji Passport's procedure makes a single-tenant app; accounts outside this tenant can sign in to this one",
-            );
-        }
-    }
-
-    /// The preset is used when it is allowed, can express this app (nothing it manages is
-    /// unmanaged here) and at least 6 of its 11 values match.
-    fn choose_preset(&mut self, allowed: bool) {
-        let Some(p) = PresetValues::kandji() else {
-            return;
-        };
-        let expressible = self.api_permissions.is_some()
-            && self.admin_consent.is_some()
-            && self.assignments.is_some();
-        let (hits, _) = self.preset_score(&p.spec);
-        self.preset = allowed && expressible && hits >= 6;
     }
 }

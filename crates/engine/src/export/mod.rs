@@ -2,9 +2,11 @@
 //!
 //! Reads the app registration, its service principal, its tenant-wide grants, who is assigned
 //! to it, and the MFA posture that concerns it; writes a spec that names things instead of
-//! GUIDs wherever a name resolves uniquely, uses `preset: kandji-passport` when most values
-//! match it (then only the differing values are written), pins the app by `appId` (adoption) and
-//! comments values that look unintended.
+//! GUIDs wherever a name resolves uniquely, tells the Passport mode from the app (public client
+//! flows on and the web redirect URI `http://localhost`: Mac Login; else Web Login), uses
+//! `preset: kandji-passport` in that mode when most values match it (then only the differing
+//! values are written), pins the app by `appId` (adoption) and comments values that look
+//! unintended.
 //!
 //! The result is checked the way it will be used: the spec is parsed, planned against the same
 //! tenant with the engine's own `fetch` and `diff`, and any part that would still change
@@ -17,6 +19,7 @@ mod api_permissions;
 mod assigned;
 mod from_facts;
 mod model;
+mod preset;
 mod read;
 mod relax;
 mod types;

@@ -1,13 +1,11 @@
 //! The exported spec as values, before it is written as YAML: what it sets, the comments that
-//! explain them, and how it compares with the kandji-passport preset. Built from what was read
-//! ([`super::from_facts`]), relaxed where a plan of it would still change the tenant
-//! ([`super::relax`]).
+//! explain them, and the Passport mode the app's settings tell. Built from what was read
+//! ([`super::from_facts`]), compared with the kandji-passport preset ([`super::preset`]),
+//! relaxed where a plan of it would still change the tenant ([`super::relax`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entractl_spec::{Audience, GroupsClaim, OptionalClaim};
-
-use crate::core::desired::MICROSOFT_GRAPH_APP_ID;
+use entractl_spec::{Audience, GroupsClaim, OptionalClaim, PassportMode};
 
 /// `mfa.conditionalAccess.excludeApp` of the export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +31,8 @@ pub struct ExportModel {
     pub tenant: String,
     pub cloud: String,
     pub preset: bool,
+    /// The Passport mode the app's settings tell ([`mode_of`]).
+    pub mode: PassportMode,
     /// entractl manages the app already (it carries the `entractl:<key>` tag).
     pub managed: bool,
     pub display_name: String,
@@ -68,21 +68,21 @@ pub struct AssignmentsExport {
     pub role: Option<String>,
 }
 
-/// The preset's values (read from the spec crate, so they never drift from it).
-pub struct PresetValues {
-    pub spec: entractl_spec::Spec,
-}
+/// Mac Login's web redirect URI (Kandji's procedure: Add a platform → Web → `http://localhost`).
+const MAC_LOGIN_WEB: &str = "http://localhost";
 
-impl PresetValues {
-    pub fn kandji() -> Option<PresetValues> {
-        let text = "version: 1\ntenant: t.onmicrosoft.com\npreset: kandji-passport\napp:\n  displayName: x\n  uniqueName: x\n";
-        entractl_spec::parse_str("preset", text)
-            .ok()
-            .map(|l| PresetValues { spec: l.spec })
-    }
-
-    pub fn web(&self) -> Vec<String> {
-        self.spec.app.redirect_uris.web.clone().unwrap_or_default()
+/// The Passport mode an app's settings tell: Mac Login when public client flows are on and
+/// `http://localhost` is a web redirect URI (the Mac Login procedure), else Web Login.
+pub fn mode_of(public_client_flows: bool, web: &[String]) -> PassportMode {
+    let localhost = web.iter().any(|u| {
+        u.trim()
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(MAC_LOGIN_WEB)
+    });
+    if public_client_flows && localhost {
+        PassportMode::MacLogin
+    } else {
+        PassportMode::WebLogin
     }
 }
 
@@ -96,56 +96,5 @@ impl ExportModel {
             .entry(path.to_string())
             .or_default()
             .push(text.into());
-    }
-
-    /// The preset's values this model matches, out of the values it sets.
-    pub fn preset_score(&self, p: &entractl_spec::Spec) -> (usize, usize) {
-        let a = &p.app;
-        let claim_names = |c: &[OptionalClaim]| -> BTreeSet<String> {
-            c.iter().map(|c| c.name.to_lowercase()).collect()
-        };
-        let checks = [
-            a.audience == Some(self.audience),
-            a.public_client_flows == Some(self.public_client_flows),
-            set_ci(a.redirect_uris.web.as_deref().unwrap_or_default()) == set_ci(&self.web),
-            a.tokens.id.as_deref().map(claim_names) == Some(claim_names(&self.id_claims)),
-            a.tokens.groups_claim == Some(self.groups_claim),
-            self.perms_equal(a.api_permissions.as_deref().unwrap_or_default()),
-            a.admin_consent == self.admin_consent,
-            p.assignments.as_ref().and_then(|x| x.required)
-                == self.assignments.as_ref().map(|x| x.required),
-            self.security_defaults == Some(false),
-            self.per_user_mfa,
-            self.conditional_access == CaExport::FromPoliciesRequiringMfa,
-        ];
-        (checks.iter().filter(|c| **c).count(), checks.len())
-    }
-
-    pub fn perms_equal(&self, preset: &[entractl_spec::ApiPermission]) -> bool {
-        let Some(mine) = &self.api_permissions else {
-            return false;
-        };
-        let norm = |label: &str| {
-            if label.eq_ignore_ascii_case("Microsoft Graph") {
-                MICROSOFT_GRAPH_APP_ID.to_string()
-            } else {
-                label.to_lowercase()
-            }
-        };
-        let a: BTreeSet<(String, BTreeSet<String>, BTreeSet<String>)> = mine
-            .iter()
-            .map(|p| (norm(&p.label), set_ci(&p.delegated), set_ci(&p.application)))
-            .collect();
-        let b: BTreeSet<(String, BTreeSet<String>, BTreeSet<String>)> = preset
-            .iter()
-            .map(|p| {
-                (
-                    norm(&p.resource),
-                    set_ci(&p.delegated),
-                    set_ci(&p.application),
-                )
-            })
-            .collect();
-        a == b
     }
 }

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use entractl_spec::{App, OptionalClaim, Spec};
+use entractl_spec::{App, OptionalClaim, PassportMode, Spec};
 
-use super::model::{CaExport, ExportModel, PresetValues, set_ci};
+use super::model::{CaExport, ExportModel, set_ci};
+use super::preset::{self, PresetValues, mode_reason, title};
 use super::types::ExportOptions;
 
 /// A YAML scalar: plain when that reads back as the same string, else double-quoted.
@@ -83,6 +84,14 @@ impl Writer<'_> {
         match value {
             Some(v) => self.out.push_str(&format!("{pad}{key}: {v}\n")),
             None => self.out.push_str(&format!("{pad}{key}:\n")),
+        }
+    }
+
+    /// A comment of the writer's own (not one of the model's).
+    fn note(&mut self, indent: usize, text: &str) {
+        let pad = " ".repeat(indent);
+        for l in wrap(text, 96usize.saturating_sub(indent)) {
+            self.out.push_str(&format!("{pad}# {l}\n"));
         }
     }
 
@@ -167,7 +176,7 @@ fn flag(b: bool) -> &'static str {
 /// The spec file for `m`.
 pub fn write(m: &ExportModel, opts: &ExportOptions) -> String {
     let preset = if m.preset {
-        PresetValues::kandji()
+        PresetValues::kandji(m.mode)
     } else {
         None
     };
@@ -198,6 +207,12 @@ impl Writer<'_> {
         }
         if p.is_some() {
             self.key("preset", 0, "preset", Some("kandji-passport"));
+        }
+        // The mode: the preset needs it; a spec that weakens MFA says it is Mac Login's.
+        if p.is_some() || m.mode == PassportMode::MacLogin {
+            self.key("passport", 0, "passport", None);
+            self.note(2, mode_reason(m.mode));
+            self.key("passport.mode", 2, "mode", Some(m.mode.name()));
         }
     }
 
@@ -235,30 +250,27 @@ impl Writer<'_> {
         }
     }
 
+    /// With the preset, each platform whose list differs from the preset's; without, the web
+    /// list and the platforms that have redirect URIs.
     fn redirect_uris(&mut self, pa: Option<&App>) {
         let m = self.model;
-        let web = pa.is_none_or(|a| {
-            set_ci(a.redirect_uris.web.as_deref().unwrap_or_default()) != set_ci(&m.web)
-        });
-        let public_client = !m.public_client.is_empty();
-        let spa = !m.spa.is_empty();
-        if !(web || public_client || spa) {
+        let platforms: Vec<&str> = ["web", "publicClient", "spa"]
+            .into_iter()
+            .filter(|pl| {
+                let mine = m.redirect_uris(pl);
+                match pa {
+                    Some(a) => set_ci(&preset::redirect_uris(a, pl)) != set_ci(mine),
+                    None => *pl == "web" || !mine.is_empty(),
+                }
+            })
+            .collect();
+        if platforms.is_empty() {
             return;
         }
         self.key("app.redirectUris", 2, "redirectUris", None);
-        if web {
-            self.list("app.redirectUris.web", 4, "web", &m.web);
-        }
-        if public_client {
-            self.list(
-                "app.redirectUris.publicClient",
-                4,
-                "publicClient",
-                &m.public_client,
-            );
-        }
-        if spa {
-            self.list("app.redirectUris.spa", 4, "spa", &m.spa);
+        for pl in platforms {
+            let uris = m.redirect_uris(pl).to_vec();
+            self.list(&format!("app.redirectUris.{pl}"), 4, pl, &uris);
         }
     }
 
@@ -363,18 +375,15 @@ impl Writer<'_> {
         } else {
             "unmanaged"
         };
-        let (sd_w, pu_w, ca_w) = match p {
-            Some(_) => (
-                sd != "disabled",
-                !m.per_user_mfa,
-                m.conditional_access != CaExport::FromPoliciesRequiringMfa,
-            ),
-            None => (
-                m.security_defaults.is_some(),
-                m.per_user_mfa,
-                m.conditional_access != CaExport::Unmanaged,
-            ),
-        };
+        // What differs from the preset's MFA values (none without a preset, or in Web Login).
+        let (p_sd, p_pu, p_ca) = p
+            .map(preset::mfa)
+            .unwrap_or((None, false, CaExport::Unmanaged));
+        let (sd_w, pu_w, ca_w) = (
+            m.security_defaults != p_sd,
+            m.per_user_mfa != p_pu,
+            m.conditional_access != p_ca,
+        );
         if !(sd_w || pu_w || ca_w) {
             return;
         }
@@ -412,9 +421,10 @@ fn header(m: &ExportModel, opts: &ExportOptions, used: &BTreeSet<String>) -> Str
         );
     }
     if m.preset {
-        intro.push_str(
-            " `preset: kandji-passport` stands for the values of Kandji's procedure; only the values that differ from it are written below.",
-        );
+        intro.push_str(&format!(
+            " `preset: kandji-passport` stands for the values of Kandji's procedure for {} (`passport.mode`); only the values that differ from it are written below.",
+            title(m.mode)
+        ));
     }
     for l in wrap(&intro, 96) {
         head.push_str(&format!("# {l}\n"));

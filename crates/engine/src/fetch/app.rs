@@ -13,7 +13,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::{Promise, ok_or_absent, parsed};
-use crate::core::desired::{Desired, ResourceRef};
+use crate::core::desired::{AppIdentity, Desired, ResourceRef};
 use crate::core::observed::{
     AppRoleAssignment, Application, Candidate, DeletedApplication, MatchedBy,
     OAuth2PermissionGrant, ObservedDeleted, ResourceLookup, ServicePrincipal,
@@ -35,36 +35,46 @@ fn take_candidates(out: &mut Vec<Candidate>, values: &[Value], how: MatchedBy) {
 
 /// The applications matching the spec's keys (0, 1, or — an error the plan reports — more).
 pub async fn candidates(l: &Loader, d: &Desired) -> Result<Vec<Candidate>, ReadError> {
-    let id = &d.app.identity;
+    candidates_of(l, &d.app.identity, "the application").await
+}
+
+/// The applications matching `id` (`what`: the application, in the reads' labels).
+pub async fn candidates_of(
+    l: &Loader,
+    id: &AppIdentity,
+    what: &str,
+) -> Result<Vec<Candidate>, ReadError> {
     let by_unique_name = async {
         let Some(u) = &id.unique_name else {
             return Ok(Vec::new());
         };
-        let label = "find the application by uniqueName";
+        let label = format!("find {what} by uniqueName");
         // The documented alternate key (`application-upsert.md`): 404 means absent.
         let found = ok_or_absent(
-            l.get(application::get_by_unique_name(u, label)).await,
-            label,
+            l.get(application::get_by_unique_name(u, label.clone()))
+                .await,
+            &label,
         )?;
         Ok(found.into_iter().filter(|v| !v.is_null()).collect())
     };
+    let tag_label = format!("find {what} by its entractl tag");
     let by_tag = l.list(application::find_by_tag(
         &id.managed_tag(),
-        "find the application by its entractl tag",
+        tag_label.clone(),
     ));
     let by_app_id = async {
         let Some(a) = &id.adopt_app_id else {
             return Ok(Vec::new());
         };
-        let label = "find the application to adopt by appId";
-        l.list(application::find(eq("appId", a), label))
+        let label = format!("find {what} to adopt by appId");
+        l.list(application::find(eq("appId", a), label.clone()))
             .await
             .map_err(ReadError::of(label))
     };
     let (u, t, a) = tokio::join!(by_unique_name, by_tag, by_app_id);
     let mut out = Vec::new();
     take_candidates(&mut out, &u?, MatchedBy::UniqueName);
-    let t = t.map_err(ReadError::of("find the application by its entractl tag"))?;
+    let t = t.map_err(ReadError::of(tag_label))?;
     take_candidates(&mut out, &t, MatchedBy::ManagedTag);
     take_candidates(&mut out, &a?, MatchedBy::AppId);
     Ok(out)

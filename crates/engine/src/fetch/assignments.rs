@@ -27,11 +27,12 @@ pub struct SpecResolved {
     pub groups: Vec<Vec<Group>>,
 }
 
-/// Direct members of groups, and the UPNs of the user members by object id.
+/// Direct members of groups, and the UPNs and `userType`s of the user members by object id.
 #[derive(Debug, Clone, Default)]
 pub struct GroupMembers {
     pub by_group: BTreeMap<String, Members>,
     pub upns: BTreeMap<String, String>,
+    pub user_types: BTreeMap<String, String>,
 }
 
 /// Everything the assignments read, once it is all in.
@@ -41,6 +42,8 @@ pub struct Settled {
     pub principals: Principals,
     /// UPNs of the members of the groups read, by lower-case object id.
     pub upns: BTreeMap<String, String>,
+    /// `userType` of the members of the groups read, by lower-case object id.
+    pub user_types: BTreeMap<String, String>,
 }
 
 /// The assignments' reads, as promises other parts (the MFA posture) wait on.
@@ -151,6 +154,9 @@ async fn members_of(l: &Loader, ids: BTreeSet<String>) -> Result<GroupMembers, R
             if v.is_user() {
                 if let Some(upn) = &v.user_principal_name {
                     out.upns.insert(v.id.clone(), upn.clone());
+                }
+                if let Some(t) = &v.user_type {
+                    out.user_types.insert(v.id.clone(), t.clone());
                 }
                 m.users.push(v.id);
             } else if v.is_group() {
@@ -283,6 +289,8 @@ async fn settle(
     by_group.extend(more_members.by_group);
     let mut upns = members.upns.clone();
     upns.extend(more_members.upns);
+    let mut user_types = members.user_types.clone();
+    user_types.extend(more_members.user_types);
     let observed = ObservedAssignments {
         users: spec.users.clone(),
         groups: spec.groups.clone(),
@@ -295,6 +303,7 @@ async fn settle(
         principals: Principals::after_apply(a, &observed),
         observed,
         upns,
+        user_types,
     })
 }
 

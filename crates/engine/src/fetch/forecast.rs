@@ -19,6 +19,14 @@ use crate::core::observed::{
     BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Principals, Sampling, ScopeUser,
 };
 
+/// Whether a fetch makes the What-If evaluations (paced at one a second): a plan does; apply's
+/// read-back, which only checks that the tenant shows what was written, does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhatIf {
+    Evaluate,
+    Skip,
+}
+
 /// Up to this many users, every one is evaluated.
 pub const EVALUATE_EVERYONE_UP_TO: usize = 10;
 /// At most this many What-If evaluations per plan.
@@ -58,9 +66,13 @@ pub async fn read(
     target: &SignInTarget,
     baseline: BaselineRead,
     people: People<'_>,
+    evaluate: WhatIf,
 ) -> ObservedForecast {
     let mut users = forecast_users(&people);
-    let (sampling, evaluated) = choose(&mut users, &named(people.policies));
+    let (sampling, evaluated) = match evaluate {
+        WhatIf::Evaluate => choose(&mut users, &named(people.policies)),
+        WhatIf::Skip => (Sampling::NotEvaluated, BTreeSet::new()),
+    };
     let label_of: BTreeMap<&str, &str> = users
         .iter()
         .map(|u| (u.id.as_str(), u.label.as_str()))

@@ -17,6 +17,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::assignments::Parts;
+use super::forecast::WhatIf;
 use super::{forecast, parsed, promise};
 use crate::core::desired::{Desired, DesiredMfa};
 use crate::core::forecast::SignInTarget;
@@ -64,6 +65,7 @@ pub async fn read(
     d: &Desired,
     m: &DesiredMfa,
     parts: &Parts<'_>,
+    what_if: WhatIf,
 ) -> Result<(ObservedMfa, Option<ObservedForecast>), ReadError> {
     let reads = Reads::of(d, m);
     let sd = l.get(security_defaults::get());
@@ -135,7 +137,7 @@ pub async fn read(
             policy_group_members: &group_members,
             policies,
         };
-        let f = forecast::read(l, &target, baseline, people).await;
+        let f = forecast::read(l, &target, baseline, people, what_if).await;
         Ok::<_, ReadError>((group_members, Some(f)))
     };
     let (_, per_user, forecast) = tokio::join!(member_states, per_user, forecast);

@@ -7,7 +7,8 @@
 //! On a tenant where everything exists (a converged plan) that is three waves after the token:
 //! 1. the application, its service principal (by tag), the APIs' service principals, the spec's
 //!    users and groups, `subscribedSkus`, the security defaults, the conditional access policies
-//!    and the per-user MFA state of the spec's users;
+//!    the per-user MFA state of the spec's users and (for the password sign-in preflight) the
+//!    tenant's domains;
 //! 2. the grants, the granted application permissions and the assignments of the service
 //!    principal, the direct members of the spec's groups, the members of groups the policies
 //!    name (and, when no live application matched, the deleted applications);
@@ -16,13 +17,19 @@
 //! entractl's record of what it weakened goes along: its record groups in the first wave, their
 //! members in the second, the recorded users' per-user MFA state in the third.
 //!
-//! More only for paged collections (999 members a page: one wave per further page) and for a
-//! service principal that does not carry its tag yet.
+//! The placeholder app of "Customize behavior", when the spec has one, is read in wave 1 too
+//! (by uniqueName and tag, its service principal by tag).
+//!
+//! More only for paged collections (999 members a page: one wave per further page), for a
+//! service principal that does not carry its tag yet, and for the preflight on a tenant with a
+//! federated domain (its home realm discovery policies, then what each applies to).
 
 mod app;
 mod assignments;
 mod forecast;
 mod mfa;
+mod password_sign_in;
+mod placeholder;
 mod records;
 
 use std::sync::Arc;
@@ -36,6 +43,7 @@ use serde_json::Value;
 use crate::core::desired::{Desired, DesiredMfa};
 use crate::core::observed::Observed;
 use crate::error::{EngineError, ReadError};
+use forecast::WhatIf;
 
 /// How much reading a fetch took (waves: sequential rounds; requests: inner `$batch` requests
 /// counted one by one).
@@ -79,10 +87,27 @@ pub async fn fetch(
     client: &GraphClient,
     desired: &Desired,
 ) -> Result<(Observed, FetchStats), EngineError> {
+    fetch_with(client, desired, WhatIf::Evaluate).await
+}
+
+/// [`fetch`] without the sign-in forecast's What-If evaluations (no verdicts): for apply's
+/// read-back, which only checks that the tenant shows what was written.
+pub async fn fetch_state(
+    client: &GraphClient,
+    desired: &Desired,
+) -> Result<(Observed, FetchStats), EngineError> {
+    fetch_with(client, desired, WhatIf::Skip).await
+}
+
+async fn fetch_with(
+    client: &GraphClient,
+    desired: &Desired,
+    what_if: WhatIf,
+) -> Result<(Observed, FetchStats), EngineError> {
     let token = client.token().await.map_err(EngineError::read("sign in"))?;
     let loader = Loader::new(client);
     let mut observed = loader
-        .run(read(&loader, desired))
+        .run(read(&loader, desired, what_if))
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))??;
     observed.tenant_id = token.claims().tid.clone();
@@ -90,15 +115,17 @@ pub async fn fetch(
 }
 
 /// Every read, composed.
-async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
+async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, ReadError> {
     let candidates = promise(app::candidates(l, d));
     let sp = promise(app::service_principal(l, d, candidates.clone()));
     let parts = assignments::Parts::new(l, d, sp.clone());
     let mfa = async {
         let unmanaged = DesiredMfa::default();
         match &d.mfa {
-            Some(m) => mfa::read(l, d, m, &parts).await.map(Some),
-            None if d.password_sign_in() => mfa::read(l, d, &unmanaged, &parts).await.map(Some),
+            Some(m) => mfa::read(l, d, m, &parts, what_if).await.map(Some),
+            None if d.password_sign_in() => {
+                mfa::read(l, d, &unmanaged, &parts, what_if).await.map(Some)
+            }
             None => Ok(None),
         }
     };
@@ -106,7 +133,22 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
     let grants = app::grants(l, sp.clone());
     let app_role_grants = app::app_role_grants(l, d, sp.clone());
     let records = records::read(l, d);
-    let (c, s, resources, grants, app_role_grants, deleted, settled, tier, mfa, records) = tokio::join!(
+    let preflight = password_sign_in::read(l, d, &parts);
+    let placeholder = placeholder::read(l, d);
+    let (
+        c,
+        s,
+        resources,
+        grants,
+        app_role_grants,
+        deleted,
+        settled,
+        tier,
+        mfa,
+        preflight,
+        placeholder,
+        records,
+    ) = tokio::join!(
         candidates,
         sp,
         app::resources(l, d),
@@ -116,6 +158,8 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         parts.settled.clone(),
         parts.tier.clone(),
         mfa,
+        preflight,
+        placeholder,
         records,
     );
     let candidates = c?.as_ref().clone();
@@ -129,6 +173,11 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         tenant_id: None,
         mfa,
         forecast,
+        password_sign_in: if candidates.len() > 1 {
+            None
+        } else {
+            preflight?
+        },
         candidates,
         service_principal: s?.as_ref().clone(),
         resources: resources?,
@@ -138,6 +187,7 @@ async fn read(l: &Loader, d: &Desired) -> Result<Observed, ReadError> {
         principals: settled.principals.clone(),
         tier: *tier?,
         deleted: deleted?,
+        placeholder: placeholder?,
         records: records?,
     })
 }

@@ -372,6 +372,11 @@ impl Application {
         self.tags.iter().any(|t| t.eq_ignore_ascii_case(tag))
     }
 
+    /// `notes` (kept in `other`): free text for whoever manages the app.
+    pub fn notes(&self) -> Option<&str> {
+        self.other.get("notes").and_then(Value::as_str)
+    }
+
     /// The object as JSON (the journal's prior state).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

@@ -26,6 +26,12 @@ pub(crate) fn guid<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> 
 
 /// A required GUID, trimmed and lower-cased.
 pub(crate) fn required_guid<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    required_lower(d)
+}
+
+/// A required key Graph compares without regard to case (a GUID, a domain name), trimmed and
+/// lower-cased.
+pub(crate) fn required_lower<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(String::deserialize(d)?.trim().to_ascii_lowercase())
 }
 

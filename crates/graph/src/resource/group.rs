@@ -68,6 +68,9 @@ pub struct Member {
     pub id: String,
     #[serde(rename = "userPrincipalName", default, deserialize_with = "de::string")]
     pub user_principal_name: Option<String>,
+    /// A user's `userType` (`Member`, `Guest`).
+    #[serde(rename = "userType", default, deserialize_with = "de::string")]
+    pub user_type: Option<String>,
 }
 
 impl Member {
@@ -103,7 +106,7 @@ pub fn find_by_display_name(name: &str, label: impl Into<String>) -> GraphReques
 /// The direct members of a group (paged, largest pages).
 pub fn members(id: &str, label: impl Into<String>) -> GraphRequest {
     GraphRequest::get(format!("{}/members", path(id)))
-        .select(&["id", "userPrincipalName", "accountEnabled"])
+        .select(&["id", "userPrincipalName", "accountEnabled", "userType"])
         .top(PAGE_SIZE)
         .label(label.into())
 }

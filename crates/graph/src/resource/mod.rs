@@ -17,7 +17,9 @@ pub mod authentication_requirements;
 pub mod conditional_access_policy;
 pub mod conditional_access_settings;
 pub mod deleted_item;
+pub mod domain;
 pub mod group;
+pub mod home_realm_discovery_policy;
 pub mod oauth2_permission_grant;
 pub mod security_defaults;
 pub mod service_principal;
@@ -46,6 +48,8 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         authentication_requirements::OPERATIONS,
         deleted_item::OPERATIONS,
         subscribed_sku::OPERATIONS,
+        domain::OPERATIONS,
+        home_realm_discovery_policy::OPERATIONS,
     ]
     .into_iter()
     .flatten()

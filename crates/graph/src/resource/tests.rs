@@ -260,3 +260,75 @@ fn user_paths_escape_dollar_and_hash() {
         "/users('$o''n@contoso.com')"
     );
 }
+
+#[test]
+fn a_users_domain_is_the_upn_suffix_and_federation_is_authentication_type() {
+    use super::domain::{self, Domain};
+    let domains: Vec<Domain> = [
+        json!({"id": "Contoso.com", "authenticationType": "Managed"}),
+        json!({"id": "corp.contoso.com", "authenticationType": "Federated"}),
+        json!({"id": "odd.example", "authenticationType": null}),
+    ]
+    .iter()
+    .filter_map(parse)
+    .collect();
+    assert_eq!(
+        domains[0].id, "contoso.com",
+        "domain names compare lower case"
+    );
+    let d = |upn: &str| domain::for_upn(&domains, upn).map(|d| d.is_federated());
+    assert_eq!(d("alice@CONTOSO.com"), Some(false));
+    assert_eq!(d("dana@corp.contoso.com"), Some(true));
+    assert_eq!(d("x@odd.example"), Some(false));
+    assert_eq!(d("x@elsewhere.example"), None);
+    assert_eq!(d("no-at-sign"), None);
+    assert_eq!(
+        permission_for("GET", "/domains?$select=id"),
+        Some("Domain.Read.All")
+    );
+}
+
+#[test]
+fn a_policy_assigned_to_the_app_wins_over_the_organization_default() {
+    use super::home_realm_discovery_policy::{self as hrd, Effective, HomeRealmDiscoveryPolicy};
+    let policy = |id: &str, definition: &str, default: bool| -> HomeRealmDiscoveryPolicy {
+        parse(
+            &json!({"id": id, "displayName": id, "definition": [definition],
+                      "isOrganizationDefault": default}),
+        )
+        .unwrap()
+    };
+    let allow = r#"{"HomeRealmDiscoveryPolicy":{"AllowCloudPasswordValidation":true}}"#;
+    let accelerate = r#"{"HomeRealmDiscoveryPolicy":{"AccelerateToFederatedDomain":true,"PreferredDomain":"corp.contoso.com"}}"#;
+    assert!(policy("a", allow, false).allows_cloud_password_validation());
+    assert!(!policy("b", accelerate, false).allows_cloud_password_validation());
+    assert!(!policy("c", "not json", false).allows_cloud_password_validation());
+    let as_string = r#"{"HomeRealmDiscoveryPolicy":{"AllowCloudPasswordValidation":"true"}}"#;
+    assert!(!policy("d", as_string, false).allows_cloud_password_validation());
+
+    let all = [
+        (policy("org", allow, true), vec![]),
+        (policy("app", accelerate, false), vec!["sp-1".to_string()]),
+    ];
+    let pairs = || all.iter().map(|(p, t)| (p, t.as_slice()));
+    assert!(matches!(
+        hrd::effective(pairs(), Some("SP-1")),
+        Effective::AssignedToApp(p) if p.id == "app"
+    ));
+    assert!(matches!(
+        hrd::effective(pairs(), Some("sp-2")),
+        Effective::OrganizationDefault(p) if p.id == "org"
+    ));
+    assert!(matches!(
+        hrd::effective(pairs(), None),
+        Effective::OrganizationDefault(_)
+    ));
+    assert_eq!(
+        hrd::effective(pairs().skip(1), Some("sp-2")),
+        Effective::None
+    );
+    assert_eq!(
+        permission_for("GET", "/policies/homeRealmDiscoveryPolicies/p1/appliesTo"),
+        Some("Policy.Read.All and Application.Read.All")
+    );
+}

@@ -6,7 +6,16 @@ use super::common::{Operation, odata_str};
 use super::de;
 use crate::request::GraphRequest;
 
-pub const SELECT: &[&str] = &["id", "userPrincipalName", "displayName", "accountEnabled"];
+pub const SELECT: &[&str] = &[
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "accountEnabled",
+    "userType",
+];
+
+/// `userType` of an invited (B2B guest) account.
+pub const GUEST: &str = "Guest";
 
 pub const READ: &str = "User.Read.All";
 
@@ -28,6 +37,21 @@ pub struct User {
     /// `false` when the account is disabled (absent reads as enabled).
     #[serde(default = "enabled", deserialize_with = "de::enabled")]
     pub account_enabled: bool,
+    /// `Member` or `Guest` (`None` when not read).
+    #[serde(default, deserialize_with = "de::string")]
+    pub user_type: Option<String>,
+}
+
+impl User {
+    /// An invited guest account (`userType` `Guest`).
+    pub fn is_guest(&self) -> bool {
+        is_guest(self.user_type.as_deref())
+    }
+}
+
+/// Whether a `userType` value is `Guest`.
+pub fn is_guest(user_type: Option<&str>) -> bool {
+    user_type.is_some_and(|t| t.eq_ignore_ascii_case(GUEST))
 }
 
 fn enabled() -> bool {

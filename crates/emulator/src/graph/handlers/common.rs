@@ -78,6 +78,7 @@ pub enum Coll {
     Users,
     Groups,
     Policies,
+    HomeRealmPolicies,
 }
 
 impl Coll {
@@ -89,6 +90,7 @@ impl Coll {
             Coll::Users => Kind::User,
             Coll::Groups => Kind::Group,
             Coll::Policies => Kind::ConditionalAccessPolicy,
+            Coll::HomeRealmPolicies => Kind::HomeRealmDiscoveryPolicy,
         }
     }
     pub fn name(self) -> &'static str {
@@ -99,6 +101,7 @@ impl Coll {
             Coll::Users => "users",
             Coll::Groups => "groups",
             Coll::Policies => "identity/conditionalAccess/policies",
+            Coll::HomeRealmPolicies => "policies/homeRealmDiscoveryPolicies",
         }
     }
     pub fn get(self, t: &Tenant) -> &Collection {
@@ -109,6 +112,7 @@ impl Coll {
             Coll::Users => &t.users,
             Coll::Groups => &t.groups,
             Coll::Policies => &t.conditional_access_policies,
+            Coll::HomeRealmPolicies => &t.home_realm_discovery_policies,
         }
     }
     pub fn get_mut(self, t: &mut Tenant) -> &mut Collection {
@@ -119,6 +123,7 @@ impl Coll {
             Coll::Users => &mut t.users,
             Coll::Groups => &mut t.groups,
             Coll::Policies => &mut t.conditional_access_policies,
+            Coll::HomeRealmPolicies => &mut t.home_realm_discovery_policies,
         }
     }
     pub fn filterable(self) -> Filterable {
@@ -195,6 +200,12 @@ impl Coll {
             Coll::Policies => Filterable {
                 odata_type,
                 eq: &["displayName", "state", "id"],
+                starts_with: &["displayName"],
+                any: &[],
+            },
+            Coll::HomeRealmPolicies => Filterable {
+                odata_type,
+                eq: &["displayName", "id"],
                 starts_with: &["displayName"],
                 any: &[],
             },

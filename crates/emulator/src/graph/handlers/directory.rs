@@ -81,12 +81,21 @@ pub fn create_group(c: &Ctx) -> Result<GraphResponse, GraphError> {
     Ok(GraphResponse::created(entity_body(c, "groups", &obj)))
 }
 
-pub fn directory_object(t: &Tenant, id: &str, now: Instant) -> Option<(&'static str, Obj)> {
+/// A directory object by id with its OData type; a user whole when `selected` (a `$select`
+/// follows), else with a user's default properties.
+pub fn directory_object(
+    t: &Tenant,
+    id: &str,
+    now: Instant,
+    selected: bool,
+) -> Option<(&'static str, Obj)> {
     if let Some(u) = t.users.get(id).and_then(|r| r.view(now)) {
-        return Some((
-            "#microsoft.graph.user",
-            odata::select(u, None, Kind::User.default_select()),
-        ));
+        let u = if selected {
+            u.clone()
+        } else {
+            odata::select(u, None, Kind::User.default_select())
+        };
+        return Some(("#microsoft.graph.user", u));
     }
     if let Some(g) = t.groups.get(id).and_then(|r| r.view(now)) {
         return Some(("#microsoft.graph.group", g.clone()));
@@ -124,7 +133,9 @@ pub fn list_members(c: &Ctx, transitive: bool) -> Result<GraphResponse, GraphErr
     };
     let objs: Vec<(String, &'static str, Obj)> = ids[start..]
         .iter()
-        .filter_map(|id| directory_object(t, id, c.now).map(|(ty, o)| (id.clone(), ty, o)))
+        .filter_map(|id| {
+            directory_object(t, id, c.now, q.select.is_some()).map(|(ty, o)| (id.clone(), ty, o))
+        })
         .collect();
     let items = objs.iter().map(|(id, _, o)| (id.as_str(), o));
     let types: std::collections::HashMap<&str, &str> =
@@ -170,7 +181,7 @@ pub fn add_member(c: &Ctx) -> Result<GraphResponse, GraphError> {
     if t.groups.get(&gid).filter(|r| r.is_visible(c.now)).is_none() {
         return Err(GraphError::not_found(&gid));
     }
-    if directory_object(t, &member, c.now).is_none()
+    if directory_object(t, &member, c.now, false).is_none()
         || !odata_id.contains("directoryObjects")
             && !odata_id.contains("users")
             && !odata_id.contains("groups")

@@ -5,8 +5,8 @@ use std::time::Instant;
 use super::assignments::Side;
 use super::common::{Coll, Ctx, delete_record, get_one, list_top};
 use super::{
-    applications, assignments, ca_settings, deleted, directory, grants, organization, policies,
-    service_principals, what_if,
+    applications, assignments, ca_settings, deleted, directory, grants, home_realm, organization,
+    policies, service_principals, what_if,
 };
 use crate::app::SharedState;
 use crate::graph::odata::GraphError;
@@ -48,6 +48,9 @@ pub fn execute(
         now: Instant::now(),
     };
     let m = req.method.as_str();
+    if let Some(answer) = home_realm::execute(&c, m, route.template) {
+        return answer;
+    }
     match (m, route.template) {
         ("GET", "/applications") => list_top(&c, Coll::Applications),
         ("POST", "/applications") => applications::create_application(&c, None),

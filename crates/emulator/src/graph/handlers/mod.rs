@@ -8,6 +8,7 @@ pub mod deleted;
 pub mod directory;
 pub mod execute;
 pub mod grants;
+pub mod home_realm;
 pub mod organization;
 pub mod policies;
 pub mod service_principals;

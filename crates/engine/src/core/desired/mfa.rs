@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::app::AppIdentity;
+
 /// Which conditional access policies one way of excluding applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -11,6 +13,18 @@ pub enum CaSelection {
     FromPoliciesRequiringMfa,
     /// A list of policy display names or ids.
     Named(Vec<String>),
+}
+
+impl CaSelection {
+    /// The spec's policy selection.
+    pub fn from_spec(s: &entractl_spec::PolicySelection) -> CaSelection {
+        match s {
+            entractl_spec::PolicySelection::FromPoliciesRequiringMfa => {
+                CaSelection::FromPoliciesRequiringMfa
+            }
+            entractl_spec::PolicySelection::Named(n) => CaSelection::Named(n.clone()),
+        }
+    }
 }
 
 /// The placeholder application of Microsoft's "Customize behavior" for baseline scopes
@@ -25,6 +39,16 @@ pub struct DesiredPlaceholder {
     pub unique_name: String,
     /// The policies it is excluded from.
     pub exclude_from: CaSelection,
+}
+
+impl DesiredPlaceholder {
+    /// Its identity: found and created by `uniqueName`, tagged `entractl:<uniqueName>`.
+    pub fn identity(&self) -> AppIdentity {
+        AppIdentity {
+            unique_name: Some(self.unique_name.clone()),
+            adopt_app_id: None,
+        }
+    }
 }
 
 /// The `mfa` section of the spec. `None`/`false`: unmanaged.
@@ -54,16 +78,13 @@ impl DesiredMfa {
         DesiredMfa {
             security_defaults: m.security_defaults.map(|s| s.is_enabled()),
             per_user_mfa_disabled: m.per_user_mfa.is_some(),
-            conditional_access: m.conditional_access.as_ref().map(|c| match c {
-                entractl_spec::ConditionalAccess::ExcludeFromPoliciesRequiringMfa => {
-                    CaSelection::FromPoliciesRequiringMfa
-                }
-                entractl_spec::ConditionalAccess::ExcludeFromPolicies(n) => {
-                    CaSelection::Named(n.clone())
-                }
+            conditional_access: m.exclude_app.as_ref().map(CaSelection::from_spec),
+            exclude_identities: m.exclude_users.as_ref().map(CaSelection::from_spec),
+            placeholder: m.placeholder.as_ref().map(|p| DesiredPlaceholder {
+                display_name: p.display_name.clone(),
+                unique_name: p.unique_name.clone(),
+                exclude_from: CaSelection::from_spec(&p.exclude_from),
             }),
-            exclude_identities: None,
-            placeholder: None,
         }
     }
 

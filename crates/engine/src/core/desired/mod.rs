@@ -24,6 +24,16 @@ pub enum PassportMode {
     MacLogin,
 }
 
+impl PassportMode {
+    /// The spec's mode.
+    pub fn from_spec(mode: entractl_spec::PassportMode) -> PassportMode {
+        match mode {
+            entractl_spec::PassportMode::WebLogin => PassportMode::WebLogin,
+            entractl_spec::PassportMode::MacLogin => PassportMode::MacLogin,
+        }
+    }
+}
+
 /// Everything the engine is asked to make true.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Desired {
@@ -63,7 +73,7 @@ impl Desired {
                 .map(DesiredMfa::from_spec)
                 .filter(|m| *m != DesiredMfa::default()),
             assignments: spec.assignments.as_ref().map(DesiredAssignments::from_spec),
-            passport_mode: None,
+            passport_mode: spec.passport.map(|p| PassportMode::from_spec(p.mode)),
         }
     }
 
@@ -86,5 +96,52 @@ impl Desired {
             a.locate(loaded);
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod spec_tests {
+    use super::*;
+
+    fn desired(text: &str) -> Desired {
+        let loaded = entractl_spec::parse_str("spec.yaml", text).expect("valid spec");
+        Desired::from_spec(&loaded.spec, None)
+    }
+
+    const HEAD: &str = "version: 1\ntenant: contoso.onmicrosoft.com\npreset: kandji-passport\n";
+    const APP: &str = "app:\n  displayName: Kandji Passport\n  uniqueName: kandji-passport\n";
+
+    #[test]
+    fn web_login_asks_for_no_mfa_change_and_no_password_sign_in() {
+        let d = desired(&format!("{HEAD}passport: {{mode: web-login}}\n{APP}"));
+        assert_eq!(d.passport_mode, Some(PassportMode::WebLogin));
+        assert_eq!(d.mfa, None);
+        assert!(!d.password_sign_in());
+    }
+
+    #[test]
+    fn mac_login_remedies_reach_the_desired_mfa() {
+        let d = desired(&format!(
+            "{HEAD}passport: {{mode: mac-login}}\n{APP}mfa:\n  conditionalAccess:\n    excludeApp: []\n    excludeUsers: [CA001, CA005]\n    placeholder:\n      displayName: Kandji Passport baseline scopes\n      uniqueName: kandji-passport-baseline-scopes\n"
+        ));
+        assert_eq!(d.passport_mode, Some(PassportMode::MacLogin));
+        assert!(d.password_sign_in());
+        let m = d.mfa.expect("mfa");
+        assert_eq!(m.conditional_access, Some(CaSelection::Named(vec![])));
+        assert_eq!(
+            m.exclude_identities,
+            Some(CaSelection::Named(vec!["CA001".into(), "CA005".into()]))
+        );
+        assert_eq!(
+            m.placeholder,
+            Some(DesiredPlaceholder {
+                display_name: "Kandji Passport baseline scopes".into(),
+                unique_name: "kandji-passport-baseline-scopes".into(),
+                exclude_from: CaSelection::FromPoliciesRequiringMfa,
+            })
+        );
+        // The preset's own posture stays beside the remedies.
+        assert_eq!(m.security_defaults, Some(false));
+        assert!(m.per_user_mfa_disabled);
     }
 }

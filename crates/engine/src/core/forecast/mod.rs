@@ -5,9 +5,11 @@
 //! security defaults, and the exclusions the plan adds. An estimate, as Microsoft calls What-If:
 //! `verify-signin` with a real password stays the test.
 
+mod refusal;
 mod target;
 mod verdict;
 
+pub use refusal::{REFUSED_CODE, Unreachable, unreachable_password};
 pub use target::{AppScope, BaselineRead, SignInTarget};
 pub use verdict::{Cause, Verdict};
 
@@ -83,14 +85,26 @@ fn forecast_of(
     if !desired.password_sign_in() {
         return None;
     }
-    let read = before.forecast.as_ref()?;
+    let read = before
+        .forecast
+        .as_ref()
+        .filter(|r| r.sampling != Sampling::NotEvaluated)?;
     let target = SignInTarget::new(read.baseline.clone(), &desired.app.passport_scopes());
     let tenant = verdict::TenantAfter::of(after, &target);
     let mut users = Vec::new();
     let mut report_only: BTreeMap<String, (&Policy, usize)> = BTreeMap::new();
+    let refused = refusal::refused(after);
     for u in &read.users {
         let outcomes = read.what_if.get(&u.evaluated_as).map(Vec::as_slice);
         let (verdict, hits) = tenant.verdict(u, outcomes);
+        // The password is checked before conditional access: a refused one decides.
+        let verdict = match refused.get(&u.id.to_lowercase()) {
+            Some(reason) => Verdict::Refused {
+                code: REFUSED_CODE.to_string(),
+                reason: reason.clone(),
+            },
+            None => verdict,
+        };
         for h in hits {
             report_only
                 .entry(h.policy.id().to_string())
@@ -134,7 +148,11 @@ fn report_only_warning(p: &Policy, n: usize) -> String {
     }
 }
 
-fn user_forecast(u: &ForecastUser, verdict: Verdict) -> UserForecast {
+fn user_forecast(u: &ForecastUser, mut verdict: Verdict) -> UserForecast {
+    // By what they say, so the order does not depend on policy ids or What-If's answer.
+    if let Verdict::NeedsMfa { because: causes } | Verdict::Blocked { by: causes } = &mut verdict {
+        causes.sort_by_key(Cause::describe);
+    }
     UserForecast {
         id: u.id.clone(),
         user: u.label.clone(),
@@ -162,6 +180,7 @@ fn basis(
 ) -> Vec<String> {
     let how = match sampling {
         Sampling::Everyone => format!("each of the {users} user(s) who can sign in evaluated"),
+        Sampling::NotEvaluated => "nobody evaluated".to_string(),
         Sampling::OnePerGroupCombination { combinations } => format!(
             "{users} users can sign in: one user evaluated per combination of the groups that matter ({combinations}); directory roles are not read, so a user holding a role a policy names may fare worse than the user evaluated for them"
         ),

@@ -64,6 +64,8 @@ pub enum Verdict {
     NeedsMfa { because: Vec<Cause> },
     /// Blocked (AADSTS53003).
     Blocked { by: Vec<Cause> },
+    /// The password itself is refused before conditional access runs (`code`, e.g. AADSTS50126).
+    Refused { code: String, reason: String },
     /// No What-If answer for the user (it was not evaluated).
     Unknown { reason: String },
 }
@@ -82,6 +84,11 @@ impl Verdict {
                 format!("will need MFA (AADSTS50076): {}", list(because))
             }
             Verdict::Blocked { by } => format!("will be blocked (AADSTS53003): {}", list(by)),
+            Verdict::Refused { code, reason } => {
+                format!(
+                    "will be refused ({code}): the password grant cannot check the password: {reason}"
+                )
+            }
             Verdict::Unknown { reason } => format!("unknown: {reason}"),
         }
     }

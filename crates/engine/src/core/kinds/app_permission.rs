@@ -85,13 +85,7 @@ impl Kind for AppPermissionKind {
                 graph::delete(&a.resource_id, &a.id)
             }
             other => {
-                return Err(BadChange::new(
-                    KIND,
-                    format!(
-                        "{} of an application permission grant is not supported",
-                        other.as_str()
-                    ),
-                ));
+                return Err(BadChange::unsupported(KIND, other.as_str()));
             }
         }])
     }
@@ -138,10 +132,7 @@ impl Kind for AppPermissionKind {
                 o.app_role_grants.retain(|a| a.id != id);
                 Ok(Value::Null)
             }
-            other => Err(BadChange::new(
-                KIND,
-                format!("{} is not supported", other.as_str()),
-            )),
+            other => Err(BadChange::unsupported(KIND, other.as_str())),
         }
     }
 

@@ -93,10 +93,7 @@ impl Kind for ApplicationKind {
                 steps
             }
             other => {
-                return Err(BadChange::new(
-                    KIND,
-                    format!("{} of an application is not supported", other.as_str()),
-                ));
+                return Err(BadChange::unsupported(KIND, other.as_str()));
             }
         })
     }
@@ -161,10 +158,7 @@ impl Kind for ApplicationKind {
                 restored
             }
             other => {
-                return Err(BadChange::new(
-                    KIND,
-                    format!("{} is not supported", other.as_str()),
-                ));
+                return Err(BadChange::unsupported(KIND, other.as_str()));
             }
         };
         let parsed: Application =
@@ -198,33 +192,14 @@ impl Kind for ApplicationKind {
     /// the application found by that key. It must be one entractl manages, never a stranger's
     /// that took the key meanwhile.
     fn check_created(&self, c: &Change, created: &Value) -> Result<(), PlanError> {
-        if c.action != Action::Create {
-            return Ok(());
+        match stranger_created(c, created) {
+            None => Ok(()),
+            Some((display_name, app_id)) => Err(PlanError::UnmanagedApplication {
+                key: c.object.key.clone(),
+                display_name,
+                app_id,
+            }),
         }
-        let tag = format!("{MANAGED_TAG_PREFIX}{}", c.object.key);
-        let managed = created
-            .get("tags")
-            .and_then(Value::as_array)
-            .is_some_and(|t| {
-                t.iter()
-                    .filter_map(Value::as_str)
-                    .any(|x| x.eq_ignore_ascii_case(&tag))
-            });
-        if managed {
-            return Ok(());
-        }
-        let s = |k: &str| {
-            created
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string()
-        };
-        Err(PlanError::UnmanagedApplication {
-            key: c.object.key.clone(),
-            display_name: s("displayName"),
-            app_id: s("appId"),
-        })
     }
 }
 
@@ -272,6 +247,7 @@ fn unique_name_note(cx: &PlanContext<'_>, a: &Application) -> Option<Note> {
     }
     Some(Note {
         kind: NoteKind::Warning,
+        risks: Vec::new(),
         message: format!(
             "the adopted application has uniqueName {}, not `{u}` from the spec; uniqueName cannot be changed after creation, so entractl finds it by appId and its `{}` tag",
             a.unique_name
@@ -323,4 +299,30 @@ fn restore_change(
         c.risks.push(Risk::Adoption);
     }
     c
+}
+
+/// The display name and appId of the application a create of `c` was answered with, when it
+/// does not carry `entractl:<key>` (another apply won the race for the `uniqueName` with a
+/// stranger's app meanwhile); `None` for entractl's own, or when `c` is no create.
+pub(super) fn stranger_created(c: &Change, created: &Value) -> Option<(String, String)> {
+    if c.action != Action::Create {
+        return None;
+    }
+    let tag = format!("{MANAGED_TAG_PREFIX}{}", c.object.key);
+    let managed = created
+        .get("tags")
+        .and_then(Value::as_array)
+        .is_some_and(|t| {
+            t.iter()
+                .filter_map(Value::as_str)
+                .any(|x| x.eq_ignore_ascii_case(&tag))
+        });
+    let s = |k: &str| {
+        created
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    (!managed).then(|| (s("displayName"), s("appId")))
 }

@@ -121,7 +121,10 @@ impl<'a> AppFields<'a> {
             .o
             .map(|a| a.redirect_uris(p).to_vec())
             .unwrap_or_default();
-        if !self.creating() && normalize::set(want) == normalize::set(&have) {
+        // A new application has no redirect URIs: an empty list asks for nothing at creation.
+        let nothing_to_create = self.creating() && want.is_empty();
+        if nothing_to_create || (!self.creating() && normalize::set(want) == normalize::set(&have))
+        {
             return;
         }
         let path = format!("{}.redirectUris", p.property());

@@ -51,13 +51,7 @@ impl Kind for AssignmentKind {
                 graph::delete(&sp.id, id)
             }
             other => {
-                return Err(BadChange::new(
-                    KIND,
-                    format!(
-                        "{} of an appRoleAssignment is not supported",
-                        other.as_str()
-                    ),
-                ));
+                return Err(BadChange::unsupported(KIND, other.as_str()));
             }
         }])
     }
@@ -111,10 +105,7 @@ impl Kind for AssignmentKind {
                 o.assignments.existing.retain(|e| e.id != id);
                 Ok(Value::Null)
             }
-            other => Err(BadChange::new(
-                KIND,
-                format!("{} is not supported", other.as_str()),
-            )),
+            other => Err(BadChange::unsupported(KIND, other.as_str())),
         }
     }
 

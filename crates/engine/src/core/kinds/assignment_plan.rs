@@ -71,6 +71,7 @@ fn resolve<'a>(
             Some(u) => users.push(u),
             None if oa.deleted_users.contains_key(&i) => notes.push(Note {
                 kind: NoteKind::Warning,
+                risks: Vec::new(),
                 message: format!(
                     "user {} ({}) was deleted: it is not assigned; restore it (Entra admin center → Users → Deleted users, within 30 days of deletion) or remove it from the spec",
                     user_label(&oa.deleted_users[&i]),
@@ -141,6 +142,7 @@ fn app_role(
         if !roles.is_empty() && (!a.users.is_empty() || !a.groups.is_empty()) {
             notes.push(Note {
                 kind: NoteKind::Warning,
+                risks: Vec::new(),
                 message: format!(
                     "the app defines app roles ({}) and the spec names none, so users and groups get the default access role; Graph documents the default access role for apps that declare no roles: if apply is refused, set `assignments.role`",
                     roles
@@ -191,6 +193,7 @@ fn add(
         if !u.account_enabled {
             out.notes.push(Note {
                 kind: NoteKind::Warning,
+                risks: Vec::new(),
                 message: format!(
                     "user {} is disabled (accountEnabled: false): the assignment is kept, but the user cannot sign in until the account is enabled",
                     user_label(u)
@@ -317,6 +320,7 @@ fn keep_or_remove(
         let shown: Vec<String> = kept.iter().take(10).cloned().collect();
         out.notes.push(Note {
             kind: NoteKind::Unmanaged,
+            risks: Vec::new(),
             message: format!(
                 "{} assignment(s) to the app are not listed in the spec and are kept because `prune` is off: {}{}",
                 kept.len(),
@@ -378,6 +382,7 @@ fn assigned_user_note(e: &AppRoleAssignment, name: &str, oa: &ObservedAssignment
     };
     Some(Note {
         kind: NoteKind::Warning,
+        risks: Vec::new(),
         message,
     })
 }
@@ -393,6 +398,7 @@ fn assigned_groups(
         if g.has_only_group_members {
             notes.push(Note {
                 kind: NoteKind::Warning,
+                risks: Vec::new(),
                 message: format!(
                     "group \"{}\" ({}) has only groups as members: Entra does not pass app access on to the members of nested groups, so nobody can sign in through it; assign the nested groups (or their users) instead",
                     g.display_name, g.id

@@ -26,6 +26,7 @@ fn user(id: &str, upn: &str, enabled: bool) -> User {
         user_principal_name: upn.into(),
         display_name: upn.split('@').next().unwrap_or_default().into(),
         account_enabled: enabled,
+        user_type: None,
     }
 }
 

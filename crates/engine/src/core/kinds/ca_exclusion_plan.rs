@@ -109,6 +109,7 @@ pub fn plan_policies(
     let removals = ca_restore::unwanted(&cx.observed.records, wanted);
     let views = ca_restore::without(policies, &removals);
     let all = remedies(&views, &target, &scope, &r);
+    super::placeholder_step::portal_notes(cx, &all, out);
     let mut legacy_app = Vec::new();
     for pr in &all {
         if target.app_exclusion_works() && pr.added().contains(&Remedy::App) && all_resources(pr) {
@@ -124,6 +125,7 @@ pub fn plan_policies(
     if !legacy_app.is_empty() {
         out.notes.push(Note {
             kind: NoteKind::Warning,
+            risks: Vec::new(),
             message: format!(
                 "{} target(s) All resources: excluding the app works here only because {}; with enforcement on, it no longer lets Passport's sign-in through such a policy (docs/mfa.md)",
                 legacy_app.join(", "),
@@ -171,6 +173,7 @@ fn policy_part(
     for n in &d.notes {
         out.notes.push(Note {
             kind: NoteKind::Warning,
+            risks: Vec::new(),
             message: format!("{label}: {n}"),
         });
     }
@@ -193,11 +196,13 @@ fn policy_part(
     } else if let Some(why) = &pr.unresolved {
         out.notes.push(Note {
             kind: NoteKind::Warning,
+            risks: Vec::new(),
             message: format!("{label}: {why}"),
         });
     } else if d.verdict == Verdict::Blocks {
         out.notes.push(Note {
             kind: NoteKind::Warning,
+            risks: Vec::new(),
             message: format!("{label}: {}", d.reason_text()),
         });
     } else if d.verdict != Verdict::Exclude {
@@ -360,7 +365,7 @@ fn pending(
     let (kind, key, shown) = match item.as_str() {
         Some(PENDING_APP) => (ObjectKind::Application, cx.key(), APP_ID_AFTER_APPLY),
         Some(PENDING_PLACEHOLDER) => (
-            ObjectKind::Application,
+            ObjectKind::PlaceholderApplication,
             cx.placeholder_key().unwrap_or_default(),
             PLACEHOLDER_ID_AFTER_APPLY,
         ),
@@ -403,6 +408,7 @@ pub fn unlicensed(
             blocking += 1;
             out.notes.push(Note {
                 kind: NoteKind::Warning,
+                risks: Vec::new(),
                 message: format!(
                     "{}: {}; it is still enforced although the tenant has no Entra ID P1 or P2 licence (a lapsed licence leaves policies enforced), and it cannot be changed without one: Passport's password sign-in will fail for the users it covers. Fix: Web Login (passport.mode: web-login), or turn the policy off or exclude the users after re-licensing",
                     label(&pr.demand),
@@ -423,6 +429,7 @@ pub const APP_ID_AFTER_APPLY: &str = "(the app's appId, known after apply)";
 pub(super) fn unmanaged(message: String) -> Note {
     Note {
         kind: NoteKind::Unmanaged,
+        risks: Vec::new(),
         message,
     }
 }

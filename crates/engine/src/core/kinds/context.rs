@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 
-use crate::core::desired::{ApiPermission, Desired};
+use crate::core::desired::{ApiPermission, Desired, DesiredPlaceholder};
 use crate::core::error::{PlanError, RestoreError, UnknownPermission};
 use crate::core::normalize;
 use crate::core::observed::{
@@ -35,6 +35,17 @@ pub struct ResolvedResource<'a> {
     pub application: Vec<(String, String)>,
 }
 
+/// The placeholder app of "Customize behavior" (`mfa.conditionalAccess.placeholder`), as the
+/// plan finds it.
+#[derive(Debug, Clone, Copy)]
+pub struct PlaceholderState<'a> {
+    pub desired: &'a DesiredPlaceholder,
+    /// The application, when it exists (carrying entractl's tag).
+    pub app: Option<&'a Application>,
+    /// Its service principal, when both exist.
+    pub sp: Option<&'a ServicePrincipal>,
+}
+
 /// See the module documentation.
 pub struct PlanContext<'a> {
     pub desired: &'a Desired,
@@ -42,6 +53,8 @@ pub struct PlanContext<'a> {
     pub app_state: AppState<'a>,
     /// `apiPermissions` resolved (`None`: unmanaged).
     pub resolved: Option<Vec<ResolvedResource<'a>>>,
+    /// The placeholder app, when the spec has one.
+    pub placeholder: Option<PlaceholderState<'a>>,
 }
 
 impl<'a> PlanContext<'a> {
@@ -64,6 +77,7 @@ impl<'a> PlanContext<'a> {
             observed,
             app_state,
             resolved,
+            placeholder: identify_placeholder(desired, observed)?,
         })
     }
 
@@ -96,7 +110,7 @@ impl<'a> PlanContext<'a> {
 
     /// The placeholder app's appId ("Customize behavior"), when it exists before apply.
     pub fn placeholder_app_id(&self) -> Option<&'a str> {
-        None
+        Some(self.placeholder?.app?.app_id.as_str())
     }
 
     /// The placeholder app's key in plans and journals, when the spec has one.
@@ -104,6 +118,60 @@ impl<'a> PlanContext<'a> {
         let p = self.desired.mfa.as_ref()?.placeholder.as_ref()?;
         Some(p.unique_name.clone())
     }
+}
+
+/// Finds the placeholder app among its candidates (`None`: the spec has none), or explains why
+/// it cannot: its `uniqueName` is the app's, several applications match, or the one found by its
+/// `uniqueName` is not entractl's.
+pub fn identify_placeholder<'a>(
+    desired: &'a Desired,
+    observed: &'a Observed,
+) -> Result<Option<PlaceholderState<'a>>, PlanError> {
+    let Some(p) = desired.mfa.as_ref().and_then(|m| m.placeholder.as_ref()) else {
+        return Ok(None);
+    };
+    let problem = |problem: String| PlanError::Placeholder {
+        key: p.unique_name.clone(),
+        problem,
+    };
+    if p.unique_name
+        .eq_ignore_ascii_case(&desired.app.identity.key())
+    {
+        return Err(problem("it has the uniqueName of the app itself".into()));
+    }
+    let found = observed.placeholder.as_ref();
+    let candidates = found.map(|o| o.candidates.as_slice()).unwrap_or(&[]);
+    let app = match candidates {
+        [] => None,
+        [c] if c.app.has_tag(&p.identity().managed_tag())
+            || c.matched_by.contains(&MatchedBy::ManagedTag) =>
+        {
+            Some(&c.app)
+        }
+        [c] => {
+            return Err(problem(format!(
+                "application \"{}\" (appId {}) already has that uniqueName but is not managed by entractl",
+                c.app.display_name, c.app.app_id
+            )));
+        }
+        many => {
+            return Err(problem(format!(
+                "more than one application matches it: {}",
+                many.iter()
+                    .map(|c| c.describe())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
+    };
+    let sp = found
+        .and_then(|o| o.service_principal.as_ref())
+        .filter(|_| app.is_some());
+    Ok(Some(PlaceholderState {
+        desired: p,
+        app,
+        sp,
+    }))
 }
 
 /// Finds the managed application among the candidates, or explains why it cannot.

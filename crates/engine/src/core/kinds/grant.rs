@@ -59,6 +59,7 @@ impl Kind for GrantKind {
             if !named {
                 out.notes.push(Note {
                     kind: NoteKind::Unmanaged,
+                    risks: Vec::new(),
                     message: format!(
                         "a tenant-wide grant to resource {} ({}) exists that the spec does not mention; left as is",
                         g.resource_id, g.scope
@@ -81,10 +82,7 @@ impl Kind for GrantKind {
             Action::Update => graph::update(id()?, c.payload.clone()),
             Action::Delete => graph::delete(id()?),
             other => {
-                return Err(BadChange::new(
-                    KIND,
-                    format!("{} of a grant is not supported", other.as_str()),
-                ));
+                return Err(BadChange::unsupported(KIND, other.as_str()));
             }
         }])
     }
@@ -136,10 +134,7 @@ impl Kind for GrantKind {
                 Value::Null
             }
             other => {
-                return Err(BadChange::new(
-                    KIND,
-                    format!("{} is not supported", other.as_str()),
-                ));
+                return Err(BadChange::unsupported(KIND, other.as_str()));
             }
         };
         Ok(created)

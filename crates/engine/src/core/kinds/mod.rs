@@ -14,6 +14,9 @@ mod context;
 mod grant;
 mod kind;
 mod per_user_mfa;
+mod placeholder;
+mod placeholder_sp;
+mod placeholder_step;
 mod record;
 mod security_defaults;
 mod service_principal;
@@ -30,13 +33,15 @@ use crate::core::plan::ObjectKind;
 
 /// Every kind, in the order their parts of a plan are made (the order of the plan's notes);
 /// changes are applied by [`ObjectKind::rank`].
-pub const KINDS: [&dyn Kind; 10] = [
+pub const KINDS: [&dyn Kind; 12] = [
     &application::ApplicationKind,
     &service_principal::ServicePrincipalKind,
     &grant::GrantKind,
     &app_permission::AppPermissionKind,
     &security_defaults::SecurityDefaultsKind,
     &per_user_mfa::PerUserMfaKind,
+    &placeholder::PlaceholderApplicationKind,
+    &placeholder_sp::PlaceholderServicePrincipalKind,
     &ca_exclusion::CaExclusionKind,
     &assignment::AssignmentKind,
     &record::RecordGroupKind,
@@ -54,6 +59,8 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
         ObjectKind::SecurityDefaults => &security_defaults::SecurityDefaultsKind,
         ObjectKind::PerUserMfa => &per_user_mfa::PerUserMfaKind,
         ObjectKind::ConditionalAccessPolicy => &ca_exclusion::CaExclusionKind,
+        ObjectKind::PlaceholderApplication => &placeholder::PlaceholderApplicationKind,
+        ObjectKind::PlaceholderServicePrincipal => &placeholder_sp::PlaceholderServicePrincipalKind,
         ObjectKind::RecordGroup => &record::RecordGroupKind,
         ObjectKind::Record => &record::RecordKind,
     }
@@ -63,6 +70,8 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
 mod app_permission_tests;
 #[cfg(test)]
 mod assignment_tests;
+#[cfg(test)]
+mod placeholder_tests;
 #[cfg(test)]
 mod restore_tests;
 

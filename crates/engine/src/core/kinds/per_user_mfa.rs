@@ -145,6 +145,7 @@ fn weaken(cx: &PlanContext<'_>, out: &mut PlanOut) {
     if observed.scope.users.is_empty() {
         out.notes.push(Note {
             kind: NoteKind::Warning,
+            risks: Vec::new(),
             message: "per-user MFA: the app has no users to check yet (no assigned users, and no members in the assigned groups)".to_string(),
         });
     }

@@ -45,6 +45,7 @@ impl Kind for SecurityDefaultsKind {
         if m.security_defaults.or(have).unwrap_or(false) && m.needs_password_sign_in() {
             out.notes.push(Note {
                 kind: NoteKind::Warning,
+                risks: Vec::new(),
                 message: "security defaults are on in this tenant: they ask every user for MFA with no exceptions, so Passport's password sign-in fails (AADSTS50076) whatever else this plan changes; the fix is `mfa.securityDefaults: disabled` (see docs/mfa.md for the trade-off)".to_string(),
             });
         }

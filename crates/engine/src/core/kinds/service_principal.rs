@@ -55,10 +55,7 @@ impl Kind for ServicePrincipalKind {
                 vec![graph::update(id, c.payload.clone())]
             }
             other => {
-                return Err(BadChange::new(
-                    KIND,
-                    format!("{} of a service principal is not supported", other.as_str()),
-                ));
+                return Err(BadChange::unsupported(KIND, other.as_str()));
             }
         })
     }
@@ -76,25 +73,7 @@ impl Kind for ServicePrincipalKind {
         c: &Change,
         new_id: &mut dyn FnMut(&str) -> String,
     ) -> Result<Value, BadChange> {
-        let raw = match (c.action, &o.service_principal) {
-            (Action::Create, _) => {
-                let mut body = c.payload.clone();
-                body["id"] = json!(new_id("sp"));
-                body
-            }
-            (Action::Update, Some(sp)) => merge_patch(&sp.to_json(), &c.payload),
-            _ => {
-                return Err(BadChange::new(
-                    KIND,
-                    "update of a missing service principal",
-                ));
-            }
-        };
-        o.service_principal = Some(
-            parse(&raw)
-                .ok_or_else(|| BadChange::new(KIND, "cannot parse the service principal"))?,
-        );
-        Ok(raw)
+        simulate_into(&mut o.service_principal, KIND, c, &mut || new_id("sp"))
     }
 
     fn permissions(&self, _desired: &Desired, _needed: &mut RequiredPermissions) {
@@ -103,13 +82,34 @@ impl Kind for ServicePrincipalKind {
 }
 
 fn create(cx: &PlanContext<'_>, object: ObjectRef) -> Change {
-    let app_id = cx.app_id();
+    let created_by = ChangeId {
+        kind: ObjectKind::Application,
+        key: cx.key(),
+    };
     let tag = cx.desired.app.identity.managed_tag();
-    let mut c = Change::new(
+    create_change(
         object,
-        Action::Create,
+        cx.app_id(),
+        &tag,
+        created_by,
         "the application has no service principal (enterprise application) in this tenant; sign-in and consent need one",
-    );
+    )
+}
+
+fn existing(cx: &PlanContext<'_>, s: &ServicePrincipal, object: ObjectRef) -> Change {
+    existing_change(s, object, &cx.desired.app.identity.managed_tag())
+}
+
+/// The change creating the service principal of `app_id` (`None`: the application `created_by`
+/// creates in the same apply), tagged `tag`.
+pub(super) fn create_change(
+    object: ObjectRef,
+    app_id: Option<&str>,
+    tag: &str,
+    created_by: ChangeId,
+    reason: &str,
+) -> Change {
+    let mut c = Change::new(object, Action::Create, reason);
     c.fields = vec![FieldChange {
         path: "appId".into(),
         before: Value::Null,
@@ -117,27 +117,24 @@ fn create(cx: &PlanContext<'_>, object: ObjectRef) -> Change {
             .map(|a| json!(a))
             .unwrap_or(json!("(known after apply)")),
     }];
-    c.payload = graph::create_body(app_id, &[INTEGRATED_APP_TAG, &tag]);
+    c.payload = graph::create_body(app_id, &[INTEGRATED_APP_TAG, tag]);
     if app_id.is_none() {
         c.refs.push(CreatedRef {
             at: "/appId".into(),
-            created_by: ChangeId {
-                kind: ObjectKind::Application,
-                key: cx.key(),
-            },
+            created_by,
             property: "appId".into(),
         });
     }
     c
 }
 
-fn existing(cx: &PlanContext<'_>, s: &ServicePrincipal, object: ObjectRef) -> Change {
-    let tag = cx.desired.app.identity.managed_tag();
-    if s.has_tag(&tag) {
+/// The change of a service principal that exists: tag it `tag` when it is not, else nothing.
+pub(super) fn existing_change(s: &ServicePrincipal, object: ObjectRef, tag: &str) -> Change {
+    if s.has_tag(tag) {
         return Change::new(object, Action::NoOp, "exists");
     }
     let mut after = s.tags.clone();
-    after.push(tag);
+    after.push(tag.to_string());
     let mut c = Change::new(
         object,
         Action::Update,
@@ -180,4 +177,32 @@ fn assignment_required(c: &mut Change, sp: Option<&ServicePrincipal>, want: bool
             "assignment not required: every user of the tenant may sign in".into()
         };
     }
+}
+
+/// A service principal's create or update applied to `slot` (the main app's or the
+/// placeholder's); the object as Graph would hold it.
+pub(super) fn simulate_into(
+    slot: &mut Option<ServicePrincipal>,
+    kind: ObjectKind,
+    c: &Change,
+    new_id: &mut dyn FnMut() -> String,
+) -> Result<Value, BadChange> {
+    let raw = match (c.action, slot.as_ref()) {
+        (Action::Create, _) => {
+            let mut body = c.payload.clone();
+            body["id"] = json!(new_id());
+            body
+        }
+        (Action::Update, Some(sp)) => merge_patch(&sp.to_json(), &c.payload),
+        _ => {
+            return Err(BadChange::new(
+                kind,
+                "update of a missing service principal",
+            ));
+        }
+    };
+    *slot = Some(
+        parse(&raw).ok_or_else(|| BadChange::new(kind, "cannot parse the service principal"))?,
+    );
+    Ok(raw)
 }

@@ -55,3 +55,14 @@ pub struct ResourceLookup {
     /// Every service principal that matched (0: not in the tenant, >1: ambiguous name).
     pub found: Vec<ServicePrincipal>,
 }
+
+/// The placeholder app of "Customize behavior" (`mfa.conditionalAccess.placeholder`) as read:
+/// the applications found by its `uniqueName` and its `entractl:` tag, and its service principal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObservedPlaceholder {
+    /// 0, 1 or, in error, more.
+    pub candidates: Vec<Candidate>,
+    /// The service principal of the one candidate (by its tag, else by appId).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_principal: Option<ServicePrincipal>,
+}

@@ -41,6 +41,8 @@ pub enum Sampling {
     /// and being named by a policy); directory roles are not read, so a user holding a role a
     /// policy names may fare worse than the user evaluated for them.
     OnePerGroupCombination { combinations: usize },
+    /// No What-If evaluation was made (apply's read-back checks convergence only): no verdicts.
+    NotEvaluated,
 }
 
 /// What the forecast read.

@@ -6,13 +6,15 @@ mod assignments;
 mod deleted;
 mod forecast;
 mod mfa;
+mod password_sign_in;
 mod records;
 
-pub use app::{Candidate, MatchedBy, ResourceLookup};
+pub use app::{Candidate, MatchedBy, ObservedPlaceholder, ResourceLookup};
 pub use assignments::{Members, ObservedAssignments, PrincipalGroup, Principals, user_label};
 pub use deleted::{DeletedApplication, ObservedDeleted};
 pub use forecast::{BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Sampling};
 pub use mfa::{CaObserved, ObservedMfa, ScopeUser, SignInScope, UserMfaState, UserScope};
+pub use password_sign_in::{HomeRealmPolicy, ObservedPasswordSignIn, SignInUser};
 pub use records::{ObservedRecords, Purpose, RecordGroup, RecordMember, app_hash};
 
 pub use entractl_graph::resource::app_role_assignment::AppRoleAssignment;
@@ -61,6 +63,12 @@ pub struct Observed {
     /// What the sign-in forecast read (when the spec needs password sign-in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<ObservedForecast>,
+    /// What the password sign-in preflight read (when the spec needs password sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_sign_in: Option<ObservedPasswordSignIn>,
+    /// The placeholder app, when the spec has one (`mfa.conditionalAccess.placeholder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<ObservedPlaceholder>,
     /// What entractl weakened, as its record groups say (docs/decisions.md).
     #[serde(default, skip_serializing_if = "ObservedRecords::is_empty")]
     pub records: ObservedRecords,

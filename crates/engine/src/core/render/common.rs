@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::core::plan::{NoteKind, Plan, Summary};
+use crate::core::plan::{Note, NoteKind, Plan, Summary};
 
 pub(super) fn scalar(v: &Value) -> String {
     match v {
@@ -63,7 +63,17 @@ pub(super) fn note_label(k: NoteKind) -> &'static str {
         NoteKind::NotYetApplied => "not applied",
         NoteKind::Unmanaged => "unmanaged",
         NoteKind::Warning => "warning",
+        NoteKind::PortalStep => "portal step",
     }
+}
+
+/// A note's label with its risks: `warning [security-downgrade]`.
+pub(super) fn note_head(n: &Note) -> String {
+    let mut head = note_label(n.kind).to_string();
+    for r in &n.risks {
+        head.push_str(&format!(" [{}]", r.as_str()));
+    }
+    head
 }
 
 pub(super) fn compact(v: &Value) -> String {

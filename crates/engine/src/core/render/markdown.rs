@@ -9,7 +9,7 @@
 
 use similar::{ChangeTag, TextDiff};
 
-use super::common::{compact, lines_of, note_label, output_rows, scalar, summary_line};
+use super::common::{compact, lines_of, note_head, output_rows, scalar, summary_line};
 use super::forecast;
 use crate::core::forecast::SignInForecast;
 use crate::core::plan::{Action, Change, FieldChange, ObjectKind, Plan};
@@ -391,11 +391,7 @@ fn notes(plan: &Plan, body: &mut Body) {
     let mut list = String::new();
     let mut shown = 0;
     for n in &plan.notes {
-        let line = format!(
-            "- ⚠️ **{}**: {}\n",
-            note_label(n.kind),
-            one_line(&n.message)
-        );
+        let line = format!("- ⚠️ **{}**: {}\n", note_head(n), one_line(&n.message));
         if list.len() + line.len() + 20 > body.left() {
             break;
         }

@@ -155,6 +155,7 @@ fn the_bound_holds_for_every_part_at_once() {
     for i in 0..2_000 {
         plan.notes.push(Note {
             kind: NoteKind::Warning,
+            risks: Vec::new(),
             message: format!("note {i} {long}"),
         });
         plan.unmanaged.push(Unmanaged {

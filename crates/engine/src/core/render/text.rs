@@ -2,7 +2,7 @@
 
 use similar::{ChangeTag, TextDiff};
 
-use super::common::{compact, lines_of, note_label, output_rows, scalar, summary_line};
+use super::common::{compact, lines_of, note_head, output_rows, scalar, summary_line};
 use super::forecast;
 use crate::core::forecast::SignInForecast;
 use crate::core::plan::{Action, Change, FieldChange, Plan};
@@ -172,7 +172,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         for n in &plan.notes {
             out.push_str(&format!(
                 "  {} {}\n",
-                paint.yellow(&format!("! {}:", note_label(n.kind))),
+                paint.yellow(&format!("! {}:", note_head(n))),
                 n.message
             ));
         }

@@ -8,7 +8,7 @@ use super::forecast;
 use super::markdown::forecast_markdown;
 use super::text::forecast_text;
 use crate::core::forecast::SignInForecast;
-use crate::core::plan::{FORMAT_VERSION, Plan};
+use crate::core::plan::{FORMAT_VERSION, NoteKind, Plan};
 
 /// What `verify` found.
 pub struct Verification<'a> {
@@ -22,6 +22,16 @@ impl Verification<'_> {
     /// Whether the sign-in forecast fails for anyone.
     pub fn sign_in_fails(&self) -> bool {
         self.now.is_some_and(SignInForecast::fails)
+    }
+
+    /// The portal steps still to take (the placeholder not chosen on the settings page yet).
+    fn portal_steps(&self) -> Vec<&str> {
+        self.plan
+            .notes
+            .iter()
+            .filter(|n| n.kind == NoteKind::PortalStep)
+            .map(|n| n.message.as_str())
+            .collect()
     }
 
     fn drift_line(&self) -> String {
@@ -78,6 +88,9 @@ pub fn verification(v: &Verification<'_>, format: Format, color: bool) -> String
                 v.plan.cloud,
                 v.summary(false)
             );
+            for step in v.portal_steps() {
+                out.push_str(&format!("\nPortal step still to take: {step}\n"));
+            }
             match v.now {
                 Some(f) => out.push_str(&forecast_text(f, color)),
                 None => out.push_str(
@@ -98,6 +111,9 @@ pub fn verification(v: &Verification<'_>, format: Format, color: bool) -> String
                 v.plan.tenant,
                 v.summary(true)
             );
+            for step in v.portal_steps() {
+                out.push_str(&format!("\n**Portal step still to take**: {step}\n"));
+            }
             if let Some(f) = v.now {
                 out.push_str(&forecast_markdown(f));
             }
@@ -107,11 +123,16 @@ pub fn verification(v: &Verification<'_>, format: Format, color: bool) -> String
 }
 
 fn json_value(v: &Verification<'_>) -> Value {
-    json!({
+    let mut out = json!({
         "format_version": FORMAT_VERSION,
         "tenant": v.plan.tenant,
         "cloud": v.plan.cloud,
         "drift": {"has_changes": v.plan.has_changes(), "summary": v.plan.summary()},
         "sign_in_forecast": v.now.map(forecast::json),
-    })
+    });
+    let steps = v.portal_steps();
+    if !steps.is_empty() {
+        out["portal_steps"] = json!(steps);
+    }
+    out
 }

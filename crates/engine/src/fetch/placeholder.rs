@@ -1,0 +1,50 @@
+//! The placeholder app's reads ("Customize behavior", `mfa.conditionalAccess.placeholder`): the
+//! application by its `uniqueName` and its `entractl:` tag, and its service principal by the same
+//! tag — all in the first wave — else, a wave later, by the application's appId.
+
+use entractl_graph::Loader;
+use entractl_graph::resource::service_principal;
+
+use super::app::candidates_of;
+use super::parsed;
+use crate::core::desired::Desired;
+use crate::core::observed::{ObservedPlaceholder, ServicePrincipal};
+use crate::error::ReadError;
+
+/// The placeholder as the tenant has it; `None` when the spec has none.
+pub async fn read(l: &Loader, d: &Desired) -> Result<Option<ObservedPlaceholder>, ReadError> {
+    let Some(p) = d.mfa.as_ref().and_then(|m| m.placeholder.as_ref()) else {
+        return Ok(None);
+    };
+    let id = p.identity();
+    let label = "find the placeholder app's service principal by its entractl tag";
+    let tagged = l.list(service_principal::find_by_tag(&id.managed_tag(), label));
+    let (candidates, tagged) = tokio::join!(candidates_of(l, &id, "the placeholder app"), tagged);
+    let candidates = candidates?;
+    let tagged: Vec<ServicePrincipal> = parsed(tagged.map_err(ReadError::of(label))?);
+    let [one] = candidates.as_slice() else {
+        return Ok(Some(ObservedPlaceholder {
+            candidates,
+            service_principal: None,
+        }));
+    };
+    let app_id = one.app.app_id.clone();
+    let service_principal = match tagged
+        .into_iter()
+        .find(|s| s.app_id.eq_ignore_ascii_case(&app_id))
+    {
+        Some(sp) => Some(sp),
+        None => {
+            let label = "find the placeholder app's service principal by appId";
+            let found = l
+                .list(service_principal::find_by_app_id(&app_id, label))
+                .await
+                .map_err(ReadError::of(label))?;
+            parsed::<ServicePrincipal>(found).into_iter().next()
+        }
+    };
+    Ok(Some(ObservedPlaceholder {
+        candidates,
+        service_principal,
+    }))
+}
