@@ -298,7 +298,8 @@ fn the_demo_script_runs_end_to_end_and_leaves_nothing_running() {
         " entractl plan specs/kandji-passport-mac-login.yaml",
         "5 security downgrade(s): apply needs --allow-security-downgrade",
         "because the tenant is a sandbox; in real use, review each",
-        "Apply complete: 6 change(s) made; converged",
+        // The 6 of Mac Login, and entractl's record of carol's per-user MFA (group and entry).
+        "Apply complete: 8 change(s) made; converged",
         "exit 0: the tenant matches the spec",
         "Sign-in succeeded: alice@contoso.com",
         "preferred_username  alice@contoso.com",

@@ -13,6 +13,8 @@ fn spec(groups: &str) -> String {
         "version: 1
 tenant: contoso.onmicrosoft.com
 preset: kandji-passport
+passport:
+  mode: mac-login
 app:
   displayName: Kandji Passport
   uniqueName: kandji-weakened

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use entractl_engine::error::StopCause;
-use entractl_engine::permissions::required_permissions;
+use entractl_engine::permissions::for_plan;
 use entractl_engine::render::{Format, render};
 use entractl_engine::{ApplyOptions, ApplyReport, Desired, EngineError, SavedPlan, apply};
 
@@ -165,7 +165,7 @@ pub fn run(args: &ApplyArgs, g: &GraphArgs, color: ColorChoice) -> Result<Outcom
             output::stdout("\nNothing to apply: the tenant already matches the spec.\n")?;
             return Ok(Outcome::Success);
         }
-        preflight::check(&client, &required_permissions(&desired).apply, Phase::Apply).await?;
+        preflight::check(&client, &for_plan(&desired, &plan).apply, Phase::Apply).await?;
         approve(args, saved.is_some(), &interrupt).await?;
         let opts = apply_options(args, &interrupt);
         let report = match apply(&client, &desired, &plan, &observed, &opts).await {

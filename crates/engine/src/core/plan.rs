@@ -301,7 +301,7 @@ pub struct AssignedGroup {
 }
 
 /// The plan: ordered changes (dependency order), notes, unmanaged properties and outputs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The tenant as the spec names it.
     pub tenant: String,

@@ -118,8 +118,12 @@ impl Kind for PerUserMfaKind {
     }
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        // Restoring what a record says needs the same permissions, whatever the spec says now.
-        if desired.mfa.is_none() && !desired.password_sign_in() {
+        // Restores a plan makes whatever the spec says: crate::permissions::for_plan.
+        if !desired
+            .mfa
+            .as_ref()
+            .is_some_and(|m| m.per_user_mfa_disabled)
+        {
             return;
         }
         needed.to_plan(

@@ -5,6 +5,7 @@
 //! the restore ([`Change::rank`]), so a crash between the two never loses a downgrade.
 //! The kinds that weaken and restore plan the record's changes with [`record`] and [`release`].
 
+use entractl_graph::resource::authentication_requirements as requirements;
 use entractl_graph::resource::group;
 use entractl_graph::{GraphError, GraphRequest};
 use serde_json::{Value, json};
@@ -189,7 +190,11 @@ impl Kind for RecordGroupKind {
             group::READ,
             "read entractl's record of what it weakened: its record groups and their members (GET /groups?$filter=startswith(mailNickname,'entractl-record-'), GET /groups/{id}/members)",
         );
-        if weakens(desired) {
+        needed.to_plan(
+            requirements::READ,
+            "read the per-user MFA state of the users entractl's record names, to restore it (GET beta /users/{id}/authentication/requirements)",
+        );
+        if records(desired) {
             needed.to_apply(
                 group::CREATE,
                 "create the record groups that keep what entractl weakens (POST /groups)",
@@ -198,9 +203,13 @@ impl Kind for RecordGroupKind {
     }
 }
 
-/// Whether the spec may weaken anything (and so write or release records).
-fn weakens(d: &Desired) -> bool {
-    d.mfa.is_some() || d.password_sign_in()
+/// Whether the spec may weaken something entractl must record: per-user MFA turned off, or
+/// users and groups excluded from conditional access. (Restores a plan needs whatever the spec
+/// says: [`crate::permissions::for_plan`].)
+fn records(d: &Desired) -> bool {
+    d.mfa
+        .as_ref()
+        .is_some_and(|m| m.per_user_mfa_disabled || m.exclude_identities.is_some())
 }
 
 /// The purpose a record group's key (its mailNickname) names, whatever the app.
@@ -275,7 +284,7 @@ impl Kind for RecordKind {
     }
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        if weakens(desired) {
+        if records(desired) {
             needed.to_apply(
                 group::MEMBER_WRITE,
                 "record what entractl weakens, and release the record once restored (POST and DELETE /groups/{id}/members/$ref)",
