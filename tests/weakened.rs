@@ -110,3 +110,107 @@ fn a_group_leaving_the_spec_gets_its_members_per_user_mfa_back_from_a_fresh_jour
     let again = emu.entractl(&["plan", without]);
     assert!(again.stdout.contains("No changes"), "{}", again.stdout);
 }
+
+/// Mac Login on an enforced tenant: per-user MFA off and the app's users and groups excluded
+/// from the policies requiring MFA.
+const MAC_LOGIN: &str = "version: 1
+tenant: contoso.onmicrosoft.com
+preset: kandji-passport
+passport:
+  mode: mac-login
+app:
+  displayName: Kandji Passport
+  uniqueName: kandji-switch
+assignments:
+  users: [alice@contoso.com, bob@contoso.com]
+  groups: [Mac Users]
+mfa:
+  securityDefaults: unmanaged
+  perUserMfa: disabled-for-app-users
+  conditionalAccess:
+    excludeApp: []
+    excludeUsers: from-policies-requiring-mfa
+";
+
+/// Each policy's name, `excludeUsers` and `excludeGroups`, as the emulator holds them.
+fn identity_exclusions(emu: &Sandbox) -> Vec<(String, Value, Value)> {
+    let policies = emu.send(GraphRequest::get("/identity/conditionalAccess/policies"));
+    let mut out: Vec<(String, Value, Value)> = policies["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let u = &p["conditions"]["users"];
+            (
+                p["displayName"].as_str().unwrap().to_string(),
+                u["excludeUsers"].clone(),
+                u["excludeGroups"].clone(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn mac_login_switched_to_web_login_restores_what_it_weakened_and_keeps_a_break_glass_exclusion() {
+    let emu = Sandbox::scenario("p1", P1_TENANT_ID);
+    let dir = scratch("weakened_switch");
+    let id = |path: &str| {
+        emu.send(GraphRequest::get(path))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let alice = id("/users/alice@contoso.com");
+    // An administrator excluded alice from CA001 by hand (a break-glass exclusion).
+    let policies = emu.send(GraphRequest::get("/identity/conditionalAccess/policies"));
+    let ca001 = policies["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"].as_str().unwrap().starts_with("CA001"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    emu.send(
+        GraphRequest::patch(format!("/identity/conditionalAccess/policies/{ca001}"))
+            .json(serde_json::json!({"conditions": {"users": {"excludeUsers": [alice.clone()]}}})),
+    );
+    let before = identity_exclusions(&emu);
+    assert_eq!(per_user_state(&emu, "carol@contoso.com"), "enforced");
+
+    let mac = write_spec(&dir, "mac.yaml", MAC_LOGIN);
+    let mac = mac.to_str().unwrap();
+    let out = emu.apply_as(P1_TENANT_ID, mac, &dir.join("journal-a"), true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(per_user_state(&emu, "carol@contoso.com"), "disabled");
+    assert_ne!(identity_exclusions(&emu), before, "identities excluded");
+    assert!(!recorded(&emu).is_empty());
+
+    // Web Login, applied from another machine (a new journal directory): nothing weakened stays.
+    let web_text = MAC_LOGIN
+        .split_once("mfa:")
+        .unwrap()
+        .0
+        .replace("mode: mac-login", "mode: web-login");
+    let web = write_spec(&dir, "web.yaml", &web_text);
+    let web = web.to_str().unwrap();
+    let plan = emu.json_plan(web);
+    for c in actionable(&plan) {
+        assert!(
+            c.get("risks")
+                .is_none_or(|r| !r.to_string().contains("security-downgrade")),
+            "{c:#}"
+        );
+    }
+    let out = emu.apply_as(P1_TENANT_ID, web, &dir.join("journal-b"), false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(per_user_state(&emu, "carol@contoso.com"), "enforced");
+    // Every policy's identity exclusions as before Mac Login: alice's (the admin's) still in CA001.
+    assert_eq!(identity_exclusions(&emu), before);
+    assert!(recorded(&emu).is_empty());
+    let again = emu.entractl(&["plan", web, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}

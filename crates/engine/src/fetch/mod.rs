@@ -41,7 +41,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::core::desired::{Desired, DesiredMfa};
-use crate::core::observed::Observed;
+use crate::core::observed::{CaObserved, Observed, ObservedMfa};
 use crate::error::{EngineError, ReadError};
 use forecast::WhatIf;
 
@@ -165,8 +165,17 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
     let candidates = c?.as_ref().clone();
     let settled = settled?;
     // Ambiguous application: the plan stops with that error; the posture is not needed.
+    let (records, restore_policies) = records?;
     let (mfa, forecast) = match mfa? {
         Some((m, f)) if candidates.len() <= 1 => (Some(m), f),
+        // Only a restore needs the policies (records.rs).
+        None if candidates.len() <= 1 => (
+            restore_policies.map(|policies| ObservedMfa {
+                conditional_access: CaObserved::Read { policies },
+                ..ObservedMfa::default()
+            }),
+            None,
+        ),
         _ => (None, None),
     };
     Ok(Observed {
@@ -188,7 +197,7 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
         tier: *tier?,
         deleted: deleted?,
         placeholder: placeholder?,
-        records: records?,
+        records,
     })
 }
 

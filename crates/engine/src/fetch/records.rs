@@ -1,21 +1,30 @@
 //! The record of what entractl weakened (docs/decisions.md): entractl's record groups, found by
 //! mailNickname in the first wave; the members of the managed app's record groups in the second;
 //! the per-user MFA state of the users recorded under per-user MFA in the third (with the other
-//! per-user reads). No wave of its own.
+//! per-user reads). No wave of its own. When the spec itself reads no conditional access
+//! policies (Web Login, no `mfa` section) but entractl keeps a record of identities it added to
+//! a policy's exclusions, the policies are read too, with the record's members (second wave), so
+//! that the plan can take those identities out.
 
 use entractl_graph::Loader;
 use entractl_graph::resource::authentication_requirements::{self as requirements, Requirements};
+use entractl_graph::resource::conditional_access_policy::{self as ca, ConditionalAccessPolicy};
 use entractl_graph::resource::group::{self, Group, Member};
 use entractl_graph::resource::parse;
 use futures_util::future::join_all;
+use serde_json::Value;
 
 use super::parsed;
 use crate::core::desired::Desired;
 use crate::core::observed::{ObservedRecords, Purpose, RecordGroup, RecordMember};
 use crate::error::ReadError;
 
-/// Reads the managed app's records.
-pub async fn read(l: &Loader, d: &Desired) -> Result<ObservedRecords, ReadError> {
+/// Reads the managed app's records, and the conditional access policies when only a restore
+/// needs them.
+pub async fn read(
+    l: &Loader,
+    d: &Desired,
+) -> Result<(ObservedRecords, Option<Vec<ConditionalAccessPolicy>>), ReadError> {
     let key = d.app.identity.key();
     let found = l
         .list(group::find_records("find entractl's record groups"))
@@ -52,8 +61,31 @@ pub async fn read(l: &Loader, d: &Desired) -> Result<ObservedRecords, ReadError>
             members,
         })
     });
+    let spec_reads_policies = d.password_sign_in()
+        || d.mfa
+            .as_ref()
+            .is_some_and(|m| m.manages_conditional_access());
+    let restores_exclusions = !spec_reads_policies
+        && found.iter().any(|v| {
+            v.get("mailNickname")
+                .and_then(Value::as_str)
+                .and_then(|n| Purpose::of_nickname(n, &key))
+                .is_some_and(|p| matches!(p, Purpose::CaExclusion(_)))
+        });
+    let policies = async {
+        if !restores_exclusions {
+            return Ok(None);
+        }
+        let what =
+            "read the conditional access policies (to take out the exclusions entractl added)";
+        let values = l.list(ca::list()).await.map_err(ReadError::of(what))?;
+        Ok::<_, ReadError>(Some(
+            values.into_iter().map(ConditionalAccessPolicy).collect(),
+        ))
+    };
+    let (groups, policies) = tokio::join!(join_all(reads), policies);
     let mut out = ObservedRecords::default();
-    for g in join_all(reads).await {
+    for g in groups {
         out.groups.push(g?);
     }
     out.groups.sort_by(|a, b| a.purpose.cmp(&b.purpose));
@@ -82,5 +114,5 @@ pub async fn read(l: &Loader, d: &Desired) -> Result<ObservedRecords, ReadError>
             out.mfa_states.insert(id, state);
         }
     }
-    Ok(out)
+    Ok((out, policies?))
 }
