@@ -214,3 +214,78 @@ fn mac_login_switched_to_web_login_restores_what_it_weakened_and_keeps_a_break_g
     let again = emu.entractl(&["plan", web, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
+
+/// Each policy's name and `excludeApplications`, as the emulator holds them.
+fn app_exclusions(emu: &Sandbox) -> Vec<(String, Value)> {
+    let policies = emu.send(GraphRequest::get("/identity/conditionalAccess/policies"));
+    let mut out: Vec<(String, Value)> = policies["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["displayName"].as_str().unwrap().to_string(),
+                p["conditions"]["applications"]["excludeApplications"].clone(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn mac_login_switched_to_web_login_takes_the_apps_exclusions_out_again() {
+    // p1-legacy on purpose: there the preset's app exclusion is what Mac Login plans.
+    let emu = Sandbox::scenario("p1-legacy", P1_TENANT_ID);
+    let dir = scratch("weakened_app_exclusion");
+    let mac_text = "version: 1
+tenant: contoso.onmicrosoft.com
+preset: kandji-passport
+passport:
+  mode: mac-login
+app:
+  displayName: Kandji Passport
+  uniqueName: kandji-app-exclusion
+assignments:
+  users: [alice@contoso.com, bob@contoso.com]
+";
+    let before = app_exclusions(&emu);
+    let mac = write_spec(&dir, "mac.yaml", mac_text);
+    let mac = mac.to_str().unwrap();
+    let out = emu.apply_as(P1_TENANT_ID, mac, &dir.join("journal-a"), true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let app_id = emu.send(GraphRequest::get(
+        "/applications(uniqueName='kandji-app-exclusion')",
+    ))["appId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let excluded = |emu: &Sandbox| {
+        app_exclusions(emu)
+            .into_iter()
+            .filter(|(_, apps)| apps.to_string().contains(&app_id))
+            .count()
+    };
+    assert!(excluded(&emu) > 0, "{:#?}", app_exclusions(&emu));
+
+    // Web Login from a new journal directory: the app's exclusions come out, nothing else.
+    let web = write_spec(
+        &dir,
+        "web.yaml",
+        &mac_text.replace("mode: mac-login", "mode: web-login"),
+    );
+    let web = web.to_str().unwrap();
+    let text = emu.entractl(&["plan", web]);
+    assert_eq!(text.code, 0, "{}\n{}", text.stdout, text.stderr);
+    crate::assert_transcript!("weakened_app_exclusion_restore_plan_text", text);
+    let json = emu.entractl(&["plan", web, "--format", "json"]);
+    crate::assert_transcript!("weakened_app_exclusion_restore_plan_json", json);
+    let md = emu.entractl(&["plan", web, "--format", "markdown"]);
+    crate::assert_transcript!("weakened_app_exclusion_restore_plan_markdown", md);
+    let out = emu.apply_as(P1_TENANT_ID, web, &dir.join("journal-b"), false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(excluded(&emu), 0);
+    assert_eq!(app_exclusions(&emu), before);
+    let again = emu.entractl(&["plan", web, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}

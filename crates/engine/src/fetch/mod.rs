@@ -15,7 +15,9 @@
 //! 3. the per-user MFA state of the groups' members.
 //!
 //! entractl's record of what it weakened goes along: its record groups in the first wave, their
-//! members in the second, the recorded users' per-user MFA state in the third.
+//! members in the second, the recorded users' per-user MFA state in the third; a spec that reads
+//! no conditional access policies of its own reads them in the second wave once the app exists
+//! (to take out what Mac Login excluded: records.rs).
 //!
 //! The placeholder app of "Customize behavior", when the spec has one, is read in wave 1 too
 //! (by uniqueName and tag, its service principal by tag).
@@ -132,7 +134,11 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
     let deleted = app::deleted(l, d, candidates.clone());
     let grants = app::grants(l, sp.clone());
     let app_role_grants = app::app_role_grants(l, d, sp.clone());
-    let records = records::read(l, d);
+    let app_found = {
+        let c = candidates.clone();
+        async move { c.await.is_ok_and(|v| !v.is_empty()) }
+    };
+    let records = records::read(l, d, app_found);
     let preflight = password_sign_in::read(l, d, &parts);
     let placeholder = placeholder::read(l, d);
     let (

@@ -2,9 +2,10 @@
 //! mailNickname in the first wave; the members of the managed app's record groups in the second;
 //! the per-user MFA state of the users recorded under per-user MFA in the third (with the other
 //! per-user reads). No wave of its own. When the spec itself reads no conditional access
-//! policies (Web Login, no `mfa` section) but entractl keeps a record of identities it added to
-//! a policy's exclusions, the policies are read too, with the record's members (second wave), so
-//! that the plan can take those identities out.
+//! policies (Web Login, no `mfa` section) but the app exists or entractl keeps a record of
+//! identities it added to a policy's exclusions, the policies are read too, with the record's
+//! members (second wave), so that the plan can take out what entractl excluded (the app by its
+//! appId, the identities by the record).
 
 use entractl_graph::Loader;
 use entractl_graph::resource::authentication_requirements::{self as requirements, Requirements};
@@ -24,6 +25,7 @@ use crate::error::ReadError;
 pub async fn read(
     l: &Loader,
     d: &Desired,
+    app_exists: impl Future<Output = bool>,
 ) -> Result<(ObservedRecords, Option<Vec<ConditionalAccessPolicy>>), ReadError> {
     let key = d.app.identity.key();
     let found = l
@@ -65,15 +67,14 @@ pub async fn read(
         || d.mfa
             .as_ref()
             .is_some_and(|m| m.manages_conditional_access());
-    let restores_exclusions = !spec_reads_policies
-        && found.iter().any(|v| {
-            v.get("mailNickname")
-                .and_then(Value::as_str)
-                .and_then(|n| Purpose::of_nickname(n, &key))
-                .is_some_and(|p| matches!(p, Purpose::CaExclusion(_)))
-        });
+    let records_exclusions = found.iter().any(|v| {
+        v.get("mailNickname")
+            .and_then(Value::as_str)
+            .and_then(|n| Purpose::of_nickname(n, &key))
+            .is_some_and(|p| matches!(p, Purpose::CaExclusion(_)))
+    });
     let policies = async {
-        if !restores_exclusions {
+        if spec_reads_policies || !(records_exclusions || app_exists.await) {
             return Ok(None);
         }
         let what =

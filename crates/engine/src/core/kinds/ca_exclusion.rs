@@ -138,7 +138,8 @@ impl Kind for CaExclusionKind {
 }
 
 /// Conditional access not managed by the spec (any more): the identities entractl added to
-/// exclusions come out, when the policies were read.
+/// exclusions come out, and the app's exclusion when nothing needs password sign-in, when the
+/// policies were read.
 fn restore_only(cx: &PlanContext<'_>, out: &mut PlanOut) {
     let Some(CaObserved::Read { policies }) =
         cx.observed.mfa.as_ref().map(|m| &m.conditional_access)
@@ -146,8 +147,14 @@ fn restore_only(cx: &PlanContext<'_>, out: &mut PlanOut) {
         return;
     };
     let removals = super::ca_restore::unwanted(&cx.observed.records, |_, _| false);
+    let app = super::ca_app_restore::unwanted_app(cx);
+    // By name, so the plan's order does not depend on policy ids.
+    let mut policies: Vec<&ConditionalAccessPolicy> = policies.iter().collect();
+    policies.sort_by(|a, b| (a.display_name(), a.id()).cmp(&(b.display_name(), b.id())));
+    super::ca_app_restore::adopted_notes(cx, &policies, out);
     for p in policies {
-        if let Some(c) = super::ca_restore::restore_only(p, super::ca_restore::of(&removals, p)) {
+        let recorded = super::ca_restore::of(&removals, p);
+        if let Some(c) = super::ca_app_restore::restore(p, recorded, app) {
             out.changes.push(c);
         }
     }

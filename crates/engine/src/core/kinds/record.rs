@@ -192,7 +192,7 @@ impl Kind for RecordGroupKind {
         );
         needed.to_plan(
             requirements::READ,
-            "read the per-user MFA state of the users entractl's record names, to restore it (GET beta /users/{id}/authentication/requirements)",
+            "read the per-user MFA state of the users entractl's record names, to restore it (GET beta /users/{id}/authentication/requirements); read the conditional access policies, to take out what entractl excluded, when the spec itself does not (GET /identity/conditionalAccess/policies)",
         );
         if records(desired) {
             needed.to_apply(
