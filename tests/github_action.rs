@@ -211,7 +211,7 @@ fn pull_requests_get_one_comment_edited_in_place_the_summary_and_the_plan_artifa
     assert_ok(&first);
     assert_eq!(first.output("run", "exitcode"), Some("2"));
     assert_eq!(first.output("run", "has-changes"), Some("true"));
-    assert_eq!(first.output("run", "changes"), Some("11"));
+    assert_eq!(first.output("run", "changes"), Some("13"));
     assert_eq!(first.output("run", "security-downgrades"), Some("5"));
     assert_eq!(first.output("resolve", "version"), Some(VERSION));
     assert_eq!(first.output("resolve", "repository"), Some(ACTION_REPO));

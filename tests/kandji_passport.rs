@@ -80,13 +80,14 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     crate::assert_transcript!("seed_apply_refused_without_downgrade_flag", refused);
     assert_eq!(writes(&emu), Vec::<String>::new());
 
-    // With it: converges. 11 writes: application, service principal, grant, 3 assignments
-    // (alice, bob, Mac Users), carol's per-user MFA state, 4 policy exclusions.
+    // With it: converges. 13 writes: application, service principal, grant, 3 assignments
+    // (alice, bob, Mac Users), the record of carol's per-user MFA (its group and entry), carol's
+    // per-user MFA state, 4 policy exclusions.
     let out = apply(&emu, &journal, true);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     crate::assert_transcript!("seed_apply", out);
     let w = writes(&emu);
-    assert_eq!(w.len(), 11, "{w:#?}");
+    assert_eq!(w.len(), 13, "{w:#?}");
     assert_eq!(count(&w, "POST /v1.0/applications 201"), 1, "{w:#?}");
     assert_eq!(count(&w, "POST /v1.0/servicePrincipals 201"), 1, "{w:#?}");
     assert_eq!(
@@ -130,8 +131,9 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     // conditional access policies (one list) + the per-user MFA state of the app's 3 users
     // (alice, bob; carol through Mac Users) + the sign-in forecast: the baseline-scope setting
     // and one What-If per user (3) + the domains (the password sign-in preflight; none is
-    // federated).
-    assert_eq!(reads.len(), 22, "{reads:#?}");
+    // federated) + entractl's record groups (one list) and the members of the one that keeps
+    // carol's per-user MFA = 24.
+    assert_eq!(reads.len(), 24, "{reads:#?}");
     assert_eq!(count(&reads, "GET /v1.0/domains"), 1);
     assert_eq!(
         count(
@@ -296,7 +298,8 @@ fn the_demo_script_runs_end_to_end_and_leaves_nothing_running() {
         " entractl plan specs/kandji-passport-mac-login.yaml",
         "5 security downgrade(s): apply needs --allow-security-downgrade",
         "because the tenant is a sandbox; in real use, review each",
-        "Apply complete: 6 change(s) made; converged",
+        // The 6 of Mac Login, and entractl's record of carol's per-user MFA (group and entry).
+        "Apply complete: 8 change(s) made; converged",
         "exit 0: the tenant matches the spec",
         "Sign-in succeeded: alice@contoso.com",
         "preferred_username  alice@contoso.com",

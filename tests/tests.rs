@@ -30,4 +30,5 @@ mod schema;
 mod terminal;
 mod util;
 mod validate;
+mod weakened;
 mod workflows;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use entractl_engine::error::StopCause;
-use entractl_engine::permissions::required_permissions;
+use entractl_engine::permissions::for_plan;
 use entractl_engine::render::{Format, json_value, render};
 use entractl_engine::{ApplyOptions, ApplyReport, Desired, EngineError, Plan, SavedPlan, apply};
 use serde_json::{Value, json};
@@ -299,7 +299,7 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> Result<Outcome, CommandError
             }
             return Ok(Outcome::Success);
         }
-        preflight::check(&client, &required_permissions(&desired).apply, Phase::Apply).await?;
+        preflight::check(&client, &for_plan(&desired, &plan).apply, Phase::Apply).await?;
         approve(args, saved.is_some(), &interrupt).await?;
         let report =
             apply_reported(args, &client, (&desired, &plan, &observed), &interrupt).await?;

@@ -8,6 +8,11 @@ use serde_json::Value;
 pub use crate::journal_check::{JournalEntry, journal, read_journal};
 use crate::snapshot::{PlanObjects, Snapshot, prop};
 use crate::violation::v;
+
+/// Whether a group is one of entractl's record groups (by its mailNickname).
+fn record_group(record: &Value) -> bool {
+    prop(record, "mailNickname").is_some_and(|n| n.starts_with("entractl-record-"))
+}
 pub use crate::violation::{Invariant, Violation};
 
 /// Duplicates in the final state (and objects created then deleted, which would hide one).
@@ -214,6 +219,8 @@ pub fn outside_plan(before: &Snapshot, after: &Snapshot, plan: &PlanObjects) -> 
                             )) && eq_lower(prop(rec, "principalId"), &managed_sp);
                             assigned || granted
                         }
+                        // A record group (entractl's record of what it weakened).
+                        "groups" => plan.creates.contains("recordGroup") && record_group(rec),
                         _ => false,
                     };
                     if !ok {
@@ -233,7 +240,11 @@ pub fn outside_plan(before: &Snapshot, after: &Snapshot, plan: &PlanObjects) -> 
                         "conditionalAccessPolicies" => "conditionalAccessPolicy",
                         _ => "",
                     };
-                    if !plan.touches(id, kind) {
+                    let recorded = *c == "groups"
+                        && record_group(rec)
+                        && (plan.creates.contains("record")
+                            || plan.touched.values().any(|(k, _)| k == "record"));
+                    if !recorded && !plan.touches(id, kind) {
                         out.push(v(
                             Invariant::OnlyPlannedChanges,
                             format!("{c}/{id} changed but the plan does not change it"),
@@ -297,6 +308,15 @@ mod tests {
     use chrono::{DateTime, Utc};
     use graph_emulator::LogEntry;
     use serde_json::json;
+
+    #[test]
+    fn record_groups_are_recognised_by_their_mail_nickname() {
+        let rec =
+            json!({"obj": {"id": "G", "mailNickname": "entractl-record-mfa-enforced-0011aabb"}});
+        assert!(record_group(&rec));
+        let other = json!({"obj": {"id": "G", "mailNickname": "sales"}});
+        assert!(!record_group(&other));
+    }
 
     fn snap(v: Value) -> Snapshot {
         Snapshot::from_tenant_json(&v)

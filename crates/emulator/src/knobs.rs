@@ -36,6 +36,12 @@ pub struct Knobs {
     /// buckets per application and tenant by tenant size, write quotas, and their headers
     /// (see [`crate::limits`]). On in the `large` scenario.
     pub graph_limits: bool,
+    /// Writes (any method but GET) to these route templates, without the version
+    /// (`/users/{id}/authentication/requirements`), fail with 503 without being processed: an
+    /// outage of one service, for testing what a client leaves behind when it stops between two
+    /// writes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failing_writes: Vec<String>,
 }
 
 /// A token bucket: `capacity` requests of burst, refilled at `refill_per_second`.

@@ -161,6 +161,7 @@ fn config(args: Args) -> EmulatorConfig {
                     .scenario
                     .iter()
                     .any(|s| Knobs::of_scenario(s).graph_limits),
+            failing_writes: Vec::new(),
         },
         state_file: args.state,
     }

@@ -140,3 +140,54 @@ async fn omit_retry_after_drops_the_header_from_throttling_answers() {
         }
     }
 }
+
+#[tokio::test]
+async fn failing_writes_fail_writes_to_a_template_unprocessed_and_leave_reads_alone() {
+    let emu = start(EmulatorConfig::scenario("p1")).unwrap();
+    let token = token(&emu).await;
+    emu.set_knobs(Knobs {
+        failing_writes: vec!["/users/{id}/authentication/requirements".into()],
+        ..Knobs::default()
+    });
+    let url = format!(
+        "{}/beta/users/carol@contoso.com/authentication/requirements",
+        emu.base_url()
+    );
+    let http = reqwest::Client::new();
+    let r = http
+        .patch(&url)
+        .bearer_auth(&token)
+        .json(&json!({"perUserMfaState": "disabled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let read: Value = http
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["perUserMfaState"], "enforced", "not processed");
+    // Other writes go through.
+    let r = raw_batch(
+        &emu,
+        &token,
+        vec![json!({"id": "1", "method": "POST", "url": "/groups", "headers": {"Content-Type": "application/json"},
+            "body": {"displayName": "g", "mailNickname": "g", "securityEnabled": true, "mailEnabled": false}})],
+    )
+    .await;
+    assert_eq!(r[0]["status"], 201, "{r:?}");
+    emu.set_knobs(Knobs::default());
+    let r = http
+        .patch(&url)
+        .bearer_auth(&token)
+        .json(&json!({"perUserMfaState": "disabled"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}

@@ -1171,7 +1171,8 @@ fn scenarios_have_the_fixed_facts() {
         assert!(
             roles.contains(&"Policy.ReadWrite.ConditionalAccess".to_string())
                 && roles.contains(&"Domain.Read.All".to_string())
-                && roles.len() == 14
+                && roles.contains(&"Group.Create".to_string())
+                && roles.len() == 16
         );
         let app = t.application_by_app_id(CI_CLIENT_ID).unwrap();
         assert_eq!(app.internal.certificates.len(), 1);

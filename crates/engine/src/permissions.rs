@@ -5,9 +5,14 @@
 
 pub use crate::core::kinds::{Needed, RequiredPermissions};
 
+use entractl_graph::resource::authentication_requirements as requirements;
+use entractl_graph::resource::conditional_access_policy as ca;
+use entractl_graph::resource::group;
+
 use crate::core::checks::password_sign_in;
 use crate::core::desired::Desired;
 use crate::core::kinds::KINDS;
+use crate::core::plan::{ObjectKind, Plan};
 
 /// The least-privileged application permissions for `desired` (Microsoft's permission tables).
 pub fn required_permissions(desired: &Desired) -> RequiredPermissions {
@@ -16,6 +21,37 @@ pub fn required_permissions(desired: &Desired) -> RequiredPermissions {
         kind.permissions(desired, &mut needed);
     }
     password_sign_in::permissions(desired, &mut needed);
+    needed
+}
+
+/// What applying `plan` needs: the spec's permissions, and those of the restores the plan makes
+/// from entractl's record whatever the spec says now (a Web Login spec that takes back what a
+/// Mac Login spec weakened writes per-user MFA, conditional access and the record).
+pub fn for_plan(desired: &Desired, plan: &Plan) -> RequiredPermissions {
+    let mut needed = required_permissions(desired);
+    for c in &plan.changes {
+        let restore = match c.object.kind {
+            ObjectKind::PerUserMfa => Some((
+                requirements::WRITE,
+                "restore the per-user MFA state entractl turned off (PATCH beta /users/{id}/authentication/requirements)",
+            )),
+            ObjectKind::ConditionalAccessPolicy => Some((
+                ca::WRITE,
+                "take out of conditional access policies the exclusions entractl added (PATCH /identity/conditionalAccess/policies/{id})",
+            )),
+            ObjectKind::Record => Some((
+                group::MEMBER_WRITE,
+                "release entractl's record of what it restores (DELETE /groups/{id}/members/{id}/$ref)",
+            )),
+            _ => None,
+        };
+        match restore {
+            Some((p, why)) if !needed.apply.iter().any(|n| n.permission == p) => {
+                needed.to_apply(p, why);
+            }
+            _ => {}
+        }
+    }
     needed
 }
 
@@ -30,7 +66,12 @@ mod tests {
         let names = |v: &[Needed]| v.iter().map(|n| n.permission).collect::<Vec<_>>();
         assert_eq!(
             names(&p.plan),
-            ["Application.Read.All", "DelegatedPermissionGrant.Read.All"]
+            [
+                "Application.Read.All",
+                "DelegatedPermissionGrant.Read.All",
+                "GroupMember.Read.All",
+                "Policy.Read.All"
+            ]
         );
         assert_eq!(
             names(&p.apply),
@@ -42,8 +83,54 @@ mod tests {
         d.app.admin_consent = None;
         d.app.identity.adopt_app_id = Some("9b1f0000-2222-4333-8444-000000000002".into());
         let p = required_permissions(&d);
-        assert_eq!(names(&p.plan), ["Application.Read.All"]);
+        assert_eq!(
+            names(&p.plan),
+            [
+                "Application.Read.All",
+                "GroupMember.Read.All",
+                "Policy.Read.All"
+            ]
+        );
         assert_eq!(names(&p.apply), ["Application.ReadWrite.All"]);
+    }
+
+    #[test]
+    fn a_spec_that_weakens_nothing_needs_no_record_writes_unless_its_plan_restores() {
+        use crate::core::plan::{Action, Change, ObjectRef};
+        let d = crate::core::tests::kandji();
+        assert!(d.mfa.is_none());
+        let names = |v: &[Needed]| v.iter().map(|n| n.permission).collect::<Vec<_>>();
+        let p = required_permissions(&d);
+        for w in [group::CREATE, group::MEMBER_WRITE, requirements::WRITE] {
+            assert!(!names(&p.apply).contains(&w), "{w}");
+        }
+        // Every plan reads the record, and what it takes to restore it.
+        assert!(names(&p.plan).contains(&group::READ));
+        assert!(names(&p.plan).contains(&requirements::READ));
+        let change = |kind| {
+            let object = ObjectRef {
+                kind,
+                key: "k".into(),
+                display: "d".into(),
+                id: Some("i".into()),
+            };
+            Change::new(object, Action::Update, "restore")
+        };
+        let plan = Plan {
+            changes: vec![
+                change(ObjectKind::PerUserMfa),
+                change(ObjectKind::Record),
+                change(ObjectKind::ConditionalAccessPolicy),
+            ],
+            ..Plan::default()
+        };
+        let p = for_plan(&d, &plan);
+        for w in [group::MEMBER_WRITE, requirements::WRITE, ca::WRITE] {
+            assert!(names(&p.apply).contains(&w), "{w}");
+        }
+        assert!(!names(&p.apply).contains(&group::CREATE));
+        // A plan without restores needs what the spec needs.
+        assert_eq!(for_plan(&d, &Plan::default()), required_permissions(&d));
     }
 
     #[test]

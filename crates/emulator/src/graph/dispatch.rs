@@ -68,6 +68,19 @@ pub fn handle(state: &SharedState, req: &GraphRequest, request_id: &str) -> Grap
             return Err(GraphError::denied());
         }
         let limit_headers = throttle(state, &caller, req, route.template)?;
+        if req.method != "GET"
+            && state
+                .knobs()
+                .failing_writes
+                .iter()
+                .any(|t| t == route.template)
+        {
+            return Err(GraphError::new(
+                503,
+                "serviceNotAvailable",
+                "The service is temporarily unavailable.",
+            ));
+        }
         if req.body_invalid {
             return Err(GraphError::new(
                 400,

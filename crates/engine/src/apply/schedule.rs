@@ -7,6 +7,12 @@
 //! principal → grants and assignments, with per-user MFA, security defaults and the exclusions
 //! (paced at one request per second) running beside it.
 //!
+//! A step is the changes of one apply rank ([`Change::rank`]), which is the kind's rank except
+//! for the removal of records: record writes (their own step) come before the per-user MFA and
+//! conditional access downgrades they record (those kinds name [`ObjectKind::Record`] in
+//! `after`), and record removals are a last step that waits for every other, so a record
+//! always outlives the downgrade it records.
+//!
 //! A stop — a kind whose writes failed, or the caller's cancel ([`ApplyOptions::cancel`]) —
 //! lets the kinds in flight finish and starts no other; the failure of the lowest rank is
 //! returned.
@@ -22,45 +28,56 @@ use crate::core::kinds::{self, Kind};
 use crate::core::plan::{Change, ObjectKind, Plan};
 use crate::error::StopCause;
 
-/// The changes of one kind and the kinds they wait for.
+/// The changes of one kind (of one apply rank) and the steps they wait for, by rank.
 pub(super) struct Step<'p> {
     pub kind: &'static dyn Kind,
+    /// The changes' [`Change::rank`]: the step's name in `after`.
+    pub rank: u8,
     pub changes: Vec<&'p Change>,
-    pub after: BTreeSet<ObjectKind>,
+    pub after: BTreeSet<u8>,
 }
 
 /// The plan's actionable changes as steps, in rank order.
 pub(super) fn steps(plan: &Plan) -> Vec<Step<'_>> {
     let mut changes: Vec<&Change> = plan.actionable().collect();
-    changes.sort_by_key(|c| c.object.kind.rank());
+    changes.sort_by_key(|c| c.rank());
     let mut out: Vec<Step<'_>> = Vec::new();
     for c in changes {
         match out.last_mut() {
-            Some(s) if s.kind.kind() == c.object.kind => s.changes.push(c),
+            Some(s) if s.rank == c.rank() => s.changes.push(c),
             _ => out.push(Step {
                 kind: kinds::of(c.object.kind),
+                rank: c.rank(),
                 changes: vec![c],
                 after: BTreeSet::new(),
             }),
         }
     }
-    let present: BTreeSet<ObjectKind> = out.iter().map(|s| s.kind.kind()).collect();
+    let present: BTreeSet<u8> = out.iter().map(|s| s.rank).collect();
     for s in &mut out {
-        let own = s.kind.kind();
-        let referenced = s
-            .changes
-            .iter()
-            .flat_map(|c| c.refs.iter().map(|r| r.created_by.kind));
-        s.after = s
-            .kind
-            .after()
-            .iter()
-            .copied()
-            .chain(referenced)
-            .filter(|k| *k != own && present.contains(k))
-            .collect();
+        s.after = waits_for(s, &present);
     }
     out
+}
+
+/// The ranks of the present steps that `s` waits for: every other one for the last step
+/// (record removals); otherwise those of the kinds its kind names and its changes reference.
+fn waits_for(s: &Step<'_>, present: &BTreeSet<u8>) -> BTreeSet<u8> {
+    if s.rank == u8::MAX {
+        return present.iter().copied().filter(|r| *r != s.rank).collect();
+    }
+    let referenced = s
+        .changes
+        .iter()
+        .flat_map(|c| c.refs.iter().map(|r| r.created_by.kind));
+    s.kind
+        .after()
+        .iter()
+        .copied()
+        .chain(referenced)
+        .map(ObjectKind::rank)
+        .filter(|r| *r != s.rank && present.contains(r))
+        .collect()
 }
 
 /// Makes every step wait for all the steps before it (rank order): one kind at a time.
@@ -68,7 +85,7 @@ pub(super) fn one_after_another(steps: &mut [Step<'_>]) {
     let mut before = BTreeSet::new();
     for s in steps.iter_mut() {
         s.after.extend(before.iter().copied());
-        before.insert(s.kind.kind());
+        before.insert(s.rank);
     }
 }
 
@@ -85,7 +102,7 @@ pub(super) async fn run(
     opts: &ApplyOptions,
 ) -> Result<(), Halt> {
     let mut waiting = steps;
-    let mut done: BTreeSet<ObjectKind> = BTreeSet::new();
+    let mut done: BTreeSet<u8> = BTreeSet::new();
     let mut halts: Vec<Halt> = Vec::new();
     let mut running = FuturesUnordered::new();
     loop {
@@ -95,18 +112,15 @@ pub(super) async fn run(
             .partition(|s| !stop && s.after.is_subset(&done));
         waiting = rest;
         for s in ready {
-            running.push(async move {
-                let kind = s.kind.kind();
-                (kind, writer.send(s.kind, &s.changes).await)
-            });
+            running.push(async move { (s.rank, s.kind, writer.send(s.kind, &s.changes).await) });
         }
         match running.next().await {
             None => break,
-            Some((kind, Ok(()))) => {
-                done.insert(kind);
+            Some((rank, _, Ok(()))) => {
+                done.insert(rank);
             }
-            Some((kind, Err(cause))) => halts.push(Halt {
-                kind: matches!(cause, StopCause::Failed(_)).then_some(kind),
+            Some((_, kind, Err(cause))) => halts.push(Halt {
+                kind: matches!(cause, StopCause::Failed(_)).then_some(kind.kind()),
                 cause,
             }),
         }

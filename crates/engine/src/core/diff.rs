@@ -20,7 +20,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         kind.plan(&cx, &mut out)?;
     }
     out.notes.extend(password_sign_in::notes(desired, observed));
-    out.changes.sort_by_key(|c| c.object.kind.rank());
+    out.changes.sort_by_key(|c| c.rank());
     let outputs = outputs(&cx, std::mem::take(&mut out.assigned_groups));
     let mut plan = Plan {
         tenant: desired.tenant.clone(),

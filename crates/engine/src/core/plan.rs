@@ -27,6 +27,10 @@ pub enum ObjectKind {
     /// The placeholder app's service principal (the conditional access app picker lists service
     /// principals).
     PlaceholderServicePrincipal,
+    /// A group that records what entractl weakened (docs/decisions.md).
+    RecordGroup,
+    /// One entry of a record group: a user or group whose weakening entractl recorded.
+    Record,
 }
 
 impl ObjectKind {
@@ -43,10 +47,13 @@ impl ObjectKind {
             ObjectKind::PerUserMfa => "perUserMfa",
             ObjectKind::PlaceholderApplication => "placeholderApplication",
             ObjectKind::PlaceholderServicePrincipal => "placeholderServicePrincipal",
+            ObjectKind::RecordGroup => "recordGroup",
+            ObjectKind::Record => "record",
         }
     }
 
-    /// Dependency rank: changes are applied in increasing rank.
+    /// Dependency rank: changes are applied in increasing rank (see [`Change::rank`]). A record
+    /// is written before the downgrades it records.
     pub fn rank(self) -> u8 {
         match self {
             ObjectKind::Application => 0,
@@ -54,12 +61,14 @@ impl ObjectKind {
             ObjectKind::OAuth2PermissionGrant => 2,
             ObjectKind::ApplicationPermissionGrant => 3,
             ObjectKind::AppRoleAssignment => 4,
-            ObjectKind::SecurityDefaults => 5,
-            ObjectKind::PerUserMfa => 6,
+            ObjectKind::RecordGroup => 5,
+            ObjectKind::Record => 6,
+            ObjectKind::SecurityDefaults => 7,
+            ObjectKind::PerUserMfa => 8,
             // Before the policies that exclude it.
-            ObjectKind::PlaceholderApplication => 7,
-            ObjectKind::PlaceholderServicePrincipal => 8,
-            ObjectKind::ConditionalAccessPolicy => 9,
+            ObjectKind::PlaceholderApplication => 9,
+            ObjectKind::PlaceholderServicePrincipal => 10,
+            ObjectKind::ConditionalAccessPolicy => 11,
         }
     }
 }
@@ -207,6 +216,15 @@ impl Change {
         }
     }
 
+    /// Apply order: the kind's rank, except that a record is removed only after every restore
+    /// it records (last).
+    pub fn rank(&self) -> u8 {
+        match (self.object.kind, self.action) {
+            (ObjectKind::Record, Action::Delete) => u8::MAX,
+            (kind, _) => kind.rank(),
+        }
+    }
+
     /// `create application "Kandji Passport"`: the change in words, for progress and errors.
     pub fn describe(&self) -> String {
         format!(
@@ -283,7 +301,7 @@ pub struct AssignedGroup {
 }
 
 /// The plan: ordered changes (dependency order), notes, unmanaged properties and outputs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The tenant as the spec names it.
     pub tenant: String,

@@ -22,7 +22,7 @@ pub fn simulate_apply(observed: &Observed, plan: &Plan) -> Result<Observed, Plan
     };
     let mut created: BTreeMap<ChangeId, Value> = BTreeMap::new();
     let mut changes: Vec<&Change> = plan.actionable().collect();
-    changes.sort_by_key(|c| c.object.kind.rank());
+    changes.sort_by_key(|c| c.rank());
     for c in changes {
         let c = resolve_refs(c, &created)?;
         let answer = kinds::of(c.object.kind).simulate(&mut o, &c, &mut new_id)?;

@@ -14,6 +14,11 @@
 //!    name (and, when no live application matched, the deleted applications);
 //! 3. the per-user MFA state of the groups' members.
 //!
+//! entractl's record of what it weakened goes along: its record groups in the first wave, their
+//! members in the second, the recorded users' per-user MFA state in the third; a spec that reads
+//! no conditional access policies of its own reads them in the second wave once the app exists
+//! (to take out what Mac Login excluded: records.rs).
+//!
 //! The placeholder app of "Customize behavior", when the spec has one, is read in wave 1 too
 //! (by uniqueName and tag, its service principal by tag).
 //!
@@ -29,6 +34,7 @@ mod forecast;
 mod mfa;
 mod password_sign_in;
 mod placeholder;
+mod records;
 
 use entractl_graph::{GraphClient, LoadStats, Loader};
 
@@ -36,7 +42,7 @@ use common::promise;
 pub(crate) use common::{ok_or_absent, parsed};
 
 use crate::core::desired::{Desired, DesiredMfa};
-use crate::core::observed::Observed;
+use crate::core::observed::{CaObserved, Observed, ObservedMfa};
 use crate::error::{EngineError, ReadError};
 use forecast::WhatIf;
 
@@ -102,6 +108,11 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
     let deleted = app::deleted(l, d, candidates.clone());
     let grants = app::grants(l, sp.clone());
     let app_role_grants = app::app_role_grants(l, d, sp.clone());
+    let app_found = {
+        let c = candidates.clone();
+        async move { c.await.is_ok_and(|v| !v.is_empty()) }
+    };
+    let records = records::read(l, d, app_found);
     let preflight = password_sign_in::read(l, d, &parts);
     let placeholder = placeholder::read(l, d);
     let (
@@ -116,6 +127,7 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
         mfa,
         preflight,
         placeholder,
+        records,
     ) = tokio::join!(
         candidates,
         sp,
@@ -128,12 +140,22 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
         mfa,
         preflight,
         placeholder,
+        records,
     );
     let candidates = c?.as_ref().clone();
     let settled = settled?;
     // Ambiguous application: the plan stops with that error; the posture is not needed.
+    let (records, restore_policies) = records?;
     let (mfa, forecast) = match mfa? {
         Some((m, f)) if candidates.len() <= 1 => (Some(m), f),
+        // Only a restore needs the policies (records.rs).
+        None if candidates.len() <= 1 => (
+            restore_policies.map(|policies| ObservedMfa {
+                conditional_access: CaObserved::Read { policies },
+                ..ObservedMfa::default()
+            }),
+            None,
+        ),
         _ => (None, None),
     };
     Ok(Observed {
@@ -155,6 +177,7 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
         tier: *tier?,
         deleted: deleted?,
         placeholder: placeholder?,
+        records,
     })
 }
 

@@ -2,13 +2,27 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Operation, PAGE_SIZE, eq};
+use serde_json::{Value, json};
+
+use super::common::{Operation, PAGE_SIZE, eq, odata_str, while_replicating};
 use super::de;
 use crate::request::GraphRequest;
 
 pub const COLLECTION: &str = "/groups";
 
 pub const SELECT: &[&str] = &["id", "displayName", "description"];
+
+/// What a record group is read with (its mailNickname says what it records).
+pub const RECORD_SELECT: &[&str] = &["id", "displayName", "description", "mailNickname"];
+
+/// The mailNickname prefix of entractl's record groups.
+pub const RECORD_PREFIX: &str = "entractl-record-";
+
+/// Least privilege to create a group.
+pub const CREATE: &str = "Group.Create";
+
+/// Least privilege to add and remove members of a group.
+pub const MEMBER_WRITE: &str = "GroupMember.ReadWrite.All";
 
 /// Least privilege to read groups and their members.
 pub const READ: &str = "GroupMember.Read.All";
@@ -20,6 +34,17 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::new("GET", "/groups/{}", READ_HINT),
     Operation::new("GET", "/groups/{}/members", READ_HINT),
     Operation::new("GET", "/groups/{}/transitiveMembers", READ_HINT),
+    Operation::new("POST", "/groups", "Group.Create (or Group.ReadWrite.All)"),
+    Operation::new(
+        "POST",
+        "/groups/{}/members/$ref",
+        "GroupMember.ReadWrite.All (or Group.ReadWrite.All)",
+    ),
+    Operation::new(
+        "DELETE",
+        "/groups/{}/members/{}/$ref",
+        "GroupMember.ReadWrite.All (or Group.ReadWrite.All)",
+    ),
 ];
 
 /// A group as entractl reads it.
@@ -92,4 +117,70 @@ pub fn transitive_members(id: &str, label: impl Into<String>) -> GraphRequest {
         .select(&["id"])
         .top(PAGE_SIZE)
         .label(label.into())
+}
+
+/// entractl's record groups (by mailNickname prefix; no advanced query needed).
+pub fn find_records(label: impl Into<String>) -> GraphRequest {
+    GraphRequest::get(COLLECTION)
+        .query(
+            "$filter",
+            format!("startswith(mailNickname,{})", odata_str(RECORD_PREFIX)),
+        )
+        .select(RECORD_SELECT)
+        .top(PAGE_SIZE)
+        .label(label.into())
+}
+
+/// The body of a security group that is neither mail-enabled nor a Microsoft 365 group.
+pub fn security_group_body(display_name: &str, mail_nickname: &str, description: &str) -> Value {
+    json!({
+        "displayName": display_name,
+        "mailNickname": mail_nickname,
+        "description": description,
+        "securityEnabled": true,
+        "mailEnabled": false,
+    })
+}
+
+/// Create a group from its body. An unknown outcome is resolved by looking the group up by
+/// its mailNickname.
+pub fn create(body: Value) -> GraphRequest {
+    let nickname = body
+        .get("mailNickname")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    GraphRequest::post(COLLECTION).json(body).idempotency_probe(
+        GraphRequest::get(COLLECTION).query("$filter", eq("mailNickname", &nickname)),
+    )
+}
+
+/// Add a directory object (user or group) to the direct members of `group_id` (retried while a
+/// just-created group replicates).
+pub fn add_member(group_id: &str, member_id: &str) -> GraphRequest {
+    while_replicating(GraphRequest::post(format!(
+        "{}/members/$ref",
+        path(group_id)
+    )))
+    .json(json!({
+        "@odata.id": format!(
+            "https://graph.microsoft.com/v1.0/directoryObjects/{}",
+            member_id.trim().to_ascii_lowercase()
+        )
+    }))
+}
+
+/// Remove a direct member of `group_id`.
+pub fn remove_member(group_id: &str, member_id: &str) -> GraphRequest {
+    GraphRequest::delete(format!(
+        "{}/members/{}/$ref",
+        path(group_id),
+        member_id.trim().to_ascii_lowercase()
+    ))
+}
+
+/// True when an add failed because the object is a member already: `error` is the failure in
+/// words (Graph: "One or more added object references already exist").
+pub fn is_already_member(error: &str) -> bool {
+    error.contains("already exist")
 }

@@ -40,10 +40,13 @@ fn plan(changes: Vec<Change>) -> Plan {
     }
 }
 
+/// Each step's kind and the kinds it waits for (plans without record removals: one step per
+/// kind).
 fn waits(p: &Plan) -> BTreeMap<ObjectKind, BTreeSet<ObjectKind>> {
-    steps(p)
-        .into_iter()
-        .map(|s| (s.kind.kind(), s.after))
+    let s = steps(p);
+    let of_rank: BTreeMap<u8, ObjectKind> = s.iter().map(|s| (s.rank, s.kind.kind())).collect();
+    s.iter()
+        .map(|s| (s.kind.kind(), s.after.iter().map(|r| of_rank[r]).collect()))
         .collect()
 }
 
@@ -130,8 +133,43 @@ fn one_after_another_waits_for_every_kind_before() {
     ]);
     let mut s = steps(&p);
     one_after_another(&mut s);
-    let w: Vec<BTreeSet<ObjectKind>> = s.into_iter().map(|s| s.after).collect();
+    let w: Vec<BTreeSet<u8>> = s.into_iter().map(|s| s.after).collect();
+    let ranks = |k: &[ObjectKind]| k.iter().map(|k| k.rank()).collect::<BTreeSet<_>>();
     assert!(w[0].is_empty());
-    assert_eq!(w[1], [Application].into_iter().collect());
-    assert_eq!(w[2], [Application, SecurityDefaults].into_iter().collect());
+    assert_eq!(w[1], ranks(&[Application]));
+    assert_eq!(w[2], ranks(&[Application, SecurityDefaults]));
+}
+
+#[test]
+fn records_are_written_before_the_downgrades_and_removed_after_the_restores() {
+    // Mac Login for a new user (record, then per-user MFA off and an identity exclusion) while
+    // another user's record is removed after their per-user MFA is turned back on.
+    let p = plan(vec![
+        change(PerUserMfa, "carol", Action::Update),
+        change(PerUserMfa, "dave", Action::Update),
+        change(ConditionalAccessPolicy, "p1", Action::Update),
+        referencing(change(Record, "carol", Action::Create), RecordGroup, "mfa"),
+        change(Record, "dave", Action::Delete),
+        change(RecordGroup, "mfa", Action::Create),
+    ]);
+    let s = steps(&p);
+    let by_rank: BTreeMap<u8, &Step<'_>> = s.iter().map(|s| (s.rank, s)).collect();
+    let ranks = |k: &[ObjectKind]| k.iter().map(|k| k.rank()).collect::<BTreeSet<_>>();
+    assert_eq!(by_rank[&Record.rank()].after, ranks(&[RecordGroup]));
+    assert_eq!(by_rank[&PerUserMfa.rank()].after, ranks(&[Record]));
+    assert_eq!(
+        by_rank[&ConditionalAccessPolicy.rank()].after,
+        ranks(&[Record])
+    );
+    let last = s.last().unwrap();
+    assert_eq!((last.rank, last.kind.kind()), (u8::MAX, Record));
+    assert_eq!(
+        last.after,
+        ranks(&[RecordGroup, Record, PerUserMfa, ConditionalAccessPolicy])
+    );
+    assert_eq!(
+        last.changes.len(),
+        1,
+        "only the removal waits for the restores"
+    );
 }

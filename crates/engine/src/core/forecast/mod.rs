@@ -113,14 +113,17 @@ fn forecast_of(
         }
         users.push(user_forecast(u, verdict));
     }
+    // By what they say, so the order does not depend on policy ids.
+    let mut warnings: Vec<String> = report_only
+        .values()
+        .map(|(p, n)| report_only_warning(p, *n))
+        .collect();
+    warnings.sort();
     Some(SignInForecast {
         mode: PassportMode::MacLogin,
         basis: basis(&target, read.users.len(), &read.sampling, exclusions),
         users,
-        warnings: report_only
-            .values()
-            .map(|(p, n)| report_only_warning(p, *n))
-            .collect(),
+        warnings,
     })
 }
 

@@ -32,9 +32,10 @@ impl Kind for CaExclusionKind {
         KIND
     }
 
-    /// Nothing but the app's appId (a `refs` when the app is created by the same apply).
+    /// The record of the users and groups excluded (written first), and the app's appId (a
+    /// `refs` when the app is created by the same apply).
     fn after(&self) -> &'static [ObjectKind] {
-        &[]
+        &[ObjectKind::Record]
     }
 
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
@@ -44,6 +45,7 @@ impl Kind for CaExclusionKind {
             .as_ref()
             .filter(|m| m.manages_conditional_access())
         else {
+            restore_only(cx, out);
             return Ok(());
         };
         let empty = ObservedMfa::default();
@@ -139,6 +141,30 @@ impl Kind for CaExclusionKind {
             );
         }
     }
+}
+
+/// Conditional access not managed by the spec (any more): the identities entractl added to
+/// exclusions come out, and the app's exclusion when nothing needs password sign-in, when the
+/// policies were read.
+fn restore_only(cx: &PlanContext<'_>, out: &mut PlanOut) {
+    let Some(CaObserved::Read { policies }) =
+        cx.observed.mfa.as_ref().map(|m| &m.conditional_access)
+    else {
+        return;
+    };
+    let removals = super::ca_restore::unwanted(&cx.observed.records, |_, _| false);
+    let app = super::ca_app_restore::unwanted_app(cx);
+    // By name, so the plan's order does not depend on policy ids.
+    let mut policies: Vec<&ConditionalAccessPolicy> = policies.iter().collect();
+    policies.sort_by(|a, b| (a.display_name(), a.id()).cmp(&(b.display_name(), b.id())));
+    super::ca_app_restore::adopted_notes(cx, &policies, out);
+    for p in policies {
+        let recorded = super::ca_restore::of(&removals, p);
+        if let Some(c) = super::ca_app_restore::restore(p, recorded, app) {
+            out.changes.push(c);
+        }
+    }
+    super::ca_restore::release_all(out, &removals);
 }
 
 fn policies(o: &Observed) -> &[ConditionalAccessPolicy] {

@@ -5,12 +5,14 @@ use entractl_graph::resource::conditional_access_policy::{ConditionalAccessPolic
 use serde_json::{Value, json};
 
 use super::ca_remedy::{Identities, PolicyRemedy, Remedies, Remedy, remedies};
+use super::ca_restore::{self, Removal};
 use super::context::PlanContext;
 use super::kind::PlanOut;
+use super::record::record;
 use crate::core::desired::{CaSelection, DesiredMfa};
 use crate::core::error::PlanError;
 use crate::core::forecast::{BaselineRead, SignInTarget};
-use crate::core::observed::ObservedMfa;
+use crate::core::observed::{ObservedMfa, Purpose, RecordMember};
 use crate::core::plan::{
     Action, Change, ChangeId, CreatedRef, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk,
 };
@@ -89,15 +91,37 @@ pub fn plan_policies(
             .map(|p| (&p.exclude_from, placeholder_id)),
         identities: mfa.exclude_identities.as_ref().map(|s| (s, &people)),
     };
-    let all = remedies(policies, &target, &observed.user_scope(), &r);
+    let scope = observed.user_scope();
+    // What entractl added and no longer needs comes out first; the remedies are planned on the
+    // policies as that leaves them. Needed: what the remedies would add to the policies without
+    // anything entractl recorded.
+    let recorded = ca_restore::unwanted(&cx.observed.records, |_, _| false);
+    let stripped = ca_restore::without(policies, &recorded);
+    let first = remedies(&stripped, &target, &scope, &r);
+    let wanted = |policy: &str, id: &str| {
+        first.iter().any(|pr| {
+            pr.policy.id().eq_ignore_ascii_case(policy)
+                && pr.add.iter().any(|(remedy, _, ids)| {
+                    *remedy == Remedy::Identities && ids.iter().any(|i| i.eq_ignore_ascii_case(id))
+                })
+        })
+    };
+    let removals = ca_restore::unwanted(&cx.observed.records, wanted);
+    let views = ca_restore::without(policies, &removals);
+    let all = remedies(&views, &target, &scope, &r);
     super::placeholder_step::portal_notes(cx, &all, out);
     let mut legacy_app = Vec::new();
     for pr in &all {
         if target.app_exclusion_works() && pr.added().contains(&Remedy::App) && all_resources(pr) {
             legacy_app.push(format!("\"{}\"", pr.demand.display_name));
         }
-        policy_part(cx, pr, out);
+        let original = policies
+            .iter()
+            .find(|p| p.id() == pr.policy.id())
+            .unwrap_or(pr.policy);
+        policy_part(cx, pr, (original, ca_restore::of(&removals, original)), out);
     }
+    ca_restore::release_all(out, &removals);
     if !legacy_app.is_empty() {
         out.notes.push(Note {
             kind: NoteKind::Warning,
@@ -135,8 +159,14 @@ fn shown<'p>(pr: &'p PolicyRemedy<'_>, target_legacy: bool) -> &'p PolicyDecisio
     }
 }
 
-/// One policy's change, no-op or notes.
-fn policy_part(cx: &PlanContext<'_>, pr: &PolicyRemedy<'_>, out: &mut PlanOut) {
+/// One policy's change, no-op or notes; `restore`: the policy as read and the recorded
+/// identities that come out of its exclusions.
+fn policy_part(
+    cx: &PlanContext<'_>,
+    pr: &PolicyRemedy<'_>,
+    restore: (&ConditionalAccessPolicy, &[Removal<'_>]),
+    out: &mut PlanOut,
+) {
     let legacy = sign_in_target(cx).app_exclusion_works();
     let d = shown(pr, legacy);
     let label = label(d);
@@ -153,8 +183,13 @@ fn policy_part(cx: &PlanContext<'_>, pr: &PolicyRemedy<'_>, out: &mut PlanOut) {
         display: d.display_name.clone(),
         id: Some(d.id.clone()),
     };
+    let (original, removals) = restore;
     if !pr.add.is_empty() {
-        out.changes.push(exclusion(cx, pr, d, object));
+        record_identities(cx, pr, out);
+        out.changes
+            .push(exclusion(cx, pr, d, object, (original, removals)));
+    } else if let Some(c) = ca_restore::restore_only(original, removals) {
+        out.changes.push(c);
     } else if !pr.in_place.is_empty() && pr.unresolved.is_none() {
         out.changes
             .push(Change::new(object, Action::NoOp, in_place_text(pr, d)));
@@ -222,7 +257,9 @@ fn exclusion(
     pr: &PolicyRemedy<'_>,
     d: &PolicyDecision,
     object: ObjectRef,
+    restore: (&ConditionalAccessPolicy, &[Removal<'_>]),
 ) -> Change {
+    let (original, removals) = restore;
     let additions: Vec<(Exclusion, Vec<&str>)> = pr
         .add
         .iter()
@@ -232,6 +269,15 @@ fn exclusion(
         .policy
         .exclusions_patch(&additions)
         .unwrap_or(Value::Null);
+    // Lists the restore shortens and the additions leave alone: as the restore leaves them.
+    if let Some(restored) = ca_restore::removal_patch(original, removals) {
+        for key in ["excludeUsers", "excludeGroups"] {
+            let pointer = format!("/conditions/users/{key}");
+            if let (Some(list), None) = (restored.pointer(&pointer), payload.pointer(&pointer)) {
+                payload["conditions"]["users"][key] = list.clone();
+            }
+        }
+    }
     let mut refs = Vec::new();
     let mut fields = Vec::new();
     for list in [Exclusion::Applications, Exclusion::Users, Exclusion::Groups] {
@@ -240,9 +286,9 @@ fn exclusion(
         let Some(items) = payload.pointer_mut(&pointer).and_then(Value::as_array_mut) else {
             continue;
         };
-        let before: Vec<Value> = pr.policy.users(key).iter().map(|s| json!(s)).collect();
+        let before: Vec<Value> = original.users(key).iter().map(|s| json!(s)).collect();
         let before = if list == Exclusion::Applications {
-            pr.policy
+            original
                 .applications(key)
                 .iter()
                 .map(|s| json!(s))
@@ -262,16 +308,49 @@ fn exclusion(
         });
     }
     let what: Vec<&str> = pr.added().into_iter().map(remedy_text).collect();
-    let mut c = Change::new(
-        object,
-        Action::Update,
-        format!("{}: {}", d.reason_text(), what.join("; and ")),
-    );
+    let mut reason = format!("{}: {}", d.reason_text(), what.join("; and "));
+    let present = |r: &Removal<'_>| ca_restore::list_has(original, r.list(), &r.member.id);
+    if removals.iter().any(present) {
+        reason.push_str("; and ");
+        reason.push_str(&ca_restore::restore_text(removals, present));
+    }
+    let mut c = Change::new(object, Action::Update, reason);
     c.fields = fields;
     c.risks = vec![Risk::SecurityDowngrade];
     c.payload = payload;
     c.refs = refs;
     c
+}
+
+/// Records, before the change, every user and group the identity remedy adds to the policy.
+fn record_identities(cx: &PlanContext<'_>, pr: &PolicyRemedy<'_>, out: &mut PlanOut) {
+    let purpose = Purpose::CaExclusion(pr.policy.id().to_lowercase());
+    let p = &cx.observed.principals;
+    for (remedy, list, ids) in &pr.add {
+        if *remedy != Remedy::Identities {
+            continue;
+        }
+        for id in ids {
+            let label = match list {
+                Exclusion::Groups => p
+                    .groups
+                    .iter()
+                    .find(|g| g.id.eq_ignore_ascii_case(id))
+                    .map(|g| format!("group {}", g.display_name)),
+                _ => p
+                    .users
+                    .iter()
+                    .find(|u| u.id.eq_ignore_ascii_case(id))
+                    .map(|u| u.user_principal_name.clone()),
+            };
+            let member = RecordMember {
+                id: id.to_lowercase(),
+                label: label.unwrap_or_else(|| id.clone()),
+                is_group: *list == Exclusion::Groups,
+            };
+            record(cx, out, &purpose, &member);
+        }
+    }
 }
 
 /// Replaces a sentinel for an app the same apply creates by `null` and a typed reference; the

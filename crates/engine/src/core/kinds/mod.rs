@@ -6,9 +6,11 @@ mod application;
 mod application_fields;
 mod assignment;
 mod assignment_plan;
+mod ca_app_restore;
 mod ca_exclusion;
 mod ca_exclusion_plan;
 mod ca_remedy;
+mod ca_restore;
 mod context;
 mod grant;
 mod kind;
@@ -16,6 +18,7 @@ mod per_user_mfa;
 mod placeholder;
 mod placeholder_sp;
 mod placeholder_step;
+mod record;
 mod security_defaults;
 mod service_principal;
 
@@ -31,7 +34,7 @@ use crate::core::plan::ObjectKind;
 
 /// Every kind, in the order their parts of a plan are made (the order of the plan's notes);
 /// changes are applied by [`ObjectKind::rank`].
-pub const KINDS: [&dyn Kind; 10] = [
+pub const KINDS: [&dyn Kind; 12] = [
     &application::ApplicationKind,
     &service_principal::ServicePrincipalKind,
     &grant::GrantKind,
@@ -42,6 +45,8 @@ pub const KINDS: [&dyn Kind; 10] = [
     &placeholder_sp::PlaceholderServicePrincipalKind,
     &ca_exclusion::CaExclusionKind,
     &assignment::AssignmentKind,
+    &record::RecordGroupKind,
+    &record::RecordKind,
 ];
 
 /// The implementation of `kind`.
@@ -57,6 +62,8 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
         ObjectKind::ConditionalAccessPolicy => &ca_exclusion::CaExclusionKind,
         ObjectKind::PlaceholderApplication => &placeholder::PlaceholderApplicationKind,
         ObjectKind::PlaceholderServicePrincipal => &placeholder_sp::PlaceholderServicePrincipalKind,
+        ObjectKind::RecordGroup => &record::RecordGroupKind,
+        ObjectKind::Record => &record::RecordKind,
     }
 }
 

@@ -7,6 +7,7 @@ mod deleted;
 mod forecast;
 mod mfa;
 mod password_sign_in;
+mod records;
 
 pub use app::{Candidate, MatchedBy, ObservedPlaceholder, ResourceLookup};
 pub use assignments::{Members, ObservedAssignments, PrincipalGroup, Principals, user_label};
@@ -14,6 +15,7 @@ pub use deleted::{DeletedApplication, ObservedDeleted};
 pub use forecast::{BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Sampling};
 pub use mfa::{CaObserved, ObservedMfa, ScopeUser, SignInScope, UserMfaState, UserScope};
 pub use password_sign_in::{HomeRealmPolicy, ObservedPasswordSignIn, SignInUser};
+pub use records::{ObservedRecords, Purpose, RecordGroup, RecordMember, app_hash};
 
 pub use entractl_graph::resource::app_role_assignment::AppRoleAssignment;
 pub use entractl_graph::resource::application::Application;
@@ -67,4 +69,7 @@ pub struct Observed {
     /// The placeholder app, when the spec has one (`mfa.conditionalAccess.placeholder`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<ObservedPlaceholder>,
+    /// What entractl weakened, as its record groups say (docs/decisions.md).
+    #[serde(default, skip_serializing_if = "ObservedRecords::is_empty")]
+    pub records: ObservedRecords,
 }

@@ -1,0 +1,134 @@
+//! Undoing Passport's app exclusion once nothing needs password sign-in any more (the mode is
+//! Web Login, or the spec has no `mfa` section): entractl added the app's appId to policies'
+//! `excludeApplications` for Mac Login, and the appId says which entry that is (entractl manages
+//! that app registration; no record is needed). Taken out in the same PATCH as the recorded
+//! identities ([`super::ca_restore`]); nothing else of the policy is touched.
+
+use entractl_graph::resource::conditional_access_policy::{
+    ConditionalAccessPolicy as Policy, Exclusion,
+};
+use serde_json::json;
+
+use super::ca_exclusion_plan::unmanaged;
+use super::ca_restore::{self, Removal};
+use super::context::PlanContext;
+use super::kind::PlanOut;
+use crate::core::plan::{Action, Change, FieldChange, ObjectKind, ObjectRef};
+
+/// The appId to take out of policies' exclusions: the managed app's, when the spec no longer
+/// needs password sign-in and entractl created the app. An app the spec adopts (`app.appId`)
+/// may have been excluded by an administrator before entractl managed it: its exclusions are
+/// only named in a note ([`adopted_notes`]).
+pub fn unwanted_app<'a>(cx: &PlanContext<'a>) -> Option<&'a str> {
+    if cx.desired.password_sign_in() || cx.desired.app.identity.adopt_app_id.is_some() {
+        return None;
+    }
+    cx.app_id()
+}
+
+/// Notes for the policies that exclude an adopted app the spec no longer needs excluded.
+pub fn adopted_notes(cx: &PlanContext<'_>, policies: &[&Policy], out: &mut PlanOut) {
+    if cx.desired.password_sign_in() || cx.desired.app.identity.adopt_app_id.is_none() {
+        return;
+    }
+    let Some(app) = cx.app_id() else {
+        return;
+    };
+    for p in policies {
+        let excluded = p.applications(Exclusion::Applications.path().1);
+        if excluded.iter().any(|x| x.eq_ignore_ascii_case(app)) {
+            out.notes.push(unmanaged(format!(
+                "conditional access policy \"{}\" ({}) excludes the app ({app}); the spec does not sign in with a password, so it needs no such exclusion, but the app was adopted and entractl cannot tell who excluded it: left as it is (remove it by hand if only Mac Login's password sign-in needed it)",
+                p.display_name(),
+                p.id()
+            )));
+        }
+    }
+}
+
+/// One policy's restore: the recorded identities and the app's exclusion, in one change.
+pub fn restore(policy: &Policy, removals: &[Removal<'_>], app_id: Option<&str>) -> Option<Change> {
+    let identities = ca_restore::restore_only(policy, removals);
+    let excluded = policy.applications(Exclusion::Applications.path().1);
+    let app = app_id.filter(|id| excluded.iter().any(|x| x.eq_ignore_ascii_case(id)));
+    let Some(app) = app else {
+        return identities;
+    };
+    let kept: Vec<&str> = excluded
+        .iter()
+        .copied()
+        .filter(|x| !x.eq_ignore_ascii_case(app))
+        .collect();
+    let field = FieldChange {
+        path: "conditions.applications.excludeApplications".into(),
+        before: json!(excluded),
+        after: json!(kept),
+    };
+    let text = format!(
+        "restore: Passport's app ({app}) is excluded from this policy, which only Mac Login's password sign-in needed; the spec no longer signs in with a password (Web Login, or no `mfa` section), so the app is taken out and the policy applies to Passport's sign-in again; other exclusions are left as they are"
+    );
+    let mut c = identities.unwrap_or_else(|| {
+        let object = ObjectRef {
+            kind: ObjectKind::ConditionalAccessPolicy,
+            key: policy.id().to_string(),
+            display: policy.display_name().to_string(),
+            id: Some(policy.id().to_string()),
+        };
+        let mut c = Change::new(object, Action::Update, String::new());
+        c.payload = json!({"conditions": {}});
+        c
+    });
+    c.reason = if c.reason.is_empty() {
+        text
+    } else {
+        format!("{text}; and {}", c.reason)
+    };
+    c.fields.insert(0, field);
+    c.payload["conditions"]["applications"] = json!({"excludeApplications": kept});
+    Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The fields a change writes.
+    fn lists(c: &Change) -> Vec<&str> {
+        c.fields.iter().map(|f| f.path.as_str()).collect()
+    }
+
+    fn policy(apps: Value) -> Policy {
+        Policy(json!({
+            "id": "p1",
+            "displayName": "CA001",
+            "conditions": {
+                "applications": {"includeApplications": ["All"], "excludeApplications": apps},
+                "users": {"includeUsers": ["All"], "excludeUsers": ["break-glass"]}
+            }
+        }))
+    }
+
+    #[test]
+    fn only_the_apps_entry_comes_out_and_the_change_is_no_downgrade() {
+        let p = policy(json!(["passport-app", "other-app"]));
+        let c = restore(&p, &[], Some("PASSPORT-APP")).expect("a change");
+        assert_eq!(lists(&c), ["conditions.applications.excludeApplications"]);
+        assert_eq!(
+            c.payload,
+            json!({"conditions": {"applications": {"excludeApplications": ["other-app"]}}})
+        );
+        assert!(c.risks.is_empty());
+        assert!(
+            c.reason.starts_with("restore: Passport's app"),
+            "{}",
+            c.reason
+        );
+    }
+
+    #[test]
+    fn a_policy_without_the_app_is_left_alone() {
+        assert!(restore(&policy(json!(["other-app"])), &[], Some("passport-app")).is_none());
+        assert!(restore(&policy(json!(["passport-app"])), &[], None).is_none());
+    }
+}
