@@ -26,7 +26,7 @@ fn section(title: &str, out: &TestOutput) -> String {
         "==== {title} (exit {})\n---- stdout\n{}\n---- stderr\n{}\n",
         out.code,
         out.stdout.trim_end(),
-        out.stderr.trim_end()
+        crate::util::in_apply_order(&out.stderr).trim_end()
     )
 }
 

@@ -357,9 +357,11 @@ impl Sandbox {
 
 impl TestOutput {
     /// Exit code, stdout and stderr in one text, for a snapshot (see [`snapshot_settings`]).
+    /// Apply's per-change lines are in apply order (see [`in_apply_order`]).
     pub fn transcript(&self) -> String {
         let mut out = format!("exit code: {}\n", self.code);
-        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+        let stderr = in_apply_order(&self.stderr);
+        for (name, text) in [("stdout", &self.stdout), ("stderr", &stderr)] {
             if !text.is_empty() {
                 out.push_str(&format!("----- {name} -----\n{text}"));
                 if !text.ends_with('\n') {
@@ -369,6 +371,42 @@ impl TestOutput {
         }
         out
     }
+}
+
+/// `text` with each run of apply's per-change lines (`application "Kandji Passport": created in
+/// 0.4 s [id=…]`) put in apply order, by the change's rank (record removals last), keeping the
+/// order within a kind. Apply sends kinds that need nothing from each other side by side, so their
+/// lines arrive in the order Graph happens to answer; the order that matters (a kind after the
+/// ones it needs) is checked by the engine's schedule tests and the emulator's state.
+pub fn in_apply_order(text: &str) -> String {
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let end = (i..lines.len())
+            .find(|&j| change_rank(lines[j]).is_none())
+            .unwrap_or(lines.len());
+        lines[i..end].sort_by_key(|l| change_rank(l));
+        i = end + 1;
+    }
+    lines.concat()
+}
+
+/// The apply rank of a per-change line's change, when `line` is one.
+fn change_rank(line: &str) -> Option<u8> {
+    let (kind, rest) = line.split_once(" \"")?;
+    let kind: entractl_engine::ObjectKind = serde_json::from_value(Value::from(kind)).ok()?;
+    let (_, outcome) = rest.split_once("\": ")?;
+    let verb = outcome.split(' ').next()?;
+    let known = [
+        "created", "updated", "deleted", "adopted", "restored", "checked", "failed",
+    ];
+    if !known.contains(&verb) {
+        return None;
+    }
+    Some(match (kind, verb) {
+        (entractl_engine::ObjectKind::Record, "deleted") => u8::MAX,
+        (kind, _) => kind.rank(),
+    })
 }
 
 /// Escapes the regex meta characters of a literal text (for snapshot filters).

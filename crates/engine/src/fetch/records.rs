@@ -15,7 +15,7 @@ use entractl_graph::resource::parse;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use super::parsed;
+use super::common::parsed;
 use crate::core::desired::Desired;
 use crate::core::observed::{ObservedRecords, Purpose, RecordGroup, RecordMember};
 use crate::error::ReadError;
