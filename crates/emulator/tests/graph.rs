@@ -1014,6 +1014,28 @@ async fn throttling_and_conditional_access_limits() {
         h.get("retry-after").is_none(),
         "CA throttling has no Retry-After"
     );
+    // Within the same second: What-If and the settings are not resources of that limit.
+    let (s, _, _) = g
+        .send(
+            "POST",
+            "/v1.0/identity/conditionalAccess/evaluate",
+            Some(json!({})),
+            &[],
+        )
+        .await;
+    assert_ne!(s, 429, "What-If is not under the conditional access limit");
+    let (s, _, _) = g
+        .send(
+            "GET",
+            "/beta/identity/conditionalAccess/settings",
+            None,
+            &[],
+        )
+        .await;
+    assert_ne!(
+        s, 429,
+        "the settings are not under the conditional access limit"
+    );
 }
 
 async fn fault_run(seed: u64) -> Vec<String> {

@@ -495,6 +495,25 @@ async fn conditional_access_calls_are_paced_and_not_batched() {
 }
 
 #[tokio::test]
+async fn what_if_evaluations_go_in_a_batch_unpaced() {
+    let srv = serve(batch_server(|_, _| (200, json!({"value": []}), None))).await;
+    let (c, waits) = client(&srv.base);
+    let reqs: Vec<GraphRequest> = (0..3)
+        .map(|_| GraphRequest::post("/identity/conditionalAccess/evaluate").json(json!({})))
+        .collect();
+    let r = c.send_all(reqs).await;
+    assert!(r.iter().all(Result::is_ok), "{r:?}");
+    let seen = srv.seen();
+    assert_eq!(seen.len(), 1, "one $batch: {seen:?}");
+    assert!(seen[0].target.contains("$batch"));
+    let waits = waits.lock().unwrap();
+    assert!(
+        waits.iter().all(|w| w.reason != WaitReason::Pacing),
+        "{waits:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_outer_batch_failure_is_given_to_every_request() {
     let calls = Arc::new(AtomicUsize::new(0));
     let c2 = calls.clone();

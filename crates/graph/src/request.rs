@@ -246,11 +246,20 @@ impl GraphRequest {
             .map_or(1, |r| r.len().max(1))
     }
 
-    /// Whether this is a conditional-access call (paced to 1 request/s).
+    /// Whether this call is under Graph's "Identity protection and conditional access service
+    /// limits" (1 request per second per tenant, no `Retry-After`), so it is paced and sent alone:
+    /// conditional access policies and named locations, identity protection's risk resources
+    /// (microsoft-graph-docs `concepts/throttling-limits.md` lists the resources). The What-If
+    /// evaluation and the conditional access settings are not among them.
     pub(crate) fn is_conditional_access(&self) -> bool {
-        self.path
-            .to_ascii_lowercase()
-            .starts_with("/identity/conditionalaccess")
+        let path = self.path.to_ascii_lowercase();
+        [
+            "/identity/conditionalaccess/policies",
+            "/identity/conditionalaccess/namedlocations",
+            "/identityprotection/",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p))
     }
 
     /// The path plus encoded query, relative to the version root (`/applications?$select=id`).
@@ -412,5 +421,13 @@ mod tests {
         assert!(GraphRequest::patch("/applications/x").is_idempotent());
         assert!(GraphRequest::get("/identity/conditionalAccess/policies").is_conditional_access());
         assert!(!GraphRequest::get("/identity/other").is_conditional_access());
+        assert!(
+            GraphRequest::get("/identity/conditionalAccess/namedLocations").is_conditional_access()
+        );
+        assert!(
+            !GraphRequest::post("/identity/conditionalAccess/evaluate").is_conditional_access(),
+            "What-If is not a conditional access policy resource"
+        );
+        assert!(!GraphRequest::get("/identity/conditionalAccess/settings").is_conditional_access());
     }
 }

@@ -116,6 +116,21 @@ pub fn handle(state: &SharedState, req: &GraphRequest, request_id: &str) -> Grap
     resp
 }
 
+/// Whether a route is one of the resources Graph's "Identity protection and conditional access
+/// service limits" (1 request per second per tenant) apply to: conditional access policies and named
+/// locations, and identity protection's risk resources (microsoft-graph-docs
+/// `concepts/throttling-limits.md`). The What-If evaluation and the conditional access settings are
+/// not listed there: they count under the identity and access limits like other requests.
+fn under_conditional_access_limit(template: &str) -> bool {
+    [
+        "/identity/conditionalAccess/policies",
+        "/identity/conditionalAccess/namedLocations",
+        "/identityProtection/",
+    ]
+    .iter()
+    .any(|p| template.starts_with(p))
+}
+
 /// The knobs' throttling of one request: conditional access's 1 request/s, the simple token
 /// bucket, Graph's identity and access limits. Returns the headers of an admitted request.
 fn throttle(
@@ -127,7 +142,7 @@ fn throttle(
     let knobs = state.knobs();
     let tenant = caller.tenant.as_str();
     let now = Instant::now();
-    let conditional_access = template.starts_with("/identity/conditionalAccess");
+    let conditional_access = under_conditional_access_limit(template);
     let size = (knobs.graph_limits && !conditional_access).then(|| {
         let users = state
             .read()

@@ -38,7 +38,7 @@ pub(super) async fn read_back(
     let start = Instant::now();
     let mut pause = opts.verify_interval;
     loop {
-        // Without What-If (paced at one a second): only convergence is checked here.
+        // Without What-If: only convergence is checked here.
         let (observed, _) = fetch_state(client, desired).await?;
         let (again, replicating) = plan_after(desired, &observed, &written)?;
         let converged = !again.has_changes();

@@ -1,8 +1,7 @@
 //! The sign-in forecast's reads: the tenant's baseline-scope setting (wave 1, with the other
 //! first reads) and one Conditional Access What-If evaluation per user evaluated, once everyone
 //! who signs in and their groups are known. Every user is evaluated when there are few; else one
-//! per combination of the groups that matter, and at most [`MAX_EVALUATIONS`] (conditional
-//! access calls are paced to one a second). A failed What-If leaves its users' verdicts unknown
+//! per combination of the groups that matter, and at most [`MAX_EVALUATIONS`]. A failed What-If leaves its users' verdicts unknown
 //! (which the forecast counts as failing); a failed settings read means enforcement is assumed.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,7 +18,7 @@ use crate::core::observed::{
     BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Principals, Sampling, ScopeUser,
 };
 
-/// Whether a fetch makes the What-If evaluations (paced at one a second): a plan does; apply's
+/// Whether a fetch makes the What-If evaluations: a plan does; apply's
 /// read-back, which only checks that the tenant shows what was written, does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WhatIf {
