@@ -1245,3 +1245,61 @@ async fn graph_service_principal_offers_the_app_roles_entractl_asks_admins_to_gr
         Some("5b567255-7703-4780-807c-7be8301ae99b")
     );
 }
+
+/// `DELETE /groups/{id}` (graph-docs `group-delete.md`): Group.ReadWrite.All; a security group is
+/// gone at once (and no longer anyone's member), a Microsoft 365 group goes to deleted items.
+#[tokio::test]
+async fn deleting_groups_security_at_once_microsoft_365_to_deleted_items() {
+    let emu = emu_with("p1", 9, Knobs::default());
+    let g = G::new(&emu).await;
+    let group = |name: &str, unified: bool| {
+        json!({
+            "displayName": name, "mailNickname": name, "mailEnabled": unified,
+            "securityEnabled": !unified, "groupTypes": if unified { json!(["Unified"]) } else { json!([]) },
+        })
+    };
+    let (s, outer) = g.post("/v1.0/groups", group("outer", false)).await;
+    assert_eq!(s, 201, "{outer}");
+    let (s, inner) = g.post("/v1.0/groups", group("inner", false)).await;
+    assert_eq!(s, 201, "{inner}");
+    let (s, m365) = g.post("/v1.0/groups", group("m365", true)).await;
+    assert_eq!(s, 201, "{m365}");
+    let (outer, inner, m365) = (
+        outer["id"].as_str().unwrap().to_string(),
+        inner["id"].as_str().unwrap().to_string(),
+        m365["id"].as_str().unwrap().to_string(),
+    );
+    let member =
+        json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{inner}")});
+    let (s, body) = g
+        .post(&format!("/v1.0/groups/{outer}/members/$ref"), member)
+        .await;
+    assert_eq!(s, 204, "{body}");
+
+    // Group.ReadWrite.All is needed (the read-only client is refused).
+    let ro = G {
+        token: token_for(&emu, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET).await,
+        ..G::new(&emu).await
+    };
+    let (s, _) = ro.delete(&format!("/v1.0/groups/{inner}")).await;
+    assert_eq!(s, 403);
+
+    let (s, body) = g.delete(&format!("/v1.0/groups/{inner}")).await;
+    assert_eq!(s, 204, "{body}");
+    let (s, _) = g.get(&format!("/v1.0/groups/{inner}")).await;
+    assert_eq!(s, 404);
+    let (s, members) = g.get(&format!("/v1.0/groups/{outer}/members")).await;
+    assert_eq!(s, 200);
+    assert_eq!(members["value"], json!([]));
+    let (s, _) = g.delete(&format!("/v1.0/groups/{inner}")).await;
+    assert_eq!(s, 404, "deleted once");
+    let (s, _) = g.delete(&format!("/v1.0/groups/{m365}")).await;
+    assert_eq!(s, 204);
+    emu.with_tenant(|t| {
+        assert!(
+            !t.deleted_items.contains_key(&inner),
+            "a security group is not kept"
+        );
+        assert_eq!(t.deleted_items[&m365].kind, "groups");
+    });
+}
