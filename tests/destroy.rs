@@ -30,19 +30,26 @@ mfa:
     excludeUsers: from-policies-requiring-mfa
 ";
 
-/// Every user's per-user MFA state, by UPN, as the emulator holds it.
+/// The per-user MFA state of the app's users (alice, bob and the members of Mac Users), by UPN,
+/// as the emulator holds it.
 fn per_user_states(emu: &Sandbox) -> BTreeMap<String, String> {
-    let users = emu.send(GraphRequest::get("/users"));
+    let groups =
+        emu.send(GraphRequest::get("/groups").query("$filter", "displayName eq 'Mac Users'"));
+    let mac_users = groups["value"][0]["id"].as_str().unwrap().to_string();
+    let members = emu.send(GraphRequest::get(format!("/groups/{mac_users}/members")));
+    let mut users: Vec<String> = vec!["alice@contoso.com".into(), "bob@contoso.com".into()];
+    for m in members["value"].as_array().unwrap() {
+        if let Some(upn) = m["userPrincipalName"].as_str() {
+            users.push(upn.to_string());
+        }
+    }
     let mut out = BTreeMap::new();
-    for u in users["value"].as_array().unwrap() {
-        let upn = u["userPrincipalName"].as_str().unwrap();
+    for upn in users {
         let v =
             emu.send(GraphRequest::get(format!("/users/{upn}/authentication/requirements")).beta());
-        out.insert(
-            upn.to_string(),
-            v["perUserMfaState"].as_str().unwrap().to_string(),
-        );
+        out.insert(upn, v["perUserMfaState"].as_str().unwrap().to_string());
     }
+    assert!(out.len() > 2, "{out:?}");
     out
 }
 
