@@ -333,6 +333,33 @@ async fn application_service_principal_grant_and_assignment_lifecycle() {
     assert_eq!(s, 200, "{r}");
     let (s, _) = g.get(&format!("/v1.0/applications/{id}")).await;
     assert_eq!(s, 200);
+    // Its service principal went to deleted items with it and is not restored with it
+    // (`directory-deleteditems-restore.md`); a new one can be created for the appId, after which
+    // the old one can no longer be restored (its servicePrincipalNames are in use).
+    let (s, _) = g
+        .get(&format!("/v1.0/servicePrincipals(appId='{app_id}')"))
+        .await;
+    assert_eq!(s, 404, "not restored with its application");
+    let (_, del) = g
+        .get(&format!(
+            "/v1.0/directory/deletedItems/microsoft.graph.servicePrincipal?$filter=appId eq '{app_id}'"
+        ))
+        .await;
+    assert_eq!(del["value"].as_array().map(Vec::len), Some(1), "{del}");
+    let old_sp = del["value"][0]["id"].as_str().unwrap().to_string();
+    let (s, new_sp) = g
+        .post("/v1.0/servicePrincipals", json!({"appId": app_id}))
+        .await;
+    assert_eq!(s, 201, "{new_sp}");
+    assert_ne!(new_sp["id"].as_str(), Some(old_sp.as_str()));
+    let (s, e) = g
+        .post(
+            &format!("/v1.0/directory/deletedItems/{old_sp}/restore"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert_graph_error(&e, "Request_MultipleObjectsWithSameKeyValue");
 }
 
 /// An application permission is an app role of the API assigned to the client's service
