@@ -215,6 +215,21 @@ fn destroy_after_mac_login_restores_what_was_weakened_removes_the_app_and_apply_
         "/applications(uniqueName='kandji-destroy')",
     ));
     assert_eq!(back["appId"].as_str(), Some(app_id.as_str()));
+    // A new service principal (the old one stays in deleted items), its grants and assignments.
+    let sp_back = emu.send(
+        GraphRequest::get("/servicePrincipals").query("$filter", format!("appId eq '{app_id}'")),
+    )["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        sp_back, sp,
+        "Graph does not restore the service principal with its application"
+    );
+    let [apps, sps, grants, assignments, records, deleted] = left(&emu, &app_id, &sp_back);
+    assert_eq!([apps, sps, deleted], [1, 1, 0]);
+    assert!(grants > 0 && assignments > 0 && records > 0);
+    assert_ne!(per_user_states(&emu), states_before, "Mac Login again");
     let again = emu.entractl(&["plan", spec]);
     assert!(again.stdout.contains("No changes"), "{}", again.stdout);
 }
