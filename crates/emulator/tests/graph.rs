@@ -1199,7 +1199,9 @@ fn scenarios_have_the_fixed_facts() {
             roles.contains(&"Policy.ReadWrite.ConditionalAccess".to_string())
                 && roles.contains(&"Domain.Read.All".to_string())
                 && roles.contains(&"Group.Create".to_string())
-                && roles.len() == 16
+                && roles.contains(&"Group.ReadWrite.All".to_string())
+                && roles.len() == 17,
+            "{roles:?}"
         );
         let app = t.application_by_app_id(CI_CLIENT_ID).unwrap();
         assert_eq!(app.internal.certificates.len(), 1);
