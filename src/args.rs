@@ -17,7 +17,7 @@ pub enum ColorChoice {
 }
 
 /// How to reach Microsoft Graph and sign in: flattened into the commands that talk to Graph
-/// (plan, apply, verify, verify-signin, export), so only their `--help` shows them.
+/// (plan, apply, destroy, verify, verify-signin, export), so only their `--help` shows them.
 #[derive(Debug, Clone, Args)]
 pub struct GraphArgs {
     /// Credential: client-secret, certificate, workload-identity, github-actions, azure-cli or

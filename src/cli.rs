@@ -49,6 +49,11 @@ pub enum Command {
     /// Apply a spec (or a saved plan): asks first on a terminal, journals every change, then
     /// reads back and reports "converged".
     Apply(commands::apply::ApplyArgs),
+    /// Decommission what a spec manages, as a plan first: restore every downgrade entractl
+    /// recorded, remove the app's assignments, grants, service principal and application (to
+    /// deleted items: `apply` restores it within 30 days) and entractl's record; asks first on a
+    /// terminal, journals every change, then reads back.
+    Destroy(commands::destroy::DestroyArgs),
     /// Print the least-privileged Graph application permissions needed to plan and to apply a spec.
     Permissions(commands::permissions::PermissionsArgs),
     /// Explain a sign-in error (AADSTS code): what it means for Kandji Passport and which spec
@@ -100,6 +105,7 @@ impl Cli {
                 commands::fleet::apply(&args, color)
             }
             Command::Apply(args) => commands::apply::run(&args, color),
+            Command::Destroy(args) => commands::destroy::run(&args, color),
             Command::Permissions(args) => commands::permissions::run(&args),
             Command::Explain(args) => commands::explain::run(&args),
             Command::Export(args) => commands::export::run(&args),

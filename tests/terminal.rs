@@ -139,7 +139,14 @@ fn quiet_leaves_out_notes_but_not_the_result() {
 /// heading, and nowhere else (checked on every subcommand's `--help`).
 #[test]
 fn graph_options_are_shown_only_on_the_commands_that_use_them() {
-    let talks_to_graph = ["plan", "apply", "verify", "verify-signin", "export"];
+    let talks_to_graph = [
+        "plan",
+        "apply",
+        "destroy",
+        "verify",
+        "verify-signin",
+        "export",
+    ];
     let mut report = String::new();
     for name in subcommands() {
         let out = TestCommand::new(&[name.as_str(), "--help"]).run();

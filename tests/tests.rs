@@ -5,6 +5,7 @@ mod assignments;
 mod bench_smoke;
 mod chaos_campaign;
 mod consent;
+mod destroy;
 mod docs_generated;
 mod explain;
 mod export;

@@ -374,7 +374,7 @@ impl TestOutput {
 }
 
 /// `text` with each run of apply's per-change lines (`application "Kandji Passport": created in
-/// 0.4 s [id=…]`) put in apply order, by the change's rank (record removals last), keeping the
+/// 0.4 s [id=…]`) put in apply order, by the change's rank (`Change::rank`), keeping the
 /// order within a kind. Apply sends kinds that need nothing from each other side by side, so their
 /// lines arrive in the order Graph happens to answer; the order that matters (a kind after the
 /// ones it needs) is checked by the engine's schedule tests and the emulator's state.
@@ -403,10 +403,24 @@ fn change_rank(line: &str) -> Option<u8> {
     if !known.contains(&verb) {
         return None;
     }
-    Some(match (kind, verb) {
-        (entractl_engine::ObjectKind::Record, "deleted") => u8::MAX,
-        (kind, _) => kind.rank(),
-    })
+    use entractl_engine::{Action, Change, ObjectRef};
+    let action = match verb {
+        "created" => Action::Create,
+        "deleted" => Action::Delete,
+        "adopted" => Action::Adopt,
+        "restored" => Action::Restore,
+        "checked" => Action::NoOp,
+        // `updated`, and `failed` (whatever was tried): the kind's own rank.
+        _ => Action::Update,
+    };
+    let object = ObjectRef {
+        kind,
+        key: String::new(),
+        display: String::new(),
+        id: None,
+    };
+    // Removals that come last (destroy's deletions, record removals) have ranks of their own.
+    Some(Change::new(object, action, "").rank())
 }
 
 /// Escapes the regex meta characters of a literal text (for snapshot filters).

@@ -55,13 +55,38 @@ pub struct ApplyArgs {
     pub graph: GraphArgs,
 }
 
+/// What apply says, in its words or `destroy`'s.
+pub(super) struct Words {
+    /// The command (`apply`, `destroy`).
+    pub command: &'static str,
+    /// The question on a terminal.
+    pub question: &'static str,
+    /// Refused without a terminal: the error and its hint.
+    pub refused: (&'static str, &'static str),
+    /// The answer was not `yes`.
+    pub cancelled: &'static str,
+    /// Nothing to change.
+    pub nothing: &'static str,
+    /// The read-back still finds changes: what did not happen (after "made N change(s) but").
+    pub unconverged: &'static str,
+}
+
+const APPLY: Words = Words {
+    command: "apply",
+    question: "Do you want to apply these changes? Only `yes` is accepted: ",
+    refused: (
+        "refusing to apply without confirmation: stdin is not a terminal",
+        "review the plan above, then run again with `--auto-approve` (or save it with `entractl plan SPEC --out FILE` and apply that file)",
+    ),
+    cancelled: "apply cancelled: nothing was changed",
+    nothing: "\nNothing to apply: the tenant already matches the spec.\n",
+    unconverged: "the tenant does not match the spec yet",
+};
+
 /// Asks on the terminal; a signal while waiting for the answer cancels.
-async fn confirm(interrupt: &Interrupt) -> Result<bool, CommandError> {
+async fn confirm(interrupt: &Interrupt, words: &Words) -> Result<bool, CommandError> {
     let mut err = std::io::stderr();
-    let _ = write!(
-        err,
-        "\nDo you want to apply these changes? Only `yes` is accepted: "
-    );
+    let _ = write!(err, "\n{}", words.question);
     let _ = err.flush();
     let read = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
@@ -80,7 +105,7 @@ async fn confirm(interrupt: &Interrupt) -> Result<bool, CommandError> {
 
 /// What to apply: the desired state, the spec's bytes (for a saved plan's fingerprint), the saved
 /// plan if one was given.
-type Target = (Desired, Option<Vec<u8>>, Option<SavedPlan>);
+pub(super) type Target = (Desired, Option<Vec<u8>>, Option<SavedPlan>);
 
 /// The spec (or saved plan) to apply.
 fn load_target(target: &std::path::Path, g: &GraphArgs) -> Result<Target, CommandError> {
@@ -98,18 +123,20 @@ fn load_target(target: &std::path::Path, g: &GraphArgs) -> Result<Target, Comman
 }
 
 /// Asks for approval unless `--auto-approve` or a saved plan (reviewed when it was saved).
-async fn approve(args: &ApplyArgs, saved: bool, interrupt: &Interrupt) -> Result<(), CommandError> {
+async fn approve(
+    args: &ApplyArgs,
+    saved: bool,
+    interrupt: &Interrupt,
+    words: &Words,
+) -> Result<(), CommandError> {
     if args.auto_approve || saved {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(CommandError::failed(
-            "refusing to apply without confirmation: stdin is not a terminal",
-            "review the plan above, then run again with `--auto-approve` (or save it with `entractl plan SPEC --out FILE` and apply that file)",
-        ));
+        return Err(CommandError::failed(words.refused.0, words.refused.1));
     }
-    if !confirm(interrupt).await? {
-        return Err(CommandError::plain("apply cancelled: nothing was changed"));
+    if !confirm(interrupt, words).await? {
+        return Err(CommandError::plain(words.cancelled));
     }
     Ok(())
 }
@@ -262,11 +289,38 @@ fn show_plan(
 }
 
 pub fn run(args: &ApplyArgs, color: ColorChoice) -> Result<Outcome, CommandError> {
-    let g = &args.graph;
     let Some(target) = args.target.as_deref() else {
         return Err(CommandError::plain("no spec or plan file given"));
     };
-    let (desired, spec_bytes, saved) = load_target(target, g)?;
+    let loaded = load_target(target, &args.graph)?;
+    let Some(report) = execute(args, color, loaded, &APPLY)? else {
+        return Ok(Outcome::Success);
+    };
+    if args.format == ReportFormat::Text {
+        output::stdout(&done_text(&report, &journal_text(&report)))?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// `; journal: DIR`, when anything was written.
+pub(super) fn journal_text(report: &ApplyReport) -> String {
+    report
+        .journal_dir
+        .as_ref()
+        .map(|d| format!("; journal: {}", d.display()))
+        .unwrap_or_default()
+}
+
+/// Plans `target`, shows the plan, checks the permissions, asks, applies and reads back: the
+/// report of a converged apply (`None`: nothing to apply, said already). Shared with `destroy`.
+pub(super) fn execute(
+    args: &ApplyArgs,
+    color: ColorChoice,
+    (desired, spec_bytes, saved): Target,
+    words: &Words,
+) -> Result<Option<ApplyReport>, CommandError> {
+    let g = &args.graph;
+    let target = args.target.as_deref().unwrap_or(std::path::Path::new(""));
     let client = session::spec_client(&desired, g)?;
     session::announce(&desired, &client);
     let rt = session::runtime()?;
@@ -284,30 +338,13 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> Result<Outcome, CommandError
         };
         show_plan(args, &plan, saved.is_some(), color)?;
         if !plan.has_changes() {
-            if text {
-                output::stdout("\nNothing to apply: the tenant already matches the spec.\n")?;
-            } else {
-                let log = ApplyLog::new(0, false, false);
-                let report = ApplyReport {
-                    writes: 0,
-                    journal_dir: None,
-                    final_plan: plan.clone(),
-                    converged: true,
-                    replicating: 0,
-                };
-                output::stdout(&report_json(&plan, &log, &End::Done(&report)))?;
-            }
-            return Ok(Outcome::Success);
+            nothing_to_apply(text, &plan, words)?;
+            return Ok(None);
         }
         preflight::check(&client, &for_plan(&desired, &plan).apply, Phase::Apply).await?;
-        approve(args, saved.is_some(), &interrupt).await?;
+        approve(args, saved.is_some(), &interrupt, words).await?;
         let report =
             apply_reported(args, &client, (&desired, &plan, &observed), &interrupt).await?;
-        let journal = report
-            .journal_dir
-            .as_ref()
-            .map(|d| format!("; journal: {}", d.display()))
-            .unwrap_or_default();
         if !report.converged {
             if text {
                 output::stdout(&format!(
@@ -318,15 +355,31 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> Result<Outcome, CommandError
             }
             return Err(CommandError::failed(
                 format!(
-                    "apply made {} change(s) but the tenant does not match the spec yet{journal}",
-                    report.writes
+                    "{} made {} change(s) but {}{}",
+                    words.command,
+                    report.writes,
+                    words.unconverged,
+                    journal_text(&report)
                 ),
                 "run `entractl plan` to see what differs; Graph may still be replicating, or another process changed the objects",
             ));
         }
-        if text {
-            output::stdout(&done_text(&report, &journal))?;
-        }
-        Ok(Outcome::Success)
+        Ok(Some(report))
     })
+}
+
+/// Nothing to apply: said in text, or as an empty JSON report.
+fn nothing_to_apply(text: bool, plan: &Plan, words: &Words) -> Result<(), CommandError> {
+    if text {
+        return output::stdout(words.nothing);
+    }
+    let log = ApplyLog::new(0, false, false);
+    let report = ApplyReport {
+        writes: 0,
+        journal_dir: None,
+        final_plan: plan.clone(),
+        converged: true,
+        replicating: 0,
+    };
+    output::stdout(&report_json(plan, &log, &End::Done(&report)))
 }

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod apply_log;
 pub mod completions;
+pub mod destroy;
 pub mod explain;
 pub mod export;
 pub mod fleet;

@@ -23,11 +23,20 @@ pub struct PermissionsArgs {
     /// The same as `--format json` (kept for scripts written before `--format`).
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// What `entractl destroy SPEC` needs instead (its apply part: what it restores and deletes).
+    #[arg(long)]
+    pub destroy: bool,
+    /// With `--destroy`: as `destroy --delete-adopted-app` (delete an adopted application too).
+    #[arg(long, requires = "destroy")]
+    pub delete_adopted_app: bool,
 }
 
 pub fn run(args: &PermissionsArgs) -> Result<Outcome, CommandError> {
     let (loaded, _) = load_spec(&args.spec)?;
-    let desired = Desired::from_spec(&loaded.spec, None);
+    let mut desired = Desired::from_spec(&loaded.spec, None);
+    if args.destroy {
+        desired = desired.for_destroy(args.delete_adopted_app);
+    }
     let req = required_permissions(&desired);
     if args.json || args.format == ReportFormat::Json {
         let value = serde_json::to_value(&req).unwrap_or_default();
@@ -40,7 +49,11 @@ pub fn run(args: &PermissionsArgs) -> Result<Outcome, CommandError> {
     for n in &req.plan {
         out.push_str(&format!("  {:<40}{}\n", n.permission, n.why));
     }
-    out.push_str("\nTo apply (includes what plan needs):\n");
+    out.push_str(if args.destroy {
+        "\nTo destroy (includes what plan needs):\n"
+    } else {
+        "\nTo apply (includes what plan needs):\n"
+    });
     for n in &req.apply {
         out.push_str(&format!("  {:<40}{}\n", n.permission, n.why));
     }

@@ -34,6 +34,13 @@ pub struct PlanArgs {
     /// Save the plan (with fingerprints of the spec and the tenant objects) for `entractl apply FILE`.
     #[arg(long, value_name = "FILE", conflicts_with = "fleet")]
     pub out: Option<PathBuf>,
+    /// Show what `entractl destroy SPEC` would do instead: the restores of what entractl
+    /// weakened, and what it deletes.
+    #[arg(long, conflicts_with_all = ["out", "fleet"])]
+    pub destroy: bool,
+    /// With `--destroy`: also delete an application the spec adopts by `app.appId`.
+    #[arg(long, requires = "destroy")]
+    pub delete_adopted_app: bool,
     /// Many tenants: `--fleet FILE`, `--shard I/N`, `--parallel N`, `--report FILE`.
     #[command(flatten)]
     pub fleet: FleetArgs,
@@ -66,7 +73,10 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> Result<Outcome, CommandError>
         return Err(CommandError::plain("no spec file given"));
     };
     let (loaded, bytes) = session::load_spec(spec_path)?;
-    let desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref()).locate(&loaded);
+    let mut desired = Desired::from_spec(&loaded.spec, g.authority_url.as_deref()).locate(&loaded);
+    if args.destroy {
+        desired = desired.for_destroy(args.delete_adopted_app);
+    }
     let client = session::spec_client(&desired, g)?;
     session::announce(&desired, &client);
     let rt = session::runtime()?;

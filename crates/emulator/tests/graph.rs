@@ -333,6 +333,33 @@ async fn application_service_principal_grant_and_assignment_lifecycle() {
     assert_eq!(s, 200, "{r}");
     let (s, _) = g.get(&format!("/v1.0/applications/{id}")).await;
     assert_eq!(s, 200);
+    // Its service principal went to deleted items with it and is not restored with it
+    // (`directory-deleteditems-restore.md`); a new one can be created for the appId, after which
+    // the old one can no longer be restored (its servicePrincipalNames are in use).
+    let (s, _) = g
+        .get(&format!("/v1.0/servicePrincipals(appId='{app_id}')"))
+        .await;
+    assert_eq!(s, 404, "not restored with its application");
+    let (_, del) = g
+        .get(&format!(
+            "/v1.0/directory/deletedItems/microsoft.graph.servicePrincipal?$filter=appId eq '{app_id}'"
+        ))
+        .await;
+    assert_eq!(del["value"].as_array().map(Vec::len), Some(1), "{del}");
+    let old_sp = del["value"][0]["id"].as_str().unwrap().to_string();
+    let (s, new_sp) = g
+        .post("/v1.0/servicePrincipals", json!({"appId": app_id}))
+        .await;
+    assert_eq!(s, 201, "{new_sp}");
+    assert_ne!(new_sp["id"].as_str(), Some(old_sp.as_str()));
+    let (s, e) = g
+        .post(
+            &format!("/v1.0/directory/deletedItems/{old_sp}/restore"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert_graph_error(&e, "Request_MultipleObjectsWithSameKeyValue");
 }
 
 /// An application permission is an app role of the API assigned to the client's service
@@ -1194,7 +1221,9 @@ fn scenarios_have_the_fixed_facts() {
             roles.contains(&"Policy.ReadWrite.ConditionalAccess".to_string())
                 && roles.contains(&"Domain.Read.All".to_string())
                 && roles.contains(&"Group.Create".to_string())
-                && roles.len() == 16
+                && roles.contains(&"Group.ReadWrite.All".to_string())
+                && roles.len() == 17,
+            "{roles:?}"
         );
         let app = t.application_by_app_id(CI_CLIENT_ID).unwrap();
         assert_eq!(app.internal.certificates.len(), 1);
@@ -1266,4 +1295,62 @@ async fn graph_service_principal_offers_the_app_roles_entractl_asks_admins_to_gr
         role_id("Group.Read.All").as_deref(),
         Some("5b567255-7703-4780-807c-7be8301ae99b")
     );
+}
+
+/// `DELETE /groups/{id}` (graph-docs `group-delete.md`): Group.ReadWrite.All; a security group is
+/// gone at once (and no longer anyone's member), a Microsoft 365 group goes to deleted items.
+#[tokio::test]
+async fn deleting_groups_security_at_once_microsoft_365_to_deleted_items() {
+    let emu = emu_with("p1", 9, Knobs::default());
+    let g = G::new(&emu).await;
+    let group = |name: &str, unified: bool| {
+        json!({
+            "displayName": name, "mailNickname": name, "mailEnabled": unified,
+            "securityEnabled": !unified, "groupTypes": if unified { json!(["Unified"]) } else { json!([]) },
+        })
+    };
+    let (s, outer) = g.post("/v1.0/groups", group("outer", false)).await;
+    assert_eq!(s, 201, "{outer}");
+    let (s, inner) = g.post("/v1.0/groups", group("inner", false)).await;
+    assert_eq!(s, 201, "{inner}");
+    let (s, m365) = g.post("/v1.0/groups", group("m365", true)).await;
+    assert_eq!(s, 201, "{m365}");
+    let (outer, inner, m365) = (
+        outer["id"].as_str().unwrap().to_string(),
+        inner["id"].as_str().unwrap().to_string(),
+        m365["id"].as_str().unwrap().to_string(),
+    );
+    let member =
+        json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{inner}")});
+    let (s, body) = g
+        .post(&format!("/v1.0/groups/{outer}/members/$ref"), member)
+        .await;
+    assert_eq!(s, 204, "{body}");
+
+    // Group.ReadWrite.All is needed (the read-only client is refused).
+    let ro = G {
+        token: token_for(&emu, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET).await,
+        ..G::new(&emu).await
+    };
+    let (s, _) = ro.delete(&format!("/v1.0/groups/{inner}")).await;
+    assert_eq!(s, 403);
+
+    let (s, body) = g.delete(&format!("/v1.0/groups/{inner}")).await;
+    assert_eq!(s, 204, "{body}");
+    let (s, _) = g.get(&format!("/v1.0/groups/{inner}")).await;
+    assert_eq!(s, 404);
+    let (s, members) = g.get(&format!("/v1.0/groups/{outer}/members")).await;
+    assert_eq!(s, 200);
+    assert_eq!(members["value"], json!([]));
+    let (s, _) = g.delete(&format!("/v1.0/groups/{inner}")).await;
+    assert_eq!(s, 404, "deleted once");
+    let (s, _) = g.delete(&format!("/v1.0/groups/{m365}")).await;
+    assert_eq!(s, 204);
+    emu.with_tenant(|t| {
+        assert!(
+            !t.deleted_items.contains_key(&inner),
+            "a security group is not kept"
+        );
+        assert_eq!(t.deleted_items[&m365].kind, "groups");
+    });
 }

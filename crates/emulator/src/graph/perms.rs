@@ -73,6 +73,8 @@ const GROUP_CREATE: &[&[&str]] = &[
     &["Group.ReadWrite.All"],
     &["Directory.ReadWrite.All"],
 ];
+/// `group-delete.md`: Group.ReadWrite.All is the least privileged application permission.
+const GROUP_DELETE: &[&[&str]] = &[&["Group.ReadWrite.All"], &["Directory.ReadWrite.All"]];
 const MEMBER_WRITE: &[&[&str]] = &[
     &["GroupMember.ReadWrite.All"],
     &["Group.ReadWrite.All"],
@@ -344,6 +346,11 @@ pub const RULES: &[Rule] = &[
         method: "GET",
         template: "/groups/{id}",
         accepted: GROUP_READ,
+    },
+    Rule {
+        method: "DELETE",
+        template: "/groups/{id}",
+        accepted: GROUP_DELETE,
     },
     Rule {
         method: "GET",

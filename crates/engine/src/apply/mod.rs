@@ -111,6 +111,6 @@ fn not_made(
                 .any(|a| a.id() == c.id() && a.action == c.action)
         })
         .collect();
-    left.sort_by_key(|c| (Some(c.object.kind) != failed, c.object.kind.rank()));
+    left.sort_by_key(|c| (Some(c.object.kind) != failed, c.rank()));
     left.into_iter().map(Change::describe).collect()
 }

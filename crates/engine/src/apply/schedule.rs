@@ -10,8 +10,9 @@
 //! A step is the changes of one apply rank ([`Change::rank`]), which is the kind's rank except
 //! for the removal of records: record writes (their own step) come before the per-user MFA and
 //! conditional access downgrades they record (those kinds name [`ObjectKind::Record`] in
-//! `after`), and record removals are a last step that waits for every other, so a record
-//! always outlives the downgrade it records.
+//! `after`), and record removals are a late step that waits for every step before it, so a
+//! record always outlives the downgrade it records. `destroy`'s deletions of service principals
+//! and applications, and of record groups, are such steps too ([`Change::rank`]).
 //!
 //! A stop — a kind whose writes failed, or the caller's cancel ([`ApplyOptions::cancel`]) —
 //! lets the kinds in flight finish and starts no other; the failure of the lowest rank is
@@ -25,7 +26,7 @@ use futures_util::stream::FuturesUnordered;
 use super::options::ApplyOptions;
 use super::send::Writer;
 use crate::core::kinds::{self, Kind};
-use crate::core::plan::{Change, ObjectKind, Plan};
+use crate::core::plan::{Change, ObjectKind, Plan, TEARDOWN};
 use crate::error::StopCause;
 
 /// The changes of one kind (of one apply rank) and the steps they wait for, by rank.
@@ -60,11 +61,12 @@ pub(super) fn steps(plan: &Plan) -> Vec<Step<'_>> {
     out
 }
 
-/// The ranks of the present steps that `s` waits for: every other one for the last step
-/// (record removals); otherwise those of the kinds its kind names and its changes reference.
+/// The ranks of the present steps that `s` waits for: every lower one for the removals that
+/// come last ([`TEARDOWN`] and above: what `destroy` deletes, record entries, record groups);
+/// otherwise those of the kinds its kind names and its changes reference.
 fn waits_for(s: &Step<'_>, present: &BTreeSet<u8>) -> BTreeSet<u8> {
-    if s.rank == u8::MAX {
-        return present.iter().copied().filter(|r| *r != s.rank).collect();
+    if s.rank >= TEARDOWN {
+        return present.iter().copied().filter(|r| *r < s.rank).collect();
     }
     let referenced = s
         .changes

@@ -165,6 +165,10 @@ impl Risk {
     }
 }
 
+/// The first apply rank of the removals that wait for every change of a lower rank
+/// ([`Change::rank`]).
+pub const TEARDOWN: u8 = 250;
+
 /// One change of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
@@ -216,11 +220,19 @@ impl Change {
         }
     }
 
-    /// Apply order: the kind's rank, except that a record is removed only after every restore
-    /// it records (last).
+    /// Apply order: the kind's rank, except for the removals that must come after everything
+    /// else ([`TEARDOWN`] and above, each waiting for every change of a lower rank): what
+    /// `destroy` deletes — the service principals before their applications, once their
+    /// assignments and grants are gone and every restore is made — then the record entries,
+    /// removed only after every restore they record, and the record groups last.
     pub fn rank(&self) -> u8 {
         match (self.object.kind, self.action) {
-            (ObjectKind::Record, Action::Delete) => u8::MAX,
+            (ObjectKind::ServicePrincipal, Action::Delete) => TEARDOWN,
+            (ObjectKind::PlaceholderServicePrincipal, Action::Delete) => TEARDOWN + 1,
+            (ObjectKind::Application, Action::Delete) => TEARDOWN + 2,
+            (ObjectKind::PlaceholderApplication, Action::Delete) => TEARDOWN + 3,
+            (ObjectKind::Record, Action::Delete) => TEARDOWN + 4,
+            (ObjectKind::RecordGroup, Action::Delete) => TEARDOWN + 5,
             (kind, _) => kind.rank(),
         }
     }

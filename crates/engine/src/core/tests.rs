@@ -82,6 +82,7 @@ pub(crate) fn kandji() -> Desired {
         mfa: None,
         assignments: None,
         passport_mode: None,
+        teardown: None,
     }
 }
 

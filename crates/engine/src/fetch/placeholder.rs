@@ -13,7 +13,7 @@ use crate::error::ReadError;
 
 /// The placeholder as the tenant has it; `None` when the spec has none.
 pub async fn read(l: &Loader, d: &Desired) -> Result<Option<ObservedPlaceholder>, ReadError> {
-    let Some(p) = d.mfa.as_ref().and_then(|m| m.placeholder.as_ref()) else {
+    let Some(p) = d.placeholder() else {
         return Ok(None);
     };
     let id = p.identity();

@@ -74,7 +74,8 @@ pub async fn read(
             .is_some_and(|p| matches!(p, Purpose::CaExclusion(_)))
     });
     let policies = async {
-        if spec_reads_policies || !(records_exclusions || app_exists.await) {
+        let needed = d.destroying() || records_exclusions || app_exists.await;
+        if spec_reads_policies || !needed {
             return Ok(None);
         }
         let what =

@@ -416,6 +416,12 @@ pub fn get_by_unique_name(unique_name: &str, label: impl Into<String>) -> GraphR
 // -------------------------------------------------------------------------------------------
 // Writes
 
+/// Delete an application: Graph moves it to deleted items, restorable for 30 days
+/// (`application-delete.md`), and deletes its service principal in the home tenant with it.
+pub fn delete(id: &str) -> GraphRequest {
+    GraphRequest::delete(path(id))
+}
+
 /// Create an application. The create carries its `uniqueName`, so an unknown outcome is resolved
 /// by looking the application up by that key (never a second application).
 pub fn create(body: Value, unique_name: &str) -> GraphRequest {

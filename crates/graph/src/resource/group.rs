@@ -24,6 +24,9 @@ pub const CREATE: &str = "Group.Create";
 /// Least privilege to add and remove members of a group.
 pub const MEMBER_WRITE: &str = "GroupMember.ReadWrite.All";
 
+/// Least privilege to delete a group (`group-delete.md`: no narrower application permission).
+pub const DELETE: &str = "Group.ReadWrite.All";
+
 /// Least privilege to read groups and their members.
 pub const READ: &str = "GroupMember.Read.All";
 
@@ -35,6 +38,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::new("GET", "/groups/{}/members", READ_HINT),
     Operation::new("GET", "/groups/{}/transitiveMembers", READ_HINT),
     Operation::new("POST", "/groups", "Group.Create (or Group.ReadWrite.All)"),
+    Operation::new("DELETE", "/groups/{}", DELETE),
     Operation::new(
         "POST",
         "/groups/{}/members/$ref",
@@ -168,6 +172,12 @@ pub fn add_member(group_id: &str, member_id: &str) -> GraphRequest {
             member_id.trim().to_ascii_lowercase()
         )
     }))
+}
+
+/// Delete a group. A security group is deleted at once, not kept in deleted items
+/// (`group-delete.md`).
+pub fn delete(id: &str) -> GraphRequest {
+    GraphRequest::delete(path(id))
 }
 
 /// Remove a direct member of `group_id`.

@@ -43,6 +43,11 @@ pub const OPERATIONS: &[Operation] = &[
         "Application.ReadWrite.OwnedBy (for apps it owns) or Application.ReadWrite.All",
     ),
     Operation::new(
+        "DELETE",
+        "/servicePrincipals/{}",
+        "Application.ReadWrite.OwnedBy (for apps it owns) or Application.ReadWrite.All",
+    ),
+    Operation::new(
         "GET",
         "/servicePrincipals/{}/oauth2PermissionGrants",
         "Directory.Read.All",
@@ -174,6 +179,12 @@ pub fn create(body: Value) -> GraphRequest {
     while_replicating(GraphRequest::post(COLLECTION))
         .json(body)
         .idempotency_probe(GraphRequest::get(COLLECTION).query("$filter", eq("appId", &app_id)))
+}
+
+/// Delete a service principal (to deleted items, restorable for 30 days;
+/// `serviceprincipal-delete.md`).
+pub fn delete(id: &str) -> GraphRequest {
+    GraphRequest::delete(path(id))
 }
 
 /// Update a service principal (PATCH semantics), retried while it replicates.

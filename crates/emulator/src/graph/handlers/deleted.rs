@@ -76,6 +76,15 @@ pub fn restore_deleted(c: &Ctx) -> Result<GraphResponse, GraphError> {
     {
         return Err(conflict("uniqueName"));
     }
+    // A service principal whose appId has a live one since (created after its application was
+    // restored) cannot come back: "The service principal cannot be created, updated, or restored
+    // because the service principal name … is already in use" (409).
+    if d.kind == "servicePrincipals"
+        && let Some(app_id) = rec.str("appId")
+        && t.service_principal_by_app_id(app_id).is_some()
+    {
+        return Err(conflict("servicePrincipalNames").with_status(409));
+    }
     t.deleted_items.remove(&id);
     rec.obj.insert("deletedDateTime".into(), Value::Null);
     let obj = rec.obj.clone();

@@ -202,6 +202,38 @@ pub fn add_member(c: &Ctx) -> Result<GraphResponse, GraphError> {
     Ok(GraphResponse::no_content())
 }
 
+/// `DELETE /groups/{id}`: a security group (or a distribution group) is deleted at once and is
+/// no longer anyone's member; a Microsoft 365 group (`groupTypes` holds `Unified`) goes to deleted
+/// items for 30 days (graph-docs `group-delete.md`).
+pub fn delete_group(c: &Ctx) -> Result<GraphResponse, GraphError> {
+    let mut emu = c.state.write();
+    let t = tenant_mut(&mut emu, c)?;
+    let id = find_record(c, &t.groups)?.id().to_string();
+    let Some(mut rec) = t.groups.remove(&id) else {
+        return Err(key_not_found(c));
+    };
+    let unified = rec
+        .obj
+        .get("groupTypes")
+        .and_then(Value::as_array)
+        .is_some_and(|g| g.iter().any(|x| x.as_str() == Some("Unified")));
+    for g in t.groups.iter_mut() {
+        g.internal.members.retain(|m| *m != id);
+    }
+    if unified {
+        rec.obj
+            .insert("deletedDateTime".into(), json!(c.timestamp()));
+        t.deleted_items.insert(
+            id,
+            crate::state::DeletedItem {
+                kind: "groups".into(),
+                record: rec,
+            },
+        );
+    }
+    Ok(GraphResponse::no_content())
+}
+
 pub fn remove_member(c: &Ctx) -> Result<GraphResponse, GraphError> {
     let gid = c.param(0).to_ascii_lowercase();
     let mid = c.param(1).to_ascii_lowercase();

@@ -117,6 +117,7 @@ pub fn execute(
         ("GET", "/groups") => list_top(&c, Coll::Groups),
         ("POST", "/groups") => directory::create_group(&c),
         ("GET", "/groups/{id}") => get_one(&c, Coll::Groups),
+        ("DELETE", "/groups/{id}") => directory::delete_group(&c),
         ("GET", "/groups/{id}/members") => directory::list_members(&c, false),
         ("GET", "/groups/{id}/transitiveMembers") => directory::list_members(&c, true),
         ("POST", "/groups/{id}/members/$ref") => directory::add_member(&c),

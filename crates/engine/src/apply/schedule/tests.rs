@@ -162,7 +162,7 @@ fn records_are_written_before_the_downgrades_and_removed_after_the_restores() {
         ranks(&[Record])
     );
     let last = s.last().unwrap();
-    assert_eq!((last.rank, last.kind.kind()), (u8::MAX, Record));
+    assert_eq!((last.rank, last.kind.kind()), (TEARDOWN + 4, Record));
     assert_eq!(
         last.after,
         ranks(&[RecordGroup, Record, PerUserMfa, ConditionalAccessPolicy])
@@ -172,4 +172,51 @@ fn records_are_written_before_the_downgrades_and_removed_after_the_restores() {
         1,
         "only the removal waits for the restores"
     );
+}
+
+#[test]
+fn destroy_deletes_service_principals_then_applications_then_record_groups_after_all_else() {
+    use ObjectKind::*;
+    let p = plan(vec![
+        change(Application, "app", Action::Delete),
+        change(ServicePrincipal, "app", Action::Delete),
+        change(AppRoleAssignment, "alice", Action::Delete),
+        change(OAuth2PermissionGrant, "graph", Action::Delete),
+        change(PerUserMfa, "carol", Action::Update),
+        change(ConditionalAccessPolicy, "p1", Action::Update),
+        change(PlaceholderApplication, "ph", Action::Delete),
+        change(PlaceholderServicePrincipal, "ph", Action::Delete),
+        change(RecordGroup, "mfa", Action::Delete),
+    ]);
+    let s = steps(&p);
+    let order: Vec<(ObjectKind, u8)> = s.iter().map(|s| (s.kind.kind(), s.rank)).collect();
+    assert_eq!(
+        order[order.len() - 5..],
+        [
+            (ServicePrincipal, TEARDOWN),
+            (PlaceholderServicePrincipal, TEARDOWN + 1),
+            (Application, TEARDOWN + 2),
+            (PlaceholderApplication, TEARDOWN + 3),
+            (RecordGroup, TEARDOWN + 5),
+        ]
+    );
+    let by_kind = |k: ObjectKind| s.iter().find(|s| s.kind.kind() == k).unwrap();
+    // The service principal goes once its assignments and grants are gone and every restore is
+    // made; the application after it; the record groups after everything.
+    let sp = by_kind(ServicePrincipal);
+    for k in [
+        AppRoleAssignment,
+        OAuth2PermissionGrant,
+        PerUserMfa,
+        ConditionalAccessPolicy,
+    ] {
+        assert!(sp.after.contains(&k.rank()), "{k}");
+    }
+    assert!(by_kind(Application).after.contains(&TEARDOWN));
+    let last = s.last().unwrap();
+    assert_eq!(last.after.len(), s.len() - 1);
+    // Nothing of a lower rank waits for a deletion.
+    for st in s.iter().filter(|s| s.rank < TEARDOWN) {
+        assert!(st.after.iter().all(|r| *r < TEARDOWN), "{}", st.kind.kind());
+    }
 }

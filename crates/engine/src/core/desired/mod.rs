@@ -4,6 +4,7 @@
 mod app;
 mod assignments;
 mod mfa;
+mod teardown;
 
 pub use app::{
     ApiPermission, AppIdentity, DesiredApp, MANAGED_TAG_PREFIX, MICROSOFT_GRAPH_APP_ID,
@@ -11,6 +12,7 @@ pub use app::{
 };
 pub use assignments::{DesiredAssignments, SpecEntry};
 pub use mfa::{CaSelection, DesiredMfa, DesiredPlaceholder};
+pub use teardown::Teardown;
 
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +56,10 @@ pub struct Desired {
     /// How Passport signs users in; `None`: the spec does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passport_mode: Option<PassportMode>,
+    /// `entractl destroy`: decommission what the spec manages ([`Desired::for_destroy`]);
+    /// `None` for every other command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<Teardown>,
 }
 
 impl Desired {
@@ -74,6 +80,7 @@ impl Desired {
                 .filter(|m| *m != DesiredMfa::default()),
             assignments: spec.assignments.as_ref().map(DesiredAssignments::from_spec),
             passport_mode: spec.passport.map(|p| PassportMode::from_spec(p.mode)),
+            teardown: None,
         }
     }
 
@@ -96,6 +103,75 @@ impl Desired {
             a.locate(loaded);
         }
         self
+    }
+}
+
+impl Desired {
+    /// The desired state of `entractl destroy` for this spec: no MFA posture (so every
+    /// downgrade entractl recorded is restored), nothing of the app present. An app the spec
+    /// adopts by `app.appId` is deleted only with `delete_adopted` (entractl did not create
+    /// it); the restores and the record's removal are planned either way.
+    pub fn for_destroy(&self, delete_adopted: bool) -> Desired {
+        let adopted = self.app.identity.adopt_app_id.is_some();
+        let delete_app = !adopted || delete_adopted;
+        let mfa = self.mfa.as_ref();
+        let teardown = Teardown {
+            delete_app,
+            adopted,
+            placeholder: mfa.and_then(|m| m.placeholder.clone()),
+            security_defaults_off: mfa.is_some_and(|m| m.security_defaults == Some(false)),
+        };
+        Desired {
+            tenant: self.tenant.clone(),
+            cloud: self.cloud.clone(),
+            authority_url: self.authority_url.clone(),
+            app: gone_app(&self.app, delete_app),
+            mfa: None,
+            // Every assignment of the app goes (prune with nothing listed).
+            assignments: delete_app.then(|| DesiredAssignments {
+                prune: true,
+                ..DesiredAssignments::default()
+            }),
+            passport_mode: None,
+            teardown: Some(teardown),
+        }
+    }
+
+    /// Whether this is `destroy`'s desired state.
+    pub fn destroying(&self) -> bool {
+        self.teardown.is_some()
+    }
+
+    /// Whether `destroy` deletes the app (and its service principal, grants and assignments).
+    pub fn deletes_app(&self) -> bool {
+        self.teardown.as_ref().is_some_and(|t| t.delete_app)
+    }
+
+    /// The placeholder app the plan manages: the spec's, or the one `destroy` deletes.
+    pub fn placeholder(&self) -> Option<&DesiredPlaceholder> {
+        match &self.teardown {
+            Some(t) => t.placeholder.as_ref(),
+            None => self.mfa.as_ref()?.placeholder.as_ref(),
+        }
+    }
+}
+
+/// The app as `destroy` wants it: found by the same keys, its properties unmanaged; its API
+/// permissions kept (to name the grants), with admin consent off when the app is deleted (every
+/// grant revoked).
+fn gone_app(app: &DesiredApp, delete_app: bool) -> DesiredApp {
+    DesiredApp {
+        display_name: app.display_name.clone(),
+        identity: app.identity.clone(),
+        sign_in_audience: None,
+        is_fallback_public_client: None,
+        web_redirect_uris: None,
+        public_client_redirect_uris: None,
+        spa_redirect_uris: None,
+        optional_claims: Default::default(),
+        group_membership_claims: None,
+        api_permissions: delete_app.then(|| app.api_permissions.clone().unwrap_or_default()),
+        admin_consent: delete_app.then_some(false),
     }
 }
 

@@ -149,7 +149,12 @@ impl Kind for AppPermissionKind {
             graph::READ_GRANTED,
             "read the application permissions granted to the app (GET /servicePrincipals/{id}/appRoleAssignments)",
         );
-        if perms.iter().any(|p| !p.application.is_empty()) {
+        if desired.destroying() {
+            needed.to_apply(
+                graph::WRITE,
+                "revoke the app's application permissions (DELETE /servicePrincipals/{API id}/appRoleAssignedTo/{id})",
+            );
+        } else if perms.iter().any(|p| !p.application.is_empty()) {
             needed.to_apply(
                 graph::WRITE,
                 "grant and revoke the app's application permissions (POST/DELETE /servicePrincipals/{API id}/appRoleAssignedTo); it can grant any application permission of any API, Microsoft Graph's included: keep the identity's credential tight",
@@ -287,7 +292,9 @@ fn revoke(
         })
         .map(|x| x.value.clone())
         .unwrap_or_else(|| a.app_role_id.clone());
-    let reason = if !consent {
+    let reason = if cx.desired.destroying() {
+        super::teardown::REMOVED.to_string()
+    } else if !consent {
         "the spec sets `adminConsent: false`: the app's application permissions are revoked"
             .to_string()
     } else if named.is_some() {

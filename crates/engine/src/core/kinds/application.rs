@@ -1,9 +1,9 @@
 //! The application registration: created (with its `uniqueName`), updated, adopted (tagged
 //! `entractl:<key>`), or restored from deleted items.
 
-use entractl_graph::GraphRequest;
 use entractl_graph::resource::merge_patch;
 use entractl_graph::resource::{application as graph, deleted_item, parse};
+use entractl_graph::{GraphError, GraphRequest};
 use serde_json::{Value, json};
 
 use super::application_fields::AppFields;
@@ -38,6 +38,11 @@ impl Kind for ApplicationKind {
             display: d.display_name.clone(),
             id: cx.app().map(|a| a.id.clone()),
         };
+        if cx.desired.destroying() {
+            let change = super::teardown::application(cx, object, out);
+            out.changes.push(change);
+            return Ok(());
+        }
         let change = match cx.app_state {
             AppState::Restore(deleted) => restore_change(cx, deleted, object, &f),
             AppState::Create => {
@@ -97,6 +102,7 @@ impl Kind for ApplicationKind {
                 }
                 steps
             }
+            Action::Delete => vec![graph::delete(id()?)],
             other => {
                 return Err(BadChange::unsupported(KIND, other.as_str()));
             }
@@ -145,6 +151,10 @@ impl Kind for ApplicationKind {
                 }
                 merge_patch(&cand.app.to_json(), &c.payload)
             }
+            Action::Delete => {
+                simulate_delete(o, c)?;
+                return Ok(Value::Null);
+            }
             Action::Restore => {
                 let d = o
                     .deleted
@@ -180,6 +190,22 @@ impl Kind for ApplicationKind {
             graph::READ,
             "find the application, its service principal and the APIs named in apiPermissions (GET /applications, /servicePrincipals)",
         );
+        if desired.destroying() {
+            if desired.deletes_app() {
+                let (p, whose) = match desired.app.identity.adopt_app_id {
+                    Some(_) => (graph::UPDATE_ANY, "an adopted application"),
+                    None => (
+                        graph::UPDATE_OWNED,
+                        "the application entractl created (and owns)",
+                    ),
+                };
+                needed.to_apply(
+                    p,
+                    &format!("delete {whose} and its service principal (DELETE /applications/{{id}}, /servicePrincipals/{{id}})"),
+                );
+            }
+            return;
+        }
         if desired.app.identity.adopt_app_id.is_some() {
             needed.to_apply(
                 graph::UPDATE_ANY,
@@ -190,6 +216,20 @@ impl Kind for ApplicationKind {
                 graph::CREATE,
                 "create the application (entractl's identity becomes its owner), update it, and create its service principal; it also allows the reads of plan",
             );
+        }
+    }
+
+    /// A deletion of an application already gone: as planned.
+    fn already_done(&self, c: &Change, e: &GraphError) -> bool {
+        c.action == Action::Delete && e.is_not_found()
+    }
+
+    fn undo_hint(&self, c: &Change) -> String {
+        match c.action {
+            Action::Delete => "restore it from deleted items within 30 days: `entractl apply` with the same spec, or POST /directory/deletedItems/{id}/restore with the id under `before` (Graph does not restore its service principal with it: apply creates a new one)".into(),
+            Action::Create => "delete the created application (its id is under `created.id` once the create succeeded)".into(),
+            Action::Restore => "delete the application again (`before` is it as it was in deleted items)".into(),
+            _ => "PATCH the application with the properties listed under `change.fields[].path`, taking their values from `before`".into(),
         }
     }
 
@@ -206,6 +246,23 @@ impl Kind for ApplicationKind {
             }),
         }
     }
+}
+
+/// Graph's deletion of the application: to deleted items, with its service principal.
+fn simulate_delete(o: &mut Observed, c: &Change) -> Result<(), BadChange> {
+    let at = o
+        .candidates
+        .iter()
+        .position(|a| Some(&a.app.id) == c.object.id.as_ref())
+        .ok_or_else(|| BadChange::new(KIND, "deletion of an application that was not found"))?;
+    let gone = o.candidates.remove(at);
+    o.service_principal = None;
+    o.deleted.applications.push(DeletedApplication {
+        app: gone.app,
+        deleted_date_time: None,
+        matched_by: gone.matched_by,
+    });
+    Ok(())
 }
 
 /// The change of an application that exists: adopt it, update it, or nothing.

@@ -132,6 +132,13 @@ impl Kind for AssignmentKind {
             subscribed_sku::READ,
             "read the license tier: groups can be assigned only with Entra ID P1/P2 (GET /subscribedSkus)",
         );
+        if desired.destroying() {
+            needed.to_apply(
+                graph::WRITE,
+                "remove the app's user and group assignments (DELETE /servicePrincipals/{id}/appRoleAssignedTo/{id})",
+            );
+            return;
+        }
         needed.to_apply(
             graph::WRITE,
             "assign users and groups to the app and, with prune, remove assignments (POST/DELETE /servicePrincipals/{id}/appRoleAssignedTo); it can assign any app role of any API: keep the identity's credential tight",

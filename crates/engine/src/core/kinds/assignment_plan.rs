@@ -351,7 +351,9 @@ fn delete(
     let mut c = Change::new(
         object,
         Action::Delete,
-        if other_role {
+        if cx.desired.destroying() {
+            super::teardown::REMOVED
+        } else if other_role {
             "assigned with another app role than the spec's `assignments.role`, and `prune: true`"
         } else {
             "not listed under `assignments`, and `prune: true`"

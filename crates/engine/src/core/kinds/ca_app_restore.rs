@@ -26,6 +26,35 @@ pub fn unwanted_app<'a>(cx: &PlanContext<'a>) -> Option<&'a str> {
     cx.app_id()
 }
 
+/// An application whose exclusions the plan takes out of every policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Unwanted<'a> {
+    pub app_id: &'a str,
+    /// What it is, in words (`Passport's app`).
+    pub what: &'static str,
+}
+
+/// The applications to take out of policies' exclusions: Passport's app ([`unwanted_app`]) and,
+/// under `destroy`, the placeholder app it deletes.
+pub fn unwanted_apps<'a>(cx: &PlanContext<'a>) -> Vec<Unwanted<'a>> {
+    let mut out: Vec<Unwanted<'a>> = unwanted_app(cx)
+        .map(|app_id| Unwanted {
+            app_id,
+            what: "Passport's app",
+        })
+        .into_iter()
+        .collect();
+    if cx.desired.destroying()
+        && let Some(app_id) = cx.placeholder_app_id()
+    {
+        out.push(Unwanted {
+            app_id,
+            what: "the placeholder app",
+        });
+    }
+    out
+}
+
 /// Notes for the policies that exclude an adopted app the spec no longer needs excluded.
 pub fn adopted_notes(cx: &PlanContext<'_>, policies: &[&Policy], out: &mut PlanOut) {
     if cx.desired.password_sign_in() || cx.desired.app.identity.adopt_app_id.is_none() {
@@ -46,27 +75,38 @@ pub fn adopted_notes(cx: &PlanContext<'_>, policies: &[&Policy], out: &mut PlanO
     }
 }
 
-/// One policy's restore: the recorded identities and the app's exclusion, in one change.
-pub fn restore(policy: &Policy, removals: &[Removal<'_>], app_id: Option<&str>) -> Option<Change> {
+/// One policy's restore: the recorded identities and the apps' exclusions, in one change.
+/// `destroying`: the words say why (the spec is decommissioned, not switched to Web Login).
+pub fn restore(
+    policy: &Policy,
+    removals: &[Removal<'_>],
+    apps: &[Unwanted<'_>],
+    destroying: bool,
+) -> Option<Change> {
     let identities = ca_restore::restore_only(policy, removals);
     let excluded = policy.applications(Exclusion::Applications.path().1);
-    let app = app_id.filter(|id| excluded.iter().any(|x| x.eq_ignore_ascii_case(id)));
-    let Some(app) = app else {
+    let present: Vec<&Unwanted<'_>> = apps
+        .iter()
+        .filter(|u| excluded.iter().any(|x| x.eq_ignore_ascii_case(u.app_id)))
+        .collect();
+    if present.is_empty() {
         return identities;
-    };
+    }
     let kept: Vec<&str> = excluded
         .iter()
         .copied()
-        .filter(|x| !x.eq_ignore_ascii_case(app))
+        .filter(|x| !present.iter().any(|u| x.eq_ignore_ascii_case(u.app_id)))
         .collect();
     let field = FieldChange {
         path: "conditions.applications.excludeApplications".into(),
         before: json!(excluded),
         after: json!(kept),
     };
-    let text = format!(
-        "restore: Passport's app ({app}) is excluded from this policy, which only Mac Login's password sign-in needed; the spec no longer signs in with a password (Web Login, or no `mfa` section), so the app is taken out and the policy applies to Passport's sign-in again; other exclusions are left as they are"
-    );
+    let text = present
+        .iter()
+        .map(|u| why(u, destroying))
+        .collect::<Vec<_>>()
+        .join("; ");
     let mut c = identities.unwrap_or_else(|| {
         let object = ObjectRef {
             kind: ObjectKind::ConditionalAccessPolicy,
@@ -86,6 +126,20 @@ pub fn restore(policy: &Policy, removals: &[Removal<'_>], app_id: Option<&str>) 
     c.fields.insert(0, field);
     c.payload["conditions"]["applications"] = json!({"excludeApplications": kept});
     Some(c)
+}
+
+/// Why an app's exclusion is taken out, in words.
+fn why(u: &Unwanted<'_>, destroying: bool) -> String {
+    let (what, app) = (u.what, u.app_id);
+    if destroying {
+        format!(
+            "restore: {what} ({app}) is excluded from this policy for Mac Login; destroy decommissions the spec, so it is taken out and the policy applies as before; other exclusions are left as they are"
+        )
+    } else {
+        format!(
+            "restore: {what} ({app}) is excluded from this policy, which only Mac Login's password sign-in needed; the spec no longer signs in with a password (Web Login, or no `mfa` section), so the app is taken out and the policy applies to Passport's sign-in again; other exclusions are left as they are"
+        )
+    }
 }
 
 #[cfg(test)]
@@ -112,7 +166,11 @@ mod tests {
     #[test]
     fn only_the_apps_entry_comes_out_and_the_change_is_no_downgrade() {
         let p = policy(json!(["passport-app", "other-app"]));
-        let c = restore(&p, &[], Some("PASSPORT-APP")).expect("a change");
+        let app = [Unwanted {
+            app_id: "PASSPORT-APP",
+            what: "Passport's app",
+        }];
+        let c = restore(&p, &[], &app, false).expect("a change");
         assert_eq!(lists(&c), ["conditions.applications.excludeApplications"]);
         assert_eq!(
             c.payload,
@@ -128,7 +186,37 @@ mod tests {
 
     #[test]
     fn a_policy_without_the_app_is_left_alone() {
-        assert!(restore(&policy(json!(["other-app"])), &[], Some("passport-app")).is_none());
-        assert!(restore(&policy(json!(["passport-app"])), &[], None).is_none());
+        let app = [Unwanted {
+            app_id: "passport-app",
+            what: "Passport's app",
+        }];
+        assert!(restore(&policy(json!(["other-app"])), &[], &app, false).is_none());
+        assert!(restore(&policy(json!(["passport-app"])), &[], &[], false).is_none());
+    }
+
+    #[test]
+    fn destroy_takes_out_the_app_and_the_placeholder_in_one_patch() {
+        let p = policy(json!(["passport-app", "placeholder-app", "other-app"]));
+        let apps = [
+            Unwanted {
+                app_id: "passport-app",
+                what: "Passport's app",
+            },
+            Unwanted {
+                app_id: "placeholder-app",
+                what: "the placeholder app",
+            },
+        ];
+        let c = restore(&p, &[], &apps, true).expect("a change");
+        assert_eq!(
+            c.payload,
+            json!({"conditions": {"applications": {"excludeApplications": ["other-app"]}}})
+        );
+        assert!(c.reason.contains("destroy decommissions"), "{}", c.reason);
+        assert!(
+            c.reason.contains("the placeholder app (placeholder-app)"),
+            "{}",
+            c.reason
+        );
     }
 }

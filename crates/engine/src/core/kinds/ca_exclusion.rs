@@ -123,6 +123,17 @@ impl Kind for CaExclusionKind {
             .mfa
             .as_ref()
             .is_some_and(|m| m.manages_conditional_access());
+        if desired.destroying() {
+            needed.to_plan(
+                graph::READ,
+                "read the conditional access policies, to take out the exclusions entractl added (GET /identity/conditionalAccess/policies)",
+            );
+            needed.to_apply(
+                graph::WRITE,
+                "take out of conditional access policies the app, the placeholder app and the users and groups entractl excluded (PATCH /identity/conditionalAccess/policies/{id}; with Policy.Read.All)",
+            );
+            return;
+        }
         if !managed && !desired.password_sign_in() {
             return;
         }
@@ -153,14 +164,15 @@ fn restore_only(cx: &PlanContext<'_>, out: &mut PlanOut) {
         return;
     };
     let removals = super::ca_restore::unwanted(&cx.observed.records, |_, _| false);
-    let app = super::ca_app_restore::unwanted_app(cx);
+    let apps = super::ca_app_restore::unwanted_apps(cx);
     // By name, so the plan's order does not depend on policy ids.
     let mut policies: Vec<&ConditionalAccessPolicy> = policies.iter().collect();
     policies.sort_by(|a, b| (a.display_name(), a.id()).cmp(&(b.display_name(), b.id())));
     super::ca_app_restore::adopted_notes(cx, &policies, out);
     for p in policies {
         let recorded = super::ca_restore::of(&removals, p);
-        if let Some(c) = super::ca_app_restore::restore(p, recorded, app) {
+        if let Some(c) = super::ca_app_restore::restore(p, recorded, &apps, cx.desired.destroying())
+        {
             out.changes.push(c);
         }
     }

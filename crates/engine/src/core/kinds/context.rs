@@ -115,7 +115,7 @@ impl<'a> PlanContext<'a> {
 
     /// The placeholder app's key in plans and journals, when the spec has one.
     pub fn placeholder_key(&self) -> Option<String> {
-        let p = self.desired.mfa.as_ref()?.placeholder.as_ref()?;
+        let p = self.desired.placeholder()?;
         Some(p.unique_name.clone())
     }
 }
@@ -127,7 +127,7 @@ pub fn identify_placeholder<'a>(
     desired: &'a Desired,
     observed: &'a Observed,
 ) -> Result<Option<PlaceholderState<'a>>, PlanError> {
-    let Some(p) = desired.mfa.as_ref().and_then(|m| m.placeholder.as_ref()) else {
+    let Some(p) = desired.placeholder() else {
         return Ok(None);
     };
     let problem = |problem: String| PlanError::Placeholder {

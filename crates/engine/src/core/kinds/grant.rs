@@ -48,6 +48,11 @@ impl Kind for GrantKind {
             })
             .filter(|g| g.is_all_principals())
             .collect();
+        if cx.desired.deletes_app() {
+            out.changes
+                .extend(grants.into_iter().map(|g| revoke_all(cx, resolved, g)));
+            return Ok(());
+        }
         for r in resolved {
             let existing = grants
                 .iter()
@@ -157,6 +162,17 @@ impl Kind for GrantKind {
         if desired.app.admin_consent.is_none() || desired.app.api_permissions.is_none() {
             return;
         }
+        if desired.destroying() {
+            needed.to_plan(
+                graph::READ,
+                "read the app's tenant-wide delegated grants (GET /oauth2PermissionGrants)",
+            );
+            needed.to_apply(
+                graph::WRITE,
+                "revoke the app's tenant-wide delegated grants (DELETE /oauth2PermissionGrants/{id})",
+            );
+            return;
+        }
         needed.to_plan(
             graph::READ,
             "read the app's tenant-wide delegated grants (GET /oauth2PermissionGrants)",
@@ -212,6 +228,30 @@ fn grant_change(
         Some(_) => Change::new(object, Action::NoOp, "granted as the spec asks"),
     };
     Some(c)
+}
+
+/// `destroy`: every tenant-wide grant of the app goes, whatever API it is to (its client, the
+/// service principal, is deleted).
+fn revoke_all(
+    cx: &PlanContext<'_>,
+    resolved: &[ResolvedResource<'_>],
+    g: &OAuth2PermissionGrant,
+) -> Change {
+    let label = resolved
+        .iter()
+        .find(|r| normalize::guid(&r.sp.id) == normalize::guid(&g.resource_id))
+        .map(|r| r.label.clone())
+        .unwrap_or_else(|| g.resource_id.clone());
+    let object = ObjectRef {
+        kind: KIND,
+        key: format!("{} → {label}", cx.key()),
+        display: format!("{} → {label}, AllPrincipals", cx.desired.app.display_name),
+        id: Some(g.id.clone()),
+    };
+    let mut c = Change::new(object, Action::Delete, super::teardown::REMOVED);
+    c.fields = scope_field(json!(sorted(&g.scopes())), Value::Null);
+    c.risks = vec![Risk::Removal];
+    c
 }
 
 /// The grant's `scope` as the one field a change of it shows.

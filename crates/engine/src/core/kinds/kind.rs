@@ -73,6 +73,9 @@ pub trait Kind: Sync {
             Action::Restore => {
                 format!("delete the {kind} again (`before` is it as it was in deleted items)")
             }
+            Action::Delete => format!(
+                "restore the {kind} from deleted items within 30 days (POST /directory/deletedItems/{{id}}/restore, the id under `before`) where Graph keeps it there, else create it again from `before`"
+            ),
             _ => format!(
                 "PATCH the {kind} with the properties listed under `change.fields[].path`, taking their values from `before`"
             ),

@@ -21,6 +21,7 @@ mod placeholder_step;
 mod record;
 mod security_defaults;
 mod service_principal;
+mod teardown;
 
 pub use ca_exclusion_plan::APP_ID_AFTER_APPLY;
 pub use context::{
@@ -75,6 +76,8 @@ mod assignment_tests;
 mod placeholder_tests;
 #[cfg(test)]
 mod restore_tests;
+#[cfg(test)]
+mod teardown_tests;
 
 #[cfg(test)]
 mod tests {

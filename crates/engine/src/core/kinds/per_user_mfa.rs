@@ -123,7 +123,15 @@ impl Kind for PerUserMfaKind {
     }
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        // Restores a plan makes whatever the spec says: crate::permissions::for_plan.
+        // Restores a plan makes whatever the spec says: crate::permissions::for_plan; destroy
+        // restores everything its record lists.
+        if desired.destroying() {
+            needed.to_apply(
+                graph::WRITE,
+                "turn per-user MFA back on for the users entractl's record lists (PATCH beta /users/{id}/authentication/requirements)",
+            );
+            return;
+        }
         if !desired
             .mfa
             .as_ref()
@@ -217,6 +225,8 @@ fn restore(cx: &PlanContext<'_>, out: &mut PlanOut, managed: bool) {
             }
             let why = if managed {
                 "the user no longer signs in to the app (neither assigned nor in an assigned group)"
+            } else if cx.desired.destroying() {
+                "destroy decommissions the spec"
             } else {
                 "the spec no longer turns per-user MFA off (`mfa.perUserMfa`)"
             };

@@ -51,6 +51,12 @@ impl Kind for PlaceholderApplicationKind {
             display: p.desired.display_name.clone(),
             id: p.app.map(|a| a.id.clone()),
         };
+        if cx.desired.destroying() {
+            if p.app.is_some() {
+                out.changes.push(super::teardown::placeholder(object));
+            }
+            return Ok(());
+        }
         out.changes.push(match p.app {
             None => create(p, object),
             Some(app) => existing(p, app, object),
@@ -76,6 +82,14 @@ impl Kind for PlaceholderApplicationKind {
                     .ok_or_else(|| BadChange::new(KIND, "no application id"))?;
                 Ok(vec![graph::update(id, c.payload.clone())])
             }
+            Action::Delete => {
+                let id = c
+                    .object
+                    .id
+                    .as_deref()
+                    .ok_or_else(|| BadChange::new(KIND, "no application id"))?;
+                Ok(vec![graph::delete(id)])
+            }
             other => Err(BadChange::unsupported(KIND, other.as_str())),
         }
     }
@@ -97,6 +111,12 @@ impl Kind for PlaceholderApplicationKind {
         let found = o
             .placeholder
             .get_or_insert_with(ObservedPlaceholder::default);
+        if c.action == Action::Delete {
+            // Graph deletes its service principal with it.
+            found.candidates.clear();
+            found.service_principal = None;
+            return Ok(Value::Null);
+        }
         let raw = match (c.action, found.candidates.first()) {
             (Action::Create, _) => {
                 let mut raw = c.payload.clone();
@@ -117,7 +137,18 @@ impl Kind for PlaceholderApplicationKind {
     }
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        if desired.mfa.as_ref().is_none_or(|m| m.placeholder.is_none()) {
+        if desired.placeholder().is_none() {
+            return;
+        }
+        if desired.destroying() {
+            needed.to_plan(
+                graph::READ,
+                "find the placeholder app and its service principal (GET /applications, /servicePrincipals)",
+            );
+            needed.to_apply(
+                graph::UPDATE_OWNED,
+                "delete the placeholder app entractl created and its service principal (DELETE /applications/{id}, /servicePrincipals/{id})",
+            );
             return;
         }
         needed.to_plan(
@@ -128,6 +159,11 @@ impl Kind for PlaceholderApplicationKind {
             graph::CREATE,
             "create the placeholder app of \"Customize behavior\" and its service principal, and keep them as entractl set them",
         );
+    }
+
+    /// A deletion of a placeholder app already gone: as planned.
+    fn already_done(&self, c: &Change, e: &entractl_graph::GraphError) -> bool {
+        c.action == Action::Delete && e.is_not_found()
     }
 
     /// A create answered with an application found by the `uniqueName` (another apply won the

@@ -2,13 +2,14 @@
 //! scopes settings page list service principals, so the placeholder needs one. Created with the
 //! `entractl:<uniqueName>` tag (found by it in one read), tagged when found without it.
 
-use entractl_graph::GraphRequest;
-use entractl_graph::resource::service_principal as graph;
+use entractl_graph::{GraphError, GraphRequest};
 use serde_json::Value;
 
 use super::context::PlanContext;
 use super::kind::{Kind, PlanOut, RequiredPermissions};
-use super::service_principal::{create_change, existing_change, simulate_into};
+use super::service_principal::{
+    create_change, existing_change, requests_of, simulate_into, sp_undo_hint,
+};
 use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::{Observed, ObservedPlaceholder, ServicePrincipal};
@@ -41,6 +42,12 @@ impl Kind for PlaceholderServicePrincipalKind {
             display: p.desired.display_name.clone(),
             id: p.sp.map(|s| s.id.clone()),
         };
+        if cx.desired.destroying() {
+            if p.sp.is_some() {
+                out.changes.push(super::teardown::placeholder(object));
+            }
+            return Ok(());
+        }
         out.changes.push(match p.sp {
             Some(s) => existing_change(s, object, &tag),
             None => create_change(
@@ -58,18 +65,16 @@ impl Kind for PlaceholderServicePrincipalKind {
     }
 
     fn requests(&self, c: &Change, _o: &Observed) -> Result<Vec<GraphRequest>, BadChange> {
-        match c.action {
-            Action::Create => Ok(vec![graph::create(c.payload.clone())]),
-            Action::Update => {
-                let id = c
-                    .object
-                    .id
-                    .as_deref()
-                    .ok_or_else(|| BadChange::new(KIND, "no service principal id"))?;
-                Ok(vec![graph::update(id, c.payload.clone())])
-            }
-            other => Err(BadChange::unsupported(KIND, other.as_str())),
-        }
+        requests_of(KIND, c)
+    }
+
+    /// A deletion of a service principal already gone: as planned.
+    fn already_done(&self, c: &Change, e: &GraphError) -> bool {
+        c.action == Action::Delete && e.is_not_found()
+    }
+
+    fn undo_hint(&self, c: &Change) -> String {
+        sp_undo_hint(c)
     }
 
     fn prior_state(&self, o: &Observed, _c: &Change) -> Value {

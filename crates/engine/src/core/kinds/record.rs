@@ -15,7 +15,9 @@ use super::kind::{Kind, PlanOut, RequiredPermissions, Sending};
 use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::{Observed, Purpose, RecordGroup, RecordMember};
-use crate::core::plan::{Action, Change, ChangeId, CreatedRef, ObjectKind, ObjectRef};
+use crate::core::plan::{
+    Action, Change, ChangeId, CreatedRef, FieldChange, ObjectKind, ObjectRef, Risk,
+};
 
 /// Creates record groups.
 pub struct RecordGroupKind;
@@ -136,6 +138,29 @@ fn create_group(purpose: &Purpose, app_key: &str, group_key: &str) -> Change {
     c
 }
 
+/// `destroy`'s deletion of a record group, after the restores of what it records.
+fn delete_group(g: &RecordGroup, app_key: &str) -> Change {
+    let object = ObjectRef {
+        kind: ObjectKind::RecordGroup,
+        key: g.purpose.mail_nickname(app_key),
+        display: group_display(&g.purpose, app_key),
+        id: Some(g.id.clone()),
+    };
+    let mut c = Change::new(
+        object,
+        Action::Delete,
+        "destroy: entractl's record of what it weakened is deleted last, after every restore it records (a security group is deleted at once, not kept in deleted items)",
+    );
+    c.fields = vec![FieldChange {
+        path: "members".into(),
+        before: json!(g.members.len()),
+        after: Value::Null,
+    }];
+    c.payload = json!({"groupId": g.id});
+    c.risks = vec![Risk::Removal];
+    c
+}
+
 fn str_of<'a>(c: &'a Change, key: &str) -> Result<&'a str, BadChange> {
     c.payload
         .get(key)
@@ -153,14 +178,25 @@ impl Kind for RecordGroupKind {
         &[]
     }
 
-    /// Planned by the kinds that weaken ([`record`]).
-    fn plan(&self, _cx: &PlanContext<'_>, _out: &mut PlanOut) -> Result<(), PlanError> {
+    /// Created by the kinds that weaken ([`record`]); deleted by `destroy`, after every restore
+    /// (the group goes with its entries: they are not released one by one).
+    fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
+        if !cx.desired.destroying() {
+            return Ok(());
+        }
+        out.changes
+            .retain(|c| !(c.object.kind == ObjectKind::Record && c.action == Action::Delete));
+        let app_key = cx.key();
+        for g in &cx.observed.records.groups {
+            out.changes.push(delete_group(g, &app_key));
+        }
         Ok(())
     }
 
     fn requests(&self, c: &Change, _o: &Observed) -> Result<Vec<GraphRequest>, BadChange> {
         match c.action {
             Action::Create => Ok(vec![group::create(c.payload.clone())]),
+            Action::Delete => Ok(vec![group::delete(str_of(c, "groupId")?)]),
             other => Err(BadChange::new(
                 ObjectKind::RecordGroup,
                 format!("{} of a record group", other.as_str()),
@@ -168,8 +204,28 @@ impl Kind for RecordGroupKind {
         }
     }
 
-    fn prior_state(&self, _o: &Observed, _c: &Change) -> Value {
-        Value::Null
+    fn prior_state(&self, o: &Observed, c: &Change) -> Value {
+        let id = c.payload.get("groupId").and_then(Value::as_str);
+        match o.records.groups.iter().find(|g| Some(g.id.as_str()) == id) {
+            Some(g) if c.action == Action::Delete => json!({
+                "id": g.id,
+                "mailNickname": c.object.key,
+                "displayName": c.object.display,
+                "members": g.members.iter().map(|m| &m.id).collect::<Vec<_>>(),
+            }),
+            _ => Value::Null,
+        }
+    }
+
+    fn already_done(&self, c: &Change, e: &GraphError) -> bool {
+        c.action == Action::Delete && e.is_not_found()
+    }
+
+    fn undo_hint(&self, c: &Change) -> String {
+        match c.action {
+            Action::Delete => "a security group is not kept in deleted items: create it again (POST /groups with the mailNickname and displayName under `before`) and add the members under `before.members`, if what they record is still weakened".into(),
+            _ => "delete the created record group (its id is under `created.id` once the create succeeded)".into(),
+        }
     }
 
     fn simulate(
@@ -178,6 +234,11 @@ impl Kind for RecordGroupKind {
         c: &Change,
         new_id: &mut dyn FnMut(&str) -> String,
     ) -> Result<Value, BadChange> {
+        if c.action == Action::Delete {
+            let id = str_of(c, "groupId")?;
+            o.records.groups.retain(|g| g.id != id);
+            return Ok(Value::Null);
+        }
         let nickname = str_of(c, "mailNickname")?;
         let purpose = purpose_of_key(nickname)
             .ok_or_else(|| BadChange::new(ObjectKind::RecordGroup, "not a record group"))?;
@@ -199,7 +260,12 @@ impl Kind for RecordGroupKind {
             requirements::READ,
             "read the per-user MFA state of the users entractl's record names, to restore it (GET beta /users/{id}/authentication/requirements); read the conditional access policies, to take out what entractl excluded, when the spec itself does not (GET /identity/conditionalAccess/policies)",
         );
-        if records(desired) {
+        if desired.destroying() {
+            needed.to_apply(
+                group::DELETE,
+                "delete entractl's record groups once everything they record is restored (DELETE /groups/{id}; no narrower application permission exists)",
+            );
+        } else if records(desired) {
             needed.to_apply(
                 group::CREATE,
                 "create the record groups that keep what entractl weakens (POST /groups)",

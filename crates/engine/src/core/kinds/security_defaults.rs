@@ -32,6 +32,7 @@ impl Kind for SecurityDefaultsKind {
     }
 
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
+        super::teardown::security_defaults_note(cx, out);
         let Some(m) = &cx.desired.mfa else {
             return Ok(());
         };

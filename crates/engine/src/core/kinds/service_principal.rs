@@ -2,10 +2,10 @@
 //! `entractl:<key>` tag, tagged when found without it, and its "assignment required?" setting
 //! (`appRoleAssignmentRequired`, from the spec's `assignments.required`).
 
-use entractl_graph::GraphRequest;
 use entractl_graph::resource::merge_patch;
 use entractl_graph::resource::parse;
 use entractl_graph::resource::service_principal::{self as graph, INTEGRATED_APP_TAG};
+use entractl_graph::{GraphError, GraphRequest};
 use serde_json::{Value, json};
 
 use super::context::PlanContext;
@@ -37,6 +37,11 @@ impl Kind for ServicePrincipalKind {
             display: cx.desired.app.display_name.clone(),
             id: cx.sp().map(|s| s.id.clone()),
         };
+        if cx.desired.destroying() {
+            out.changes
+                .extend(super::teardown::service_principal(cx, object));
+            return Ok(());
+        }
         let mut c = match cx.sp() {
             None => create(cx, object),
             Some(s) => existing(cx, s, object),
@@ -49,20 +54,7 @@ impl Kind for ServicePrincipalKind {
     }
 
     fn requests(&self, c: &Change, _o: &Observed) -> Result<Vec<GraphRequest>, BadChange> {
-        Ok(match c.action {
-            Action::Create => vec![graph::create(c.payload.clone())],
-            Action::Update => {
-                let id = c
-                    .object
-                    .id
-                    .as_deref()
-                    .ok_or_else(|| BadChange::new(KIND, "no service principal id"))?;
-                vec![graph::update(id, c.payload.clone())]
-            }
-            other => {
-                return Err(BadChange::unsupported(KIND, other.as_str()));
-            }
-        })
+        requests_of(KIND, c)
     }
 
     fn prior_state(&self, o: &Observed, _c: &Change) -> Value {
@@ -83,6 +75,42 @@ impl Kind for ServicePrincipalKind {
 
     fn permissions(&self, _desired: &Desired, _needed: &mut RequiredPermissions) {
         // Covered by the application's: the same Application.* permissions.
+    }
+
+    /// A deletion of a service principal already gone: as planned.
+    fn already_done(&self, c: &Change, e: &GraphError) -> bool {
+        c.action == Action::Delete && e.is_not_found()
+    }
+
+    fn undo_hint(&self, c: &Change) -> String {
+        sp_undo_hint(c)
+    }
+}
+
+/// The requests of a service principal's change (the main app's or the placeholder's).
+pub(super) fn requests_of(kind: ObjectKind, c: &Change) -> Result<Vec<GraphRequest>, BadChange> {
+    let id = || {
+        c.object
+            .id
+            .as_deref()
+            .ok_or_else(|| BadChange::new(kind, "no service principal id"))
+    };
+    Ok(match c.action {
+        Action::Create => vec![graph::create(c.payload.clone())],
+        Action::Update => vec![graph::update(id()?, c.payload.clone())],
+        Action::Delete => vec![graph::delete(id()?)],
+        other => {
+            return Err(BadChange::unsupported(kind, other.as_str()));
+        }
+    })
+}
+
+/// How to undo a service principal's change by hand.
+pub(super) fn sp_undo_hint(c: &Change) -> String {
+    match c.action {
+        Action::Delete => "POST /directory/deletedItems/{id}/restore within 30 days, with the id under `before` (or let `entractl apply` create a new one)".into(),
+        Action::Create => "delete the created service principal (its id is under `created.id` once the create succeeded)".into(),
+        _ => "PATCH the service principal with the properties listed under `change.fields[].path`, taking their values from `before`".into(),
     }
 }
 
@@ -192,6 +220,10 @@ pub(super) fn simulate_into(
     c: &Change,
     new_id: &mut dyn FnMut() -> String,
 ) -> Result<Value, BadChange> {
+    if c.action == Action::Delete {
+        *slot = None;
+        return Ok(Value::Null);
+    }
     let raw = match (c.action, slot.as_ref()) {
         (Action::Create, _) => {
             let mut body = c.payload.clone();
