@@ -10,7 +10,8 @@
 //! A step is the changes of one apply rank ([`Change::rank`]), which is the kind's rank except
 //! for the removal of records: record writes (their own step) come before the per-user MFA and
 //! conditional access downgrades they record (those kinds name [`ObjectKind::Record`] in
-//! `after`), and record removals are a late step that waits for every step before it, so a
+//! `after`; a conditional access step that adds no user or group — Passport's app exclusion —
+//! does not wait for it, [`Kind::waits_for`]), and record removals are a late step that waits for every step before it, so a
 //! record always outlives the downgrade it records. `destroy`'s deletions of service principals
 //! and applications, and of record groups, are such steps too ([`Change::rank`]).
 //!
@@ -76,6 +77,7 @@ fn waits_for(s: &Step<'_>, present: &BTreeSet<u8>) -> BTreeSet<u8> {
         .after()
         .iter()
         .copied()
+        .filter(|k| s.kind.waits_for(&s.changes, *k))
         .chain(referenced)
         .map(ObjectKind::rank)
         .filter(|r| *r != s.rank && present.contains(r))

@@ -58,12 +58,13 @@ pub fn list(path: &str, filter: String, select: &[&str], label: impl Into<String
 /// The largest page Graph serves of directory objects.
 pub const PAGE_SIZE: u32 = 999;
 
-/// Retries of a write waiting for replication: from 200 ms, growing by half, at most 1 s
-/// apart — polled, as Terraform's azuread provider (hashicorp/go-azure-sdk) retries Graph's
+/// Retries of a write waiting for replication: from 200 ms, growing by half, at most 500 ms
+/// apart (each wait jittered between half and all of that; a wait overshoots replication by
+/// a quarter of a second on average) — polled, as Terraform's azuread provider (hashicorp/go-azure-sdk) retries Graph's
 /// eventual-consistency answers, rather than slept out.
 pub const REPLICATION_BACKOFF: RuleBackoff = RuleBackoff {
     base: Duration::from_millis(200),
-    cap: Duration::from_secs(1),
+    cap: Duration::from_millis(500),
 };
 
 /// The answers Graph gives while an object created just before (an application, a service

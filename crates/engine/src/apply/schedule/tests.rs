@@ -28,6 +28,16 @@ fn referencing(mut c: Change, kind: ObjectKind, key: &str) -> Change {
     c
 }
 
+/// `c` with a change of a policy's `conditions.users.<list>` from `before` to `after`.
+fn excluding(mut c: Change, list: &str, before: &[&str], after: &[&str]) -> Change {
+    c.fields.push(crate::core::plan::FieldChange {
+        path: format!("conditions.users.{list}"),
+        before: serde_json::json!(before),
+        after: serde_json::json!(after),
+    });
+    c
+}
+
 fn plan(changes: Vec<Change>) -> Plan {
     Plan {
         tenant: "t".into(),
@@ -147,7 +157,12 @@ fn records_are_written_before_the_downgrades_and_removed_after_the_restores() {
     let p = plan(vec![
         change(PerUserMfa, "carol", Action::Update),
         change(PerUserMfa, "dave", Action::Update),
-        change(ConditionalAccessPolicy, "p1", Action::Update),
+        excluding(
+            change(ConditionalAccessPolicy, "p1", Action::Update),
+            "excludeUsers",
+            &[],
+            &["carol"],
+        ),
         referencing(change(Record, "carol", Action::Create), RecordGroup, "mfa"),
         change(Record, "dave", Action::Delete),
         change(RecordGroup, "mfa", Action::Create),
@@ -219,4 +234,41 @@ fn destroy_deletes_service_principals_then_applications_then_record_groups_after
     for st in s.iter().filter(|s| s.rank < TEARDOWN) {
         assert!(st.after.iter().all(|r| *r < TEARDOWN), "{}", st.kind.kind());
     }
+}
+
+#[test]
+fn an_exclusion_waits_for_the_record_only_when_it_adds_users_or_groups() {
+    let record_wait = |policy: Change| {
+        let p = plan(vec![
+            referencing(policy, Application, "app"),
+            change(Application, "app", Action::Create),
+            change(RecordGroup, "mfa", Action::Create),
+            referencing(change(Record, "carol", Action::Create), RecordGroup, "mfa"),
+            change(PerUserMfa, "carol", Action::Update),
+        ]);
+        waits(&p)[&ConditionalAccessPolicy].contains(&Record)
+    };
+    let policy = || change(ConditionalAccessPolicy, "p1", Action::Update);
+    // Passport's app exclusion: only the appId of the application created in the same apply.
+    assert!(!record_wait(policy()));
+    // A restore shortens the list: nothing to record.
+    assert!(!record_wait(excluding(
+        policy(),
+        "excludeUsers",
+        &["carol", "bob"],
+        &["bob"]
+    )));
+    // The identity remedy adds a user or a group: recorded first.
+    assert!(record_wait(excluding(
+        policy(),
+        "excludeUsers",
+        &["bob"],
+        &["bob", "carol"]
+    )));
+    assert!(record_wait(excluding(
+        policy(),
+        "excludeGroups",
+        &[],
+        &["g1"]
+    )));
 }

@@ -38,6 +38,12 @@ impl Kind for CaExclusionKind {
         &[ObjectKind::Record]
     }
 
+    /// The record only when a change adds users or groups to an exclusion: the app's exclusion
+    /// (and a restore) records nothing, so it goes as soon as the appId is known.
+    fn waits_for(&self, changes: &[&Change], kind: ObjectKind) -> bool {
+        kind != ObjectKind::Record || changes.iter().any(|c| adds_identities(c))
+    }
+
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
         let Some(mfa) = cx
             .desired
@@ -184,4 +190,19 @@ fn policies(o: &Observed) -> &[ConditionalAccessPolicy] {
         .as_ref()
         .map(|m| m.conditional_access.policies())
         .unwrap_or(&[])
+}
+
+/// Whether `c` adds an entry to a policy's `excludeUsers` or `excludeGroups` (what the record
+/// keeps). Compared as the plan shows them, so an entry shown otherwise counts as added: on
+/// doubt, the change waits for the record.
+fn adds_identities(c: &Change) -> bool {
+    c.fields
+        .iter()
+        .filter(|f| f.path.ends_with(".excludeUsers") || f.path.ends_with(".excludeGroups"))
+        .any(|f| {
+            let before = f.before.as_array().map(Vec::as_slice).unwrap_or_default();
+            f.after
+                .as_array()
+                .is_some_and(|after| after.iter().any(|v| !before.contains(v)))
+        })
 }

@@ -52,6 +52,13 @@ pub trait Kind: Sync {
     /// change references (its `refs`): apply runs every other kind at the same time.
     fn after(&self) -> &'static [ObjectKind];
 
+    /// Whether this kind's `changes` (one apply step) wait for `kind`, one of [`Kind::after`]'s:
+    /// yes, unless the kind knows that these changes do not need it (a conditional access
+    /// change that adds no user or group has nothing for the record to keep first).
+    fn waits_for(&self, _changes: &[&Change], _kind: ObjectKind) -> bool {
+        true
+    }
+
     /// How apply sends this kind's changes.
     fn sending(&self) -> Sending {
         Sending::OneByOne
