@@ -206,7 +206,7 @@ fn former_placeholders<'a>(
     observed
         .linked_placeholders
         .iter()
-        .filter(|a| !named(*a) && !main(*a))
+        .filter(|a| !named(a) && !main(a))
         .collect()
 }
 
