@@ -12,11 +12,10 @@ use entractl_graph::resource::conditional_access_policy::{
 };
 use serde_json::json;
 
-use super::ca_exclusion_plan::unmanaged;
 use super::ca_restore::{self, Removal};
 use super::context::PlanContext;
 use super::kind::PlanOut;
-use crate::core::plan::{Action, Change, FieldChange, ObjectKind, ObjectRef};
+use crate::core::plan::{Action, Change, FieldChange, Note, NoteKind, ObjectKind, ObjectRef};
 
 /// The appId to take out of policies' exclusions: the managed app's, when the spec no longer
 /// needs password sign-in and entractl created the app. An app the spec adopts (`app.appId`)
@@ -140,11 +139,15 @@ pub fn adopted_notes(cx: &PlanContext<'_>, policies: &[&Policy], out: &mut PlanO
     for p in policies {
         let excluded = p.applications(Exclusion::Applications.path().1);
         if excluded.iter().any(|x| x.eq_ignore_ascii_case(app)) {
-            out.notes.push(unmanaged(format!(
+            out.notes.push(Note {
+                kind: NoteKind::Unmanaged,
+                risks: Vec::new(),
+                message: format!(
                 "conditional access policy \"{}\" ({}) excludes the app ({app}); the spec does not sign in with a password, so it needs no such exclusion, but the app was adopted and entractl cannot tell who excluded it: left as it is (remove it by hand if only Mac Login's password sign-in needed it)",
                 p.display_name(),
                 p.id()
-            )));
+            ),
+            });
         }
     }
 }
