@@ -132,8 +132,9 @@ fn the_seed_spec_on_p1_converges_only_with_the_downgrade_flag_and_passport_signs
     // (alice, bob; carol through Mac Users) + the sign-in forecast: the baseline-scope setting
     // and one What-If per user (3) + the domains (the password sign-in preflight; none is
     // federated) + entractl's record groups (one list) and the members of the one that keeps
-    // carol's per-user MFA = 24.
-    assert_eq!(reads.len(), 24, "{reads:#?}");
+    // carol's per-user MFA + the placeholder apps made for the app (one list, by their link tag;
+    // none here) = 25.
+    assert_eq!(reads.len(), 25, "{reads:#?}");
     assert_eq!(count(&reads, "GET /v1.0/domains"), 1);
     assert_eq!(
         count(

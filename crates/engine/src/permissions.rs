@@ -5,6 +5,7 @@
 
 pub use crate::core::kinds::{Needed, RequiredPermissions};
 
+use entractl_graph::resource::application;
 use entractl_graph::resource::authentication_requirements as requirements;
 use entractl_graph::resource::conditional_access_policy as ca;
 use entractl_graph::resource::group;
@@ -26,7 +27,8 @@ pub fn required_permissions(desired: &Desired) -> RequiredPermissions {
 
 /// What applying `plan` needs: the spec's permissions, and those of the restores the plan makes
 /// from entractl's record whatever the spec says now (a Web Login spec that takes back what a
-/// Mac Login spec weakened writes per-user MFA, conditional access and the record).
+/// Mac Login spec weakened writes per-user MFA, conditional access and the record; `destroy`
+/// deletes a placeholder app the spec no longer names).
 pub fn for_plan(desired: &Desired, plan: &Plan) -> RequiredPermissions {
     let mut needed = required_permissions(desired);
     for c in &plan.changes {
@@ -42,6 +44,10 @@ pub fn for_plan(desired: &Desired, plan: &Plan) -> RequiredPermissions {
             ObjectKind::Record => Some((
                 group::MEMBER_WRITE,
                 "release entractl's record of what it restores (DELETE /groups/{id}/members/{id}/$ref)",
+            )),
+            ObjectKind::PlaceholderApplication => Some((
+                application::UPDATE_OWNED,
+                "delete the placeholder app entractl created (DELETE /applications/{id})",
             )),
             _ => None,
         };

@@ -98,7 +98,9 @@ async fn apply_on_an_empty_tenant_converges_then_reads_in_two_waves_and_writes_n
     assert!(report.final_plan.outputs.client_id.is_some());
 
     // A converged tenant: two waves (wave 1: the app, its service principal, the Graph API,
-    // alice, bob, Mac Users, subscribedSkus and entractl's record groups (none); wave 2, keyed by
+    // alice, bob, Mac Users, subscribedSkus, entractl's record groups (none) and the placeholder
+    // apps made for the app (none; read for every spec, so that one the spec no longer names is
+    // taken out of the policies); wave 2, keyed by
     // ids of wave 1: the grants, the granted application permissions, the app's assignments and
     // the members of Mac Users, and the conditional access policies, which a spec without
     // password sign-in reads once the app exists, to take out its exclusions), no writes.
@@ -110,9 +112,9 @@ async fn apply_on_an_empty_tenant_converges_then_reads_in_two_waves_and_writes_n
     let log = graph_requests(&emu);
     assert_eq!(log.len(), stats.requests, "{log:#?}");
     // 4 + 2 for the app (its grants and granted application permissions); alice, bob, Mac
-    // Users, subscribedSkus, the record groups (none) and the app's assignments; the members of
-    // Mac Users; the conditional access policies.
-    assert_eq!(log.len(), 14, "{log:#?}");
+    // Users, subscribedSkus, the record groups (none), the linked placeholder apps (none) and the
+    // app's assignments; the members of Mac Users; the conditional access policies.
+    assert_eq!(log.len(), 15, "{log:#?}");
     let report = apply(&client, &d, &plan, &observed, &opts(&dir))
         .await
         .unwrap();
@@ -153,8 +155,8 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
     assert!(!diff(&d, &observed).unwrap().has_changes());
     // Wave 1 (no id needed): the app by uniqueName and by tag, the service principal by tag,
     // Microsoft Graph's service principal, alice, bob, Mac Users, subscribedSkus, the security
-    // defaults, the domains for the password sign-in preflight, entractl's record groups (one
-    // v1.0 `$batch` of 11; no domain is federated, so no home realm discovery policy is read);
+    // defaults, the domains for the password sign-in preflight, entractl's record groups, the
+    // placeholder apps made for the app (one v1.0 `$batch` of 12; no domain is federated, so no home realm discovery policy is read);
     // the per-user MFA state of alice and bob by UPN and the conditional access settings (one
     // beta `$batch`); the conditional access policies (paced, alone) — all concurrently.
     // Wave 2 (keyed by ids of wave 1): the grants, the granted application permissions, the
@@ -168,7 +170,7 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
         .filter(|e| !e.path.starts_with("/beta/$batch"))
         .collect();
     assert_eq!(log.len(), stats.requests, "{log:#?}");
-    assert_eq!(log.len(), 11 + 2 + 2 + 5 + 1 + 3, "{log:#?}");
+    assert_eq!(log.len(), 12 + 2 + 2 + 5 + 1 + 3, "{log:#?}");
     let mut round_trips: Vec<String> = emu
         .request_log()
         .into_iter()

@@ -130,7 +130,10 @@ async fn the_placeholder_is_created_excluded_chosen_and_the_forecast_agrees_with
     assert_eq!(app["signInAudience"], "AzureADMyOrg");
     assert_eq!(
         app["tags"],
-        serde_json::json!([format!("entractl:{PLACEHOLDER}")])
+        serde_json::json!([
+            format!("entractl:{PLACEHOLDER}"),
+            "entractl-placeholder-for:kandji-passport"
+        ])
     );
     assert_eq!(app["web"]["redirectUris"], serde_json::json!([]));
     assert_eq!(app["publicClient"]["redirectUris"], serde_json::json!([]));

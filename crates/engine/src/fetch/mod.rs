@@ -20,7 +20,10 @@
 //! (to take out what Mac Login excluded: records.rs).
 //!
 //! The placeholder app of "Customize behavior", when the spec has one, is read in wave 1 too
-//! (by uniqueName and tag, its service principal by tag).
+//! (by uniqueName and tag, its service principal by tag), and so are, for every spec, the
+//! placeholder apps entractl made for this app (by their link tag: one request), so that one the
+//! spec no longer names is taken out of the policies' exclusions; when one is found, the policies
+//! are read in the second wave as for a restore.
 //!
 //! More only for paged collections (999 members a page: one wave per further page, which also
 //! carries the per-user MFA reads of the page before), for a service principal that does not
@@ -108,11 +111,15 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
     let deleted = app::deleted(l, d, candidates.clone());
     let grants = app::grants(l, sp.clone());
     let app_role_grants = app::app_role_grants(l, d, sp.clone());
-    let app_found = {
-        let c = candidates.clone();
-        async move { c.await.is_ok_and(|v| !v.is_empty()) }
+    let linked = promise(placeholder::linked(l, d));
+    let restorable = {
+        let (c, linked) = (candidates.clone(), linked.clone());
+        async move {
+            let (c, linked) = tokio::join!(c, linked);
+            c.is_ok_and(|v| !v.is_empty()) || linked.is_ok_and(|v| !v.is_empty())
+        }
     };
-    let records = records::read(l, d, app_found);
+    let records = records::read(l, d, restorable);
     let preflight = password_sign_in::read(l, d, &parts);
     let placeholder = placeholder::read(l, d);
     let (
@@ -127,6 +134,7 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
         mfa,
         preflight,
         placeholder,
+        linked,
         records,
     ) = tokio::join!(
         candidates,
@@ -140,6 +148,7 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
         mfa,
         preflight,
         placeholder,
+        linked,
         records,
     );
     let candidates = c?.as_ref().clone();
@@ -177,6 +186,7 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
         tier: *tier?,
         deleted: deleted?,
         placeholder: placeholder?,
+        linked_placeholders: linked?.as_ref().clone(),
         records,
     })
 }

@@ -1,14 +1,17 @@
 //! The placeholder app's reads ("Customize behavior", `mfa.conditionalAccess.placeholder`): the
 //! application by its `uniqueName` and its `entractl:` tag, and its service principal by the same
-//! tag — all in the first wave — else, a wave later, by the application's appId.
+//! tag — all in the first wave — else, a wave later, by the application's appId. Also in the
+//! first wave, whatever the spec says: the placeholder apps entractl made for this app (their
+//! `entractl-placeholder-for:<key>` tag), so that one the spec no longer names is taken out of
+//! the policies' exclusions.
 
 use entractl_graph::Loader;
-use entractl_graph::resource::service_principal;
+use entractl_graph::resource::{application, service_principal};
 
 use super::app::candidates_of;
 use super::common::parsed;
 use crate::core::desired::Desired;
-use crate::core::observed::{ObservedPlaceholder, ServicePrincipal};
+use crate::core::observed::{Application, ObservedPlaceholder, ServicePrincipal};
 use crate::error::ReadError;
 
 /// The placeholder as the tenant has it; `None` when the spec has none.
@@ -47,4 +50,16 @@ pub async fn read(l: &Loader, d: &Desired) -> Result<Option<ObservedPlaceholder>
         candidates,
         service_principal,
     }))
+}
+
+/// The placeholder apps entractl made for this app, found by their link tag (one request in the
+/// first wave, for every spec).
+pub async fn linked(l: &Loader, d: &Desired) -> Result<Vec<Application>, ReadError> {
+    let label = "find the placeholder apps entractl made for this app, by their tag";
+    let tag = d.app.identity.placeholder_link_tag();
+    let found = l
+        .list(application::find_by_tag(&tag, label))
+        .await
+        .map_err(ReadError::of(label))?;
+    Ok(parsed(found))
 }

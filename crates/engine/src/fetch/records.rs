@@ -2,8 +2,9 @@
 //! mailNickname in the first wave; the members of the managed app's record groups in the second;
 //! the per-user MFA state of the users recorded under per-user MFA in the third (with the other
 //! per-user reads). No wave of its own. When the spec itself reads no conditional access
-//! policies (Web Login, no `mfa` section) but the app exists or entractl keeps a record of
-//! identities it added to a policy's exclusions, the policies are read too, with the record's
+//! policies (Web Login, no `mfa` section) but the app (or a placeholder app entractl made for it)
+//! exists or entractl keeps a record of identities it added to a policy's exclusions, the
+//! policies are read too, with the record's
 //! members (second wave), so that the plan can take out what entractl excluded (the app by its
 //! appId, the identities by the record).
 
@@ -21,7 +22,7 @@ use crate::core::observed::{ObservedRecords, Purpose, RecordGroup, RecordMember}
 use crate::error::ReadError;
 
 /// Reads the managed app's records, and the conditional access policies when only a restore
-/// needs them.
+/// needs them (`app_exists`: the app or a placeholder app made for it was found).
 pub async fn read(
     l: &Loader,
     d: &Desired,

@@ -11,6 +11,10 @@ pub const MICROSOFT_GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// Prefix of the tag entractl puts on the applications it manages.
 pub const MANAGED_TAG_PREFIX: &str = "entractl:";
 
+/// Prefix of the tag entractl puts on a placeholder app of "Customize behavior", naming the key
+/// of the app it was made for: found by it once the spec no longer names the placeholder.
+pub const PLACEHOLDER_LINK_PREFIX: &str = "entractl-placeholder-for:";
+
 /// A resource API named in `apiPermissions`: by display name or by appId.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -116,6 +120,11 @@ impl AppIdentity {
     /// The tag that marks the application as managed by entractl under this key.
     pub fn managed_tag(&self) -> String {
         format!("{MANAGED_TAG_PREFIX}{}", self.key())
+    }
+
+    /// The tag on the placeholder apps entractl makes for the application of this key.
+    pub fn placeholder_link_tag(&self) -> String {
+        format!("{PLACEHOLDER_LINK_PREFIX}{}", self.key())
     }
 }
 

@@ -8,7 +8,7 @@ mod teardown;
 
 pub use app::{
     ApiPermission, AppIdentity, DesiredApp, MANAGED_TAG_PREFIX, MICROSOFT_GRAPH_APP_ID,
-    OptionalClaim, OptionalClaims, PASSPORT_SCOPES, ResourceRef,
+    OptionalClaim, OptionalClaims, PASSPORT_SCOPES, PLACEHOLDER_LINK_PREFIX, ResourceRef,
 };
 pub use assignments::{DesiredAssignments, SpecEntry};
 pub use mfa::{CaSelection, DesiredMfa, DesiredPlaceholder};

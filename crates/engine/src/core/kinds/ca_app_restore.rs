@@ -1,19 +1,21 @@
-//! Undoing Passport's app exclusion once nothing needs password sign-in any more (the mode is
-//! Web Login, or the spec has no `mfa` section): entractl added the app's appId to policies'
-//! `excludeApplications` for Mac Login, and the appId says which entry that is (entractl manages
-//! that app registration; no record is needed). Taken out in the same PATCH as the recorded
-//! identities ([`super::ca_restore`]); nothing else of the policy is touched.
+//! Undoing the application exclusions entractl added: Passport's app, once nothing needs
+//! password sign-in any more (the mode is Web Login, or the spec has no `mfa` section): entractl
+//! added the app's appId to policies' `excludeApplications` for Mac Login, and the appId says which
+//! entry that is (entractl manages that app registration; no record is needed); and a placeholder
+//! app of "Customize behavior" entractl made for this app that the spec no longer names (found by
+//! its link tag, [`super::placeholder_former`]). Taken out in the same PATCH as the recorded
+//! identities ([`super::ca_restore`]); nothing else of the policy is touched, and never a
+//! Microsoft-managed policy's applications (entractl never adds an app to them).
 
 use entractl_graph::resource::conditional_access_policy::{
     ConditionalAccessPolicy as Policy, Exclusion,
 };
 use serde_json::json;
 
-use super::ca_exclusion_plan::unmanaged;
 use super::ca_restore::{self, Removal};
 use super::context::PlanContext;
 use super::kind::PlanOut;
-use crate::core::plan::{Action, Change, FieldChange, ObjectKind, ObjectRef};
+use crate::core::plan::{Action, Change, FieldChange, Note, NoteKind, ObjectKind, ObjectRef};
 
 /// The appId to take out of policies' exclusions: the managed app's, when the spec no longer
 /// needs password sign-in and entractl created the app. An app the spec adopts (`app.appId`)
@@ -27,20 +29,24 @@ pub fn unwanted_app<'a>(cx: &PlanContext<'a>) -> Option<&'a str> {
 }
 
 /// An application whose exclusions the plan takes out of every policy.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Unwanted<'a> {
     pub app_id: &'a str,
     /// What it is, in words (`Passport's app`).
-    pub what: &'static str,
+    pub what: String,
+    /// A placeholder app entractl made for this app that the spec no longer names.
+    pub former: bool,
 }
 
-/// The applications to take out of policies' exclusions: Passport's app ([`unwanted_app`]) and,
-/// under `destroy`, the placeholder app it deletes.
+/// The applications to take out of policies' exclusions: Passport's app ([`unwanted_app`]), the
+/// placeholder apps the spec no longer names and, under `destroy`, the placeholder app it
+/// deletes.
 pub fn unwanted_apps<'a>(cx: &PlanContext<'a>) -> Vec<Unwanted<'a>> {
     let mut out: Vec<Unwanted<'a>> = unwanted_app(cx)
         .map(|app_id| Unwanted {
             app_id,
-            what: "Passport's app",
+            what: "Passport's app".into(),
+            former: false,
         })
         .into_iter()
         .collect();
@@ -49,10 +55,77 @@ pub fn unwanted_apps<'a>(cx: &PlanContext<'a>) -> Vec<Unwanted<'a>> {
     {
         out.push(Unwanted {
             app_id,
-            what: "the placeholder app",
+            what: "the placeholder app".into(),
+            former: false,
         });
     }
+    for a in cx.former_placeholders.iter().copied() {
+        if !out.iter().any(|u| u.app_id.eq_ignore_ascii_case(&a.app_id)) {
+            out.push(Unwanted {
+                app_id: &a.app_id,
+                what: format!("the placeholder app \"{}\"", a.display_name),
+                former: true,
+            });
+        }
+    }
     out
+}
+
+/// The apps of `apps` that `policy` excludes (none for a Microsoft-managed policy, whose
+/// applications entractl never changes).
+fn present<'u, 'a>(policy: &Policy, apps: &'u [Unwanted<'a>]) -> Vec<&'u Unwanted<'a>> {
+    if policy.is_microsoft_managed() {
+        return Vec::new();
+    }
+    let excluded = policy.applications(Exclusion::Applications.path().1);
+    apps.iter()
+        .filter(|u| excluded.iter().any(|x| x.eq_ignore_ascii_case(u.app_id)))
+        .collect()
+}
+
+/// `excludeApplications` of `policy` without `apps` (`None`: none of them is there).
+pub fn kept(policy: &Policy, apps: &[Unwanted<'_>]) -> Option<Vec<String>> {
+    let present = present(policy, apps);
+    if present.is_empty() {
+        return None;
+    }
+    let excluded = policy.applications(Exclusion::Applications.path().1);
+    Some(
+        excluded
+            .iter()
+            .filter(|x| !present.iter().any(|u| x.eq_ignore_ascii_case(u.app_id)))
+            .map(|x| x.to_string())
+            .collect(),
+    )
+}
+
+/// The policies without `apps` in their `excludeApplications` (the views a Mac Login plan's
+/// remedies are planned on).
+pub fn without(policies: &[Policy], apps: &[Unwanted<'_>]) -> Vec<Policy> {
+    policies
+        .iter()
+        .map(|p| match kept(p, apps) {
+            Some(k) => {
+                p.patched(&json!({"conditions": {"applications": {"excludeApplications": k}}}))
+            }
+            None => p.clone(),
+        })
+        .collect()
+}
+
+/// Why `policy` loses the apps it excludes, in words (`None`: it excludes none of them).
+pub fn restore_text(policy: &Policy, apps: &[Unwanted<'_>], destroying: bool) -> Option<String> {
+    let present = present(policy, apps);
+    if present.is_empty() {
+        return None;
+    }
+    Some(
+        present
+            .iter()
+            .map(|u| why(u, destroying))
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
 /// Notes for the policies that exclude an adopted app the spec no longer needs excluded.
@@ -66,11 +139,15 @@ pub fn adopted_notes(cx: &PlanContext<'_>, policies: &[&Policy], out: &mut PlanO
     for p in policies {
         let excluded = p.applications(Exclusion::Applications.path().1);
         if excluded.iter().any(|x| x.eq_ignore_ascii_case(app)) {
-            out.notes.push(unmanaged(format!(
+            out.notes.push(Note {
+                kind: NoteKind::Unmanaged,
+                risks: Vec::new(),
+                message: format!(
                 "conditional access policy \"{}\" ({}) excludes the app ({app}); the spec does not sign in with a password, so it needs no such exclusion, but the app was adopted and entractl cannot tell who excluded it: left as it is (remove it by hand if only Mac Login's password sign-in needed it)",
                 p.display_name(),
                 p.id()
-            )));
+            ),
+            });
         }
     }
 }
@@ -84,29 +161,16 @@ pub fn restore(
     destroying: bool,
 ) -> Option<Change> {
     let identities = ca_restore::restore_only(policy, removals);
-    let excluded = policy.applications(Exclusion::Applications.path().1);
-    let present: Vec<&Unwanted<'_>> = apps
-        .iter()
-        .filter(|u| excluded.iter().any(|x| x.eq_ignore_ascii_case(u.app_id)))
-        .collect();
-    if present.is_empty() {
+    let (Some(kept), Some(text)) = (kept(policy, apps), restore_text(policy, apps, destroying))
+    else {
         return identities;
-    }
-    let kept: Vec<&str> = excluded
-        .iter()
-        .copied()
-        .filter(|x| !present.iter().any(|u| x.eq_ignore_ascii_case(u.app_id)))
-        .collect();
+    };
+    let excluded = policy.applications(Exclusion::Applications.path().1);
     let field = FieldChange {
         path: "conditions.applications.excludeApplications".into(),
         before: json!(excluded),
         after: json!(kept),
     };
-    let text = present
-        .iter()
-        .map(|u| why(u, destroying))
-        .collect::<Vec<_>>()
-        .join("; ");
     let mut c = identities.unwrap_or_else(|| {
         let object = ObjectRef {
             kind: ObjectKind::ConditionalAccessPolicy,
@@ -130,10 +194,14 @@ pub fn restore(
 
 /// Why an app's exclusion is taken out, in words.
 fn why(u: &Unwanted<'_>, destroying: bool) -> String {
-    let (what, app) = (u.what, u.app_id);
+    let (what, app) = (&u.what, u.app_id);
     if destroying {
         format!(
             "restore: {what} ({app}) is excluded from this policy for Mac Login; destroy decommissions the spec, so it is taken out and the policy applies as before; other exclusions are left as they are"
+        )
+    } else if u.former {
+        format!(
+            "restore: {what} ({app}) is excluded from this policy for \"Customize behavior\", a placeholder entractl made for this app that the spec no longer uses (it names no placeholder, or another), so it is taken out and the policy applies again to the sign-ins evaluated against it; other exclusions are left as they are"
         )
     } else {
         format!(
@@ -168,7 +236,8 @@ mod tests {
         let p = policy(json!(["passport-app", "other-app"]));
         let app = [Unwanted {
             app_id: "PASSPORT-APP",
-            what: "Passport's app",
+            what: "Passport's app".into(),
+            former: false,
         }];
         let c = restore(&p, &[], &app, false).expect("a change");
         assert_eq!(lists(&c), ["conditions.applications.excludeApplications"]);
@@ -188,7 +257,8 @@ mod tests {
     fn a_policy_without_the_app_is_left_alone() {
         let app = [Unwanted {
             app_id: "passport-app",
-            what: "Passport's app",
+            what: "Passport's app".into(),
+            former: false,
         }];
         assert!(restore(&policy(json!(["other-app"])), &[], &app, false).is_none());
         assert!(restore(&policy(json!(["passport-app"])), &[], &[], false).is_none());
@@ -200,11 +270,13 @@ mod tests {
         let apps = [
             Unwanted {
                 app_id: "passport-app",
-                what: "Passport's app",
+                what: "Passport's app".into(),
+                former: false,
             },
             Unwanted {
                 app_id: "placeholder-app",
-                what: "the placeholder app",
+                what: "the placeholder app".into(),
+                former: false,
             },
         ];
         let c = restore(&p, &[], &apps, true).expect("a change");
@@ -218,5 +290,55 @@ mod tests {
             "{}",
             c.reason
         );
+    }
+
+    fn former(app_id: &str) -> Unwanted<'_> {
+        Unwanted {
+            app_id,
+            what: "the placeholder app \"Old placeholder\"".into(),
+            former: true,
+        }
+    }
+
+    #[test]
+    fn a_former_placeholder_comes_out_with_its_own_words_and_nothing_else_changes() {
+        let p = policy(json!(["other-app", "OLD-PLACEHOLDER"]));
+        let apps = [former("old-placeholder")];
+        let c = restore(&p, &[], &apps, false).expect("a change");
+        assert_eq!(lists(&c), ["conditions.applications.excludeApplications"]);
+        assert_eq!(
+            c.payload,
+            json!({"conditions": {"applications": {"excludeApplications": ["other-app"]}}})
+        );
+        assert!(c.risks.is_empty());
+        assert!(
+            c.reason.starts_with(
+                "restore: the placeholder app \"Old placeholder\" (old-placeholder) is excluded from this policy for \"Customize behavior\""
+            ),
+            "{}",
+            c.reason
+        );
+        // The views a Mac Login plan starts from: only that entry is gone.
+        let views = without(std::slice::from_ref(&p), &apps);
+        assert_eq!(views[0].applications("excludeApplications"), ["other-app"]);
+        assert_eq!(views[0].users("excludeUsers"), ["break-glass"]);
+    }
+
+    #[test]
+    fn a_microsoft_managed_policys_applications_are_never_changed() {
+        let mut p = policy(json!(["old-placeholder", "passport-app"]));
+        p.0["displayName"] = json!("Microsoft-managed: Multifactor authentication for all users");
+        let apps = [
+            former("old-placeholder"),
+            Unwanted {
+                app_id: "passport-app",
+                what: "Passport's app".into(),
+                former: false,
+            },
+        ];
+        assert!(restore(&p, &[], &apps, false).is_none());
+        assert!(restore(&p, &[], &apps, true).is_none());
+        assert!(kept(&p, &apps).is_none());
+        assert_eq!(without(std::slice::from_ref(&p), &apps)[0], p);
     }
 }

@@ -1,9 +1,12 @@
 //! The conditional access part of a plan: the remedies per policy ([`super::ca_remedy`]) as
-//! changes (one PATCH per policy, only exclusion lists), no-ops and notes.
+//! changes (one PATCH per policy, only exclusion lists), no-ops and notes. What entractl added
+//! and no longer needs (recorded identities, a placeholder app the spec no longer names) comes
+//! out in the same PATCH.
 
 use entractl_graph::resource::conditional_access_policy::{ConditionalAccessPolicy, Exclusion};
 use serde_json::{Value, json};
 
+use super::ca_app_restore::{self, Unwanted};
 use super::ca_remedy::{Identities, PolicyRemedy, Remedies, Remedy, remedies};
 use super::ca_restore::{self, Removal};
 use super::context::PlanContext;
@@ -24,6 +27,13 @@ const PENDING_APP: &str = "\u{0}entractl-pending-app";
 const PENDING_PLACEHOLDER: &str = "\u{0}entractl-pending-placeholder";
 /// What the plan shows in place of the placeholder's appId before it exists.
 pub const PLACEHOLDER_ID_AFTER_APPLY: &str = "(the placeholder app's appId, known after apply)";
+
+/// One policy as read, and what its restore takes out: the recorded identities and the apps.
+type Restore<'r, 'a> = (
+    &'r ConditionalAccessPolicy,
+    &'r [Removal<'a>],
+    &'r [Unwanted<'a>],
+);
 
 /// How the tenant evaluates Passport's sign-in, as fetch read it (not read: enforcement assumed).
 pub fn sign_in_target(cx: &PlanContext<'_>) -> SignInTarget {
@@ -95,8 +105,9 @@ pub fn plan_policies(
     // What entractl added and no longer needs comes out first; the remedies are planned on the
     // policies as that leaves them. Needed: what the remedies would add to the policies without
     // anything entractl recorded.
+    let apps = ca_app_restore::unwanted_apps(cx);
     let recorded = ca_restore::unwanted(&cx.observed.records, |_, _| false);
-    let stripped = ca_restore::without(policies, &recorded);
+    let stripped = ca_app_restore::without(&ca_restore::without(policies, &recorded), &apps);
     let first = remedies(&stripped, &target, &scope, &r);
     let wanted = |policy: &str, id: &str| {
         first.iter().any(|pr| {
@@ -107,7 +118,7 @@ pub fn plan_policies(
         })
     };
     let removals = ca_restore::unwanted(&cx.observed.records, wanted);
-    let views = ca_restore::without(policies, &removals);
+    let views = ca_app_restore::without(&ca_restore::without(policies, &removals), &apps);
     let all = remedies(&views, &target, &scope, &r);
     super::placeholder_step::portal_notes(cx, &all, out);
     let mut legacy_app = Vec::new();
@@ -119,7 +130,12 @@ pub fn plan_policies(
             .iter()
             .find(|p| p.id() == pr.policy.id())
             .unwrap_or(pr.policy);
-        policy_part(cx, pr, (original, ca_restore::of(&removals, original)), out);
+        let restore = (
+            original,
+            ca_restore::of(&removals, original),
+            apps.as_slice(),
+        );
+        policy_part(cx, pr, restore, out);
     }
     ca_restore::release_all(out, &removals);
     if !legacy_app.is_empty() {
@@ -159,12 +175,12 @@ fn shown<'p>(pr: &'p PolicyRemedy<'_>, target_legacy: bool) -> &'p PolicyDecisio
     }
 }
 
-/// One policy's change, no-op or notes; `restore`: the policy as read and the recorded
-/// identities that come out of its exclusions.
+/// One policy's change, no-op or notes; `restore`: the policy as read and what comes out of its
+/// exclusions.
 fn policy_part(
     cx: &PlanContext<'_>,
     pr: &PolicyRemedy<'_>,
-    restore: (&ConditionalAccessPolicy, &[Removal<'_>]),
+    restore: Restore<'_, '_>,
     out: &mut PlanOut,
 ) {
     let legacy = sign_in_target(cx).app_exclusion_works();
@@ -183,12 +199,11 @@ fn policy_part(
         display: d.display_name.clone(),
         id: Some(d.id.clone()),
     };
-    let (original, removals) = restore;
+    let (original, removals, apps) = restore;
     if !pr.add.is_empty() {
         record_identities(cx, pr, out);
-        out.changes
-            .push(exclusion(cx, pr, d, object, (original, removals)));
-    } else if let Some(c) = ca_restore::restore_only(original, removals) {
+        out.changes.push(exclusion(cx, pr, d, object, restore));
+    } else if let Some(c) = ca_app_restore::restore(original, removals, apps, false) {
         out.changes.push(c);
     } else if !pr.in_place.is_empty() && pr.unresolved.is_none() {
         out.changes
@@ -257,9 +272,9 @@ fn exclusion(
     pr: &PolicyRemedy<'_>,
     d: &PolicyDecision,
     object: ObjectRef,
-    restore: (&ConditionalAccessPolicy, &[Removal<'_>]),
+    restore: Restore<'_, '_>,
 ) -> Change {
-    let (original, removals) = restore;
+    let (original, removals, apps) = restore;
     let additions: Vec<(Exclusion, Vec<&str>)> = pr
         .add
         .iter()
@@ -277,6 +292,14 @@ fn exclusion(
                 payload["conditions"]["users"][key] = list.clone();
             }
         }
+    }
+    // The apps the restore takes out, when the additions leave `excludeApplications` alone.
+    if let Some(kept) = ca_app_restore::kept(original, apps)
+        && payload
+            .pointer("/conditions/applications/excludeApplications")
+            .is_none()
+    {
+        payload["conditions"]["applications"]["excludeApplications"] = json!(kept);
     }
     let mut refs = Vec::new();
     let mut fields = Vec::new();
@@ -313,6 +336,10 @@ fn exclusion(
     if removals.iter().any(present) {
         reason.push_str("; and ");
         reason.push_str(&ca_restore::restore_text(removals, present));
+    }
+    if let Some(text) = ca_app_restore::restore_text(original, apps, false) {
+        reason.push_str("; and ");
+        reason.push_str(&text);
     }
     let mut c = Change::new(object, Action::Update, reason);
     c.fields = fields;

@@ -55,6 +55,10 @@ pub struct PlanContext<'a> {
     pub resolved: Option<Vec<ResolvedResource<'a>>>,
     /// The placeholder app, when the spec has one.
     pub placeholder: Option<PlaceholderState<'a>>,
+    /// The placeholder apps entractl made for this app that the spec no longer names (it uses
+    /// none, or another): taken out of the policies' exclusions, left in place (`destroy`
+    /// deletes them).
+    pub former_placeholders: Vec<&'a Application>,
 }
 
 impl<'a> PlanContext<'a> {
@@ -72,12 +76,15 @@ impl<'a> PlanContext<'a> {
             Some(p) => Some(resolve_permissions(desired, p, observed)?),
             None => None,
         };
+        let placeholder = identify_placeholder(desired, observed)?;
+        let former_placeholders = former_placeholders(desired, observed, placeholder);
         Ok(PlanContext {
             desired,
             observed,
             app_state,
             resolved,
-            placeholder: identify_placeholder(desired, observed)?,
+            placeholder,
+            former_placeholders,
         })
     }
 
@@ -172,6 +179,35 @@ pub fn identify_placeholder<'a>(
         app,
         sp,
     }))
+}
+
+/// The linked placeholder apps ([`Observed::linked_placeholders`]) other than the spec's
+/// placeholder (by id, appId or `uniqueName`) and the managed app itself.
+fn former_placeholders<'a>(
+    desired: &Desired,
+    observed: &'a Observed,
+    current: Option<PlaceholderState<'_>>,
+) -> Vec<&'a Application> {
+    let same = |a: &Application, b: &Application| {
+        a.id.eq_ignore_ascii_case(&b.id) || a.app_id.eq_ignore_ascii_case(&b.app_id)
+    };
+    let named = |a: &Application| {
+        current.is_some_and(|p| {
+            p.app.is_some_and(|c| same(a, c))
+                || a.unique_name
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(&p.desired.unique_name))
+        })
+    };
+    let main = |a: &Application| {
+        observed.candidates.iter().any(|c| same(a, &c.app))
+            || a.has_tag(&desired.app.identity.managed_tag())
+    };
+    observed
+        .linked_placeholders
+        .iter()
+        .filter(|a| !named(a) && !main(a))
+        .collect()
 }
 
 /// Finds the managed application among the candidates, or explains why it cannot.

@@ -16,6 +16,7 @@ mod grant;
 mod kind;
 mod per_user_mfa;
 mod placeholder;
+mod placeholder_former;
 mod placeholder_sp;
 mod placeholder_step;
 mod record;
@@ -72,6 +73,8 @@ pub fn of(kind: ObjectKind) -> &'static dyn Kind {
 mod app_permission_tests;
 #[cfg(test)]
 mod assignment_tests;
+#[cfg(test)]
+mod placeholder_former_tests;
 #[cfg(test)]
 mod placeholder_tests;
 #[cfg(test)]

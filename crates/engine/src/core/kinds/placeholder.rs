@@ -1,7 +1,8 @@
 //! The placeholder app of Microsoft's "Customize behavior" for baseline scopes
 //! (`mfa.conditionalAccess.placeholder`): a single-tenant app registration entractl creates and
 //! keeps inert — no redirect URIs, no permissions, no public client flows — tagged
-//! `entractl:<uniqueName>`, with notes saying what it is for. Conditional access policies exclude
+//! `entractl:<uniqueName>` and `entractl-placeholder-for:<app key>` (found by the latter once the
+//! spec no longer names it: [`super::placeholder_former`]), with notes saying what it is for. Conditional access policies exclude
 //! it ([`super::ca_remedy`]); an admin then picks it on the Baseline scopes settings page
 //! ([`super::placeholder_step`]). Its service principal is [`super::placeholder_sp`].
 
@@ -42,9 +43,11 @@ impl Kind for PlaceholderApplicationKind {
     }
 
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
+        super::placeholder_former::plan(cx, out);
         let Some(p) = cx.placeholder else {
             return Ok(());
         };
+        let link = cx.desired.app.identity.placeholder_link_tag();
         let object = ObjectRef {
             kind: KIND,
             key: p.desired.unique_name.clone(),
@@ -58,8 +61,8 @@ impl Kind for PlaceholderApplicationKind {
             return Ok(());
         }
         out.changes.push(match p.app {
-            None => create(p, object),
-            Some(app) => existing(p, app, object),
+            None => create(p, object, &link),
+            Some(app) => existing(p, app, object, &link),
         });
         Ok(())
     }
@@ -94,7 +97,10 @@ impl Kind for PlaceholderApplicationKind {
         }
     }
 
-    fn prior_state(&self, o: &Observed, _c: &Change) -> Value {
+    fn prior_state(&self, o: &Observed, c: &Change) -> Value {
+        if let Some(a) = super::placeholder_former::find(o, c) {
+            return a.to_json();
+        }
         o.placeholder
             .as_ref()
             .and_then(|p| p.candidates.first())
@@ -108,15 +114,13 @@ impl Kind for PlaceholderApplicationKind {
         c: &Change,
         new_id: &mut dyn FnMut(&str) -> String,
     ) -> Result<Value, BadChange> {
+        if c.action == Action::Delete {
+            super::placeholder_former::simulate_delete(o, c);
+            return Ok(Value::Null);
+        }
         let found = o
             .placeholder
             .get_or_insert_with(ObservedPlaceholder::default);
-        if c.action == Action::Delete {
-            // Graph deletes its service principal with it.
-            found.candidates.clear();
-            found.service_principal = None;
-            return Ok(Value::Null);
-        }
         let raw = match (c.action, found.candidates.first()) {
             (Action::Create, _) => {
                 let mut raw = c.payload.clone();
@@ -181,14 +185,15 @@ impl Kind for PlaceholderApplicationKind {
     }
 }
 
-/// The create: everything entractl sets, with its `uniqueName` and tag.
-fn create(p: PlaceholderState<'_>, object: ObjectRef) -> Change {
+/// The create: everything entractl sets, with its `uniqueName` and tags (its own, and `link`,
+/// naming the app it is made for).
+fn create(p: PlaceholderState<'_>, object: ObjectRef, link: &str) -> Change {
     let d = p.desired;
     let tag = d.identity().managed_tag();
     let set = [
         ("uniqueName", json!(d.unique_name)),
         ("displayName", json!(d.display_name)),
-        ("tags", json!([tag])),
+        ("tags", json!([tag, link])),
         ("signInAudience", json!(single_tenant())),
         ("isFallbackPublicClient", json!(false)),
         ("notes", json!(NOTES)),
@@ -275,6 +280,17 @@ impl Drift {
         }
     }
 
+    /// The tag naming the app it is made for (a placeholder made before entractl set it gets it
+    /// added; its other tags kept).
+    fn link(&mut self, app: &Application, link: &str) {
+        if app.has_tag(link) {
+            return;
+        }
+        let mut tags = app.tags.clone();
+        tags.push(link.to_string());
+        self.set("tags", json!(app.tags), json!(tags), "tags", json!(tags));
+    }
+
     /// No redirect URIs on any platform (the platforms' other properties kept), no permissions.
     fn inert(&mut self, app: &Application) {
         for platform in Platform::ALL {
@@ -305,17 +321,18 @@ impl Drift {
 }
 
 /// The drift of what entractl sets on an existing placeholder, as an update (or nothing).
-fn existing(p: PlaceholderState<'_>, app: &Application, object: ObjectRef) -> Change {
+fn existing(p: PlaceholderState<'_>, app: &Application, object: ObjectRef, link: &str) -> Change {
     let mut drift = Drift::default();
     drift.scalars(p, app);
     drift.inert(app);
+    drift.link(app, link);
     if drift.fields.is_empty() {
         return Change::new(object, Action::NoOp, "in sync: inert, as entractl made it");
     }
     let mut c = Change::new(
         object,
         Action::Update,
-        "the placeholder app differs from what entractl keeps it as (single tenant, no redirect URIs, no permissions, no public client flows, its notes)",
+        "the placeholder app differs from what entractl keeps it as (single tenant, no redirect URIs, no permissions, no public client flows, its notes, the tag naming the app it is made for)",
     );
     c.fields = drift.fields;
     c.payload = Value::Object(drift.body);

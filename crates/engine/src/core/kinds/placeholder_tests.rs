@@ -21,11 +21,11 @@ use crate::core::plan::{Action, ChangeId, NoteKind, ObjectKind, Plan, Risk};
 use crate::core::render::{Format, render};
 use crate::core::simulate::simulate_apply;
 
-const PLACEHOLDER_KEY: &str = "kandji-passport-baseline-scopes";
-const PLACEHOLDER_APP_ID: &str = "5a5a5a5a-0000-4000-8000-00000000a0ff";
+pub(super) const PLACEHOLDER_KEY: &str = "kandji-passport-baseline-scopes";
+pub(super) const PLACEHOLDER_APP_ID: &str = "5a5a5a5a-0000-4000-8000-00000000a0ff";
 const OTHER_APP_ID: &str = "6b6b6b6b-0000-4000-8000-00000000b0ff";
 
-fn mac_login_with_placeholder() -> Desired {
+pub(super) fn mac_login_with_placeholder() -> Desired {
     let mut d = crate::core::tests::kandji();
     d.passport_mode = Some(PassportMode::MacLogin);
     d.mfa = Some(DesiredMfa {
@@ -39,7 +39,7 @@ fn mac_login_with_placeholder() -> Desired {
     d
 }
 
-fn policy(id: &str, name: &str, exclude_apps: &[&str]) -> Value {
+pub(super) fn policy(id: &str, name: &str, exclude_apps: &[&str]) -> Value {
     json!({"id": id, "displayName": name, "state": "enabled",
         "conditions": {"clientAppTypes": ["all"],
             "applications": {"includeApplications": ["All"], "excludeApplications": exclude_apps},
@@ -49,7 +49,11 @@ fn policy(id: &str, name: &str, exclude_apps: &[&str]) -> Value {
 
 /// The converged main app, alice (per-user MFA disabled) signing in, an MFA policy on all
 /// resources that What-If applies to her, the setting, and the placeholder as read.
-fn tenant(setting: BaselineScopes, policies: Vec<Value>, placeholder: Vec<Value>) -> Observed {
+pub(super) fn tenant(
+    setting: BaselineScopes,
+    policies: Vec<Value>,
+    placeholder: Vec<Value>,
+) -> Observed {
     let mut o = crate::core::tests::converged();
     let alice = ScopeUser {
         id: "alice".into(),
@@ -101,10 +105,11 @@ fn tenant(setting: BaselineScopes, policies: Vec<Value>, placeholder: Vec<Value>
     o
 }
 
-fn placeholder_app(extra: Value) -> Value {
+pub(super) fn placeholder_app(extra: Value) -> Value {
     let mut v = json!({"id": "44444444-aaaa-4bbb-8ccc-000000000004", "appId": PLACEHOLDER_APP_ID,
         "displayName": "Kandji Passport baseline scopes", "uniqueName": PLACEHOLDER_KEY,
-        "tags": [format!("entractl:{PLACEHOLDER_KEY}")], "signInAudience": "AzureADMyOrg",
+        "tags": [format!("entractl:{PLACEHOLDER_KEY}"), "entractl-placeholder-for:kandji-passport"],
+        "signInAudience": "AzureADMyOrg",
         "isFallbackPublicClient": false, "notes": super::placeholder::NOTES,
         "web": {"redirectUris": []}, "publicClient": {"redirectUris": []},
         "spa": {"redirectUris": []}, "requiredResourceAccess": []});
@@ -114,7 +119,7 @@ fn placeholder_app(extra: Value) -> Value {
     v
 }
 
-fn notes_of(plan: &Plan, kind: NoteKind) -> Vec<&str> {
+pub(super) fn notes_of(plan: &Plan, kind: NoteKind) -> Vec<&str> {
     plan.notes
         .iter()
         .filter(|n| n.kind == kind)
@@ -316,4 +321,24 @@ fn no_step_when_the_placeholder_is_excluded_from_no_policy() {
     let plan = diff(&d, &o).unwrap();
     assert!(notes_of(&plan, NoteKind::PortalStep).is_empty());
     assert!(!plan.has_changes(), "{:#?}", plan.changes);
+}
+
+#[test]
+fn a_placeholder_made_before_the_link_tag_gets_it_its_other_tags_kept() {
+    let d = mac_login_with_placeholder();
+    let old = placeholder_app(json!({"tags": [format!("entractl:{PLACEHOLDER_KEY}"), "theirs"]}));
+    let o = tenant(BaselineScopes::Enforced, vec![], vec![old]);
+    let plan = diff(&d, &o).unwrap();
+    let c = plan
+        .changes
+        .iter()
+        .find(|c| c.object.kind == ObjectKind::PlaceholderApplication)
+        .unwrap();
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(
+        c.payload,
+        json!({"tags": [format!("entractl:{PLACEHOLDER_KEY}"), "theirs", "entractl-placeholder-for:kandji-passport"]})
+    );
+    let after = simulate_apply(&o, &plan).unwrap();
+    assert!(!diff(&d, &after).unwrap().has_changes());
 }

@@ -69,6 +69,11 @@ pub struct Observed {
     /// The placeholder app, when the spec has one (`mfa.conditionalAccess.placeholder`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<ObservedPlaceholder>,
+    /// The placeholder apps entractl made for this app (tagged `entractl-placeholder-for:<key>`),
+    /// read whatever the spec says now: one the spec no longer names is taken out of the
+    /// policies' exclusions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linked_placeholders: Vec<Application>,
     /// What entractl weakened, as its record groups say (docs/decisions.md).
     #[serde(default, skip_serializing_if = "ObservedRecords::is_empty")]
     pub records: ObservedRecords,
