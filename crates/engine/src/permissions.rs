@@ -180,7 +180,7 @@ mod tests {
         }
         let p = required_permissions(&d.for_destroy(false));
         assert!(names(&p.apply).contains(&sd::WRITE));
-        assert!(names(&p.plan).contains(&sd::READ));
+        assert!(names(&p.plan).contains(&sd::READ), "with the record");
         // Turning them on writes no record.
         d.mfa = Some(crate::core::desired::DesiredMfa {
             security_defaults: Some(true),

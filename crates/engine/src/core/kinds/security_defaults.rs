@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::context::PlanContext;
 use super::kind::{Kind, PlanOut, RequiredPermissions};
 use super::record::{record, record_created_sp};
+use super::security_defaults_restore::State;
 use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
 use crate::core::observed::{Observed, Purpose, RecordMember};
@@ -46,7 +47,8 @@ impl Kind for SecurityDefaultsKind {
             }
             out.changes.push(c);
         }
-        super::security_defaults_restore::plan(cx, out, want, have);
+        let object = object(cx.observed);
+        super::security_defaults_restore::plan(cx, out, State { want, have, object });
         let Some(m) = &cx.desired.mfa else {
             return Ok(());
         };
@@ -100,16 +102,13 @@ impl Kind for SecurityDefaultsKind {
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
         // Restores a plan makes whatever the spec says: crate::permissions::for_plan; destroy
-        // restores what its record says, for a spec that turns them off.
+        // restores what the record says, for a spec that turns them off.
         if desired
             .teardown
             .as_ref()
             .is_some_and(|t| t.security_defaults_off)
         {
-            needed.to_plan(
-                graph::READ,
-                "read the security defaults entractl's record says it turned off (GET /policies/identitySecurityDefaultsEnforcementPolicy)",
-            );
+            // Read with the record (RecordGroupKind's Policy.Read.All).
             needed.to_apply(
                 graph::WRITE,
                 "turn security defaults back on when entractl's record says it turned them off (PATCH /policies/identitySecurityDefaultsEnforcementPolicy)",
@@ -136,7 +135,7 @@ fn observed(o: &Observed) -> Option<&graph::SecurityDefaults> {
 }
 
 /// The one security defaults object of a plan.
-pub(super) fn object(o: &Observed) -> ObjectRef {
+fn object(o: &Observed) -> ObjectRef {
     ObjectRef {
         kind: KIND,
         key: KEY.to_string(),

@@ -13,11 +13,19 @@ use super::context::PlanContext;
 use super::kind::PlanOut;
 use super::record::{group_display, release};
 use crate::core::observed::{Purpose, RecordGroup};
-use crate::core::plan::{Action, Change, FieldChange, Note, NoteKind};
+use crate::core::plan::{Action, Change, FieldChange, Note, NoteKind, ObjectRef};
+
+/// What the plan knows of security defaults: what the spec asks (`want`, `None`: unmanaged),
+/// what was read (`have`, `None`: not read), and the object a change of them is about.
+pub struct State {
+    pub want: Option<bool>,
+    pub have: Option<bool>,
+    pub object: ObjectRef,
+}
 
 /// Plans the restore (or the notes that say why there is none) and the record's release.
-/// `want`: what the spec asks (`None`: unmanaged); `have`: what was read (`None`: not read).
-pub fn plan(cx: &PlanContext<'_>, out: &mut PlanOut, want: Option<bool>, have: Option<bool>) {
+pub fn plan(cx: &PlanContext<'_>, out: &mut PlanOut, state: State) {
+    let State { want, have, object } = state;
     if want == Some(false) {
         return;
     }
@@ -43,7 +51,7 @@ pub fn plan(cx: &PlanContext<'_>, out: &mut PlanOut, want: Option<bool>, have: O
             g,
             &format!("security defaults are on again already; {why}"),
         ),
-        (None, Some(false)) => turn_back_on(cx, out, g, &record, &why),
+        (None, Some(false)) => turn_back_on(cx, out, g, object, (&record, &why)),
         // Not read (nothing is known: the record stays), or asked off (returned above).
         _ => {}
     }
@@ -64,7 +72,13 @@ fn why(cx: &PlanContext<'_>, want: Option<bool>) -> String {
 
 /// Security defaults are off and the record says entractl turned them off: turned back on, unless
 /// another app's record or an enabled conditional access policy keeps them off.
-fn turn_back_on(cx: &PlanContext<'_>, out: &mut PlanOut, g: &RecordGroup, record: &str, why: &str) {
+fn turn_back_on(
+    cx: &PlanContext<'_>,
+    out: &mut PlanOut,
+    g: &RecordGroup,
+    object: ObjectRef,
+    (record, why): (&str, &str),
+) {
     let others: Vec<&str> = cx
         .observed
         .records
@@ -104,14 +118,14 @@ fn turn_back_on(cx: &PlanContext<'_>, out: &mut PlanOut, g: &RecordGroup, record
         ));
         return;
     }
-    out.changes.push(restore(cx, record, why));
+    out.changes.push(restore(object, record, why));
     release_all(out, g, "restored: security defaults are on again");
 }
 
 /// The restore: security defaults on again (no downgrade).
-fn restore(cx: &PlanContext<'_>, record: &str, why: &str) -> Change {
+fn restore(object: ObjectRef, record: &str, why: &str) -> Change {
     let mut c = Change::new(
-        super::security_defaults::object(cx.observed),
+        object,
         Action::Update,
         format!(
             "restore: entractl turned security defaults off for this app (record \"{record}\") and the spec no longer needs them off ({why}): they are turned back on, for the whole tenant"
