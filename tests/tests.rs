@@ -28,6 +28,7 @@ mod plan_apply;
 mod remedies;
 mod restore;
 mod schema;
+mod security_defaults;
 mod terminal;
 mod util;
 mod validate;

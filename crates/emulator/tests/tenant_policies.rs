@@ -345,6 +345,56 @@ async fn security_defaults_and_enabled_policies_exclude_each_other() {
     assert_eq!(s, 204, "report-only is allowed");
 }
 
+/// A service principal can be a member of a security group (graph-docs
+/// `concepts/includes/groups-allowed-member-types.md`, `group-post-members.md`): entractl's
+/// security defaults record is the app's service principal in a record group.
+#[tokio::test]
+async fn a_service_principal_is_a_security_group_member_listed_with_its_type() {
+    let emu = start(EmulatorConfig::scenario("free")).unwrap();
+    let g = G::new(&emu, CI_CLIENT_ID, CI_CLIENT_SECRET).await;
+    // Microsoft Graph's service principal, which every scenario has.
+    let (s, sps) = g
+        .send(
+            "GET",
+            "/v1.0/servicePrincipals?$filter=appId%20eq%20'00000003-0000-0000-c000-000000000000'",
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{sps}");
+    let sp_id = sps["value"][0]["id"].as_str().unwrap().to_string();
+    let body = json!({"displayName": "record", "mailNickname": "entractl-record-securitydefaults-00000000",
+        "mailEnabled": false, "securityEnabled": true});
+    let (s, grp) = g.send("POST", "/v1.0/groups", Some(body)).await;
+    assert_eq!(s, 201, "{grp}");
+    let gid = grp["id"].as_str().unwrap();
+    let member =
+        json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{sp_id}")});
+    let add = format!("/v1.0/groups/{gid}/members/$ref");
+    let (s, v) = g.send("POST", &add, Some(member.clone())).await;
+    assert_eq!(s, 204, "{v}");
+    assert_eq!(
+        g.send("POST", &add, Some(member)).await.0,
+        400,
+        "a member already"
+    );
+    let (s, members) = g
+        .send("GET", &format!("/v1.0/groups/{gid}/members"), None)
+        .await;
+    assert_eq!(s, 200, "{members}");
+    assert_eq!(members["value"].as_array().unwrap().len(), 1);
+    assert_eq!(members["value"][0]["id"], sp_id.as_str());
+    assert_eq!(
+        members["value"][0]["@odata.type"],
+        "#microsoft.graph.servicePrincipal"
+    );
+    let remove = format!("/v1.0/groups/{gid}/members/{sp_id}/$ref");
+    assert_eq!(g.send("DELETE", &remove, None).await.0, 204);
+    let (_, members) = g
+        .send("GET", &format!("/v1.0/groups/{gid}/members"), None)
+        .await;
+    assert_eq!(members["value"], json!([]));
+}
+
 #[tokio::test]
 async fn per_user_mfa_enabled_reads_enforced_once_registered() {
     let fixture =

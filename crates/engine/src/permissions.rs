@@ -9,11 +9,12 @@ use entractl_graph::resource::application;
 use entractl_graph::resource::authentication_requirements as requirements;
 use entractl_graph::resource::conditional_access_policy as ca;
 use entractl_graph::resource::group;
+use entractl_graph::resource::security_defaults as sd;
 
 use crate::core::checks::password_sign_in;
 use crate::core::desired::Desired;
 use crate::core::kinds::KINDS;
-use crate::core::plan::{ObjectKind, Plan};
+use crate::core::plan::{Action, ObjectKind, Plan};
 
 /// The least-privileged application permissions for `desired` (Microsoft's permission tables).
 pub fn required_permissions(desired: &Desired) -> RequiredPermissions {
@@ -27,12 +28,16 @@ pub fn required_permissions(desired: &Desired) -> RequiredPermissions {
 
 /// What applying `plan` needs: the spec's permissions, and those of the restores the plan makes
 /// from entractl's record whatever the spec says now (a Web Login spec that takes back what a
-/// Mac Login spec weakened writes per-user MFA, conditional access and the record; `destroy`
-/// deletes a placeholder app the spec no longer names).
+/// Mac Login spec weakened writes per-user MFA, conditional access, security defaults and the
+/// record; `destroy` deletes a placeholder app the spec no longer names).
 pub fn for_plan(desired: &Desired, plan: &Plan) -> RequiredPermissions {
     let mut needed = required_permissions(desired);
-    for c in &plan.changes {
+    for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         let restore = match c.object.kind {
+            ObjectKind::SecurityDefaults => Some((
+                sd::WRITE,
+                "turn back on the security defaults entractl turned off (PATCH /policies/identitySecurityDefaultsEnforcementPolicy)",
+            )),
             ObjectKind::PerUserMfa => Some((
                 requirements::WRITE,
                 "restore the per-user MFA state entractl turned off (PATCH beta /users/{id}/authentication/requirements)",
@@ -127,11 +132,17 @@ mod tests {
                 change(ObjectKind::PerUserMfa),
                 change(ObjectKind::Record),
                 change(ObjectKind::ConditionalAccessPolicy),
+                change(ObjectKind::SecurityDefaults),
             ],
             ..Plan::default()
         };
         let p = for_plan(&d, &plan);
-        for w in [group::MEMBER_WRITE, requirements::WRITE, ca::WRITE] {
+        for w in [
+            group::MEMBER_WRITE,
+            requirements::WRITE,
+            ca::WRITE,
+            sd::WRITE,
+        ] {
             assert!(names(&p.apply).contains(&w), "{w}");
         }
         assert!(!names(&p.apply).contains(&group::CREATE));
@@ -158,5 +169,29 @@ mod tests {
         ] {
             assert!(names(&p.apply).contains(&w), "{w}");
         }
+    }
+
+    #[test]
+    fn turning_security_defaults_off_needs_the_record_and_destroy_their_restore() {
+        let names = |v: &[Needed]| v.iter().map(|n| n.permission).collect::<Vec<_>>();
+        let mut d = crate::core::tests::kandji();
+        d.mfa = Some(crate::core::desired::DesiredMfa {
+            security_defaults: Some(false),
+            ..Default::default()
+        });
+        let p = required_permissions(&d);
+        for w in [group::CREATE, group::MEMBER_WRITE, sd::WRITE] {
+            assert!(names(&p.apply).contains(&w), "{w}");
+        }
+        let p = required_permissions(&d.for_destroy(false));
+        assert!(names(&p.apply).contains(&sd::WRITE));
+        assert!(names(&p.plan).contains(&sd::READ), "with the record");
+        // Turning them on writes no record.
+        d.mfa = Some(crate::core::desired::DesiredMfa {
+            security_defaults: Some(true),
+            ..Default::default()
+        });
+        let p = required_permissions(&d);
+        assert!(!names(&p.apply).contains(&group::CREATE));
     }
 }

@@ -8,12 +8,14 @@
 //! (paced at one request per second) running beside it.
 //!
 //! A step is the changes of one apply rank ([`Change::rank`]), which is the kind's rank except
-//! for the removal of records: record writes (their own step) come before the per-user MFA and
-//! conditional access downgrades they record (those kinds name [`ObjectKind::Record`] in
-//! `after`; a conditional access step that adds no user or group — Passport's app exclusion —
-//! does not wait for it, [`Kind::waits_for`]), and record removals are a late step that waits for every step before it, so a
-//! record always outlives the downgrade it records. `destroy`'s deletions of service principals
-//! and applications, and of record groups, are such steps too ([`Change::rank`]).
+//! for the removal of records: record writes (their own step) come before the per-user MFA,
+//! security defaults and conditional access downgrades they record (those kinds name
+//! [`ObjectKind::Record`] in `after`; a conditional access step that adds no user or group —
+//! Passport's app exclusion — does not wait for it, [`Kind::waits_for`]; the security defaults
+//! record names the app's service principal, so on a first apply it waits for its creation),
+//! and record removals are a late step that waits for every step before it, so a record always
+//! outlives the downgrade it records. `destroy`'s deletions of service principals and
+//! applications, and of record groups, are such steps too ([`Change::rank`]).
 //!
 //! A stop — a kind whose writes failed, or the caller's cancel ([`ApplyOptions::cancel`]) —
 //! lets the kinds in flight finish and starts no other; the failure of the lowest rank is

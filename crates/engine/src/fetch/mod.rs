@@ -154,17 +154,11 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
     let candidates = c?.as_ref().clone();
     let settled = settled?;
     // Ambiguous application: the plan stops with that error; the posture is not needed.
-    let (records, restore_policies) = records?;
+    let (records, restore) = records?;
     let (mfa, forecast) = match mfa? {
-        Some((m, f)) if candidates.len() <= 1 => (Some(m), f),
-        // Only a restore needs the policies (records.rs).
-        None if candidates.len() <= 1 => (
-            restore_policies.map(|policies| ObservedMfa {
-                conditional_access: CaObserved::Read { policies },
-                ..ObservedMfa::default()
-            }),
-            None,
-        ),
+        Some((m, f)) if candidates.len() <= 1 => (Some(with_restore_reads(m, restore)), f),
+        // Only a restore needs the policies and the security defaults (records.rs).
+        None if candidates.len() <= 1 => (only_restore_reads(restore), None),
         _ => (None, None),
     };
     Ok(Observed {
@@ -189,6 +183,26 @@ async fn read(l: &Loader, d: &Desired, what_if: WhatIf) -> Result<Observed, Read
         linked_placeholders: linked?.as_ref().clone(),
         records,
     })
+}
+
+/// The posture a spec that reads none of it sees: what only a restore needs (records.rs).
+fn only_restore_reads(r: records::RestoreReads) -> Option<ObservedMfa> {
+    if r.policies.is_none() && r.security_defaults.is_none() {
+        return None;
+    }
+    Some(with_restore_reads(ObservedMfa::default(), r))
+}
+
+/// The posture the spec read, with what only a restore needed read besides (the policies a spec
+/// that manages no conditional access does not read).
+fn with_restore_reads(mut m: ObservedMfa, r: records::RestoreReads) -> ObservedMfa {
+    if let (CaObserved::NotRead, Some(policies)) = (&m.conditional_access, r.policies) {
+        m.conditional_access = CaObserved::Read { policies };
+    }
+    if m.security_defaults.is_none() {
+        m.security_defaults = r.security_defaults;
+    }
+    m
 }
 
 #[cfg(test)]

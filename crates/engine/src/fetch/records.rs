@@ -6,28 +6,41 @@
 //! exists or entractl keeps a record of identities it added to a policy's exclusions, the
 //! policies are read too, with the record's
 //! members (second wave), so that the plan can take out what entractl excluded (the app by its
-//! appId, the identities by the record).
+//! appId, the identities by the record). When the app's security defaults record has members
+//! and the spec reads no security defaults of its own (Web Login without an `mfa` section,
+//! destroy), they are read in the second wave, with the members of other apps' security defaults
+//! record groups (security defaults are tenant-wide: another app's record keeps them off).
 
 use entractl_graph::Loader;
 use entractl_graph::resource::authentication_requirements::{self as requirements, Requirements};
 use entractl_graph::resource::conditional_access_policy::{self as ca, ConditionalAccessPolicy};
 use entractl_graph::resource::group::{self, Group, Member};
 use entractl_graph::resource::parse;
+use entractl_graph::resource::security_defaults::{self as sd, SecurityDefaults};
 use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::common::parsed;
 use crate::core::desired::Desired;
-use crate::core::observed::{ObservedRecords, Purpose, RecordGroup, RecordMember};
+use crate::core::observed::{ObservedRecords, OtherRecord, Purpose, RecordGroup, RecordMember};
 use crate::error::ReadError;
 
-/// Reads the managed app's records, and the conditional access policies when only a restore
-/// needs them (`app_exists`: the app or a placeholder app made for it was found).
+/// What only a restore needs read, when the spec reads none of it itself.
+#[derive(Debug, Default)]
+pub struct RestoreReads {
+    /// The conditional access policies (to take out what entractl excluded).
+    pub policies: Option<Vec<ConditionalAccessPolicy>>,
+    /// The security defaults (to turn back on what entractl turned off).
+    pub security_defaults: Option<SecurityDefaults>,
+}
+
+/// Reads the managed app's records, and what only a restore needs (`app_exists`: the app or a
+/// placeholder app made for it was found).
 pub async fn read(
     l: &Loader,
     d: &Desired,
     app_exists: impl Future<Output = bool>,
-) -> Result<(ObservedRecords, Option<Vec<ConditionalAccessPolicy>>), ReadError> {
+) -> Result<(ObservedRecords, RestoreReads), ReadError> {
     let key = d.app.identity.key();
     let found = l
         .list(group::find_records("find entractl's record groups"))
@@ -91,6 +104,9 @@ pub async fn read(
     for g in groups {
         out.groups.push(g?);
     }
+    let (others, security_defaults) =
+        tokio::join!(others(l, &found, &key, &out), security_defaults(l, d, &out));
+    out.other_security_defaults = others?;
     out.groups.sort_by(|a, b| a.purpose.cmp(&b.purpose));
     let users: Vec<&RecordMember> = out
         .entries(|p| matches!(p, Purpose::PerUserMfa(_)))
@@ -117,5 +133,69 @@ pub async fn read(
             out.mfa_states.insert(id, state);
         }
     }
-    Ok((out, policies?))
+    let restore = RestoreReads {
+        policies: policies?,
+        security_defaults: security_defaults?,
+    };
+    Ok((out, restore))
+}
+
+/// Whether the app's security defaults record has members.
+fn records_security_defaults(records: &ObservedRecords) -> bool {
+    records
+        .group(&Purpose::SecurityDefaults)
+        .is_some_and(|g| !g.members.is_empty())
+}
+
+/// The security defaults, when the app's record says entractl turned them off and the spec
+/// does not read them itself (it reads them with its `mfa` section, or for password sign-in).
+async fn security_defaults(
+    l: &Loader,
+    d: &Desired,
+    records: &ObservedRecords,
+) -> Result<Option<SecurityDefaults>, ReadError> {
+    let spec_reads = d.mfa.is_some() || d.password_sign_in();
+    if spec_reads || !records_security_defaults(records) {
+        return Ok(None);
+    }
+    let v = l
+        .get(sd::get())
+        .await
+        .map_err(ReadError::of("read the security defaults"))?;
+    Ok(parse(&v))
+}
+
+/// Other apps' security defaults record groups and how many members each has, when the app's
+/// own has members (a restore is then possible).
+async fn others(
+    l: &Loader,
+    found: &[Value],
+    key: &str,
+    records: &ObservedRecords,
+) -> Result<Vec<OtherRecord>, ReadError> {
+    if !records_security_defaults(records) {
+        return Ok(Vec::new());
+    }
+    let groups: Vec<Group> = found
+        .iter()
+        .filter(|v| {
+            v.get("mailNickname")
+                .and_then(Value::as_str)
+                .is_some_and(|n| Purpose::is_others_security_defaults(n, key))
+        })
+        .filter_map(parse::<Group>)
+        .collect();
+    let reads = groups.into_iter().map(|g| async move {
+        let what = format!("read the members of record group \"{}\"", g.display_name);
+        let members = l
+            .list(group::members(&g.id, what.clone()))
+            .await
+            .map_err(ReadError::of(what))?;
+        Ok::<_, ReadError>(OtherRecord {
+            id: g.id.to_lowercase(),
+            display_name: g.display_name,
+            members: members.len(),
+        })
+    });
+    join_all(reads).await.into_iter().collect()
 }

@@ -20,8 +20,8 @@ pub struct Teardown {
     /// The placeholder app of "Customize behavior" the spec manages, deleted too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<DesiredPlaceholder>,
-    /// The spec turns security defaults off: entractl keeps no record that it did, so the plan
-    /// says so instead of turning them back on.
+    /// The spec turns security defaults off: destroy turns them back on where entractl's record
+    /// says it did, and says so in a note where no record does.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub security_defaults_off: bool,
 }

@@ -21,6 +21,7 @@ mod placeholder_sp;
 mod placeholder_step;
 mod record;
 mod security_defaults;
+mod security_defaults_restore;
 mod service_principal;
 mod teardown;
 
@@ -79,6 +80,8 @@ mod placeholder_former_tests;
 mod placeholder_tests;
 #[cfg(test)]
 mod restore_tests;
+#[cfg(test)]
+mod security_defaults_tests;
 #[cfg(test)]
 mod teardown_tests;
 

@@ -32,16 +32,33 @@ fn what(purpose: &Purpose, label: &str) -> String {
         Purpose::CaExclusion(policy) => {
             format!("{label}: excluded from conditional access policy {policy}")
         }
+        Purpose::SecurityDefaults => format!(
+            "service principal {label}: security defaults were on (entractl turned them off for this app)"
+        ),
     }
 }
 
-fn group_display(purpose: &Purpose, app_key: &str) -> String {
+/// The key of a record entry: one per purpose and member; the one security defaults entry of
+/// the app by its purpose alone (its member, the service principal, may be created by the same
+/// apply).
+fn entry_key(purpose: &Purpose, member_id: &str) -> String {
+    match purpose {
+        Purpose::SecurityDefaults => purpose.code(),
+        _ => format!("{}/{}", purpose.code(), member_id),
+    }
+}
+
+/// A record group's display name (it spells the app's key out).
+pub(super) fn group_display(purpose: &Purpose, app_key: &str) -> String {
     match purpose {
         Purpose::PerUserMfa(state) => {
             format!("entractl record ({app_key}): per-user MFA was {state}")
         }
         Purpose::CaExclusion(policy) => {
             format!("entractl record ({app_key}): excluded from conditional access policy {policy}")
+        }
+        Purpose::SecurityDefaults => {
+            format!("entractl record ({app_key}): security defaults turned off")
         }
     }
 }
@@ -54,6 +71,7 @@ fn group_description(purpose: &Purpose, app_key: &str) -> String {
         Purpose::CaExclusion(policy) => format!(
             "the users and groups entractl added to the exclusions of conditional access policy {policy}"
         ),
+        Purpose::SecurityDefaults => "the app's service principal while security defaults stay off because entractl turned them off for it".to_string(),
     };
     let text = format!(
         "Kept by entractl for the app {app_key}: its members are {members}, so that entractl can restore them when they no longer need it. It grants nothing: do not use it in policies or assignments, and do not edit it."
@@ -65,13 +83,59 @@ fn group_description(purpose: &Purpose, app_key: &str) -> String {
 /// Plans the record entry for `member` under `purpose` (and its group's creation, once per plan,
 /// when the group does not exist), unless it is recorded already.
 pub fn record(cx: &PlanContext<'_>, out: &mut PlanOut, purpose: &Purpose, member: &RecordMember) {
-    let records = &cx.observed.records;
-    if records.has(purpose, &member.id) {
+    if cx.observed.records.has(purpose, &member.id) {
         return;
     }
+    let (group_id, refs) = group_of(cx, out, purpose);
+    let object = ObjectRef {
+        kind: ObjectKind::Record,
+        key: entry_key(purpose, &member.id),
+        display: what(purpose, &member.label),
+        id: Some(member.id.clone()),
+    };
+    out.changes.push(entry(
+        object,
+        json!({"groupId": group_id, "memberId": member.id}),
+        refs,
+    ));
+}
+
+/// Plans the record entry of the app's service principal under `purpose` when the same apply
+/// creates it (the entry takes its id from that create), with its group's creation as
+/// [`record`] does.
+pub fn record_created_sp(cx: &PlanContext<'_>, out: &mut PlanOut, purpose: &Purpose, label: &str) {
+    let (group_id, mut refs) = group_of(cx, out, purpose);
+    refs.push(CreatedRef {
+        at: "/memberId".into(),
+        created_by: ChangeId {
+            kind: ObjectKind::ServicePrincipal,
+            key: cx.key(),
+        },
+        property: "id".into(),
+    });
+    let object = ObjectRef {
+        kind: ObjectKind::Record,
+        key: entry_key(purpose, ""),
+        display: what(purpose, label),
+        id: None,
+    };
+    out.changes.push(entry(
+        object,
+        json!({"groupId": group_id, "memberId": Value::Null}),
+        refs,
+    ));
+}
+
+/// The record group's id (`None`: created by this plan, planned here once) and the reference
+/// to its creation.
+fn group_of(
+    cx: &PlanContext<'_>,
+    out: &mut PlanOut,
+    purpose: &Purpose,
+) -> (Option<String>, Vec<CreatedRef>) {
     let app_key = cx.key();
     let group_key = purpose.mail_nickname(&app_key);
-    let group_id = records.group(purpose).map(|g| g.id.clone());
+    let group_id = cx.observed.records.group(purpose).map(|g| g.id.clone());
     let mut refs = Vec::new();
     if group_id.is_none() {
         let planned = out
@@ -91,27 +155,25 @@ pub fn record(cx: &PlanContext<'_>, out: &mut PlanOut, purpose: &Purpose, member
             property: "id".into(),
         });
     }
-    let object = ObjectRef {
-        kind: ObjectKind::Record,
-        key: format!("{}/{}", purpose.code(), member.id),
-        display: what(purpose, &member.label),
-        id: Some(member.id.clone()),
-    };
+    (group_id, refs)
+}
+
+fn entry(object: ObjectRef, payload: Value, refs: Vec<CreatedRef>) -> Change {
     let mut c = Change::new(
         object,
         Action::Create,
         "recorded in the tenant (in a record group) before the downgrade, so that any later plan, on any machine, knows what to restore".to_string(),
     );
-    c.payload = json!({"groupId": group_id, "memberId": member.id});
+    c.payload = payload;
     c.refs = refs;
-    out.changes.push(c);
+    c
 }
 
 /// Plans the removal of a record entry, after the restore it records.
 pub fn release(out: &mut PlanOut, g: &RecordGroup, m: &RecordMember, why: &str) {
     let object = ObjectRef {
         kind: ObjectKind::Record,
-        key: format!("{}/{}", g.purpose.code(), m.id),
+        key: entry_key(&g.purpose, &m.id),
         display: what(&g.purpose, &m.label),
         id: Some(m.id.clone()),
     };
@@ -258,7 +320,7 @@ impl Kind for RecordGroupKind {
         );
         needed.to_plan(
             requirements::READ,
-            "read the per-user MFA state of the users entractl's record names, to restore it (GET beta /users/{id}/authentication/requirements); read the conditional access policies, to take out what entractl excluded, when the spec itself does not (GET /identity/conditionalAccess/policies)",
+            "read the per-user MFA state of the users entractl's record names, to restore it (GET beta /users/{id}/authentication/requirements); read the conditional access policies, to take out what entractl excluded, when the spec itself does not (GET /identity/conditionalAccess/policies); read the security defaults when the record says entractl turned them off (GET /policies/identitySecurityDefaultsEnforcementPolicy)",
         );
         if desired.destroying() {
             needed.to_apply(
@@ -274,13 +336,15 @@ impl Kind for RecordGroupKind {
     }
 }
 
-/// Whether the spec may weaken something entractl must record: per-user MFA turned off, or
-/// users and groups excluded from conditional access. (Restores a plan needs whatever the spec
-/// says: [`crate::permissions::for_plan`].)
+/// Whether the spec may weaken something entractl must record: per-user MFA turned off, users
+/// and groups excluded from conditional access, or security defaults turned off. (Restores a
+/// plan needs whatever the spec says: [`crate::permissions::for_plan`].)
 fn records(d: &Desired) -> bool {
-    d.mfa
-        .as_ref()
-        .is_some_and(|m| m.per_user_mfa_disabled || m.exclude_identities.is_some())
+    d.mfa.as_ref().is_some_and(|m| {
+        m.per_user_mfa_disabled
+            || m.exclude_identities.is_some()
+            || m.security_defaults == Some(false)
+    })
 }
 
 /// The purpose a record group's key (its mailNickname) names, whatever the app.
@@ -290,8 +354,7 @@ fn purpose_of_key(nickname: &str) -> Option<Purpose> {
     if let Some(state) = code.strip_prefix("mfa-") {
         return Some(Purpose::PerUserMfa(state.to_string()));
     }
-    code.strip_prefix("ca-")
-        .map(|p| Purpose::CaExclusion(p.to_string()))
+    Purpose::parse(code)
 }
 
 impl Kind for RecordKind {
@@ -363,7 +426,7 @@ impl Kind for RecordKind {
         if records(desired) {
             needed.to_apply(
                 group::MEMBER_WRITE,
-                "record what entractl weakens, and release the record once restored (POST and DELETE /groups/{id}/members/$ref)",
+                "record what entractl weakens (the users whose per-user MFA it turns off, the users and groups it excludes, the app's service principal when it turns security defaults off), and release the record once restored (POST and DELETE /groups/{id}/members/$ref)",
             );
         }
     }

@@ -1,5 +1,8 @@
 //! Security defaults (`identitySecurityDefaultsEnforcementPolicy`): tenant-wide MFA for every
-//! user, with no exceptions — Passport's password sign-in cannot pass them.
+//! user, with no exceptions — Passport's password sign-in cannot pass them. Turning them off is
+//! recorded in the tenant first (the app's service principal in a record group,
+//! [`super::record`]), so that they are turned back on once the spec no longer needs them off
+//! ([`super::security_defaults_restore`]).
 
 use entractl_graph::GraphRequest;
 use entractl_graph::resource::merge_patch;
@@ -8,9 +11,11 @@ use serde_json::Value;
 
 use super::context::PlanContext;
 use super::kind::{Kind, PlanOut, RequiredPermissions};
+use super::record::{record, record_created_sp};
+use super::security_defaults_restore::State;
 use crate::core::desired::Desired;
 use crate::core::error::{BadChange, PlanError};
-use crate::core::observed::Observed;
+use crate::core::observed::{Observed, Purpose, RecordMember};
 use crate::core::plan::{Action, Change, FieldChange, Note, NoteKind, ObjectKind, ObjectRef, Risk};
 
 /// See the module documentation.
@@ -26,28 +31,27 @@ impl Kind for SecurityDefaultsKind {
         KIND
     }
 
-    /// Nothing: the tenant's setting depends on no object of the app.
+    /// The record of turning them off (written first; it waits for the service principal it
+    /// names when the same apply creates it).
     fn after(&self) -> &'static [ObjectKind] {
-        &[]
+        &[ObjectKind::Record]
     }
 
     fn plan(&self, cx: &PlanContext<'_>, out: &mut PlanOut) -> Result<(), PlanError> {
-        super::teardown::security_defaults_note(cx, out);
+        let want = cx.desired.mfa.as_ref().and_then(|m| m.security_defaults);
+        let have = observed(cx.observed).map(|s| s.is_enabled);
+        if let (Some(want), Some(have)) = (want, have) {
+            let c = change(object(cx.observed), want, have);
+            if c.action == Action::Update && !want {
+                record_turning_off(cx, out);
+            }
+            out.changes.push(c);
+        }
+        let object = object(cx.observed);
+        super::security_defaults_restore::plan(cx, out, State { want, have, object });
         let Some(m) = &cx.desired.mfa else {
             return Ok(());
         };
-        let observed = cx.observed.mfa.as_ref();
-        let sd = observed.and_then(|o| o.security_defaults.as_ref());
-        let have = sd.map(|s| s.is_enabled);
-        if let (Some(want), Some(have)) = (m.security_defaults, have) {
-            let object = ObjectRef {
-                kind: KIND,
-                key: KEY.to_string(),
-                display: "Security defaults".to_string(),
-                id: sd.and_then(|s| s.id.clone()),
-            };
-            out.changes.push(change(object, want, have));
-        }
         if m.security_defaults.or(have).unwrap_or(false) && m.needs_password_sign_in() {
             out.notes.push(Note {
                 kind: NoteKind::Warning,
@@ -97,6 +101,20 @@ impl Kind for SecurityDefaultsKind {
     }
 
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
+        // Restores a plan makes whatever the spec says: crate::permissions::for_plan; destroy
+        // restores what the record says, for a spec that turns them off.
+        if desired
+            .teardown
+            .as_ref()
+            .is_some_and(|t| t.security_defaults_off)
+        {
+            // Read with the record (RecordGroupKind's Policy.Read.All).
+            needed.to_apply(
+                graph::WRITE,
+                "turn security defaults back on when entractl's record says it turned them off (PATCH /policies/identitySecurityDefaultsEnforcementPolicy)",
+            );
+            return;
+        }
         let Some(m) = &desired.mfa else { return };
         needed.to_plan(
             graph::READ,
@@ -108,6 +126,41 @@ impl Kind for SecurityDefaultsKind {
                 "turn security defaults on or off (PATCH /policies/identitySecurityDefaultsEnforcementPolicy)",
             );
         }
+    }
+}
+
+/// The security defaults as read.
+fn observed(o: &Observed) -> Option<&graph::SecurityDefaults> {
+    o.mfa.as_ref().and_then(|m| m.security_defaults.as_ref())
+}
+
+/// The one security defaults object of a plan.
+fn object(o: &Observed) -> ObjectRef {
+    ObjectRef {
+        kind: KIND,
+        key: KEY.to_string(),
+        display: "Security defaults".to_string(),
+        id: observed(o).and_then(|s| s.id.clone()),
+    }
+}
+
+/// Records that entractl turns security defaults off for this app: its service principal (the
+/// one this apply creates, when there is none yet) in the security defaults record group.
+fn record_turning_off(cx: &PlanContext<'_>, out: &mut PlanOut) {
+    let purpose = Purpose::SecurityDefaults;
+    let label = cx.desired.app.display_name.clone();
+    match cx.sp() {
+        Some(sp) => record(
+            cx,
+            out,
+            &purpose,
+            &RecordMember {
+                id: sp.id.to_lowercase(),
+                label,
+                is_group: false,
+            },
+        ),
+        None => record_created_sp(cx, out, &purpose, &label),
     }
 }
 

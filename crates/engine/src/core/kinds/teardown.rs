@@ -105,20 +105,3 @@ pub fn placeholder(object: ObjectRef) -> Change {
     c.risks = vec![Risk::Removal];
     c
 }
-
-/// The note for security defaults the spec turned off: entractl keeps no record that it did.
-pub fn security_defaults_note(cx: &PlanContext<'_>, out: &mut PlanOut) {
-    if !cx
-        .desired
-        .teardown
-        .as_ref()
-        .is_some_and(|t| t.security_defaults_off)
-    {
-        return;
-    }
-    out.notes.push(Note {
-        kind: NoteKind::Unmanaged,
-        risks: Vec::new(),
-        message: "the spec turns security defaults off, but entractl keeps no record that it was entractl that turned them off (an administrator may have, to use conditional access): destroy leaves them as they are; turn them back on by hand (Entra admin center, Overview, Properties, Manage security defaults) if only Passport needed them off".to_string(),
-    });
-}

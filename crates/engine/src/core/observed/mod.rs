@@ -15,7 +15,7 @@ pub use deleted::{DeletedApplication, ObservedDeleted};
 pub use forecast::{BaselineRead, ForecastUser, ObservedForecast, PolicyOutcome, Sampling};
 pub use mfa::{CaObserved, ObservedMfa, ScopeUser, SignInScope, UserMfaState, UserScope};
 pub use password_sign_in::{HomeRealmPolicy, ObservedPasswordSignIn, SignInUser};
-pub use records::{ObservedRecords, Purpose, RecordGroup, RecordMember, app_hash};
+pub use records::{ObservedRecords, OtherRecord, Purpose, RecordGroup, RecordMember, app_hash};
 
 pub use entractl_graph::resource::app_role_assignment::AppRoleAssignment;
 pub use entractl_graph::resource::application::Application;

@@ -15,7 +15,13 @@ pub enum Purpose {
     PerUserMfa(String),
     /// Users and groups entractl added to the exclusions of a conditional access policy (id).
     CaExclusion(String),
+    /// Security defaults entractl turned off for the app: the entry is the app's service
+    /// principal.
+    SecurityDefaults,
 }
+
+/// The code of [`Purpose::SecurityDefaults`] in a record group's mailNickname.
+pub const SECURITY_DEFAULTS_CODE: &str = "securitydefaults";
 
 impl Purpose {
     /// The part of the mailNickname that says what is recorded (`mfa-enforced`, `ca-<id>`).
@@ -23,10 +29,15 @@ impl Purpose {
         match self {
             Purpose::PerUserMfa(state) => format!("mfa-{}", state.to_lowercase()),
             Purpose::CaExclusion(policy) => format!("ca-{}", policy.to_lowercase()),
+            Purpose::SecurityDefaults => SECURITY_DEFAULTS_CODE.to_string(),
         }
     }
 
-    fn parse(code: &str) -> Option<Purpose> {
+    /// The purpose a mailNickname's code names (`mfa-enforced`, `ca-<id>`, `securitydefaults`).
+    pub fn parse(code: &str) -> Option<Purpose> {
+        if code == SECURITY_DEFAULTS_CODE {
+            return Some(Purpose::SecurityDefaults);
+        }
         if let Some(state) = code.strip_prefix("mfa-") {
             return ["enabled", "enforced"]
                 .contains(&state)
@@ -49,6 +60,16 @@ impl Purpose {
         let rest = rest.strip_prefix(RECORD_PREFIX)?;
         let code = rest.strip_suffix(&format!("-{}", app_hash(app_key)))?;
         Purpose::parse(code)
+    }
+
+    /// Whether a mailNickname is another app's security defaults record group (not the one of
+    /// the app with this key).
+    pub fn is_others_security_defaults(nickname: &str, app_key: &str) -> bool {
+        let n = nickname.to_lowercase();
+        n.strip_prefix(RECORD_PREFIX)
+            .and_then(|rest| rest.strip_prefix(SECURITY_DEFAULTS_CODE))
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|hash| hash != app_hash(app_key))
     }
 }
 
@@ -81,12 +102,25 @@ pub struct RecordGroup {
     pub members: Vec<RecordMember>,
 }
 
+/// Another app's security defaults record group: security defaults are tenant-wide, so while it
+/// has members, entractl turned them off for that app too and does not turn them back on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherRecord {
+    pub id: String,
+    /// Its display name, which spells the other app's key out.
+    pub display_name: String,
+    pub members: usize,
+}
+
 /// The app's records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedRecords {
     pub groups: Vec<RecordGroup>,
     /// The per-user MFA state of the users recorded under [`Purpose::PerUserMfa`], by id.
     pub mfa_states: BTreeMap<String, String>,
+    /// Other apps' security defaults record groups (read when the app's own has members).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_security_defaults: Vec<OtherRecord>,
 }
 
 impl ObservedRecords {
@@ -127,6 +161,7 @@ mod tests {
             Purpose::PerUserMfa("enforced".into()),
             Purpose::PerUserMfa("enabled".into()),
             Purpose::CaExclusion("0a1b2c3d-0000-4000-8000-000000000001".into()),
+            Purpose::SecurityDefaults,
         ] {
             let n = p.mail_nickname("kandji-passport");
             assert!(n.len() <= 64, "{n}");
@@ -138,5 +173,31 @@ mod tests {
             None
         );
         assert_eq!(app_hash("Kandji-Passport"), app_hash("kandji-passport"));
+    }
+
+    #[test]
+    fn another_apps_security_defaults_record_is_told_apart_from_the_apps_own() {
+        let mine = Purpose::SecurityDefaults.mail_nickname("kandji-passport");
+        assert_eq!(
+            mine,
+            format!(
+                "entractl-record-securitydefaults-{}",
+                app_hash("kandji-passport")
+            )
+        );
+        let other = Purpose::SecurityDefaults.mail_nickname("other-app");
+        assert!(!Purpose::is_others_security_defaults(
+            &mine,
+            "kandji-passport"
+        ));
+        assert!(Purpose::is_others_security_defaults(
+            &other,
+            "kandji-passport"
+        ));
+        let mfa = Purpose::PerUserMfa("enforced".into()).mail_nickname("other-app");
+        assert!(!Purpose::is_others_security_defaults(
+            &mfa,
+            "kandji-passport"
+        ));
     }
 }
