@@ -1268,6 +1268,37 @@ fn large_scenario_has_100k_users_and_10k_member_groups() {
     });
 }
 
+/// Paging a 10,000-member group: every member exactly once, in pages of `$top`, the last
+/// without a next link (each page copies only its own members out of the tenant).
+#[tokio::test]
+async fn a_large_groups_members_page_through_every_member_once() {
+    let emu = start(EmulatorConfig::scenario("large")).unwrap();
+    let g = G::new(&emu).await;
+    let (gid, expected) = emu.with_tenant(|t| {
+        let g = t.groups.find_by("displayName", "Mac Users").unwrap();
+        let mut m = g.internal.members.clone();
+        m.sort();
+        (g.id().to_string(), m)
+    });
+    let mut url = format!("/v1.0/groups/{gid}/members?$select=id,userType&$top=999");
+    let (mut seen, mut sizes) = (Vec::new(), Vec::new());
+    loop {
+        let (s, page) = g.get(&url).await;
+        assert_eq!(s, 200, "{page}");
+        let items = page["value"].as_array().unwrap();
+        sizes.push(items.len());
+        seen.extend(items.iter().map(|u| u["id"].as_str().unwrap().to_string()));
+        match page["@odata.nextLink"].as_str() {
+            Some(next) => url = next.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(sizes.len(), 11);
+    assert!(sizes[..10].iter().all(|n| *n == 999), "{sizes:?}");
+    assert_eq!(sizes[10], 10);
+    assert_eq!(seen, expected);
+}
+
 #[tokio::test]
 async fn graph_service_principal_offers_the_app_roles_entractl_asks_admins_to_grant() {
     let emu = emu_with("p1", 1, Knobs::default());
