@@ -59,7 +59,7 @@ fn counts(out: &TestOutput) -> (usize, usize) {
     let line = out
         .stderr
         .lines()
-        .find(|l| l.contains("apply stopped: "))
+        .find(|l| l.contains(" stopped: ") && l.contains("change(s) made"))
         .unwrap_or_else(|| panic!("no summary in:\n{}", out.stderr));
     let nums: Vec<usize> = line
         .split(|c: char| !c.is_ascii_digit())
@@ -244,6 +244,15 @@ fn sigint_during_destroy_stops_after_the_change_in_flight_and_a_rerun_finishes()
     let (made, not_made) = counts(&out);
     assert!(made >= 1 && not_made >= 1, "{}", out.stderr);
     assert_eq!(files_in(&journal), made, "{}", out.stderr);
+    // The summary and the hint name destroy (`entractl apply` would bring everything back).
+    assert!(
+        out.stderr.contains("SIGINT: destroy stopped: ")
+            && out
+                .stderr
+                .contains("run `entractl destroy` again to continue"),
+        "{}",
+        out.stderr
+    );
     // Stopped part way: the app is still there, something of the Mac Login posture is not.
     assert_eq!(left(&emu, &app_id, &sp)[..2], [1, 1], "{}", out.stderr);
 
