@@ -64,9 +64,11 @@ pub enum CommandError {
     #[error("{0}")]
     MissingPermissions(Box<Missing>),
     /// A signal stopped the command (SIGINT exits 130, SIGTERM 143).
-    #[error("{}", crate::interrupt::describe(*signal, stopped.as_deref()))]
+    #[error("{}", crate::interrupt::describe(*signal, command, stopped.as_deref()))]
     Interrupted {
         signal: Signal,
+        /// The command stopped (`apply`, `destroy`, `plan`): what the words say to run again.
+        command: &'static str,
         /// What apply made and did not make; `None` when nothing was being written.
         stopped: Option<Box<entractl_engine::error::Stopped>>,
     },

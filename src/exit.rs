@@ -134,6 +134,7 @@ mod tests {
         for (signal, exit) in [(Signal::Interrupt, 130), (Signal::Terminate, 143)] {
             let e = CommandError::Interrupted {
                 signal,
+                command: "apply",
                 stopped: None,
             };
             assert_eq!(code(&Err(e)), exit);

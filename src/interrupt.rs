@@ -122,13 +122,13 @@ impl Interrupt {
 }
 
 /// The message of an interrupted command.
-pub fn describe(signal: Signal, stopped: Option<&Stopped>) -> String {
+pub fn describe(signal: Signal, command: &str, stopped: Option<&Stopped>) -> String {
     let name = signal.name();
     let Some(s) = stopped else {
         return format!("{name}: stopped; nothing was changed in the tenant");
     };
     let mut text = format!(
-        "{name}: apply stopped: {} change(s) made, {} not made",
+        "{name}: {command} stopped: {} change(s) made, {} not made",
         s.made.len(),
         s.not_made.len()
     );

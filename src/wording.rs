@@ -39,19 +39,22 @@ fn hints(e: &CommandError) -> Vec<String> {
             },
             "`entractl permissions SPEC` lists everything this spec needs".into(),
         ],
-        CommandError::Engine(EngineError::Stopped(s)) => stopped_hints(s),
+        CommandError::Engine(EngineError::Stopped(s)) => stopped_hints(s, "apply"),
         CommandError::Engine(EngineError::Journal { .. }) => {
             vec!["choose a writable directory with `--journal-dir DIR`".into()]
         }
         CommandError::Interrupted {
-            stopped: Some(s), ..
-        } => stopped_hints(s),
+            command,
+            stopped: Some(s),
+            ..
+        } => stopped_hints(s, command),
         CommandError::Auth(a) => auth_hints(a),
         _ => graph_hints(e),
     }
 }
 
-fn stopped_hints(s: &Stopped) -> Vec<String> {
+/// What to do after `command` stopped part way.
+fn stopped_hints(s: &Stopped, command: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let StopCause::Failed(cause) = &s.cause {
         if let EngineError::Journal { .. } = cause.as_ref() {
@@ -60,9 +63,9 @@ fn stopped_hints(s: &Stopped) -> Vec<String> {
         out.extend(chain_graph_hints(cause.as_ref()));
     }
     out.push(match (&s.cause, s.made.is_empty()) {
-        (StopCause::Interrupted, _) => {
-            "run `entractl apply` again to continue: it plans from the tenant as it is now, so nothing is made twice".into()
-        }
+        (StopCause::Interrupted, _) => format!(
+            "run `entractl {command}` again to continue: it plans from the tenant as it is now, so nothing is made twice"
+        ),
         (StopCause::Failed(_), true) => "fix the cause and run `entractl apply` again".into(),
         (StopCause::Failed(_), false) => {
             "fix the cause and run `entractl apply` again: it plans from the tenant as it is now and continues".into()
@@ -146,6 +149,7 @@ mod tests {
         };
         let e = CommandError::Interrupted {
             signal: Signal::Terminate,
+            command: "apply",
             stopped: Some(Box::new(s)),
         };
         assert_eq!(
@@ -154,6 +158,7 @@ mod tests {
         );
         let e = CommandError::Interrupted {
             signal: Signal::Interrupt,
+            command: "plan",
             stopped: None,
         };
         assert_eq!(

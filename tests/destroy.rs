@@ -12,7 +12,7 @@ use crate::util::{Sandbox, actionable, scratch, snapshot_settings, write_spec};
 
 /// Mac Login on an enforced tenant: per-user MFA off for the app's users, the app's users and
 /// groups excluded from the policies requiring MFA (security defaults as the preset says: off).
-const MAC_LOGIN: &str = "version: 1
+pub(crate) const MAC_LOGIN: &str = "version: 1
 tenant: contoso.onmicrosoft.com
 preset: kandji-passport
 passport:
@@ -32,7 +32,7 @@ mfa:
 
 /// The per-user MFA state of the app's users (alice, bob and the members of Mac Users), by UPN,
 /// as the emulator holds it.
-fn per_user_states(emu: &Sandbox) -> BTreeMap<String, String> {
+pub(crate) fn per_user_states(emu: &Sandbox) -> BTreeMap<String, String> {
     let groups =
         emu.send(GraphRequest::get("/groups").query("$filter", "displayName eq 'Mac Users'"));
     let mac_users = groups["value"][0]["id"].as_str().unwrap().to_string();
@@ -54,7 +54,7 @@ fn per_user_states(emu: &Sandbox) -> BTreeMap<String, String> {
 }
 
 /// Each policy's name and exclusion lists, as the emulator holds them.
-fn exclusions(emu: &Sandbox) -> BTreeMap<String, Value> {
+pub(crate) fn exclusions(emu: &Sandbox) -> BTreeMap<String, Value> {
     let policies = emu.send(GraphRequest::get("/identity/conditionalAccess/policies"));
     policies["value"]
         .as_array()
@@ -77,7 +77,7 @@ fn exclusions(emu: &Sandbox) -> BTreeMap<String, Value> {
 /// What is left of the app in the tenant: (live applications with its key, its service
 /// principals, grants and app role assignments naming `sp`, entractl's record groups, deleted
 /// applications with its appId).
-fn left(emu: &Sandbox, app_id: &str, sp: &str) -> [usize; 6] {
+pub(crate) fn left(emu: &Sandbox, app_id: &str, sp: &str) -> [usize; 6] {
     emu.with_tenant_id(P1_TENANT_ID, |t| {
         let is = |v: Option<&str>, want: &str| v.is_some_and(|x| x.eq_ignore_ascii_case(want));
         [

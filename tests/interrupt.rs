@@ -1,7 +1,8 @@
 //! Ctrl-C (SIGINT) and SIGTERM sent to a running `entractl` against graph-emulator with latency:
 //! apply stops after the change in flight and says what was and was not made (exit 130/143), a
 //! re-run converges without duplicates (checked on the emulator's state), a second SIGINT stops
-//! at once, and plan stops promptly. Unix only (signals).
+//! at once, and plan stops promptly; Ctrl-C during `destroy` stops after the change in flight too,
+//! and a re-run of `destroy` finishes it. Unix only (signals).
 #![cfg(unix)]
 
 use std::path::Path;
@@ -10,10 +11,12 @@ use std::time::{Duration, Instant};
 
 use entractl_chaos::invariants;
 use entractl_chaos::snapshot::{Snapshot, prop};
-use graph_emulator::EmulatorConfig;
+use entractl_graph::GraphRequest;
 use graph_emulator::scenarios::P1_TENANT_ID;
+use graph_emulator::{EmulatorConfig, Knobs};
 
-use crate::util::{Sandbox, StderrTap, TestCommand, TestOutput, scratch};
+use crate::destroy::{MAC_LOGIN, exclusions, left, per_user_states};
+use crate::util::{Sandbox, StderrTap, TestCommand, TestOutput, scratch, write_spec};
 
 /// The seed spec without `mfa`: application, service principal, grant, 3 assignments.
 const SPEC: &str = "tests/fixtures/kandji-passport-core.yaml";
@@ -56,7 +59,7 @@ fn counts(out: &TestOutput) -> (usize, usize) {
     let line = out
         .stderr
         .lines()
-        .find(|l| l.contains("apply stopped: "))
+        .find(|l| l.contains(" stopped: ") && l.contains("change(s) made"))
         .unwrap_or_else(|| panic!("no summary in:\n{}", out.stderr));
     let nums: Vec<usize> = line
         .split(|c: char| !c.is_ascii_digit())
@@ -197,5 +200,77 @@ fn sigint_during_plan_stops_promptly_and_writes_nothing() {
     assert_eq!(out.code, 130, "{}\n{}", out.stdout, out.stderr);
     crate::assert_transcript!("plan_interrupted", out);
     assert!(emu.writes().is_empty());
+    emu.shutdown();
+}
+
+#[test]
+fn sigint_during_destroy_stops_after_the_change_in_flight_and_a_rerun_finishes() {
+    let emu = Sandbox::scenario("p1", P1_TENANT_ID);
+    let dir = scratch("interrupt-destroy");
+    let (states_before, exclusions_before) = (per_user_states(&emu), exclusions(&emu));
+    let spec = write_spec(&dir, "mac.yaml", MAC_LOGIN);
+    let spec = spec.to_str().unwrap();
+    let out = emu.apply_as(P1_TENANT_ID, spec, &dir.join("journal-a"), true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let app = emu.send(GraphRequest::get(
+        "/applications(uniqueName='kandji-destroy')",
+    ));
+    let app_id = app["appId"].as_str().unwrap().to_string();
+    let sp = emu.send(
+        GraphRequest::get("/servicePrincipals").query("$filter", format!("appId eq '{app_id}'")),
+    )["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Destroy with latency, signalled once its first write is done.
+    emu.set_knobs(Knobs {
+        latency_ms: 150,
+        ..Knobs::default()
+    });
+    let journal = dir.join("journal-b");
+    emu.clear_log();
+    let (child, cmd) = emu
+        .command_for(P1_TENANT_ID)
+        .args(["destroy", spec, "--auto-approve", "--journal-dir"])
+        .arg(&journal)
+        .spawn();
+    wait_for("destroy's first write", || {
+        emu.writes().iter().any(|w| (200..300).contains(&w.status))
+    });
+    signal(&child, "INT");
+    let out = cmd.wait(child);
+    assert_eq!(out.code, 130, "{}\n{}", out.stdout, out.stderr);
+    let (made, not_made) = counts(&out);
+    assert!(made >= 1 && not_made >= 1, "{}", out.stderr);
+    assert_eq!(files_in(&journal), made, "{}", out.stderr);
+    // The summary and the hint name destroy (`entractl apply` would bring everything back).
+    assert!(
+        out.stderr.contains("SIGINT: destroy stopped: ")
+            && out
+                .stderr
+                .contains("run `entractl destroy` again to continue"),
+        "{}",
+        out.stderr
+    );
+    // Stopped part way: the app is still there, something of the Mac Login posture is not.
+    assert_eq!(left(&emu, &app_id, &sp)[..2], [1, 1], "{}", out.stderr);
+
+    // A re-run of destroy finishes: the posture restored, the app and its service principal gone
+    // (the app in deleted items), the record groups deleted.
+    emu.set_knobs(Knobs::default());
+    let again = emu.entractl(&[
+        "destroy",
+        spec,
+        "--auto-approve",
+        "--journal-dir",
+        journal.to_str().unwrap(),
+    ]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert_eq!(per_user_states(&emu), states_before);
+    assert_eq!(exclusions(&emu), exclusions_before);
+    assert_eq!(left(&emu, &app_id, &sp), [0, 0, 0, 0, 0, 1]);
+    let plan = emu.entractl(&["plan", spec, "--destroy", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     emu.shutdown();
 }

@@ -99,7 +99,7 @@ async fn confirm(interrupt: &Interrupt, words: &Words) -> Result<bool, CommandEr
                 .map_err(|e| CommandError::plain(format!("cannot read the answer: {e}")))?;
             Ok(line.trim() == "yes")
         }
-        signal = interrupt.wait() => Err(CommandError::Interrupted { signal, stopped: None }),
+        signal = interrupt.wait() => Err(CommandError::Interrupted { signal, command: words.command, stopped: None }),
     }
 }
 
@@ -260,6 +260,11 @@ async fn apply_reported(
         Err(EngineError::Stopped(s)) if matches!(s.cause, StopCause::Interrupted) => {
             Err(CommandError::Interrupted {
                 signal: interrupt.signal().unwrap_or(Signal::Interrupt),
+                command: if desired.destroying() {
+                    "destroy"
+                } else {
+                    "apply"
+                },
                 stopped: Some(s),
             })
         }

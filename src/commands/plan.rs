@@ -63,7 +63,7 @@ pub async fn read_and_plan(
     };
     tokio::select! {
         r = work => r,
-        signal = interrupt.wait() => Err(CommandError::Interrupted { signal, stopped: None }),
+        signal = interrupt.wait() => Err(CommandError::Interrupted { signal, command: "plan", stopped: None }),
     }
 }
 

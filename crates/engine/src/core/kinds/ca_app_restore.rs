@@ -1,17 +1,19 @@
 //! Undoing the application exclusions entractl added: Passport's app, once nothing needs
 //! password sign-in any more (the mode is Web Login, or the spec has no `mfa` section): entractl
 //! added the app's appId to policies' `excludeApplications` for Mac Login, and the appId says which
-//! entry that is (entractl manages that app registration; no record is needed); and a placeholder
-//! app of "Customize behavior" entractl made for this app that the spec no longer names (found by
-//! its link tag, [`super::placeholder_former`]). Taken out in the same PATCH as the recorded
-//! identities ([`super::ca_restore`]); nothing else of the policy is touched, and never a
-//! Microsoft-managed policy's applications (entractl never adds an app to them).
+//! entry that is (entractl manages that app registration; no record is needed); Passport's app in
+//! a policy a Mac Login spec no longer selects for `excludeApp` ([`super::ca_app_deselect`]); and
+//! a placeholder app of "Customize behavior" entractl made for this app that the spec no longer
+//! names (found by its link tag, [`super::placeholder_former`]). Taken out in the same PATCH as
+//! the recorded identities ([`super::ca_restore`]); nothing else of the policy is touched, and
+//! never a Microsoft-managed policy's applications (entractl never adds an app to them).
 
 use entractl_graph::resource::conditional_access_policy::{
     ConditionalAccessPolicy as Policy, Exclusion,
 };
 use serde_json::json;
 
+use super::ca_remedy::Remedy;
 use super::ca_restore::{self, Removal};
 use super::context::PlanContext;
 use super::kind::PlanOut;
@@ -28,14 +30,44 @@ pub fn unwanted_app<'a>(cx: &PlanContext<'a>) -> Option<&'a str> {
     cx.app_id()
 }
 
-/// An application whose exclusions the plan takes out of every policy.
-#[derive(Debug, Clone)]
+/// Which app an unwanted exclusion is, and why it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum What<'a> {
+    /// Passport's app, once the spec no longer signs in with a password (or is destroyed).
+    Passport,
+    /// Passport's app, in a policy the (Mac Login) spec no longer selects for `excludeApp`;
+    /// `instead`: the remedies the spec plans for that policy (none: it selects none).
+    PassportNotSelected { instead: Vec<Remedy> },
+    /// The placeholder app `destroy` deletes.
+    Placeholder,
+    /// A placeholder app entractl made for this app that the spec no longer names.
+    FormerPlaceholder { display_name: &'a str },
+}
+
+impl What<'_> {
+    /// The app in words (`Passport's app`).
+    fn words(&self) -> String {
+        match self {
+            What::Passport | What::PassportNotSelected { .. } => "Passport's app".into(),
+            What::Placeholder => "the placeholder app".into(),
+            What::FormerPlaceholder { display_name } => {
+                format!("the placeholder app \"{display_name}\"")
+            }
+        }
+    }
+}
+
+/// An application whose exclusion the plan takes out of policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unwanted<'a> {
     pub app_id: &'a str,
-    /// What it is, in words (`Passport's app`).
-    pub what: String,
-    /// A placeholder app entractl made for this app that the spec no longer names.
-    pub former: bool,
+    pub what: What<'a>,
+}
+
+impl<'a> Unwanted<'a> {
+    pub fn new(app_id: &'a str, what: What<'a>) -> Unwanted<'a> {
+        Unwanted { app_id, what }
+    }
 }
 
 /// The applications to take out of policies' exclusions: Passport's app ([`unwanted_app`]), the
@@ -43,32 +75,46 @@ pub struct Unwanted<'a> {
 /// deletes.
 pub fn unwanted_apps<'a>(cx: &PlanContext<'a>) -> Vec<Unwanted<'a>> {
     let mut out: Vec<Unwanted<'a>> = unwanted_app(cx)
-        .map(|app_id| Unwanted {
-            app_id,
-            what: "Passport's app".into(),
-            former: false,
-        })
+        .map(|app_id| Unwanted::new(app_id, What::Passport))
         .into_iter()
         .collect();
     if cx.desired.destroying()
         && let Some(app_id) = cx.placeholder_app_id()
     {
-        out.push(Unwanted {
-            app_id,
-            what: "the placeholder app".into(),
-            former: false,
-        });
+        out.push(Unwanted::new(app_id, What::Placeholder));
     }
     for a in cx.former_placeholders.iter().copied() {
         if !out.iter().any(|u| u.app_id.eq_ignore_ascii_case(&a.app_id)) {
-            out.push(Unwanted {
-                app_id: &a.app_id,
-                what: format!("the placeholder app \"{}\"", a.display_name),
-                former: true,
-            });
+            let what = What::FormerPlaceholder {
+                display_name: &a.display_name,
+            };
+            out.push(Unwanted::new(&a.app_id, what));
         }
     }
     out
+}
+
+/// The applications to take out of each policy: those of every policy ([`unwanted_apps`]) and
+/// those of some policies only (Passport's app where the spec no longer selects it), by policy id.
+#[derive(Debug, Clone, Default)]
+pub struct AppRestores<'a> {
+    pub every: Vec<Unwanted<'a>>,
+    pub some: Vec<(String, Unwanted<'a>)>,
+}
+
+impl<'a> AppRestores<'a> {
+    /// The applications to take out of `policy`.
+    pub fn of(&self, policy: &Policy) -> Vec<Unwanted<'a>> {
+        let mut out = self.every.clone();
+        for (id, u) in &self.some {
+            if id.eq_ignore_ascii_case(policy.id())
+                && !out.iter().any(|x| x.app_id.eq_ignore_ascii_case(u.app_id))
+            {
+                out.push(u.clone());
+            }
+        }
+        out
+    }
 }
 
 /// The apps of `apps` that `policy` excludes (none for a Microsoft-managed policy, whose
@@ -102,9 +148,17 @@ pub fn kept(policy: &Policy, apps: &[Unwanted<'_>]) -> Option<Vec<String>> {
 /// The policies without `apps` in their `excludeApplications` (the views a Mac Login plan's
 /// remedies are planned on).
 pub fn without(policies: &[Policy], apps: &[Unwanted<'_>]) -> Vec<Policy> {
+    without_each(policies, |_| apps.to_vec())
+}
+
+/// The policies without their unwanted apps (`apps` of each) in their `excludeApplications`.
+pub fn without_each<'a>(
+    policies: &[Policy],
+    apps: impl Fn(&Policy) -> Vec<Unwanted<'a>>,
+) -> Vec<Policy> {
     policies
         .iter()
-        .map(|p| match kept(p, apps) {
+        .map(|p| match kept(p, &apps(p)) {
             Some(k) => {
                 p.patched(&json!({"conditions": {"applications": {"excludeApplications": k}}}))
             }
@@ -194,19 +248,40 @@ pub fn restore(
 
 /// Why an app's exclusion is taken out, in words.
 fn why(u: &Unwanted<'_>, destroying: bool) -> String {
-    let (what, app) = (&u.what, u.app_id);
+    let (what, app) = (u.what.words(), u.app_id);
     if destroying {
-        format!(
+        return format!(
             "restore: {what} ({app}) is excluded from this policy for Mac Login; destroy decommissions the spec, so it is taken out and the policy applies as before; other exclusions are left as they are"
-        )
-    } else if u.former {
-        format!(
+        );
+    }
+    match &u.what {
+        What::FormerPlaceholder { .. } => format!(
             "restore: {what} ({app}) is excluded from this policy for \"Customize behavior\", a placeholder entractl made for this app that the spec no longer uses (it names no placeholder, or another), so it is taken out and the policy applies again to the sign-ins evaluated against it; other exclusions are left as they are"
-        )
-    } else {
-        format!(
+        ),
+        What::PassportNotSelected { instead } => format!(
+            "restore: {what} ({app}) is excluded from this policy, but the spec no longer selects the policy for `excludeApp` ({}), so the app is taken out and the policy applies to Passport's app again; other exclusions are left as they are",
+            instead_text(instead)
+        ),
+        What::Passport | What::Placeholder => format!(
             "restore: {what} ({app}) is excluded from this policy, which only Mac Login's password sign-in needed; the spec no longer signs in with a password (Web Login, or no `mfa` section), so the app is taken out and the policy applies to Passport's sign-in again; other exclusions are left as they are"
-        )
+        ),
+    }
+}
+
+/// What the spec uses for a policy instead of the app's exclusion, in words.
+fn instead_text(instead: &[Remedy]) -> String {
+    let words: Vec<&str> = instead
+        .iter()
+        .filter_map(|r| match r {
+            Remedy::Identities => Some("`excludeUsers`: the app's users and groups"),
+            Remedy::Placeholder => Some("`placeholder`: the placeholder app"),
+            Remedy::App => None,
+        })
+        .collect();
+    if words.is_empty() {
+        "it selects no exclusion for this policy".to_string()
+    } else {
+        format!("it uses {} for this policy instead", words.join(" and "))
     }
 }
 
@@ -234,11 +309,7 @@ mod tests {
     #[test]
     fn only_the_apps_entry_comes_out_and_the_change_is_no_downgrade() {
         let p = policy(json!(["passport-app", "other-app"]));
-        let app = [Unwanted {
-            app_id: "PASSPORT-APP",
-            what: "Passport's app".into(),
-            former: false,
-        }];
+        let app = [Unwanted::new("PASSPORT-APP", What::Passport)];
         let c = restore(&p, &[], &app, false).expect("a change");
         assert_eq!(lists(&c), ["conditions.applications.excludeApplications"]);
         assert_eq!(
@@ -255,11 +326,7 @@ mod tests {
 
     #[test]
     fn a_policy_without_the_app_is_left_alone() {
-        let app = [Unwanted {
-            app_id: "passport-app",
-            what: "Passport's app".into(),
-            former: false,
-        }];
+        let app = [Unwanted::new("passport-app", What::Passport)];
         assert!(restore(&policy(json!(["other-app"])), &[], &app, false).is_none());
         assert!(restore(&policy(json!(["passport-app"])), &[], &[], false).is_none());
     }
@@ -268,16 +335,8 @@ mod tests {
     fn destroy_takes_out_the_app_and_the_placeholder_in_one_patch() {
         let p = policy(json!(["passport-app", "placeholder-app", "other-app"]));
         let apps = [
-            Unwanted {
-                app_id: "passport-app",
-                what: "Passport's app".into(),
-                former: false,
-            },
-            Unwanted {
-                app_id: "placeholder-app",
-                what: "the placeholder app".into(),
-                former: false,
-            },
+            Unwanted::new("passport-app", What::Passport),
+            Unwanted::new("placeholder-app", What::Placeholder),
         ];
         let c = restore(&p, &[], &apps, true).expect("a change");
         assert_eq!(
@@ -293,11 +352,12 @@ mod tests {
     }
 
     fn former(app_id: &str) -> Unwanted<'_> {
-        Unwanted {
+        Unwanted::new(
             app_id,
-            what: "the placeholder app \"Old placeholder\"".into(),
-            former: true,
-        }
+            What::FormerPlaceholder {
+                display_name: "Old placeholder",
+            },
+        )
     }
 
     #[test]
@@ -330,11 +390,7 @@ mod tests {
         p.0["displayName"] = json!("Microsoft-managed: Multifactor authentication for all users");
         let apps = [
             former("old-placeholder"),
-            Unwanted {
-                app_id: "passport-app",
-                what: "Passport's app".into(),
-                former: false,
-            },
+            Unwanted::new("passport-app", What::Passport),
         ];
         assert!(restore(&p, &[], &apps, false).is_none());
         assert!(restore(&p, &[], &apps, true).is_none());

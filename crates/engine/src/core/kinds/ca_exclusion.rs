@@ -7,7 +7,9 @@ use entractl_graph::GraphRequest;
 use entractl_graph::resource::conditional_access_policy::{self as graph, ConditionalAccessPolicy};
 use serde_json::Value;
 
+use super::ca_app_deselect::Planning;
 use super::ca_exclusion_plan::{plan_policies, unmanaged};
+use super::ca_remedy::Remedies;
 use super::context::PlanContext;
 use super::kind::{Kind, PlanOut, RequiredPermissions};
 use crate::core::desired::Desired;
@@ -161,24 +163,40 @@ impl Kind for CaExclusionKind {
 }
 
 /// Conditional access not managed by the spec (any more): the identities entractl added to
-/// exclusions come out, and the app's exclusion when nothing needs password sign-in, when the
-/// policies were read.
+/// exclusions come out, and the app's exclusion when nothing needs password sign-in, or, for a
+/// spec that still signs in with a password, from the policies that demand MFA of that sign-in
+/// (the spec selects none of them), when the policies were read.
 fn restore_only(cx: &PlanContext<'_>, out: &mut PlanOut) {
-    let Some(CaObserved::Read { policies }) =
-        cx.observed.mfa.as_ref().map(|m| &m.conditional_access)
-    else {
+    let Some(mfa) = cx.observed.mfa.as_ref() else {
+        return;
+    };
+    let CaObserved::Read { policies } = &mfa.conditional_access else {
         return;
     };
     let removals = super::ca_restore::unwanted(&cx.observed.records, |_, _| false);
-    let apps = super::ca_app_restore::unwanted_apps(cx);
+    let every = super::ca_app_restore::unwanted_apps(cx);
+    let stripped =
+        super::ca_app_restore::without(&super::ca_restore::without(policies, &removals), &every);
+    let target = super::ca_exclusion_plan::sign_in_target(cx);
+    let how = Planning {
+        target: &target,
+        scope: &mfa.user_scope(),
+        remedies: &Remedies {
+            passport: cx.app_id().unwrap_or_default(),
+            app: None,
+            placeholder: None,
+            identities: None,
+        },
+    };
+    let apps = super::ca_app_deselect::app_restores(cx, every, (policies, &stripped), &how, out);
     // By name, so the plan's order does not depend on policy ids.
     let mut policies: Vec<&ConditionalAccessPolicy> = policies.iter().collect();
     policies.sort_by(|a, b| (a.display_name(), a.id()).cmp(&(b.display_name(), b.id())));
     super::ca_app_restore::adopted_notes(cx, &policies, out);
     for p in policies {
         let recorded = super::ca_restore::of(&removals, p);
-        if let Some(c) = super::ca_app_restore::restore(p, recorded, &apps, cx.desired.destroying())
-        {
+        let destroying = cx.desired.destroying();
+        if let Some(c) = super::ca_app_restore::restore(p, recorded, &apps.of(p), destroying) {
             out.changes.push(c);
         }
     }

@@ -6,7 +6,8 @@
 use entractl_graph::resource::conditional_access_policy::{ConditionalAccessPolicy, Exclusion};
 use serde_json::{Value, json};
 
-use super::ca_app_restore::{self, Unwanted};
+use super::ca_app_deselect::{self, Planning};
+use super::ca_app_restore::{self, AppRestores, Unwanted};
 use super::ca_remedy::{Identities, PolicyRemedy, Remedies, Remedy, remedies};
 use super::ca_restore::{self, Removal};
 use super::context::PlanContext;
@@ -28,7 +29,11 @@ const PENDING_PLACEHOLDER: &str = "\u{0}entractl-pending-placeholder";
 /// What the plan shows in place of the placeholder's appId before it exists.
 pub const PLACEHOLDER_ID_AFTER_APPLY: &str = "(the placeholder app's appId, known after apply)";
 
-/// One policy as read, and what its restore takes out: the recorded identities and the apps.
+/// The recorded identities a plan takes out, by policy id ([`ca_restore::unwanted`]).
+type Removals<'a> = std::collections::BTreeMap<String, Vec<Removal<'a>>>;
+
+/// One policy as read, and what its restore takes out of it: the recorded identities and the
+/// apps.
 type Restore<'r, 'a> = (
     &'r ConditionalAccessPolicy,
     &'r [Removal<'a>],
@@ -104,10 +109,21 @@ pub fn plan_policies(
     let scope = observed.user_scope();
     // What entractl added and no longer needs comes out first; the remedies are planned on the
     // policies as that leaves them. Needed: what the remedies would add to the policies without
-    // anything entractl recorded.
-    let apps = ca_app_restore::unwanted_apps(cx);
+    // anything entractl recorded (and without Passport's app where the spec no longer selects it).
     let recorded = ca_restore::unwanted(&cx.observed.records, |_, _| false);
-    let stripped = ca_app_restore::without(&ca_restore::without(policies, &recorded), &apps);
+    let every = ca_app_restore::unwanted_apps(cx);
+    let stripped = ca_app_restore::without(&ca_restore::without(policies, &recorded), &every);
+    let how = Planning {
+        target: &target,
+        scope: &scope,
+        remedies: &r,
+    };
+    let apps = ca_app_deselect::app_restores(cx, every, (policies, &stripped), &how, out);
+    let stripped = if apps.some.is_empty() {
+        stripped
+    } else {
+        ca_app_restore::without_each(&stripped, |p| apps.of(p))
+    };
     let first = remedies(&stripped, &target, &scope, &r);
     let wanted = |policy: &str, id: &str| {
         first.iter().any(|pr| {
@@ -118,11 +134,26 @@ pub fn plan_policies(
         })
     };
     let removals = ca_restore::unwanted(&cx.observed.records, wanted);
-    let views = ca_app_restore::without(&ca_restore::without(policies, &removals), &apps);
+    let views =
+        ca_app_restore::without_each(&ca_restore::without(policies, &removals), |p| apps.of(p));
     let all = remedies(&views, &target, &scope, &r);
     super::placeholder_step::portal_notes(cx, &all, out);
+    policy_parts(cx, &all, (policies, &removals, &apps), &target, out);
+    ca_restore::release_all(out, &removals);
+    Ok(())
+}
+
+/// Every policy's part of the plan; `restores`: the policies as read, the recorded identities
+/// and the apps that come out.
+fn policy_parts(
+    cx: &PlanContext<'_>,
+    all: &[PolicyRemedy<'_>],
+    (policies, removals, apps): (&[ConditionalAccessPolicy], &Removals<'_>, &AppRestores<'_>),
+    target: &SignInTarget,
+    out: &mut PlanOut,
+) {
     let mut legacy_app = Vec::new();
-    for pr in &all {
+    for pr in all {
         if target.app_exclusion_works() && pr.added().contains(&Remedy::App) && all_resources(pr) {
             legacy_app.push(format!("\"{}\"", pr.demand.display_name));
         }
@@ -130,14 +161,14 @@ pub fn plan_policies(
             .iter()
             .find(|p| p.id() == pr.policy.id())
             .unwrap_or(pr.policy);
+        let here = apps.of(original);
         let restore = (
             original,
-            ca_restore::of(&removals, original),
-            apps.as_slice(),
+            ca_restore::of(removals, original),
+            here.as_slice(),
         );
         policy_part(cx, pr, restore, out);
     }
-    ca_restore::release_all(out, &removals);
     if !legacy_app.is_empty() {
         out.notes.push(Note {
             kind: NoteKind::Warning,
@@ -149,7 +180,6 @@ pub fn plan_policies(
             ),
         });
     }
-    Ok(())
 }
 
 fn all_resources(pr: &PolicyRemedy<'_>) -> bool {
@@ -205,6 +235,14 @@ fn policy_part(
         out.changes.push(exclusion(cx, pr, d, object, restore));
     } else if let Some(c) = ca_app_restore::restore(original, removals, apps, false) {
         out.changes.push(c);
+        // A restore may leave the policy demanding MFA of the sign-in: the reviewer is told.
+        if let Some(why) = &pr.unresolved {
+            out.notes.push(Note {
+                kind: NoteKind::Warning,
+                risks: Vec::new(),
+                message: format!("{label}: {why}"),
+            });
+        }
     } else if !pr.in_place.is_empty() && pr.unresolved.is_none() {
         out.changes
             .push(Change::new(object, Action::NoOp, in_place_text(pr, d)));

@@ -6,6 +6,7 @@ mod application;
 mod application_fields;
 mod assignment;
 mod assignment_plan;
+mod ca_app_deselect;
 mod ca_app_restore;
 mod ca_exclusion;
 mod ca_exclusion_plan;
