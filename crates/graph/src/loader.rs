@@ -16,7 +16,7 @@
 //! A read is sent once per loader: asking again for the same GET (the same URL and API version;
 //! for a read made by POST, such as What-If, the same body too) gives the same answer, from the first request — already answered or still on its way.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,10 +103,56 @@ enum Queued {
 }
 
 impl Queued {
-    fn request(&self) -> GraphRequest {
+    fn request(&self) -> &GraphRequest {
         match self {
-            Queued::Get(r, _) | Queued::List(_, r) => r.clone(),
+            Queued::Get(r, _) | Queued::List(_, r) => r,
         }
+    }
+}
+
+/// The reads waiting to be sent: the next pages of collections (few, and always sent first) and
+/// the rest in the order asked. Sending takes from the front only what can go, so a long queue
+/// (thousands of per-user reads held back by Graph's limits) costs nothing per answer.
+#[derive(Default)]
+struct Queue {
+    lists: Vec<Queued>,
+    gets: VecDeque<Queued>,
+}
+
+impl Queue {
+    fn push(&mut self, q: Queued) {
+        match q {
+            Queued::List(..) => self.lists.push(q),
+            Queued::Get(..) => self.gets.push_back(q),
+        }
+    }
+
+    /// At most `room` `$batch`-sized chunks ([`into_chunks`]), every next page among them; the
+    /// reads left over stay at the front, in order.
+    fn take(&mut self, room: usize) -> Vec<Vec<Queued>> {
+        let lists = std::mem::take(&mut self.lists);
+        // More than `room` chunks can take (conditional access reads go alone: more chunks), a
+        // whole number of chunks with the next pages, so that none is cut short.
+        let n = self
+            .gets
+            .len()
+            .min(((room + 1) * MAX_BATCH).saturating_sub(lists.len()));
+        let gets: Vec<Queued> = self.gets.drain(..n).collect();
+        let (mut chunks, mut held) = (Vec::new(), Vec::new());
+        for chunk in into_chunks(lists.into_iter().chain(gets)) {
+            // A chunk with a next page always goes: it is on the critical path, and there are
+            // few of them.
+            if chunks.len() < room || chunk.iter().any(|q| matches!(q, Queued::List(..))) {
+                chunks.push(chunk);
+            } else {
+                held.extend(chunk);
+            }
+        }
+        // Only reads of single objects are held.
+        for q in held.into_iter().rev() {
+            self.gets.push_front(q);
+        }
+        chunks
     }
 }
 
@@ -143,7 +189,7 @@ fn key(req: &GraphRequest) -> String {
 /// Gathers reads into waves. See the module documentation.
 pub struct Loader {
     client: GraphClient,
-    queue: Mutex<Vec<Queued>>,
+    queue: Mutex<Queue>,
     objects: Mutex<HashMap<String, Arc<Slot<Value>>>>,
     lists: Mutex<HashMap<String, Arc<Slot<Vec<Value>>>>>,
     stats: Mutex<LoadStats>,
@@ -153,7 +199,7 @@ impl Loader {
     pub fn new(client: &GraphClient) -> Loader {
         Loader {
             client: client.clone(),
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
             objects: Mutex::new(HashMap::new()),
             lists: Mutex::new(HashMap::new()),
             stats: Mutex::new(LoadStats::default()),
@@ -225,7 +271,7 @@ impl Loader {
                 .max(1)
                 .saturating_sub(in_flight.len());
             for chunk in self.dispatch(depth + 1, room) {
-                let reqs: Vec<GraphRequest> = chunk.iter().map(Queued::request).collect();
+                let reqs: Vec<GraphRequest> = chunk.iter().map(|q| q.request().clone()).collect();
                 let client = self.client.clone();
                 let id = next_id;
                 next_id += 1;
@@ -253,25 +299,7 @@ impl Loader {
     /// Graph's limits keeps its pending reads as plain requests, not as `$batch`es built and
     /// waiting to be admitted.
     fn dispatch(&self, depth: usize, room: usize) -> Vec<Vec<Queued>> {
-        let mut queue = lock(&self.queue);
-        if queue.is_empty() {
-            return Vec::new();
-        }
-        let (lists, gets): (Vec<Queued>, Vec<Queued>) = std::mem::take(&mut *queue)
-            .into_iter()
-            .partition(|q| matches!(q, Queued::List(..)));
-        let (mut chunks, mut held) = (Vec::new(), Vec::new());
-        for chunk in into_chunks(lists.into_iter().chain(gets)) {
-            // A chunk with a next page always goes: it is on the critical path, and there are
-            // few of them.
-            if chunks.len() < room || chunk.iter().any(|q| matches!(q, Queued::List(..))) {
-                chunks.push(chunk);
-            } else {
-                held.extend(chunk);
-            }
-        }
-        *queue = held;
-        drop(queue);
+        let chunks = lock(&self.queue).take(room);
         let mut s = lock(&self.stats);
         s.waves = s.waves.max(depth);
         s.requests += chunks.iter().map(Vec::len).sum::<usize>();
@@ -378,6 +406,53 @@ mod tests {
             .iter()
             .map(|c| (c.len(), c[0].request().beta))
             .collect()
+    }
+
+    fn paths(chunk: &[Queued]) -> Vec<String> {
+        chunk
+            .iter()
+            .map(|q| q.request().path().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_long_queue_sends_what_there_is_room_for_from_the_front_and_keeps_the_rest_in_order() {
+        let mut q = Queue::default();
+        for g in gets(100, false) {
+            q.push(g);
+        }
+        let page = GraphRequest::get("/groups/g/members");
+        let listing = Listing {
+            pages: Pages::new(page.clone()),
+            slot: Slot::new(),
+            hook: None,
+        };
+        q.push(Queued::List(Box::new(listing), page));
+        let sent = q.take(2);
+        // The next page first, with the first reads; then one more chunk; 100 − 39 left.
+        assert_eq!(sent.iter().map(Vec::len).collect::<Vec<_>>(), [20, 20]);
+        assert_eq!(paths(&sent[0])[..2], ["/groups/g/members", "/users/u0"]);
+        assert_eq!(paths(&sent[1])[0], "/users/u19");
+        assert_eq!(q.gets.len(), 61);
+        // With no room, a next page still goes, with what fills its chunk; the rest waits.
+        let page = GraphRequest::get("/groups/g/members?$skiptoken=x");
+        let listing = Listing {
+            pages: Pages::new(page.clone()),
+            slot: Slot::new(),
+            hook: None,
+        };
+        q.push(Queued::List(Box::new(listing), page));
+        let sent = q.take(0);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(paths(&sent[0])[1..], paths_of(39..58));
+        let rest = q.take(10);
+        let rest: Vec<String> = rest.iter().flat_map(|c| paths(c)).collect();
+        assert_eq!(rest, paths_of(58..100), "in the order asked");
+        assert!(q.gets.is_empty());
+    }
+
+    fn paths_of(range: std::ops::Range<usize>) -> Vec<String> {
+        range.map(|i| format!("/users/u{i}")).collect()
     }
 
     #[test]
