@@ -4,7 +4,7 @@
 //! per combination of the groups that matter, and at most [`MAX_EVALUATIONS`]. A failed What-If leaves its users' verdicts unknown
 //! (which the forecast counts as failing); a failed settings read means enforcement is assumed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use entractl_graph::resource::conditional_access_policy::ConditionalAccessPolicy;
 use entractl_graph::resource::conditional_access_settings::{self as settings, BaselineScopes};
@@ -119,21 +119,25 @@ fn outcomes(v: &Value) -> Vec<PolicyOutcome> {
 /// Everyone who signs in, with the groups that matter (assigned groups they are a direct member
 /// of, groups a policy names they are in), each evaluated as themselves for now.
 fn forecast_users(p: &People<'_>) -> Vec<ForecastUser> {
+    // The assigned groups of each user, by lower-case id: one pass over the members, not one
+    // per user (a 10,000-member group would be 10^8 comparisons).
+    let mut assigned: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for g in &p.principals.groups {
+        for m in &g.direct_user_member_ids {
+            assigned
+                .entry(m.to_lowercase())
+                .or_default()
+                .insert(g.id.to_lowercase());
+        }
+    }
     let mut out: Vec<ForecastUser> = p
         .users
         .iter()
         .map(|u| {
-            let mut groups: BTreeSet<String> = p
-                .principals
-                .groups
-                .iter()
-                .filter(|g| {
-                    g.direct_user_member_ids
-                        .iter()
-                        .any(|m| m.eq_ignore_ascii_case(&u.id))
-                })
-                .map(|g| g.id.to_lowercase())
-                .collect();
+            let mut groups = assigned
+                .get(&u.id.to_lowercase())
+                .cloned()
+                .unwrap_or_default();
             groups.extend(
                 p.policy_group_members
                     .iter()
