@@ -6,12 +6,13 @@
 //! emulator's state, read back with plain Graph requests.
 
 mod common;
+use common::{get, tempdir};
 
 use std::time::Duration;
 
 use entractl_engine::core::desired::{CaSelection, PassportMode};
 use entractl_engine::{ApplyOptions, Desired, apply, diff, fetch};
-use entractl_graph::{GraphClient, GraphRequest};
+use entractl_graph::GraphClient;
 use graph_emulator::EmulatorConfig;
 use graph_emulator::scenarios::P1_LEGACY_TENANT_ID;
 use serde_json::Value;
@@ -21,37 +22,13 @@ const CA005: &str = "CA005: Require MFA authentication strength for Sales";
 
 /// The seed spec (Mac Login) with `excludeApp` naming `names`.
 fn mac_login(names: &[&str]) -> Desired {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/kandji-passport-mac-login.yaml"
-    );
-    let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
-    let mut d = Desired::from_spec(&loaded.spec, None);
+    let mut d = common::seed_spec();
     assert_eq!(d.passport_mode, Some(PassportMode::MacLogin));
     let mfa = d.mfa.as_mut().expect("the seed spec manages MFA");
     mfa.conditional_access = Some(CaSelection::Named(
         names.iter().map(|n| n.to_string()).collect(),
     ));
     d
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "entractl-engine-{name}-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-async fn get(client: &GraphClient, path: &str) -> Value {
-    client
-        .send(GraphRequest::get(path))
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-        .json()
-        .clone()
 }
 
 /// Every policy by display name, with its exclusion lists, as the emulator has them.

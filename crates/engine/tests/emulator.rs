@@ -2,6 +2,7 @@
 //! replication delay, journal.
 
 mod common;
+use common::tempdir;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +21,7 @@ fn client_with_budget(emu: &RunningEmulator, budget: Duration) -> GraphClient {
 }
 
 fn desired() -> Desired {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/kandji-passport-mac-login.yaml"
-    );
-    let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
-    let mut d = Desired::from_spec(&loaded.spec, None);
+    let mut d = common::seed_spec();
     // The core plan/apply contract; the MFA posture and the sign-in forecast of Mac Login have
     // their own tests (tests/mfa.rs, mfa::posture, the forecast's).
     d.mfa = None;
@@ -38,16 +34,6 @@ fn opts(dir: &std::path::Path) -> ApplyOptions {
     o.verify_interval = Duration::from_millis(50);
     o.verify_budget = Duration::from_secs(30);
     o
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "entractl-engine-{name}-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// Graph requests (inner batch requests counted, the `$batch` envelope and token calls not).
@@ -133,12 +119,7 @@ async fn the_whole_kandji_spec_on_a_converged_p1_tenant_reads_in_three_waves() {
     let emu = graph_emulator::start(EmulatorConfig::scenario("p1-legacy")).unwrap();
     let client = client(&emu);
     let mut d = desired();
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/kandji-passport-mac-login.yaml"
-    );
-    let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
-    let whole = Desired::from_spec(&loaded.spec, None);
+    let whole = common::seed_spec();
     d.mfa = whole.mfa;
     d.passport_mode = whole.passport_mode;
     assert!(d.mfa.is_some(), "the seed spec manages the MFA posture");

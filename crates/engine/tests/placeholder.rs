@@ -6,6 +6,7 @@
 //! password sign-in (the emulator's identity platform, the oracle) agrees for every user.
 
 mod common;
+use common::{get, tempdir};
 
 use std::time::Duration;
 
@@ -24,12 +25,7 @@ const PLACEHOLDER: &str = "kandji-passport-baseline-scopes";
 /// The seed spec in Mac Login, with per-user MFA off for the app's users and the placeholder as
 /// the only conditional access remedy.
 fn desired() -> Desired {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../specs/kandji-passport-mac-login.yaml"
-    );
-    let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
-    let mut d = Desired::from_spec(&loaded.spec, None);
+    let mut d = common::seed_spec();
     d.passport_mode = Some(PassportMode::MacLogin);
     d.mfa = Some(DesiredMfa {
         per_user_mfa_disabled: true,
@@ -41,25 +37,6 @@ fn desired() -> Desired {
         ..DesiredMfa::default()
     });
     d
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "entractl-engine-{name}-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-async fn get(client: &GraphClient, path: &str) -> Value {
-    client
-        .send(GraphRequest::get(path))
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-        .json()
-        .clone()
 }
 
 /// The placeholder app as the tenant has it (the emulator's answer, not entractl's plan).

@@ -408,6 +408,17 @@ mod tests {
             .collect()
     }
 
+    /// A collection's page waiting to be sent.
+    fn page(path: &str) -> Queued {
+        let req = GraphRequest::get(path);
+        let listing = Listing {
+            pages: Pages::new(req.clone()),
+            slot: Slot::new(),
+            hook: None,
+        };
+        Queued::List(Box::new(listing), req)
+    }
+
     fn paths(chunk: &[Queued]) -> Vec<String> {
         chunk
             .iter()
@@ -421,13 +432,7 @@ mod tests {
         for g in gets(100, false) {
             q.push(g);
         }
-        let page = GraphRequest::get("/groups/g/members");
-        let listing = Listing {
-            pages: Pages::new(page.clone()),
-            slot: Slot::new(),
-            hook: None,
-        };
-        q.push(Queued::List(Box::new(listing), page));
+        q.push(page("/groups/g/members"));
         let sent = q.take(2);
         // The next page first, with the first reads; then one more chunk; 100 − 39 left.
         assert_eq!(sent.iter().map(Vec::len).collect::<Vec<_>>(), [20, 20]);
@@ -435,13 +440,7 @@ mod tests {
         assert_eq!(paths(&sent[1])[0], "/users/u19");
         assert_eq!(q.gets.len(), 61);
         // With no room, a next page still goes, with what fills its chunk; the rest waits.
-        let page = GraphRequest::get("/groups/g/members?$skiptoken=x");
-        let listing = Listing {
-            pages: Pages::new(page.clone()),
-            slot: Slot::new(),
-            hook: None,
-        };
-        q.push(Queued::List(Box::new(listing), page));
+        q.push(page("/groups/g/members?$skiptoken=x"));
         let sent = q.take(0);
         assert_eq!(sent.len(), 1);
         assert_eq!(paths(&sent[0])[1..], paths_of(39..58));

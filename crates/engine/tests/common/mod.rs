@@ -1,12 +1,18 @@
 //! Shared by the engine's emulator tests: a Graph client signed in to a graph-emulator tenant as
-//! the scenarios' automation client.
+//! the scenarios' automation client, the seed spec, scratch directories and plain Graph reads
+//! (the oracle: the emulator's state, not entractl's plan). Not every test uses every helper.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use entractl_graph::{AuthOptions, Cloud, GraphClient, GraphConfig, credential_from_env};
+use entractl_engine::Desired;
+use entractl_graph::{
+    AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest, credential_from_env,
+};
 use graph_emulator::RunningEmulator;
 use graph_emulator::scenarios::{CI_CLIENT_ID, CI_CLIENT_SECRET};
+use serde_json::Value;
 
 /// A client of `tenant` on the emulator, with short backoffs and conditional-access pacing;
 /// `operation_budget` replaces the default budget when given.
@@ -37,4 +43,35 @@ pub fn client_for(
     .collect();
     let creds = credential_from_env(&env, None, &cfg, &AuthOptions::default()).unwrap();
     GraphClient::new(cfg, creds).unwrap()
+}
+
+/// The seed spec (`specs/kandji-passport-mac-login.yaml`) as the engine desires it.
+pub fn seed_spec() -> Desired {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../specs/kandji-passport-mac-login.yaml"
+    );
+    let loaded = entractl_spec::load_file(std::path::Path::new(path)).expect("spec loads");
+    Desired::from_spec(&loaded.spec, None)
+}
+
+/// A fresh scratch directory (a journal directory no earlier run has seen).
+pub fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "entractl-engine-{name}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A plain GET's JSON answer (panics on an error).
+pub async fn get(client: &GraphClient, path: &str) -> Value {
+    client
+        .send(GraphRequest::get(path))
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .json()
+        .clone()
 }
