@@ -300,6 +300,9 @@ impl Loader {
     /// waiting to be admitted.
     fn dispatch(&self, depth: usize, room: usize) -> Vec<Vec<Queued>> {
         let chunks = lock(&self.queue).take(room);
+        if chunks.is_empty() {
+            return chunks;
+        }
         let mut s = lock(&self.stats);
         s.waves = s.waves.max(depth);
         s.requests += chunks.iter().map(Vec::len).sum::<usize>();
