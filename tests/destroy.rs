@@ -77,6 +77,22 @@ pub(crate) fn exclusions(emu: &Sandbox) -> BTreeMap<String, Value> {
 /// What is left of the app in the tenant: (live applications with its key, its service
 /// principals, grants and app role assignments naming `sp`, entractl's record groups, deleted
 /// applications with its appId).
+/// The spec's app (`kandji-destroy`) as the tenant has it: its appId and its service
+/// principal's object id.
+pub(crate) fn app_and_sp(emu: &Sandbox) -> (String, String) {
+    let app = emu.send(GraphRequest::get(
+        "/applications(uniqueName='kandji-destroy')",
+    ));
+    let app_id = app["appId"].as_str().unwrap().to_string();
+    let sp = emu.send(
+        GraphRequest::get("/servicePrincipals").query("$filter", format!("appId eq '{app_id}'")),
+    )["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (app_id, sp)
+}
+
 pub(crate) fn left(emu: &Sandbox, app_id: &str, sp: &str) -> [usize; 6] {
     emu.with_tenant_id(P1_TENANT_ID, |t| {
         let is = |v: Option<&str>, want: &str| v.is_some_and(|x| x.eq_ignore_ascii_case(want));
@@ -149,16 +165,7 @@ fn destroy_after_mac_login_restores_what_was_weakened_removes_the_app_and_apply_
         "per-user MFA turned off"
     );
     assert_ne!(exclusions(&emu), exclusions_before, "identities excluded");
-    let app = emu.send(GraphRequest::get(
-        "/applications(uniqueName='kandji-destroy')",
-    ));
-    let app_id = app["appId"].as_str().unwrap().to_string();
-    let sp = emu.send(
-        GraphRequest::get("/servicePrincipals").query("$filter", format!("appId eq '{app_id}'")),
-    )["value"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (app_id, sp) = app_and_sp(&emu);
     let [apps, sps, grants, assignments, records, deleted] = left(&emu, &app_id, &sp);
     assert_eq!([apps, sps, deleted], [1, 1, 0]);
     assert!(grants > 0 && assignments > 0 && records > 0);

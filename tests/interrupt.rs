@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 
 use entractl_chaos::invariants;
 use entractl_chaos::snapshot::{Snapshot, prop};
-use entractl_graph::GraphRequest;
 use graph_emulator::scenarios::P1_TENANT_ID;
 use graph_emulator::{EmulatorConfig, Knobs};
 
-use crate::destroy::{MAC_LOGIN, exclusions, left, per_user_states};
+use crate::destroy::{MAC_LOGIN, app_and_sp, exclusions, left, per_user_states};
 use crate::util::{Sandbox, StderrTap, TestCommand, TestOutput, scratch, write_spec};
 
 /// The seed spec without `mfa`: application, service principal, grant, 3 assignments.
@@ -212,16 +211,7 @@ fn sigint_during_destroy_stops_after_the_change_in_flight_and_a_rerun_finishes()
     let spec = spec.to_str().unwrap();
     let out = emu.apply_as(P1_TENANT_ID, spec, &dir.join("journal-a"), true);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let app = emu.send(GraphRequest::get(
-        "/applications(uniqueName='kandji-destroy')",
-    ));
-    let app_id = app["appId"].as_str().unwrap().to_string();
-    let sp = emu.send(
-        GraphRequest::get("/servicePrincipals").query("$filter", format!("appId eq '{app_id}'")),
-    )["value"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (app_id, sp) = app_and_sp(&emu);
 
     // Destroy with latency, signalled once its first write is done.
     emu.set_knobs(Knobs {

@@ -6,12 +6,12 @@
 //! emulator's state, read back with plain Graph requests.
 
 mod common;
-use common::{get, tempdir};
+use common::{apply_fresh, get};
 
 use std::time::Duration;
 
 use entractl_engine::core::desired::{CaSelection, PassportMode};
-use entractl_engine::{ApplyOptions, Desired, apply, diff, fetch};
+use entractl_engine::{Desired, diff, fetch};
 use entractl_graph::GraphClient;
 use graph_emulator::EmulatorConfig;
 use graph_emulator::scenarios::P1_LEGACY_TENANT_ID;
@@ -58,18 +58,6 @@ fn list<'v>(all: &'v [(String, Value)], policy: &str, key: &str) -> Vec<&'v str>
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
-}
-
-/// Applies `d` with a journal of its own (no memory of earlier applies); converged.
-async fn apply_fresh(client: &GraphClient, d: &Desired, name: &str) {
-    let (observed, _) = fetch(client, d).await.unwrap();
-    let plan = diff(d, &observed).unwrap();
-    let mut o = ApplyOptions::new(tempdir(name));
-    o.verify_interval = Duration::from_millis(50);
-    o.verify_budget = Duration::from_secs(30);
-    o.allow_security_downgrade = true;
-    let report = apply(client, d, &plan, &observed, &o).await.unwrap();
-    assert!(report.converged, "{:#?}", report.final_plan.changes);
 }
 
 /// `excludeApp: [CA001, CA005]` applied: Passport's appId and the policies' exclusions then.

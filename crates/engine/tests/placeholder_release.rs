@@ -5,13 +5,13 @@
 //! state, read back with plain Graph requests.
 
 mod common;
-use common::{get, tempdir};
+use common::{apply_fresh, get};
 
 use std::time::Duration;
 
 use entractl_engine::core::desired::{CaSelection, DesiredMfa, DesiredPlaceholder, PassportMode};
 use entractl_engine::core::plan::NoteKind;
-use entractl_engine::{ApplyOptions, Desired, apply, diff, fetch};
+use entractl_engine::{Desired, diff, fetch};
 use entractl_graph::{GraphClient, GraphRequest};
 use graph_emulator::EmulatorConfig;
 use graph_emulator::scenarios::P1_TENANT_ID;
@@ -59,18 +59,6 @@ async fn app_exclusions(client: &GraphClient) -> Vec<(String, Vec<String>)> {
         .collect();
     out.sort();
     out
-}
-
-/// Applies `d` with a journal of its own (no memory of earlier applies); converged.
-async fn apply_fresh(client: &GraphClient, d: &Desired, name: &str) {
-    let (observed, _) = fetch(client, d).await.unwrap();
-    let plan = diff(d, &observed).unwrap();
-    let mut o = ApplyOptions::new(tempdir(name));
-    o.verify_interval = Duration::from_millis(50);
-    o.verify_budget = Duration::from_secs(30);
-    o.allow_security_downgrade = true;
-    let report = apply(client, d, &plan, &observed, &o).await.unwrap();
-    assert!(report.converged, "{:#?}", report.final_plan.changes);
 }
 
 /// Mac Login with the placeholder, applied: the placeholder's appId and the policies'

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use entractl_engine::Desired;
+use entractl_engine::{ApplyOptions, Desired, apply, diff, fetch};
 use entractl_graph::{
     AuthOptions, Cloud, GraphClient, GraphConfig, GraphRequest, credential_from_env,
 };
@@ -74,4 +74,17 @@ pub async fn get(client: &GraphClient, path: &str) -> Value {
         .unwrap_or_else(|e| panic!("GET {path}: {e}"))
         .json()
         .clone()
+}
+
+/// Applies `d` with a journal of its own (no memory of earlier
+/// applies, as on a fresh machine), allowing security downgrades; it converges.
+pub async fn apply_fresh(client: &GraphClient, d: &Desired, name: &str) {
+    let (observed, _) = fetch(client, d).await.unwrap();
+    let plan = diff(d, &observed).unwrap();
+    let mut o = ApplyOptions::new(tempdir(name));
+    o.verify_interval = Duration::from_millis(50);
+    o.verify_budget = Duration::from_secs(30);
+    o.allow_security_downgrade = true;
+    let report = apply(client, d, &plan, &observed, &o).await.unwrap();
+    assert!(report.converged, "{:#?}", report.final_plan.changes);
 }
