@@ -58,7 +58,7 @@ impl SignInForecast {
     /// What can let the failing sign-ins through (Web Login first): only what helps the reasons
     /// they fail for.
     pub fn options(&self) -> String {
-        options::options(self)
+        options::options(self.users.iter().map(|u| &u.verdict))
     }
 
     /// How many users are forecast to fail.

@@ -4,17 +4,13 @@
 //! conditional access is evaluated). Web Login helps everyone.
 
 use super::refusal;
-use super::{Cause, SignInForecast, Verdict};
+use super::verdict::{Cause, Verdict};
 
-/// Web Login, then what helps the failing users, once each, in a fixed order, in words.
-pub fn options(f: &SignInForecast) -> String {
+/// Web Login, then what helps the users with these verdicts whose sign-in fails, once each, in a
+/// fixed order, in words.
+pub fn options<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> String {
     let mut out = vec!["Web Login (passport.mode: web-login, recommended: MFA stays)".to_string()];
-    let failing: Vec<&Verdict> = f
-        .users
-        .iter()
-        .map(|u| &u.verdict)
-        .filter(|v| !v.works())
-        .collect();
+    let failing: Vec<&Verdict> = verdicts.filter(|v| !v.works()).collect();
     let causes: Vec<&Cause> = failing
         .iter()
         .flat_map(|v| match v {
