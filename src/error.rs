@@ -72,6 +72,13 @@ pub enum CommandError {
         /// What apply made and did not make; `None` when nothing was being written.
         stopped: Option<Box<entractl_engine::error::Stopped>>,
     },
+    /// A write failed and `apply` or `destroy` stopped part way: what was and was not made.
+    #[error("{stopped}")]
+    Stopped {
+        /// The command that stopped (`apply`, `destroy`): what the hint says to run again.
+        command: &'static str,
+        stopped: Box<entractl_engine::error::Stopped>,
+    },
     /// A failure worded by the command itself: what, where, and (optionally) what to do.
     #[error("{message}")]
     Failed {

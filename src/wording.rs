@@ -40,6 +40,7 @@ fn hints(e: &CommandError) -> Vec<String> {
             "`entractl permissions SPEC` lists everything this spec needs".into(),
         ],
         CommandError::Engine(EngineError::Stopped(s)) => stopped_hints(s, "apply"),
+        CommandError::Stopped { command, stopped } => stopped_hints(stopped, command),
         CommandError::Engine(EngineError::Journal { .. }) => {
             vec!["choose a writable directory with `--journal-dir DIR`".into()]
         }
@@ -66,10 +67,10 @@ fn stopped_hints(s: &Stopped, command: &str) -> Vec<String> {
         (StopCause::Interrupted, _) => format!(
             "run `entractl {command}` again to continue: it plans from the tenant as it is now, so nothing is made twice"
         ),
-        (StopCause::Failed(_), true) => "fix the cause and run `entractl apply` again".into(),
-        (StopCause::Failed(_), false) => {
-            "fix the cause and run `entractl apply` again: it plans from the tenant as it is now and continues".into()
-        }
+        (StopCause::Failed(_), true) => format!("fix the cause and run `entractl {command}` again"),
+        (StopCause::Failed(_), false) => format!(
+            "fix the cause and run `entractl {command}` again: it plans from the tenant as it is now and continues"
+        ),
     });
     out
 }
@@ -164,6 +165,35 @@ mod tests {
         assert_eq!(
             describe(&e),
             "error: SIGINT: stopped; nothing was changed in the tenant\n"
+        );
+    }
+
+    #[test]
+    fn a_failed_destroy_hints_destroy_again() {
+        let s = |made: Vec<String>| Stopped {
+            cause: StopCause::Failed(Box::new(EngineError::Internal("x".into()))),
+            made,
+            not_made: vec!["delete application \"A\"".into()],
+            journal: None,
+        };
+        let hint = |made: Vec<String>, command| {
+            let e = CommandError::Stopped {
+                command,
+                stopped: Box::new(s(made)),
+            };
+            hints(&e).pop().unwrap()
+        };
+        assert_eq!(
+            hint(vec![], "destroy"),
+            "fix the cause and run `entractl destroy` again"
+        );
+        assert_eq!(
+            hint(vec!["delete servicePrincipal \"A\"".into()], "destroy"),
+            "fix the cause and run `entractl destroy` again: it plans from the tenant as it is now and continues"
+        );
+        assert_eq!(
+            hint(vec![], "apply"),
+            "fix the cause and run `entractl apply` again"
         );
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use entractl_graph::GraphRequest;
+use graph_emulator::Knobs;
 use graph_emulator::scenarios::P1_TENANT_ID;
 use serde_json::{Value, json};
 
@@ -321,4 +322,58 @@ mfa:
             .count()
     });
     assert!(deleted.expect("the p1 tenant") >= 1, "in deleted items");
+}
+
+#[test]
+fn a_destroy_that_fails_hints_destroy_again_and_destroy_again_finishes() {
+    let emu = Sandbox::scenario("p1", P1_TENANT_ID);
+    let dir = scratch("destroy_fails");
+    let spec = write_spec(
+        &dir,
+        "spec.yaml",
+        "version: 1
+tenant: contoso.onmicrosoft.com
+preset: kandji-passport
+passport:
+  mode: web-login
+app:
+  displayName: Kandji Passport
+  uniqueName: kandji-destroy-fails
+assignments:
+  users: [alice@contoso.com]
+",
+    );
+    let spec = spec.to_str().unwrap();
+    let out = emu.apply(spec, &dir.join("journal-a"));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let app = emu.send(GraphRequest::get(
+        "/applications(uniqueName='kandji-destroy-fails')",
+    ));
+    let app_id = app["appId"].as_str().unwrap().to_string();
+
+    // Deleting applications is down: destroy gives up on the application (its time budget) and
+    // says to run destroy again, not apply (which would bring everything back).
+    emu.set_knobs(Knobs {
+        failing_writes: vec!["/applications/{id}".into()],
+        ..Knobs::default()
+    });
+    let journal = dir.join("journal-b");
+    let journal = journal.to_str().unwrap();
+    let args = ["destroy", spec, "--auto-approve", "--journal-dir", journal];
+    let failed = emu.entractl(&[&args[..], &["--timeout", "4"]].concat());
+    assert_eq!(failed.code, 1, "{}\n{}", failed.stdout, failed.stderr);
+    let error = &failed.stderr[failed.stderr.find("error: ").expect("an error")..];
+    let mut settings = crate::util::snapshot_settings();
+    settings.add_filter(r"after [0-9]+ attempts", "after [N] attempts");
+    settings.bind(|| insta::assert_snapshot!("destroy_fails", error));
+    assert_eq!(
+        left(&emu, &app_id, "")[0],
+        1,
+        "the application is still there"
+    );
+
+    emu.set_knobs(Knobs::default());
+    let again = emu.entractl(&args);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert_eq!(left(&emu, &app_id, "")[..2], [0, 0], "{}", again.stdout);
 }

@@ -1,16 +1,23 @@
 //! End to end (issue 17, item 4): security defaults that a Mac Login spec turned off are recorded
 //! in the tenant (the app's service principal in a record group) and turned back on by a Web Login
-//! spec, or by `destroy`, from a fresh journal directory, as on another machine. Scenario `free`
-//! (Fabrikam: security defaults on, no conditional access policy). The emulator's state is the
-//! oracle.
+//! spec, or by `destroy`, from a fresh journal directory, as on another machine; left off, with a
+//! note, while another app's record keeps them off or a conditional access policy is enabled.
+//! Scenario `free` (Fabrikam: security defaults on, no conditional access policy). The emulator's
+//! state is the oracle.
 
 use entractl_graph::GraphRequest;
 use graph_emulator::scenarios::FREE_TENANT_ID;
-use serde_json::Value;
+use graph_emulator::state::LicenseTier;
+use serde_json::{Value, json};
 
 use crate::util::{Sandbox, actionable, scratch, write_spec};
 
 fn spec(mode: &str, mfa: &str) -> String {
+    spec_for("kandji-sd", mode, mfa)
+}
+
+/// The spec of the app `unique_name` in `mode`.
+fn spec_for(unique_name: &str, mode: &str, mfa: &str) -> String {
     format!(
         "version: 1
 tenant: fabrikam.onmicrosoft.com
@@ -19,7 +26,7 @@ passport:
   mode: {mode}
 app:
   displayName: Kandji Passport
-  uniqueName: kandji-sd
+  uniqueName: {unique_name}
 assignments:
   users: [alice@fabrikam.onmicrosoft.com]
 {mfa}"
@@ -132,5 +139,139 @@ fn destroy_after_mac_login_turns_security_defaults_back_on() {
         tenant(&emu),
         (true, vec![]),
         "on again, record group deleted"
+    );
+}
+
+/// The plan's notes (JSON) that say security defaults stay off.
+fn stay_off_notes(plan: &Value) -> Vec<String> {
+    plan["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["message"].as_str())
+        .filter(|m| m.starts_with("security defaults stay off"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Two apps' records: Mac Login turned security defaults off for each (an administrator turned
+/// them back on by hand in between). The first app's Web Login leaves them off, with a note, and
+/// releases only its own record entry; the second's Web Login turns them back on.
+#[test]
+fn security_defaults_stay_off_while_another_apps_record_keeps_them_off() {
+    let emu = Sandbox::scenario("free", FREE_TENANT_ID);
+    let dir = scratch("security_defaults_two_apps");
+    let first = mac_login(&emu, &dir);
+    emu.send(
+        GraphRequest::patch("/policies/identitySecurityDefaultsEnforcementPolicy")
+            .json(json!({"isEnabled": true})),
+    );
+    let mac2 = write_spec(
+        &dir,
+        "mac2.yaml",
+        &spec_for("kandji-sd2", "mac-login", MAC_LOGIN_MFA),
+    );
+    let mac2 = mac2.to_str().unwrap();
+    let out = emu.apply_as(FREE_TENANT_ID, mac2, &dir.join("journal-a2"), true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let (on, mut records) = tenant(&emu);
+    records.sort();
+    assert!(!on);
+    assert_eq!(records.len(), 2, "one record per app: {records:?}");
+    assert!(records.iter().all(|r| r.len() == 1) && records.concat().contains(&first));
+
+    // The first app leaves Mac Login: they stay off, its record entry is released.
+    let web = write_spec(&dir, "web.yaml", &spec("web-login", ""));
+    let web = web.to_str().unwrap();
+    let plan = emu.json_plan(web);
+    let sd: Vec<Value> = actionable(&plan)
+        .into_iter()
+        .filter(|c| c["object"]["kind"] == "securityDefaults")
+        .collect();
+    assert!(sd.is_empty(), "{sd:#?}");
+    let notes = stay_off_notes(&plan);
+    crate::util::snapshot_settings().bind(|| {
+        insta::assert_snapshot!("security_defaults_another_apps_record", notes.join("\n"));
+    });
+    let out = emu.apply_as(FREE_TENANT_ID, web, &dir.join("journal-b"), false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let (on, records) = tenant(&emu);
+    assert!(!on, "still off");
+    assert_eq!(
+        records.concat().len(),
+        1,
+        "only the second app's entry: {records:?}"
+    );
+    assert!(!records.concat().contains(&first));
+
+    // The second app leaves too: they are on again, no entry left.
+    let web2 = write_spec(&dir, "web2.yaml", &spec_for("kandji-sd2", "web-login", ""));
+    let out = emu.apply_as(
+        FREE_TENANT_ID,
+        web2.to_str().unwrap(),
+        &dir.join("journal-c"),
+        false,
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let (on, records) = tenant(&emu);
+    assert!(on, "on again");
+    assert!(records.concat().is_empty(), "{records:?}");
+}
+
+/// A conditional access policy enabled after Mac Login turned security defaults off (the tenant
+/// bought P1): Web Login leaves them off with a warning and keeps the record; once no policy is
+/// enabled, the next plan turns them back on.
+#[test]
+fn security_defaults_stay_off_while_a_conditional_access_policy_is_enabled() {
+    let emu = Sandbox::scenario("free", FREE_TENANT_ID);
+    let dir = scratch("security_defaults_ca");
+    let sp = mac_login(&emu, &dir);
+    emu.with_tenant_id(FREE_TENANT_ID, |t| t.license = LicenseTier::P1)
+        .expect("the free tenant");
+    let policy = emu.send(
+        GraphRequest::post("/identity/conditionalAccess/policies").json(json!({
+            "displayName": "Require MFA for all users",
+            "state": "enabled",
+            "conditions": {
+                "clientAppTypes": ["all"],
+                "applications": {"includeApplications": ["All"]},
+                "users": {"includeUsers": ["All"]}
+            },
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
+        })),
+    );
+    let policy = policy["id"].as_str().unwrap().to_string();
+
+    let web = write_spec(&dir, "web.yaml", &spec("web-login", ""));
+    let web = web.to_str().unwrap();
+    let plan = emu.json_plan(web);
+    let sd: Vec<Value> = actionable(&plan)
+        .into_iter()
+        .filter(|c| c["object"]["kind"] == "securityDefaults")
+        .collect();
+    assert!(sd.is_empty(), "{sd:#?}");
+    let notes = stay_off_notes(&plan);
+    crate::util::snapshot_settings().bind(|| {
+        insta::assert_snapshot!("security_defaults_policy_enabled", notes.join("\n"));
+    });
+    let out = emu.apply_as(FREE_TENANT_ID, web, &dir.join("journal-b"), false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        tenant(&emu),
+        (false, vec![vec![sp]]),
+        "off, the record kept"
+    );
+
+    // The policy is switched off: the next plan turns them back on and releases the record.
+    emu.send(
+        GraphRequest::patch(format!("/identity/conditionalAccess/policies/{policy}"))
+            .json(json!({"state": "disabled"})),
+    );
+    let out = emu.apply_as(FREE_TENANT_ID, web, &dir.join("journal-c"), false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        tenant(&emu),
+        (true, vec![vec![]]),
+        "on again, record released"
     );
 }

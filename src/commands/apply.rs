@@ -255,19 +255,21 @@ async fn apply_reported(
         };
         output::stdout(&text)?;
     }
+    let command = if desired.destroying() {
+        "destroy"
+    } else {
+        "apply"
+    };
     match result {
         Ok(r) => Ok(r),
         Err(EngineError::Stopped(s)) if matches!(s.cause, StopCause::Interrupted) => {
             Err(CommandError::Interrupted {
                 signal: interrupt.signal().unwrap_or(Signal::Interrupt),
-                command: if desired.destroying() {
-                    "destroy"
-                } else {
-                    "apply"
-                },
+                command,
                 stopped: Some(s),
             })
         }
+        Err(EngineError::Stopped(stopped)) => Err(CommandError::Stopped { command, stopped }),
         Err(e) => Err(e.into()),
     }
 }

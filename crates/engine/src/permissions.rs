@@ -80,8 +80,8 @@ mod tests {
             [
                 "Application.Read.All",
                 "DelegatedPermissionGrant.Read.All",
-                "GroupMember.Read.All",
-                "Policy.Read.All"
+                "Policy.Read.All",
+                "GroupMember.Read.All"
             ]
         );
         assert_eq!(
@@ -98,8 +98,8 @@ mod tests {
             names(&p.plan),
             [
                 "Application.Read.All",
-                "GroupMember.Read.All",
-                "Policy.Read.All"
+                "Policy.Read.All",
+                "GroupMember.Read.All"
             ]
         );
         assert_eq!(names(&p.apply), ["Application.ReadWrite.All"]);
@@ -193,5 +193,51 @@ mod tests {
         });
         let p = required_permissions(&d);
         assert!(!names(&p.apply).contains(&group::CREATE));
+    }
+
+    /// Each read is listed once, with one reason: no two reasons of a permission name the same
+    /// request (`GET /identity/conditionalAccess/policies` twice, …), for any part of the spec
+    /// nor for destroy.
+    #[test]
+    fn one_reason_per_need() {
+        use crate::core::desired::{CaSelection, DesiredMfa};
+        let mut specs = vec![crate::core::tests::kandji()];
+        for mfa in [
+            DesiredMfa {
+                security_defaults: Some(false),
+                ..Default::default()
+            },
+            DesiredMfa {
+                per_user_mfa_disabled: true,
+                ..Default::default()
+            },
+            DesiredMfa {
+                security_defaults: Some(false),
+                per_user_mfa_disabled: true,
+                conditional_access: Some(CaSelection::FromPoliciesRequiringMfa),
+                ..Default::default()
+            },
+        ] {
+            let mut d = crate::core::tests::kandji();
+            d.mfa = Some(mfa);
+            specs.push(d);
+        }
+        for d in specs.clone() {
+            specs.push(d.for_destroy(false));
+        }
+        for d in &specs {
+            let p = required_permissions(d);
+            for n in p.plan.iter().chain(&p.apply) {
+                let mut requests: Vec<&str> = n
+                    .why
+                    .split("; ")
+                    .filter_map(|why| why.split_once(" (").map(|(_, r)| r))
+                    .collect();
+                let all = requests.len();
+                requests.sort_unstable();
+                requests.dedup();
+                assert_eq!(requests.len(), all, "{}: {}", n.permission, n.why);
+            }
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Issue 17 §4 against graph-emulator's enforced `p1` tenant: once the spec stops using the
 //! placeholder of "Customize behavior" (Web Login, or another remedy), an apply from a fresh
 //! journal takes the placeholder's appId out of every policy's `excludeApplications` — and nothing
-//! else of the policies — and leaves the placeholder app in place. The oracle is the emulator's
-//! state, read back with plain Graph requests.
+//! else of the policies — and leaves the placeholder app in place; `destroy` then finds that
+//! former placeholder by its tag and deletes it. The oracle is the emulator's state, read back
+//! with plain Graph requests.
 
 mod common;
 use common::{apply_fresh, get};
@@ -176,5 +177,56 @@ async fn switching_to_identity_exclusion_takes_the_placeholder_out_in_the_same_a
             "{apps:?}\n{was:#}\n{now:#}"
         );
     }
+    emu.shutdown();
+}
+
+/// How many live applications and service principals have `app_id`.
+async fn live(client: &GraphClient, app_id: &str) -> [usize; 2] {
+    let mut out = [0; 2];
+    for (i, path) in ["/applications", "/servicePrincipals"].iter().enumerate() {
+        let v = client
+            .send(GraphRequest::get(*path).query("$filter", format!("appId eq '{app_id}'")))
+            .await
+            .unwrap()
+            .json()
+            .clone();
+        out[i] = v["value"].as_array().unwrap().len();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_deletes_a_former_placeholder_the_spec_no_longer_names() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let client = common::client_for(&emu, P1_TENANT_ID, Some(Duration::from_secs(30)));
+    let (app_id, before) = placeholder_applied(&client).await;
+    let mut web = mac_login_with_placeholder();
+    web.passport_mode = Some(PassportMode::WebLogin);
+    web.mfa = None;
+    apply_fresh(&client, &web, "former-web-login").await;
+    still_there(&client, &app_id).await;
+    let passport = get(&client, "/applications(uniqueName='kandji-passport')").await;
+    let passport = passport["appId"].as_str().unwrap().to_string();
+
+    // The Web Login spec names no placeholder: destroy finds the former one by its tag and
+    // deletes it (with its service principal), as well as the app.
+    let destroy = web.for_destroy(false);
+    let (observed, _) = fetch(&client, &destroy).await.unwrap();
+    let plan = diff(&destroy, &observed).unwrap();
+    assert!(
+        plan.actionable().any(|c| c.object.id.is_some()
+            && c.object.key == PLACEHOLDER
+            && c.action == entractl_engine::core::plan::Action::Delete),
+        "{:#?}",
+        plan.changes
+    );
+    apply_fresh(&client, &destroy, "former-destroy").await;
+    assert_eq!(
+        live(&client, &app_id).await,
+        [0, 0],
+        "the placeholder is gone"
+    );
+    assert_eq!(live(&client, &passport).await, [0, 0], "the app is gone");
+    assert_eq!(app_exclusions(&client).await, without(&before, &app_id));
     emu.shutdown();
 }

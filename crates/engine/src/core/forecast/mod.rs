@@ -5,6 +5,7 @@
 //! security defaults, and the exclusions the plan adds. An estimate, as Microsoft calls What-If:
 //! `verify-signin` with a real password stays the test.
 
+mod options;
 mod refusal;
 mod target;
 mod verdict;
@@ -52,6 +53,12 @@ impl SignInForecast {
     /// Whether a password sign-in is forecast to fail for anyone.
     pub fn fails(&self) -> bool {
         self.users.iter().any(|u| !u.verdict.works())
+    }
+
+    /// What can let the failing sign-ins through (Web Login first): only what helps the reasons
+    /// they fail for.
+    pub fn options(&self) -> String {
+        options::options(self.users.iter().map(|u| &u.verdict))
     }
 
     /// How many users are forecast to fail.

@@ -211,3 +211,93 @@ fn the_sections_in_text_and_markdown() {
     let section = &section[..section.find("\n<details>").unwrap_or(section.len())];
     insta::assert_snapshot!("markdown", section);
 }
+
+/// A forecast of Mac Login users who fail for `verdicts`, one user each.
+fn failing(verdicts: Vec<Verdict>) -> SignInForecast {
+    SignInForecast {
+        mode: PassportMode::MacLogin,
+        basis: Vec::new(),
+        users: verdicts
+            .into_iter()
+            .enumerate()
+            .map(|(i, verdict)| UserForecast {
+                id: format!("u{i}"),
+                user: format!("u{i}@contoso.com"),
+                verdict,
+                evaluated_as: None,
+            })
+            .collect(),
+        warnings: Vec::new(),
+    }
+}
+
+fn refused(reason: &str) -> Verdict {
+    Verdict::Refused {
+        code: REFUSED_CODE.into(),
+        reason: reason.into(),
+    }
+}
+
+#[test]
+fn the_options_offer_only_what_helps_the_reasons_they_fail_for() {
+    let federated = format!(
+        "{}fabrikam.com, and no home realm discovery policy in effect for the app allows cloud password validation",
+        refusal::FEDERATED
+    );
+    let only_refused = failing(vec![refused(refusal::GUEST), refused(&federated)]);
+    let o = only_refused.options();
+    assert!(
+        !o.contains("excludeUsers") && !o.contains("placeholder"),
+        "{o}"
+    );
+    let policy = Cause::Policy {
+        id: "p".into(),
+        name: "Require MFA".into(),
+        demand: "mfa".into(),
+    };
+    let per_user = Verdict::NeedsMfa {
+        because: vec![Cause::PerUserMfa {
+            state: "enforced".into(),
+        }],
+    };
+    let o = failing(vec![per_user.clone()]).options();
+    assert!(!o.contains("excludeUsers"), "{o}");
+    let all = failing(vec![
+        Verdict::NeedsMfa {
+            because: vec![policy],
+        },
+        per_user,
+        Verdict::Blocked {
+            by: vec![Cause::SecurityDefaults],
+        },
+        refused(&federated),
+        refused(refusal::GUEST),
+    ]);
+    insta::assert_snapshot!(
+        "options",
+        [only_refused.options(), all.options()].join("\n")
+    );
+}
+
+#[test]
+fn refused_users_in_text_markdown_and_json() {
+    let federated = format!(
+        "{}fabrikam.com, and no home realm discovery policy in effect for the app allows cloud password validation",
+        refusal::FEDERATED
+    );
+    let empty = Observed {
+        resources: vec![crate::core::tests::graph_lookup()],
+        ..Observed::default()
+    };
+    let mut plan = crate::core::diff::diff(&mac_login(), &empty).unwrap();
+    plan.sign_in_forecast = Some(failing(vec![refused(refusal::GUEST), refused(&federated)]));
+    let text = render(&plan, Format::Text, false);
+    let section = &text[text.find("Sign-in forecast").unwrap()..text.find("\nOutputs").unwrap()];
+    insta::assert_snapshot!("refused_text", section);
+    let md = render(&plan, Format::Markdown, false);
+    let section = &md[md.find("**Sign-in forecast").unwrap()..];
+    let section = &section[..section.find("\n<details>").unwrap_or(section.len())];
+    insta::assert_snapshot!("refused_markdown", section);
+    let json: Value = serde_json::from_str(&render(&plan, Format::Json, false)).unwrap();
+    insta::assert_json_snapshot!("refused_json", json["sign_in_forecast"]);
+}

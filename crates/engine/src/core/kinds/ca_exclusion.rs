@@ -126,16 +126,21 @@ impl Kind for CaExclusionKind {
         Ok(Value::Null)
     }
 
+    /// Every plan reads the policies: for the spec, or (when the spec does not) to take out what
+    /// entractl's record says it excluded (the write of a plan's restore:
+    /// crate::permissions::for_plan).
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
         let managed = desired
             .mfa
             .as_ref()
             .is_some_and(|m| m.manages_conditional_access());
-        if desired.destroying() {
+        if !managed && !desired.password_sign_in() {
             needed.to_plan(
                 graph::READ,
                 "read the conditional access policies, to take out the exclusions entractl added (GET /identity/conditionalAccess/policies)",
             );
+        }
+        if desired.destroying() {
             needed.to_apply(
                 graph::WRITE,
                 "take out of conditional access policies the app, the placeholder app and the users and groups entractl excluded (PATCH /identity/conditionalAccess/policies/{id}; with Policy.Read.All)",

@@ -230,6 +230,8 @@ fn add_ids(out: &mut PolicyRemedy<'_>, list: Exclusion, ids: &[String]) {
 }
 
 /// Why a policy that demands MFA of the sign-in still does after this plan, and the ways out.
+/// A Microsoft-managed policy takes no application exclusion: neither Passport's app nor a
+/// placeholder is a way out there.
 fn why_unresolved(
     out: &PolicyRemedy<'_>,
     target: &SignInTarget,
@@ -238,19 +240,25 @@ fn why_unresolved(
 ) -> String {
     let mut why: Vec<String> = Vec::new();
     if managed {
-        why.push("it is Microsoft-managed, so only its state and its user and group exclusions may be changed (never an application exclusion)".into());
-    }
-    if r.app.is_some() && !target.app_exclusion_works() && !managed {
-        why.push("excluding Passport's app does not help: the tenant enforces baseline scopes, so the sign-in is evaluated against Windows Azure Active Directory".into());
-    }
-    if r.placeholder.is_some() && target.placeholder().is_none() {
-        why.push("the placeholder is excluded, but the tenant's Baseline scopes setting does not choose it yet (the portal step the plan prints)".into());
+        why.push("it is Microsoft-managed: only its state and its user and group exclusions may be changed, so neither Passport's app nor a placeholder can be excluded from it".into());
+    } else {
+        if r.app.is_some() && !target.app_exclusion_works() {
+            why.push("excluding Passport's app does not help: the tenant enforces baseline scopes, so the sign-in is evaluated against Windows Azure Active Directory".into());
+        }
+        if r.placeholder.is_some() && target.placeholder().is_none() {
+            why.push("the placeholder is excluded, but the tenant's Baseline scopes setting does not choose it yet (the portal step the plan prints)".into());
+        }
     }
     if why.is_empty() {
         why.push("the spec allows no exclusion that takes it off the sign-in".into());
     }
+    let placeholder = if managed {
+        ""
+    } else {
+        "; or a placeholder (mfa.conditionalAccess.placeholder, \"Customize behavior\")"
+    };
     format!(
-        "still requires MFA of Passport's password sign-in ({}): {}. Ways out: Web Login (passport.mode: web-login, MFA stays); exclude the app's users and groups (mfa.conditionalAccess.excludeUsers; they then lose MFA from this policy for every app); or a placeholder (mfa.conditionalAccess.placeholder, \"Customize behavior\"); see docs/mfa.md",
+        "still requires MFA of Passport's password sign-in ({}): {}. Ways out: Web Login (passport.mode: web-login, MFA stays); exclude the app's users and groups (mfa.conditionalAccess.excludeUsers; they then lose MFA from this policy for every app){placeholder}; see docs/mfa.md",
         out.demand.reason_text(),
         why.join("; ")
     )

@@ -165,3 +165,74 @@ fn named_identity_exclusions_touch_only_the_named_policies() {
         json!(["Identities Users u1", "Identities Groups g1"])
     );
 }
+
+/// The warning for a policy left demanding MFA: a Microsoft-managed policy offers no app or
+/// placeholder exclusion (it takes none); a policy of the tenant's own does.
+#[test]
+fn a_managed_policy_is_not_offered_the_placeholder() {
+    let all = [
+        policy("p1", "Require MFA", &[]),
+        policy(
+            "m1",
+            "Microsoft-managed: Multifactor authentication for all users",
+            &[],
+        ),
+    ];
+    let sel = every();
+    let r = Remedies {
+        passport: PASSPORT,
+        app: Some(&sel),
+        placeholder: Some((&sel, PLACEHOLDER)),
+        identities: None,
+    };
+    for (name, setting) in [
+        ("enforced", BaselineScopes::Enforced),
+        (
+            "placeholder_chosen",
+            BaselineScopes::Custom(PLACEHOLDER.into()),
+        ),
+    ] {
+        let why: Vec<String> = remedies(&all, &target(setting), &UserScope::default(), &r)
+            .iter()
+            .map(|pr| format!("{}: {:?}", pr.demand.id, pr.unresolved))
+            .collect();
+        insta::assert_snapshot!(format!("unresolved_{name}"), why.join("\n"));
+    }
+}
+
+/// Mac Login with a placeholder on an enforced tenant with a Microsoft-managed MFA policy next
+/// to the tenant's own: the plan's warning for the managed one offers no placeholder.
+fn managed_plan() -> crate::core::plan::Plan {
+    use super::super::placeholder_tests::{mac_login_with_placeholder, policy, tenant};
+    let o = tenant(
+        BaselineScopes::Enforced,
+        vec![
+            policy("p-mfa", "Require MFA for all users", &[]),
+            policy(
+                "m-mfa",
+                "Microsoft-managed: Multifactor authentication for all users",
+                &[],
+            ),
+        ],
+        vec![],
+    );
+    crate::core::diff::diff(&mac_login_with_placeholder(), &o).unwrap()
+}
+
+#[test]
+fn snapshot_text_managed_unresolved() {
+    use crate::core::render::{Format, render};
+    insta::assert_snapshot!(render(&managed_plan(), Format::Text, false));
+}
+
+#[test]
+fn snapshot_json_managed_unresolved() {
+    use crate::core::render::{Format, render};
+    insta::assert_snapshot!(render(&managed_plan(), Format::Json, false));
+}
+
+#[test]
+fn snapshot_markdown_managed_unresolved() {
+    use crate::core::render::{Format, render};
+    insta::assert_snapshot!(render(&managed_plan(), Format::Markdown, false));
+}

@@ -122,31 +122,33 @@ impl Kind for PerUserMfaKind {
         Ok(Value::Null)
     }
 
+    /// Every plan reads the state of the users entractl's record names (to restore it, whatever
+    /// the spec says; the write of a plan's restore: crate::permissions::for_plan); destroy
+    /// restores everything the record lists.
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        // Restores a plan makes whatever the spec says: crate::permissions::for_plan; destroy
-        // restores everything its record lists.
+        let turns_off = desired
+            .mfa
+            .as_ref()
+            .is_some_and(|m| m.per_user_mfa_disabled);
+        needed.to_plan(
+            graph::READ,
+            if turns_off {
+                "read the per-user MFA state of the app's users and of the users entractl's record names (GET beta /users/{id}/authentication/requirements)"
+            } else {
+                "read the per-user MFA state of the users entractl's record names, to restore it (GET beta /users/{id}/authentication/requirements)"
+            },
+        );
         if desired.destroying() {
             needed.to_apply(
                 graph::WRITE,
                 "turn per-user MFA back on for the users entractl's record lists (PATCH beta /users/{id}/authentication/requirements)",
             );
-            return;
+        } else if turns_off {
+            needed.to_apply(
+                graph::WRITE,
+                "set the per-user MFA state of the app's users (PATCH beta /users/{id}/authentication/requirements)",
+            );
         }
-        if !desired
-            .mfa
-            .as_ref()
-            .is_some_and(|m| m.per_user_mfa_disabled)
-        {
-            return;
-        }
-        needed.to_plan(
-            graph::READ,
-            "read the per-user MFA state of the app's users (GET beta /users/{id}/authentication/requirements)",
-        );
-        needed.to_apply(
-            graph::WRITE,
-            "set the per-user MFA state of the app's users (PATCH beta /users/{id}/authentication/requirements)",
-        );
     }
 
     /// All together, in `$batch`es (10,000 users are not 10,000 round trips).

@@ -5,7 +5,6 @@
 //! the restore ([`Change::rank`]), so a crash between the two never loses a downgrade.
 //! The kinds that weaken and restore plan the record's changes with [`record`] and [`release`].
 
-use entractl_graph::resource::authentication_requirements as requirements;
 use entractl_graph::resource::group;
 use entractl_graph::{GraphError, GraphRequest};
 use serde_json::{Value, json};
@@ -318,10 +317,8 @@ impl Kind for RecordGroupKind {
             group::READ,
             "read entractl's record of what it weakened: its record groups and their members (GET /groups?$filter=startswith(mailNickname,'entractl-record-'), GET /groups/{id}/members)",
         );
-        needed.to_plan(
-            requirements::READ,
-            "read the per-user MFA state of the users entractl's record names, to restore it (GET beta /users/{id}/authentication/requirements); read the conditional access policies, to take out what entractl excluded, when the spec itself does not (GET /identity/conditionalAccess/policies); read the security defaults when the record says entractl turned them off (GET /policies/identitySecurityDefaultsEnforcementPolicy)",
-        );
+        // Reading what the record names, to restore it, is each kind's own need (Policy.Read.All:
+        // PerUserMfaKind, CaExclusionKind, SecurityDefaultsKind).
         if desired.destroying() {
             needed.to_apply(
                 group::DELETE,

@@ -100,15 +100,23 @@ impl Kind for SecurityDefaultsKind {
         Ok(Value::Null)
     }
 
+    /// Every plan reads them: for the spec's `mfa`, or (without) to turn them back on when
+    /// entractl's record says it turned them off (the write of a plan's restore:
+    /// crate::permissions::for_plan); destroy restores them for a spec that turns them off.
     fn permissions(&self, desired: &Desired, needed: &mut RequiredPermissions) {
-        // Restores a plan makes whatever the spec says: crate::permissions::for_plan; destroy
-        // restores what the record says, for a spec that turns them off.
+        needed.to_plan(
+            graph::READ,
+            if desired.mfa.is_some() {
+                "read the security defaults (GET /policies/identitySecurityDefaultsEnforcementPolicy)"
+            } else {
+                "read the security defaults when entractl's record says it turned them off (GET /policies/identitySecurityDefaultsEnforcementPolicy)"
+            },
+        );
         if desired
             .teardown
             .as_ref()
             .is_some_and(|t| t.security_defaults_off)
         {
-            // Read with the record (RecordGroupKind's Policy.Read.All).
             needed.to_apply(
                 graph::WRITE,
                 "turn security defaults back on when entractl's record says it turned them off (PATCH /policies/identitySecurityDefaultsEnforcementPolicy)",
@@ -116,10 +124,6 @@ impl Kind for SecurityDefaultsKind {
             return;
         }
         let Some(m) = &desired.mfa else { return };
-        needed.to_plan(
-            graph::READ,
-            "read the security defaults (GET /policies/identitySecurityDefaultsEnforcementPolicy)",
-        );
         if m.security_defaults.is_some() {
             needed.to_apply(
                 graph::WRITE,

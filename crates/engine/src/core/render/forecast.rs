@@ -87,7 +87,8 @@ pub(super) fn outcome(f: &SignInForecast) -> Option<String> {
         (0, _) => "nobody can sign in to the app yet (no assigned users, or no members in the assigned groups): nothing to forecast".to_string(),
         (_, 0) => format!("password sign-in forecast to work for all {total} user(s)"),
         (_, n) => format!(
-            "password sign-in forecast to FAIL for {n} of {total} user(s). Options: Web Login (passport.mode: web-login, recommended: MFA stays); or exclude the users from the policies (mfa.conditionalAccess.excludeUsers); or a placeholder (mfa.conditionalAccess.placeholder, \"Customize behavior\"); see docs/mfa.md"
+            "password sign-in forecast to FAIL for {n} of {total} user(s). Options: {}; see docs/mfa.md",
+            f.options()
         ),
     })
 }
