@@ -5,12 +5,14 @@
 //! Scenario `free` (Fabrikam: security defaults on, no conditional access policy). The emulator's
 //! state is the oracle.
 
+use std::path::Path;
+
 use entractl_graph::GraphRequest;
 use graph_emulator::scenarios::FREE_TENANT_ID;
 use graph_emulator::state::LicenseTier;
 use serde_json::{Value, json};
 
-use crate::util::{Sandbox, actionable, scratch, write_spec};
+use crate::util::{Sandbox, TestOutput, actionable, scratch, write_spec};
 
 fn spec(mode: &str, mfa: &str) -> String {
     spec_for("kandji-sd", mode, mfa)
@@ -142,6 +144,26 @@ fn destroy_after_mac_login_turns_security_defaults_back_on() {
     );
 }
 
+/// Switches the first spec to Web Login: the plan does not turn security defaults on, and its
+/// notes say why (snapshot `name`); then applies it from a journal of its own. The spec's path
+/// and the apply's output.
+fn web_login_keeps_them_off(emu: &Sandbox, dir: &Path, name: &str) -> (String, TestOutput) {
+    let web = write_spec(dir, "web.yaml", &spec("web-login", ""));
+    let web = web.to_str().unwrap().to_string();
+    let plan = emu.json_plan(&web);
+    let sd: Vec<Value> = actionable(&plan)
+        .into_iter()
+        .filter(|c| c["object"]["kind"] == "securityDefaults")
+        .collect();
+    assert!(sd.is_empty(), "{sd:#?}");
+    let notes = stay_off_notes(&plan);
+    crate::util::snapshot_settings().bind(|| {
+        insta::assert_snapshot!(name, notes.join("\n"));
+    });
+    let out = emu.apply_as(FREE_TENANT_ID, &web, &dir.join("journal-b"), false);
+    (web, out)
+}
+
 /// The plan's notes (JSON) that say security defaults stay off.
 fn stay_off_notes(plan: &Value) -> Vec<String> {
     plan["notes"]
@@ -181,19 +203,7 @@ fn security_defaults_stay_off_while_another_apps_record_keeps_them_off() {
     assert!(records.iter().all(|r| r.len() == 1) && records.concat().contains(&first));
 
     // The first app leaves Mac Login: they stay off, its record entry is released.
-    let web = write_spec(&dir, "web.yaml", &spec("web-login", ""));
-    let web = web.to_str().unwrap();
-    let plan = emu.json_plan(web);
-    let sd: Vec<Value> = actionable(&plan)
-        .into_iter()
-        .filter(|c| c["object"]["kind"] == "securityDefaults")
-        .collect();
-    assert!(sd.is_empty(), "{sd:#?}");
-    let notes = stay_off_notes(&plan);
-    crate::util::snapshot_settings().bind(|| {
-        insta::assert_snapshot!("security_defaults_another_apps_record", notes.join("\n"));
-    });
-    let out = emu.apply_as(FREE_TENANT_ID, web, &dir.join("journal-b"), false);
+    let (_, out) = web_login_keeps_them_off(&emu, &dir, "security_defaults_another_apps_record");
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let (on, records) = tenant(&emu);
     assert!(!on, "still off");
@@ -242,19 +252,8 @@ fn security_defaults_stay_off_while_a_conditional_access_policy_is_enabled() {
     );
     let policy = policy["id"].as_str().unwrap().to_string();
 
-    let web = write_spec(&dir, "web.yaml", &spec("web-login", ""));
-    let web = web.to_str().unwrap();
-    let plan = emu.json_plan(web);
-    let sd: Vec<Value> = actionable(&plan)
-        .into_iter()
-        .filter(|c| c["object"]["kind"] == "securityDefaults")
-        .collect();
-    assert!(sd.is_empty(), "{sd:#?}");
-    let notes = stay_off_notes(&plan);
-    crate::util::snapshot_settings().bind(|| {
-        insta::assert_snapshot!("security_defaults_policy_enabled", notes.join("\n"));
-    });
-    let out = emu.apply_as(FREE_TENANT_ID, web, &dir.join("journal-b"), false);
+    let (web, out) = web_login_keeps_them_off(&emu, &dir, "security_defaults_policy_enabled");
+    let web = web.as_str();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
         tenant(&emu),

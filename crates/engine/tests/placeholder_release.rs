@@ -62,6 +62,14 @@ async fn app_exclusions(client: &GraphClient) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// The same spec switched to Web Login (no `mfa` section).
+fn web_login() -> Desired {
+    let mut web = mac_login_with_placeholder();
+    web.passport_mode = Some(PassportMode::WebLogin);
+    web.mfa = None;
+    web
+}
+
 /// Mac Login with the placeholder, applied: the placeholder's appId and the policies'
 /// `excludeApplications` as they are then.
 async fn placeholder_applied(client: &GraphClient) -> (String, Vec<(String, Vec<String>)>) {
@@ -117,9 +125,7 @@ async fn switching_to_web_login_takes_the_placeholder_out_of_the_policies_and_ke
     let client = common::client_for(&emu, P1_TENANT_ID, Some(Duration::from_secs(30)));
     let (app_id, before) = placeholder_applied(&client).await;
 
-    let mut web = mac_login_with_placeholder();
-    web.passport_mode = Some(PassportMode::WebLogin);
-    web.mfa = None;
+    let web = web_login();
     // The plan says what happens to the placeholder.
     let (observed, _) = fetch(&client, &web).await.unwrap();
     let plan = diff(&web, &observed).unwrap();
@@ -200,9 +206,7 @@ async fn destroy_deletes_a_former_placeholder_the_spec_no_longer_names() {
     let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
     let client = common::client_for(&emu, P1_TENANT_ID, Some(Duration::from_secs(30)));
     let (app_id, before) = placeholder_applied(&client).await;
-    let mut web = mac_login_with_placeholder();
-    web.passport_mode = Some(PassportMode::WebLogin);
-    web.mfa = None;
+    let web = web_login();
     apply_fresh(&client, &web, "former-web-login").await;
     still_there(&client, &app_id).await;
     let passport = get(&client, "/applications(uniqueName='kandji-passport')").await;
