@@ -88,7 +88,7 @@ impl Slot {
 
     fn fill<T: Serialize>(&self, answer: Answer<T>) {
         // Serializing a `Value` cannot fail (its keys are strings); were it to, the reader
-        // gets a decode error (see `Load::poll`).
+        // gets a decode error (see `read_back`).
         let kept = answer.map(|v| serde_json::to_string(&v).unwrap_or_default().into());
         *lock(&self.answer) = Some(kept);
         for w in std::mem::take(&mut *lock(&self.wakers)) {
