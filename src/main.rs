@@ -3,6 +3,7 @@
 //! `main` only turns the result of `run` into an exit code; `exit.rs` is the one place that
 //! decides exit codes and prints errors.
 
+mod allocator;
 mod args;
 mod cli;
 mod commands;
@@ -27,5 +28,6 @@ fn run() -> Result<Outcome, CommandError> {
 }
 
 fn main() -> ExitCode {
+    allocator::tune();
     exit::exit(run())
 }

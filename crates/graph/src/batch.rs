@@ -111,7 +111,7 @@ impl GraphClient {
             }
         };
         let reqs: BTreeMap<usize, GraphRequest> = items.into_iter().collect();
-        let mut answers = Answers::read(&resp, &reqs);
+        let mut answers = Answers::read(resp, &reqs);
         // Failed answers go through the single-request policy, each with its own Retry-After.
         let mut set: JoinSet<(usize, Res)> = JoinSet::new();
         for (i, first) in answers.retry {
@@ -349,17 +349,20 @@ struct Answers {
 }
 
 impl Answers {
-    fn read(resp: &GraphResponse, reqs: &BTreeMap<usize, GraphRequest>) -> Answers {
+    /// Sorts the answers of `resp`, each moved out of it (a `$batch` answer carries up to 20
+    /// bodies, possibly pages of 999 objects: they are not copied).
+    fn read(resp: GraphResponse, reqs: &BTreeMap<usize, GraphRequest>) -> Answers {
+        let request_id = resp.request_id;
+        let responses = match resp.body {
+            Some(Value::Object(mut o)) => o.remove("responses"),
+            _ => None,
+        };
         let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
-        for r in resp
-            .json()
-            .get("responses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(id) = r.get("id").and_then(Value::as_str) {
-                by_id.insert(id.to_string(), r.clone());
+        if let Some(Value::Array(responses)) = responses {
+            for r in responses {
+                if let Some(id) = r.get("id").and_then(Value::as_str) {
+                    by_id.insert(id.to_string(), r);
+                }
             }
         }
         let mut a = Answers {
@@ -368,8 +371,8 @@ impl Answers {
             failed_dep: Vec::new(),
         };
         for (&i, r) in reqs {
-            match by_id.get(&i.to_string()) {
-                Some(sub) => a.answer(i, r, sub, resp),
+            match by_id.remove(&i.to_string()) {
+                Some(sub) => a.answer(i, r, sub, &request_id),
                 None => {
                     let mut e = GraphError::new(
                         GraphErrorKind::Decode,
@@ -377,7 +380,7 @@ impl Answers {
                         r.path(),
                         "the $batch response has no answer for this request",
                     );
-                    e.request_id = resp.request_id.clone();
+                    e.request_id = request_id.clone();
                     a.done.insert(i, Err(e.with_operation(r.label.as_deref())));
                 }
             }
@@ -385,11 +388,14 @@ impl Answers {
         a
     }
 
-    /// Request `i`'s answer `sub` (inside `resp`).
-    fn answer(&mut self, i: usize, r: &GraphRequest, sub: &Value, resp: &GraphResponse) {
+    /// Request `i`'s answer `sub` (inside the `$batch` answer with `request_id`).
+    fn answer(&mut self, i: usize, r: &GraphRequest, sub: Value, request_id: &Option<String>) {
         let status = sub.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
         let headers = headers_from_json(sub.get("headers"));
-        let body = sub.get("body").cloned().filter(|b| !b.is_null());
+        let body = match sub {
+            Value::Object(mut o) => o.remove("body").filter(|b| !b.is_null()),
+            _ => None,
+        };
         if (200..300).contains(&status) {
             self.done.insert(
                 i,
@@ -397,7 +403,7 @@ impl Answers {
                     status,
                     headers,
                     body,
-                    request_id: resp.request_id.clone(),
+                    request_id: request_id.clone(),
                 }),
             );
             return;
@@ -407,7 +413,7 @@ impl Answers {
             r.path(),
             status,
             body.as_ref(),
-            resp.request_id.clone(),
+            request_id.clone(),
             None,
         )
         .with_operation(r.label.as_deref());

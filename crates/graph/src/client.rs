@@ -135,7 +135,7 @@ impl GraphClient {
         let mut next = Some(req);
         while let Some(page_req) = next {
             let page = self.send(page_req).await?;
-            next = pages.absorb(&self.inner.cfg, &page)?;
+            next = pages.absorb(&self.inner.cfg, page)?;
         }
         Ok(pages.into_values())
     }

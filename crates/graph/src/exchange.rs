@@ -167,6 +167,8 @@ impl GraphClient {
                 Err(_) => None,
             }
         };
+        // The text is not needed once parsed (a `$batch` answer can be megabytes).
+        drop(bytes);
         if (200..300).contains(&status) {
             return Ok(GraphResponse {
                 status,

@@ -15,20 +15,29 @@
 //!
 //! A read is sent once per loader: asking again for the same GET (the same URL and API version;
 //! for a read made by POST, such as What-If, the same body too) gives the same answer, from the first request — already answered or still on its way.
+//!
+//! So the loader remembers every answer until it is dropped (a plan on a large tenant makes
+//! tens of thousands of reads), and keeps each as compact JSON text, parsed again for each
+//! reader: a parsed `Value` (an ordered map per object) takes several times the memory of its
+//! text. The `@odata.*` annotations nothing reads (`@odata.context`, `@odata.etag`, …) are
+//! dropped on arrival; `@odata.nextLink` (paging) and `@odata.type` (a member's kind) are kept.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use tokio::task::JoinSet;
 
 use crate::client::GraphClient;
-use crate::error::GraphError;
+use crate::error::{GraphError, GraphErrorKind};
 use crate::paging::Pages;
 use crate::request::{GraphRequest, GraphResponse, MAX_BATCH};
 
@@ -60,22 +69,28 @@ impl Stalled {
 
 type Answer<T> = Result<T, GraphError>;
 
+/// An answer as the loader keeps it: the JSON text, or the error.
+type Kept = Result<Box<str>, GraphError>;
+
 /// Where the answer of one read goes (every reader of it waits on it).
-struct Slot<T> {
-    answer: Mutex<Option<Answer<T>>>,
+struct Slot {
+    answer: Mutex<Option<Kept>>,
     wakers: Mutex<Vec<Waker>>,
 }
 
-impl<T> Slot<T> {
-    fn new() -> Arc<Slot<T>> {
+impl Slot {
+    fn new() -> Arc<Slot> {
         Arc::new(Slot {
             answer: Mutex::new(None),
             wakers: Mutex::new(Vec::new()),
         })
     }
 
-    fn fill(&self, answer: Answer<T>) {
-        *lock(&self.answer) = Some(answer);
+    fn fill<T: Serialize>(&self, answer: Answer<T>) {
+        // Serializing a `Value` cannot fail (its keys are strings); were it to, the reader
+        // gets a decode error (see `read_back`).
+        let kept = answer.map(|v| serde_json::to_string(&v).unwrap_or_default().into());
+        *lock(&self.answer) = Some(kept);
         for w in std::mem::take(&mut *lock(&self.wakers)) {
             w.wake();
         }
@@ -92,13 +107,13 @@ pub type PageHook = Box<dyn Fn(&Loader, &[Value]) + Send + Sync>;
 /// A collection being read: its pages so far, where its answer goes, who sees each page.
 struct Listing {
     pages: Pages,
-    slot: Arc<Slot<Vec<Value>>>,
+    slot: Arc<Slot>,
     hook: Option<PageHook>,
 }
 
 /// A read waiting to be sent: one object, or a collection (possibly in the middle of paging).
 enum Queued {
-    Get(GraphRequest, Arc<Slot<Value>>),
+    Get(GraphRequest, Arc<Slot>),
     List(Box<Listing>, GraphRequest),
 }
 
@@ -158,21 +173,64 @@ impl Queue {
 
 /// The answer of one read, as a future.
 pub struct Load<T> {
-    slot: Arc<Slot<T>>,
+    slot: Arc<Slot>,
+    answer: PhantomData<fn() -> T>,
 }
 
-impl<T: Clone> Future for Load<T> {
+impl<T> Load<T> {
+    fn of(slot: Arc<Slot>) -> Load<T> {
+        Load {
+            slot,
+            answer: PhantomData,
+        }
+    }
+}
+
+impl<T: DeserializeOwned> Future for Load<T> {
     type Output = Answer<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer<T>> {
-        if let Some(answer) = lock(&self.slot.answer).as_ref() {
-            return Poll::Ready(answer.clone());
+        if let Some(kept) = lock(&self.slot.answer).as_ref() {
+            return Poll::Ready(read_back(kept));
         }
         let mut wakers = lock(&self.slot.wakers);
         if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
             wakers.push(cx.waker().clone());
         }
         Poll::Pending
+    }
+}
+
+/// A kept answer, parsed for one reader. The text was written from a `Value` parsed by
+/// serde_json under the same limits, so it parses back; were it not to, the read fails with a
+/// decode error rather than a wrong answer.
+fn read_back<T: DeserializeOwned>(kept: &Kept) -> Answer<T> {
+    let text = kept.as_ref().map_err(GraphError::clone)?;
+    serde_json::from_str(text).map_err(|e| {
+        GraphError::new(
+            GraphErrorKind::Decode,
+            "GET",
+            "",
+            format!("internal: an answer the loader kept did not parse back: {e}"),
+        )
+    })
+}
+
+/// Drops from an answer, and from the objects of a collection page, the `@odata.*`
+/// annotations nothing reads: each of 15,000 per-user answers would otherwise keep its
+/// `@odata.context` URL. `@odata.nextLink` (paging) and `@odata.type` (a member's kind) stay.
+fn drop_annotations(answer: &mut Value) {
+    fn unread(key: &str) -> bool {
+        key.starts_with("@odata.") && key != "@odata.nextLink" && key != "@odata.type"
+    }
+    let Some(o) = answer.as_object_mut() else {
+        return;
+    };
+    o.retain(|k, _| !unread(k));
+    if let Some(Value::Array(items)) = o.get_mut("value") {
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            item.retain(|k, _| !unread(k));
+        }
     }
 }
 
@@ -190,8 +248,8 @@ fn key(req: &GraphRequest) -> String {
 pub struct Loader {
     client: GraphClient,
     queue: Mutex<Queue>,
-    objects: Mutex<HashMap<String, Arc<Slot<Value>>>>,
-    lists: Mutex<HashMap<String, Arc<Slot<Vec<Value>>>>>,
+    objects: Mutex<HashMap<String, Arc<Slot>>>,
+    lists: Mutex<HashMap<String, Arc<Slot>>>,
     stats: Mutex<LoadStats>,
 }
 
@@ -210,12 +268,12 @@ impl Loader {
     pub fn get(&self, req: GraphRequest) -> Load<Value> {
         let mut known = lock(&self.objects);
         if let Some(slot) = known.get(&key(&req)) {
-            return Load { slot: slot.clone() };
+            return Load::of(slot.clone());
         }
         let slot = Slot::new();
         known.insert(key(&req), slot.clone());
         lock(&self.queue).push(Queued::Get(req, slot.clone()));
-        Load { slot }
+        Load::of(slot)
     }
 
     /// Every item of a collection, all pages. The first page is sent with the next wave (once),
@@ -234,7 +292,7 @@ impl Loader {
     fn listing(&self, req: GraphRequest, hook: Option<PageHook>) -> Load<Vec<Value>> {
         let mut known = lock(&self.lists);
         if let Some(slot) = known.get(&key(&req)) {
-            return Load { slot: slot.clone() };
+            return Load::of(slot.clone());
         }
         let slot = Slot::new();
         known.insert(key(&req), slot.clone());
@@ -244,7 +302,7 @@ impl Loader {
             hook,
         };
         lock(&self.queue).push(Queued::List(Box::new(listing), req));
-        Load { slot }
+        Load::of(slot)
     }
 
     /// Waves sent and requests made so far.
@@ -309,22 +367,28 @@ impl Loader {
         chunks
     }
 
+    /// Takes in the answer of `q` (moved into its slot or its collection, not copied).
     fn take_in(&self, q: Queued, answer: Answer<GraphResponse>) {
+        let answer = answer.map(|mut r| {
+            if let Some(body) = r.body.as_mut() {
+                drop_annotations(body);
+            }
+            r
+        });
         match q {
-            Queued::Get(_, slot) => slot.fill(answer.map(|r| r.json().clone())),
+            Queued::Get(_, slot) => slot.fill(answer.map(|r| r.body.unwrap_or(Value::Null))),
             Queued::List(mut l, _) => {
                 let next = answer.and_then(|page| {
-                    let next = l.pages.absorb(self.client.config(), &page)?;
+                    let next = l.pages.absorb(self.client.config(), page)?;
                     if let Some(hook) = &l.hook {
-                        let items = page.json().get("value").and_then(Value::as_array);
-                        hook(self, items.map_or(&[], Vec::as_slice));
+                        hook(self, l.pages.last_page());
                     }
                     Ok(next)
                 });
                 match next {
                     Ok(Some(req)) => lock(&self.queue).push(Queued::List(l, req)),
                     Ok(None) => l.slot.fill(Ok(l.pages.into_values())),
-                    Err(e) => l.slot.fill(Err(e)),
+                    Err(e) => l.slot.fill::<Value>(Err(e)),
                 }
             }
         }

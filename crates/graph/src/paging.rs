@@ -22,6 +22,8 @@ pub(crate) struct Pages {
     /// The request of the first page (its label, headers and retry rules go with every page).
     first: GraphRequest,
     values: Vec<Value>,
+    /// Where the items of the last page taken in start in `values`.
+    last_page: usize,
     seen: HashSet<String>,
     pages: usize,
 }
@@ -31,26 +33,28 @@ impl Pages {
         Pages {
             first,
             values: Vec::new(),
+            last_page: 0,
             seen: HashSet::new(),
             pages: 0,
         }
     }
 
-    /// Takes in one page: `Ok(Some(request))` for the next page, `Ok(None)` when the list is
-    /// complete ([`Pages::into_values`]).
+    /// Takes in one page (its items are moved, not copied): `Ok(Some(request))` for the next
+    /// page, `Ok(None)` when the list is complete ([`Pages::into_values`]).
     pub(crate) fn absorb(
         &mut self,
         cfg: &GraphConfig,
-        page: &GraphResponse,
+        page: GraphResponse,
     ) -> Result<Option<GraphRequest>, GraphError> {
-        self.values.extend(page_values(&self.first, page)?);
-        self.pages += 1;
-        let Some(link) = page
+        let link = page
             .json()
             .get("@odata.nextLink")
             .and_then(Value::as_str)
-            .map(str::to_string)
-        else {
+            .map(str::to_string);
+        self.last_page = self.values.len();
+        self.values.extend(page_values(&self.first, page)?);
+        self.pages += 1;
+        let Some(link) = link else {
             return Ok(None);
         };
         if !self.seen.insert(link.clone()) {
@@ -89,6 +93,11 @@ impl Pages {
     /// Every value read.
     pub(crate) fn into_values(self) -> Vec<Value> {
         self.values
+    }
+
+    /// The items of the last page taken in.
+    pub(crate) fn last_page(&self) -> &[Value] {
+        &self.values[self.last_page..]
     }
 
     /// The next page as a request relative to the configured Graph root, with the first
@@ -130,10 +139,14 @@ impl Pages {
     }
 }
 
-/// The `value` array of a collection page.
-fn page_values(req: &GraphRequest, page: &GraphResponse) -> Result<Vec<Value>, GraphError> {
-    match page.json().get("value") {
-        Some(Value::Array(items)) => Ok(items.clone()),
+/// The `value` array of a collection page, moved out of it.
+fn page_values(req: &GraphRequest, page: GraphResponse) -> Result<Vec<Value>, GraphError> {
+    let items = match page.body {
+        Some(Value::Object(mut o)) => o.remove("value"),
+        _ => None,
+    };
+    match items {
+        Some(Value::Array(items)) => Ok(items),
         _ => {
             let mut e = GraphError::new(
                 GraphErrorKind::Decode,

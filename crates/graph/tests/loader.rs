@@ -209,3 +209,49 @@ async fn next_pages_go_first_and_at_most_max_in_flight_batches_are_out() {
     assert_eq!(round_trips, pages.max((reads + pages).div_ceil(20)));
     emu.shutdown();
 }
+
+/// The loader keeps answers without the `@odata.*` annotations nothing reads: a read answers
+/// as the same read sent directly, less `@odata.context`; a member's `@odata.type` and paging
+/// by `@odata.nextLink` are kept.
+#[tokio::test]
+async fn annotations_nothing_reads_are_dropped_and_paging_and_member_kinds_kept() {
+    let emu = graph_emulator::start(EmulatorConfig::scenario("p1")).unwrap();
+    let c = client(&emu);
+    let direct = c
+        .send(user::get("alice@contoso.com", "alice"))
+        .await
+        .unwrap()
+        .body
+        .unwrap();
+    assert!(
+        direct.get("@odata.context").is_some(),
+        "the emulator sends it"
+    );
+    let group = "6d2f9a3b-4c8e-4b0f-9a2d-1e3c7b5f0a48";
+    let members = || GraphRequest::get(format!("/groups/{group}/members")).top(1);
+    let listed_directly = c.list_all(members()).await.unwrap();
+    assert_eq!(listed_directly.len(), 4, "Portal Users has 4 members");
+    let l = Loader::new(&c);
+    let l = &l;
+    let (alice, listed) = l
+        .run(async {
+            tokio::join!(
+                l.get(user::get("alice@contoso.com", "alice")),
+                l.list(members())
+            )
+        })
+        .await
+        .unwrap();
+    let mut expected = direct;
+    expected.as_object_mut().unwrap().remove("@odata.context");
+    assert_eq!(alice.unwrap(), expected);
+    let listed = listed.unwrap();
+    assert_eq!(listed, listed_directly);
+    assert!(
+        listed
+            .iter()
+            .all(|m| m["@odata.type"] == "#microsoft.graph.user")
+    );
+    assert_eq!(l.stats().waves, 4, "one page per wave");
+    emu.shutdown();
+}
