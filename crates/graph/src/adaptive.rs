@@ -2,17 +2,24 @@
 //! client keeps in flight, paced to Graph's identity and access limits
 //! (`concepts/throttling-limits.md`: resource units per application and tenant in token buckets).
 //!
-//! Additive increase, multiplicative decrease, as TCP does with its congestion window:
+//! Additive increase, multiplicative decrease, as TCP does with its congestion window, steered by
+//! the share of the limit Graph reports:
 //! - while no answer hints at a limit, the window doubles every round trip (slow start), then
 //!   grows by its minimum (one `$batch`) per round trip;
-//! - Graph's `x-ms-throttle-limit-percentage` (sent once more than 0.8 of a limit is used)
-//!   ends slow start, halving the window once, and slows the growth the nearer the use gets to
-//!   [`HIGH_WATER`]; at or above it the window shrinks to [`NEAR_DECREASE`] of itself, on a 429
-//!   it halves — once per round trip: answers to requests sent before the last decrease no
-//!   longer change it. The mark is high and the decrease gentle so that the bucket is spent:
-//!   a margin kept unused at the end of a throttle-bound run is time lost;
-//! - a 429 also holds every new request until its `Retry-After` has passed (or the back-off
-//!   base when Graph gives none), so throttled requests never come back as a storm.
+//! - Graph's `x-ms-throttle-limit-percentage` (sent once more than 0.8 of a limit is used) ends
+//!   slow start; one share is no trend, so the window keeps its size. From then on it follows
+//!   the share's *trend*:
+//!   over every change of at least [`TREND_STEP`], the share gained per operation answered says
+//!   how many more operations the limit leaves at this pace; when that is less than
+//!   [`MARGIN`] windows, the window shrinks to a [`MARGIN`]th of it (at least by half), once per
+//!   round trip. A steady or falling share (the bucket refills as fast as it is spent, or
+//!   faster) lets it grow, up to [`HIGH_WATER`] where a steady share holds it. So a run that
+//!   starts with a full bucket spends it at full speed and slows down before it is empty, not
+//!   after, and a throttle-bound run keeps spending what the bucket refills;
+//! - a 429 halves the window (once per round trip: answers to requests sent before the last
+//!   decrease no longer change it) and holds every new request until its `Retry-After` has
+//!   passed (or the back-off base when Graph gives none), so throttled requests never come back
+//!   as a storm.
 //!
 //! [`Window`] and [`Gate`] are plain state, tested without time; [`Governor`] is their async
 //! wrapper. Conditional access calls are not governed here (they are paced at 1 request/s).
@@ -28,12 +35,16 @@ use tokio::time::Instant;
 use crate::request::headers_from_json;
 use crate::retry::retry_after;
 
-/// Share of a limit at which the window shrinks.
-pub const HIGH_WATER: f64 = 0.98;
-/// What is left of the window when an answer reports [`HIGH_WATER`] (a 429 halves it).
-pub const NEAR_DECREASE: f64 = 0.7;
-/// Share of a limit from which Graph reports it (`x-ms-throttle-limit-percentage`).
-pub const REPORTED_FROM: f64 = 0.8;
+/// Share of a limit from which a steady share holds the window (it grows only while the share
+/// falls).
+pub const HIGH_WATER: f64 = 0.99;
+/// The smallest change of the reported share a trend is measured over: two hundredths, so that
+/// one rounding does not make a trend (graph-emulator reports hundredths; Graph's page does not
+/// state a precision).
+pub const TREND_STEP: f64 = 0.02;
+/// How many windows of operations the limit must leave at the current pace for the window to
+/// keep its size.
+pub const MARGIN: f64 = 1.5;
 /// The header Graph sends once more than 0.8 of a limit is used (0.8 to 1.8).
 pub const LIMIT_PERCENTAGE: &str = "x-ms-throttle-limit-percentage";
 
@@ -92,6 +103,14 @@ pub struct Window {
     max: f64,
     slow_start: bool,
     epoch: u64,
+    trend: Option<Trend>,
+}
+
+/// Where the share's trend is measured from: a reported share, and the operations answered since.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Trend {
+    share: f64,
+    ops: f64,
 }
 
 impl Window {
@@ -104,6 +123,7 @@ impl Window {
             max,
             slow_start: true,
             epoch: 0,
+            trend: None,
         }
     }
 
@@ -133,29 +153,61 @@ impl Window {
         let step = self.min * ops / self.limit;
         match signal {
             Signal::Clear if self.slow_start => self.limit += ops,
-            Signal::Clear => self.limit += step,
-            Signal::Near(u) if u < HIGH_WATER => {
-                if self.slow_start {
-                    self.decrease(sent, 0.5);
-                } else {
-                    let room = ((HIGH_WATER - u) / (HIGH_WATER - REPORTED_FROM)).clamp(0.0, 1.0);
-                    self.limit += step * room;
-                }
+            Signal::Clear => {
+                // Under the reported share again: a later report starts a new trend.
+                self.trend = None;
+                self.limit += step;
             }
-            Signal::Near(_) => self.decrease(sent, NEAR_DECREASE),
-            Signal::Throttled(_) => self.decrease(sent, 0.5),
+            Signal::Near(share) => self.near(sent, ops, share, step),
+            Signal::Throttled(_) => {
+                self.trend = None;
+                self.decrease(sent, 0.5);
+            }
         }
         self.limit = self.limit.clamp(self.min, self.max);
     }
 
-    /// Shrinks the window to `factor` of itself, once for the requests sent since the last
-    /// decrease.
-    fn decrease(&mut self, sent: u64, factor: f64) {
+    /// An answer reporting `share` of a limit used: see the module documentation.
+    fn near(&mut self, sent: u64, ops: f64, share: f64, step: f64) {
+        // The first report ends slow start; the trend decides from the next.
         self.slow_start = false;
-        if sent == self.epoch {
-            self.limit *= factor;
-            self.epoch += 1;
+        let Some(trend) = self.trend.as_mut() else {
+            self.trend = Some(Trend { share, ops: 0.0 });
+            return;
+        };
+        trend.ops += ops;
+        if (share - trend.share).abs() + 1e-9 < TREND_STEP {
+            if share < HIGH_WATER {
+                self.limit += step;
+            }
+            return;
         }
+        let gained = (share - trend.share) / trend.ops;
+        *trend = Trend { share, ops: 0.0 };
+        if gained > 0.0 {
+            // Operations until the limit, at the pace of the last ones.
+            let left = (1.0 - share).max(0.0) / gained;
+            if left < MARGIN * self.limit {
+                let to = (left / MARGIN).min(self.limit * 0.5);
+                if self.decrease(sent, 1.0) {
+                    self.limit = to;
+                }
+                return;
+            }
+        }
+        self.limit += step;
+    }
+
+    /// Shrinks the window to `factor` of itself, once for the requests sent since the last
+    /// decrease (`false`: it already shrank for them).
+    fn decrease(&mut self, sent: u64, factor: f64) -> bool {
+        self.slow_start = false;
+        if sent != self.epoch {
+            return false;
+        }
+        self.limit *= factor;
+        self.epoch += 1;
+        true
     }
 }
 

@@ -26,52 +26,96 @@ fn slow_start_doubles_every_round_trip_up_to_the_cap() {
 }
 
 #[test]
-fn the_first_report_of_a_limit_ends_slow_start_with_one_halving() {
+fn the_first_report_of_a_limit_ends_slow_start_and_the_trend_takes_over() {
     let mut w = Window::new(320, 20, 640);
     let sent = w.epoch();
-    // Sixteen batches of one window all come back with the share reported.
+    // Sixteen batches of one window all come back with the share reported: the first ends
+    // slow start (no doubling, no decrease: one share is no trend yet); the share holding
+    // steady, the others grow it as clear answers would, by about one batch per round trip.
     for _ in 0..16 {
         w.on_answer(sent, 20, Signal::Near(0.82));
     }
-    assert_eq!(w.limit(), 160, "halved once, not sixteen times");
     assert!(!w.in_slow_start());
-    // Then it grows by about one batch per round trip, slower near the high water mark.
-    let before = w.limit();
-    round_trips(&mut w, 1, Signal::Clear);
-    assert!(
-        (before + 19..=before + 21).contains(&w.limit()),
-        "{}",
-        w.limit()
-    );
-    let before = w.limit();
-    round_trips(&mut w, 1, Signal::Near(HIGH_WATER - 0.01));
-    assert!(w.limit() - before <= 2, "{} → {}", before, w.limit());
+    assert_eq!(w.epoch(), sent, "no decrease");
+    assert!((337..=340).contains(&w.limit()), "{}", w.limit());
+}
+
+/// A window that has left slow start at `share` (its trend measured from there), at `limit`.
+fn after_slow_start(share: f64, limit: usize) -> Window {
+    let mut w = Window::new(limit, 20, 640);
+    w.on_answer(w.epoch(), 20, Signal::Near(share));
+    assert_eq!(w.limit(), limit);
+    w
 }
 
 #[test]
-fn the_high_water_mark_and_429_shrink_once_per_round_trip() {
-    let mut w = Window::new(160, 20, 640);
-    w.on_answer(w.epoch(), 20, Signal::Near(0.82));
-    assert_eq!(w.limit(), 80);
+fn a_rising_share_shrinks_the_window_to_what_the_limit_leaves_before_it_is_reached() {
+    // 0.80 → 0.96 over 160 operations: 0.001 per operation, so 40 more reach the limit: the
+    // window shrinks to 40 / 1.5, once.
+    let mut w = after_slow_start(0.80, 160);
     let sent = w.epoch();
-    w.on_answer(sent, 20, Signal::Near(0.97));
-    assert!(w.limit() >= 80, "below the high water mark it still grows");
-    let w80 = w.limit() as f64;
+    w.on_answer(sent, 160, Signal::Near(0.96));
+    assert_eq!(w.limit(), 26);
+    // Answers to that round trip change it no more.
     w.on_answer(sent, 20, Signal::Near(0.99));
-    w.on_answer(sent, 20, Signal::Throttled(None));
-    assert_eq!(
-        w.limit(),
-        (w80 * NEAR_DECREASE) as usize,
-        "answers to one round trip shrink it once"
-    );
-    // Answers to requests sent after the decrease shrink it again: a 429 halves it.
+    assert_eq!(w.limit(), 26);
+    // A rise that leaves more than that, but under 1.5 windows: halved.
+    let mut w = after_slow_start(0.80, 160);
+    let sent = w.epoch();
+    for share in [0.81, 0.90] {
+        w.on_answer(sent, 100, Signal::Near(share));
+    }
+    // The first answer grew it to 172 (a change under the trend step); 200 left is under 1.5
+    // windows of that, and 200 / 1.5 is more than half: halved.
+    assert_eq!(w.limit(), 86);
+}
+
+#[test]
+fn a_share_rising_slowly_enough_lets_the_window_grow() {
+    // 0.80 → 0.82 over 400 operations: 9,000 more before the limit, far more than the window.
+    let mut w = after_slow_start(0.80, 160);
+    for _ in 0..19 {
+        w.on_answer(w.epoch(), 20, Signal::Near(0.81));
+    }
     let before = w.limit();
+    w.on_answer(w.epoch(), 20, Signal::Near(0.82));
+    assert!(w.limit() > before, "{before} → {}", w.limit());
+}
+
+#[test]
+fn a_steady_or_falling_share_grows_it_and_a_steady_full_one_holds_it() {
+    // Falling: the bucket refills faster than the window spends it.
+    let mut w = after_slow_start(0.97, 100);
+    let before = w.limit();
+    round_trips(&mut w, 1, Signal::Near(0.95));
+    assert!(w.limit() > before, "{before} → {}", w.limit());
+    // Steady below the high water mark: grows as on a clear answer.
+    let mut w = after_slow_start(0.90, 100);
+    round_trips(&mut w, 1, Signal::Near(0.90));
+    assert!((117..=121).contains(&w.limit()), "{}", w.limit());
+    // Steady at it: spending what the bucket refills; held.
+    let mut w = after_slow_start(HIGH_WATER, 100);
+    round_trips(&mut w, 3, Signal::Near(HIGH_WATER));
+    assert_eq!(w.limit(), 100);
+}
+
+#[test]
+fn a_429_halves_once_per_round_trip_and_a_trend_starts_anew() {
+    let mut w = after_slow_start(0.80, 160);
+    let sent = w.epoch();
+    w.on_answer(sent, 20, Signal::Throttled(None));
+    w.on_answer(sent, 20, Signal::Throttled(None));
+    assert_eq!(w.limit(), 80, "answers to one round trip halve it once");
+    // Answers to requests sent after the decrease halve it again.
     w.on_answer(
         w.epoch(),
         20,
         Signal::Throttled(Some(Duration::from_secs(1))),
     );
-    assert_eq!(w.limit(), before / 2);
+    assert_eq!(w.limit(), 40);
+    // The next report starts a trend: no decrease from a rise measured across the 429.
+    w.on_answer(w.epoch(), 20, Signal::Near(0.99));
+    assert_eq!(w.limit(), 40);
     // Never below the floor (one full $batch).
     for _ in 0..3 {
         w.on_answer(w.epoch(), 20, Signal::Throttled(None));
