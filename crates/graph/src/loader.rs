@@ -22,6 +22,7 @@
 //! text. The `@odata.*` annotations nothing reads (`@odata.context`, `@odata.etag`, …) are
 //! dropped on arrival; `@odata.nextLink` (paging) and `@odata.type` (a member's kind) are kept.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -112,9 +113,10 @@ struct Listing {
 }
 
 /// A read waiting to be sent: one object, or a collection (possibly in the middle of paging).
+/// Boxed: thousands of per-user reads can wait in the queue, each a pointer, not a request.
 enum Queued {
-    Get(GraphRequest, Arc<Slot>),
-    List(Box<Listing>, GraphRequest),
+    Get(Box<GraphRequest>, Arc<Slot>),
+    List(Box<Listing>, Box<GraphRequest>),
 }
 
 impl Queued {
@@ -267,12 +269,11 @@ impl Loader {
     /// One object (`Value::Null` for an empty answer). Sent with the next wave (once).
     pub fn get(&self, req: GraphRequest) -> Load<Value> {
         let mut known = lock(&self.objects);
-        if let Some(slot) = known.get(&key(&req)) {
-            return Load::of(slot.clone());
-        }
-        let slot = Slot::new();
-        known.insert(key(&req), slot.clone());
-        lock(&self.queue).push(Queued::Get(req, slot.clone()));
+        let slot = match known.entry(key(&req)) {
+            Entry::Occupied(e) => return Load::of(e.get().clone()),
+            Entry::Vacant(e) => e.insert(Slot::new()).clone(),
+        };
+        lock(&self.queue).push(Queued::Get(Box::new(req), slot.clone()));
         Load::of(slot)
     }
 
@@ -291,17 +292,16 @@ impl Loader {
 
     fn listing(&self, req: GraphRequest, hook: Option<PageHook>) -> Load<Vec<Value>> {
         let mut known = lock(&self.lists);
-        if let Some(slot) = known.get(&key(&req)) {
-            return Load::of(slot.clone());
-        }
-        let slot = Slot::new();
-        known.insert(key(&req), slot.clone());
+        let slot = match known.entry(key(&req)) {
+            Entry::Occupied(e) => return Load::of(e.get().clone()),
+            Entry::Vacant(e) => e.insert(Slot::new()).clone(),
+        };
         let listing = Listing {
             pages: Pages::new(req.clone()),
             slot: slot.clone(),
             hook,
         };
-        lock(&self.queue).push(Queued::List(Box::new(listing), req));
+        lock(&self.queue).push(Queued::List(Box::new(listing), Box::new(req)));
         Load::of(slot)
     }
 
@@ -386,7 +386,7 @@ impl Loader {
                     Ok(next)
                 });
                 match next {
-                    Ok(Some(req)) => lock(&self.queue).push(Queued::List(l, req)),
+                    Ok(Some(req)) => lock(&self.queue).push(Queued::List(l, Box::new(req))),
                     Ok(None) => l.slot.fill(Ok(l.pages.into_values())),
                     Err(e) => l.slot.fill::<Value>(Err(e)),
                 }
@@ -464,7 +464,7 @@ mod tests {
     fn gets(n: usize, beta: bool) -> impl Iterator<Item = Queued> {
         (0..n).map(move |i| {
             let r = GraphRequest::get(format!("/users/u{i}"));
-            Queued::Get(if beta { r.beta() } else { r }, Slot::new())
+            Queued::Get(Box::new(if beta { r.beta() } else { r }), Slot::new())
         })
     }
 
@@ -483,7 +483,7 @@ mod tests {
             slot: Slot::new(),
             hook: None,
         };
-        Queued::List(Box::new(listing), req)
+        Queued::List(Box::new(listing), Box::new(req))
     }
 
     fn paths(chunk: &[Queued]) -> Vec<String> {
