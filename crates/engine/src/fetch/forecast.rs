@@ -121,23 +121,22 @@ fn outcomes(v: &Value) -> Vec<PolicyOutcome> {
 fn forecast_users(p: &People<'_>) -> Vec<ForecastUser> {
     // The assigned groups of each user, by lower-case id: one pass over the members, not one
     // per user (a 10,000-member group would be 10^8 comparisons).
-    let mut assigned: HashMap<String, BTreeSet<String>> = HashMap::new();
+    // (A short list per user, not a set: a set's first node is ten times a group id.)
+    let mut assigned: HashMap<String, Vec<String>> = HashMap::new();
     for g in &p.principals.groups {
         for m in &g.direct_user_member_ids {
             assigned
                 .entry(m.to_lowercase())
                 .or_default()
-                .insert(g.id.to_lowercase());
+                .push(g.id.to_lowercase());
         }
     }
     let mut out: Vec<ForecastUser> = p
         .users
         .iter()
         .map(|u| {
-            let mut groups = assigned
-                .get(&u.id.to_lowercase())
-                .cloned()
-                .unwrap_or_default();
+            // Taken, not copied: the scope's users are distinct.
+            let mut groups = assigned.remove(&u.id.to_lowercase()).unwrap_or_default();
             groups.extend(
                 p.policy_group_members
                     .iter()
@@ -148,10 +147,12 @@ fn forecast_users(p: &People<'_>) -> Vec<ForecastUser> {
                 Some(upn) if u.label == u.id => upn.clone(),
                 _ => u.label.clone(),
             };
+            groups.sort();
+            groups.dedup();
             ForecastUser {
                 id: u.id.clone(),
                 label,
-                groups: groups.into_iter().collect(),
+                groups,
                 evaluated_as: u.id.clone(),
             }
         })

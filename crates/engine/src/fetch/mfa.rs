@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use entractl_graph::resource::authentication_requirements::{self as requirements, Requirements};
 use entractl_graph::resource::conditional_access_policy::{self as ca, ConditionalAccessPolicy};
 use entractl_graph::resource::{group, parse, security_defaults, user};
-use entractl_graph::{GraphError, Loader};
+use entractl_graph::{GraphError, Load, Loader};
 use futures_util::future::join_all;
 use serde_json::Value;
 
@@ -23,7 +23,7 @@ use crate::core::desired::{Desired, DesiredMfa};
 use crate::core::forecast::SignInTarget;
 use crate::core::normalize;
 use crate::core::observed::{
-    CaObserved, LicenseTier, ObservedForecast, ObservedMfa, SignInScope, UserMfaState,
+    CaObserved, LicenseTier, ObservedForecast, ObservedMfa, ScopeUser, SignInScope, UserMfaState,
 };
 use crate::error::ReadError;
 
@@ -168,13 +168,20 @@ async fn spec_user_states(
     if !reads.per_user {
         return Ok(BTreeMap::new());
     }
-    let reads = users.iter().enumerate().map(|(i, e)| async move {
-        let written = e.value.trim();
-        let req = requirements::get(written, written);
-        let what = req.label_text().unwrap_or_default().to_string();
-        (i, (what, state_of(l.get(req).await)))
-    });
-    Ok(join_all(reads).await.into_iter().collect())
+    // Asked for together, then awaited in turn (one handle per user, not a future each).
+    let asked: Vec<_> = users
+        .iter()
+        .map(|e| {
+            let req = requirements::get(e.value.trim(), e.value.trim());
+            let what = req.label_text().unwrap_or_default().to_string();
+            (what, l.get(req))
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for (i, (what, load)) in asked.into_iter().enumerate() {
+        out.insert(i, (what, state_of(load.await)));
+    }
+    Ok(out)
 }
 
 /// The per-user MFA read of a member of a spec group, started as the page naming them arrives
@@ -186,28 +193,31 @@ pub fn member_read() -> super::assignments::MemberRead {
 }
 
 /// Each scope user's state: from the spec's own read when it is a spec user, else by id (a
-/// read already made, or one more).
+/// read already made, or one more). Every read is asked for before the first is awaited, so they
+/// go out together; waiting holds one small handle per user (10,000 for a large group), not a
+/// future each.
 async fn states(
     l: &Loader,
     scope: &SignInScope,
     mut by_id: BTreeMap<String, State>,
 ) -> Result<Vec<UserMfaState>, ReadError> {
-    let reads = scope.users.iter().map(|u| {
-        let known = by_id.remove(&u.id);
-        async move {
-            let (what, state) = match known {
-                Some(s) => s,
-                None => {
-                    let req = requirements::get(&u.id, &u.label);
-                    let what = req.label_text().unwrap_or_default().to_string();
-                    (what, state_of(l.get(req).await))
-                }
-            };
-            (u, what, state)
-        }
-    });
-    let mut out = Vec::new();
-    for (u, what, state) in join_all(reads).await {
+    let asked: Vec<_> = scope
+        .users
+        .iter()
+        .map(|u| match by_id.remove(&u.id) {
+            Some(known) => (u, Asked::Known(known)),
+            None => (u, Asked::Loading(l.get(requirements::get(&u.id, &u.label)))),
+        })
+        .collect();
+    let mut out = Vec::with_capacity(asked.len());
+    for (u, asked) in asked {
+        let (what, state) = match asked {
+            Asked::Known(known) => known,
+            Asked::Loading(load) => match state_of(load.await) {
+                Ok(state) => (String::new(), Ok(state)),
+                Err(e) => (read_label(u), Err(e)),
+            },
+        };
         let state = state.map_err(|source| ReadError { what, source })?;
         out.push(UserMfaState {
             user: u.clone(),
@@ -215,6 +225,18 @@ async fn states(
         });
     }
     Ok(out)
+}
+
+/// A scope user's state: known from the spec's read, or being read.
+enum Asked {
+    Known(State),
+    Loading(Load<Value>),
+}
+
+/// What reading `u`'s state is called in an error.
+fn read_label(u: &ScopeUser) -> String {
+    let req = requirements::get(&u.id, &u.label);
+    req.label_text().unwrap_or_default().to_string()
 }
 
 fn conditional_access(
