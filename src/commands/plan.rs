@@ -84,13 +84,9 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> Result<Outcome, CommandError>
         let interrupt = Interrupt::listen(false);
         read_and_plan(&client, &desired, &interrupt).await
     })?;
-    let format = args.format.format();
-    output::stdout(&render(
-        &plan,
-        format,
-        format == Format::Text && session::color_stdout(color),
-    ))?;
-    if let Some(out) = &args.out {
+    // The saved plan is made before the plan is shown, so that what was read is freed before
+    // rendering needs memory (a plan of thousands of users peaks there).
+    let saved = args.out.as_ref().map(|out| {
         let saved = SavedPlan::new_now(
             &spec_path.display().to_string(),
             &bytes,
@@ -98,7 +94,17 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> Result<Outcome, CommandError>
             &observed,
             &plan,
         );
-        std::fs::write(out, saved.to_json()).map_err(|e| {
+        (out, saved.to_json())
+    });
+    drop(observed);
+    let format = args.format.format();
+    output::stdout(&render(
+        &plan,
+        format,
+        format == Format::Text && session::color_stdout(color),
+    ))?;
+    if let Some((out, json)) = saved {
+        std::fs::write(out, json).map_err(|e| {
             CommandError::failed(
                 format!("cannot write the plan to {}: {e}", out.display()),
                 "choose a writable path for --out",

@@ -10,7 +10,7 @@ use super::kinds::{KINDS, PlanContext, PlanOut};
 use super::normalize;
 use super::observed::Observed;
 use super::plan::{Outputs, Plan};
-use super::simulate::simulate_apply;
+use super::simulate::simulate_on;
 
 /// Builds the plan. Pure: no I/O, deterministic.
 pub fn diff(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
@@ -47,7 +47,10 @@ fn sign_in_forecast(
     if observed.forecast.is_none() {
         return Ok(forecast(desired, observed, observed));
     }
-    let after = simulate_apply(observed, plan)?;
+    // The forecast takes everything but the MFA posture from the tenant before the plan: the
+    // writes are simulated on a copy without the other reads (most of the model with thousands
+    // of users, and the plan's peak memory when copied whole).
+    let after = simulate_on(observed.for_writes(), plan)?;
     Ok(forecast(desired, observed, &after))
 }
 

@@ -14,7 +14,12 @@ use super::refs::resolve_refs;
 
 /// Applies the plan's changes to the observed model.
 pub fn simulate_apply(observed: &Observed, plan: &Plan) -> Result<Observed, PlanError> {
-    let mut o = observed.clone();
+    simulate_on(observed.clone(), plan)
+}
+
+/// Applies the plan's changes to `o` (a copy of the observed model, possibly without the reads
+/// no change touches: [`Observed::for_writes`]).
+pub fn simulate_on(mut o: Observed, plan: &Plan) -> Result<Observed, PlanError> {
     let mut counter = 0u32;
     let mut new_id = |prefix: &str| {
         counter += 1;

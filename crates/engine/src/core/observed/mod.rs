@@ -78,3 +78,34 @@ pub struct Observed {
     #[serde(default, skip_serializing_if = "ObservedRecords::is_empty")]
     pub records: ObservedRecords,
 }
+
+impl Observed {
+    /// A copy for simulating the plan's writes when only what they change is wanted (the sign-in
+    /// forecast's MFA posture after the plan): without the reads that no change touches and
+    /// that the forecast takes from the tenant before the plan — who signs in, the What-If
+    /// answers, the password preflight, and the lookups behind the assignments (their current
+    /// assignments stay). With thousands of users those are most of the model.
+    pub fn for_writes(&self) -> Observed {
+        Observed {
+            tenant_id: self.tenant_id.clone(),
+            candidates: self.candidates.clone(),
+            service_principal: self.service_principal.clone(),
+            resources: self.resources.clone(),
+            grants: self.grants.clone(),
+            app_role_grants: self.app_role_grants.clone(),
+            mfa: self.mfa.clone(),
+            assignments: ObservedAssignments {
+                existing: self.assignments.existing.clone(),
+                ..ObservedAssignments::default()
+            },
+            principals: Principals::default(),
+            tier: self.tier.clone(),
+            deleted: self.deleted.clone(),
+            forecast: None,
+            password_sign_in: None,
+            placeholder: self.placeholder.clone(),
+            linked_placeholders: self.linked_placeholders.clone(),
+            records: self.records.clone(),
+        }
+    }
+}

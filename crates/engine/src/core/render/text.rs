@@ -1,5 +1,7 @@
 //! The text plan, for people (colour on request).
 
+use std::fmt::Write as _;
+
 use similar::{ChangeTag, TextDiff};
 
 use super::common::{compact, lines_of, note_head, output_rows, scalar, summary_line};
@@ -102,8 +104,9 @@ fn headline(c: &Change) -> String {
 }
 
 /// The body of the text plan without header and outputs (also used inside Markdown).
-fn text_changes(plan: &Plan, paint: &Paint) -> String {
-    let mut out = String::new();
+/// Written into the plan's text, not into a string of its own: a plan of thousands of changes
+/// would otherwise be held twice.
+fn text_changes(plan: &Plan, paint: &Paint, out: &mut String) {
     for c in plan.actionable() {
         let head = headline(c);
         let head = match c.action {
@@ -112,16 +115,15 @@ fn text_changes(plan: &Plan, paint: &Paint) -> String {
             Action::Update | Action::Adopt | Action::Restore => paint.yellow(&head),
             Action::NoOp => head,
         };
-        out.push_str(&format!("  {head}\n"));
-        out.push_str(&format!("      # {}\n", c.reason));
+        // (Writing to a `String` cannot fail.)
+        let _ = writeln!(out, "  {head}\n      # {}", c.reason);
         for f in &c.fields {
             for l in field_lines(f, c.action == Action::Create, paint) {
-                out.push_str(&format!("      {l}\n"));
+                let _ = writeln!(out, "      {l}");
             }
         }
         out.push('\n');
     }
-    out
 }
 
 /// The sign-in forecast section (for `verify`).
@@ -161,7 +163,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         plan.cloud
     );
     if plan.has_changes() {
-        out.push_str(&text_changes(plan, &paint));
+        text_changes(plan, &paint, &mut out);
     } else {
         out.push_str("  No changes: the tenant matches the spec.\n\n");
     }
