@@ -100,8 +100,7 @@ fn forecast_of(
     let tenant = verdict::TenantAfter::of(after, &target);
     let mut users = Vec::new();
     let mut report_only: BTreeMap<String, (&Policy, usize)> = BTreeMap::new();
-    // Passwords are as the tenant has them before the plan (no change touches them).
-    let refused = refusal::refused(before);
+    let refused = refusal::refused(before, after);
     for u in &read.users {
         let outcomes = read.what_if.get(&u.evaluated_as).map(Vec::as_slice);
         let (verdict, hits) = tenant.verdict(u, outcomes);

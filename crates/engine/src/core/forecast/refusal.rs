@@ -66,12 +66,15 @@ fn cloud_password_validation(p: &ObservedPasswordSignIn, sp: Option<&str>) -> bo
     }
 }
 
-/// The users (by object id, lower case) whose password will be refused, with why.
-pub fn refused(o: &Observed) -> BTreeMap<String, String> {
-    let Some(p) = o.password_sign_in.as_ref() else {
+/// The users (by object id, lower case) whose password will be refused, with why: from the
+/// password preflight's reads of the tenant `before` the plan (no change touches them), with
+/// the service principal the app has `after` it (a home realm discovery policy may be assigned
+/// to it).
+pub fn refused(before: &Observed, after: &Observed) -> BTreeMap<String, String> {
+    let Some(p) = before.password_sign_in.as_ref() else {
         return BTreeMap::new();
     };
-    let sp = o.service_principal.as_ref().map(|s| s.id.as_str());
+    let sp = after.service_principal.as_ref().map(|s| s.id.as_str());
     let cloud = cloud_password_validation(p, sp);
     p.users
         .iter()

@@ -301,3 +301,40 @@ fn refused_users_in_text_markdown_and_json() {
     let json: Value = serde_json::from_str(&render(&plan, Format::Json, false)).unwrap();
     insta::assert_json_snapshot!("refused_json", json["sign_in_forecast"]);
 }
+
+/// A plan's forecast simulates its writes on a copy without the reads no write touches
+/// (`Observed::for_writes`): the same forecast as on a whole copy of the tenant. Here the plan
+/// excludes Passport's app from a policy (legacy tenant: that lets the sign-in through) and bob
+/// is a guest (refused whatever the policies say).
+#[test]
+fn a_plans_forecast_is_the_one_on_a_whole_copy_of_the_tenant() {
+    let mut before = tenant(BaselineScopes::Disabled, vec![require_mfa(&[])]);
+    before.resources = vec![crate::core::tests::graph_lookup()];
+    before.password_sign_in = Some(crate::core::observed::ObservedPasswordSignIn {
+        users: ["alice", "bob", "carol"]
+            .iter()
+            .map(|id| crate::core::observed::SignInUser {
+                id: id.to_string(),
+                user_principal_name: format!("{id}@contoso.com"),
+                user_type: Some(if *id == "bob" { "Guest" } else { "Member" }.into()),
+            })
+            .collect(),
+        ..Default::default()
+    });
+    let mut d = mac_login();
+    d.mfa = Some(crate::core::desired::DesiredMfa {
+        conditional_access: Some(crate::core::desired::CaSelection::Named(vec![
+            "Require MFA for all users".into(),
+        ])),
+        ..Default::default()
+    });
+    let plan = crate::core::diff::diff(&d, &before).unwrap();
+    assert!(
+        plan.actionable()
+            .any(|c| c.object.kind == crate::core::plan::ObjectKind::ConditionalAccessPolicy),
+        "the plan changes the policy"
+    );
+    let whole = crate::core::simulate::simulate_apply(&before, &plan).unwrap();
+    assert_eq!(plan.sign_in_forecast, forecast(&d, &before, &whole));
+    insta::assert_debug_snapshot!(verdicts(plan.sign_in_forecast.as_ref().unwrap()));
+}

@@ -99,7 +99,7 @@ impl Observed {
                 ..ObservedAssignments::default()
             },
             principals: Principals::default(),
-            tier: self.tier.clone(),
+            tier: self.tier,
             deleted: self.deleted.clone(),
             forecast: None,
             password_sign_in: None,
