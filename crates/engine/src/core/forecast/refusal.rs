@@ -11,6 +11,7 @@ use entractl_graph::resource::domain::{self, Domain};
 use entractl_graph::resource::home_realm_discovery_policy::Effective;
 use entractl_graph::resource::user;
 
+use super::options::SignInOption;
 use crate::core::observed::{Observed, ObservedPasswordSignIn, SignInUser};
 
 /// The code Entra ID answers for a password it cannot check.
@@ -23,13 +24,13 @@ pub(super) const FEDERATED: &str = "a user of the federated domain ";
 
 /// What can let a refused password through, for the reason [`refused`] gave: never an exclusion
 /// (the password is refused before conditional access is evaluated).
-pub(super) fn fix(reason: &str) -> &'static str {
+pub(super) fn fix(reason: &str) -> SignInOption {
     if reason == GUEST {
-        "for guests, assign the person's own account in this tenant instead"
+        SignInOption::OwnAccount
     } else if reason.starts_with(FEDERATED) {
-        "for users of federated domains, a home realm discovery policy with \"AllowCloudPasswordValidation\": true assigned to the app or made the organization's default (it needs password hash sync)"
+        SignInOption::CloudPasswordValidation
     } else {
-        "for accounts whose password the password grant cannot check, Web Login only"
+        SignInOption::WebLoginOnly
     }
 }
 
