@@ -79,6 +79,18 @@ impl SignInOption {
     }
 }
 
+/// What can let a refused password through, for the reason [`refusal::refused`] gave: never an
+/// exclusion (the password is refused before conditional access is evaluated).
+fn refused_fix(reason: &str) -> SignInOption {
+    if reason == refusal::GUEST {
+        SignInOption::OwnAccount
+    } else if reason.starts_with(refusal::FEDERATED) {
+        SignInOption::CloudPasswordValidation
+    } else {
+        SignInOption::WebLoginOnly
+    }
+}
+
 /// Web Login, then what helps the users with these verdicts whose sign-in fails, once each, in a
 /// fixed order (the fixes of refused passwords last, by their words). Empty when nobody's
 /// sign-in fails.
@@ -109,7 +121,7 @@ pub fn list<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> Vec<SignInOption
     let mut refused: Vec<SignInOption> = failing
         .iter()
         .filter_map(|v| match v {
-            Verdict::Refused { reason, .. } => Some(refusal::fix(reason)),
+            Verdict::Refused { reason, .. } => Some(refused_fix(reason)),
             _ => None,
         })
         .collect();

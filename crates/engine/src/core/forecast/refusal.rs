@@ -11,7 +11,6 @@ use entractl_graph::resource::domain::{self, Domain};
 use entractl_graph::resource::home_realm_discovery_policy::Effective;
 use entractl_graph::resource::user;
 
-use super::options::SignInOption;
 use crate::core::observed::{Observed, ObservedPasswordSignIn, SignInUser};
 
 /// The code Entra ID answers for a password it cannot check.
@@ -21,18 +20,6 @@ pub const REFUSED_CODE: &str = "AADSTS50126";
 pub(super) const GUEST: &str = "a guest account: its password is checked where it was invited from, which the password grant cannot reach";
 /// How the reason for a federated user's refused password begins.
 pub(super) const FEDERATED: &str = "a user of the federated domain ";
-
-/// What can let a refused password through, for the reason [`refused`] gave: never an exclusion
-/// (the password is refused before conditional access is evaluated).
-pub(super) fn fix(reason: &str) -> SignInOption {
-    if reason == GUEST {
-        SignInOption::OwnAccount
-    } else if reason.starts_with(FEDERATED) {
-        SignInOption::CloudPasswordValidation
-    } else {
-        SignInOption::WebLoginOnly
-    }
-}
 
 /// Why the password grant cannot check a user's password where it is checked.
 pub enum Unreachable<'a> {
