@@ -395,6 +395,88 @@ async fn a_service_principal_is_a_security_group_member_listed_with_its_type() {
     assert_eq!(members["value"], json!([]));
 }
 
+/// An app-only token of the CI client with exactly `roles`.
+fn with_roles(emu: &RunningEmulator, roles: &[&str]) -> G {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims = graph_emulator::identity::jwt::AccessClaims {
+        tid: emu.tenant_id(),
+        aud: "https://graph.microsoft.com".into(),
+        iss: format!("https://sts.windows.net/{}/", emu.tenant_id()),
+        appid: CI_CLIENT_ID.into(),
+        azp: None,
+        oid: None,
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        scp: None,
+        exp: now + 3600,
+        iat: now,
+    };
+    G {
+        http: reqwest::Client::new(),
+        base: emu.base_url(),
+        token: graph_emulator::identity::jwt::issue_access_token(emu.state(), &claims),
+    }
+}
+
+/// graph-docs `api-reference/v1.0/api/group-post-members.md`, least privileged application
+/// permissions per member type: a user needs GroupMember.ReadWrite.All, a service principal
+/// "GroupMember.ReadWrite.All and Application.ReadWrite.All"; without it Graph answers 403
+/// Authorization_RequestDenied and the group keeps its members.
+#[tokio::test]
+async fn adding_a_service_principal_member_needs_application_read_write_all_too() {
+    let emu = start(EmulatorConfig::scenario("free")).unwrap();
+    let ci = G::new(&emu, CI_CLIENT_ID, CI_CLIENT_SECRET).await;
+    let body = json!({"displayName": "record", "mailNickname": "entractl-record-securitydefaults-00000001",
+        "mailEnabled": false, "securityEnabled": true});
+    let (s, grp) = ci.send("POST", "/v1.0/groups", Some(body)).await;
+    assert_eq!(s, 201, "{grp}");
+    let gid = grp["id"].as_str().unwrap().to_string();
+    let (sp, user) = emu.with_tenant(|t| {
+        let sp = t.service_principals.iter().next().unwrap().id().to_string();
+        let user = t.users.iter().next().unwrap().id().to_string();
+        (sp, user)
+    });
+    let members = || {
+        emu.with_tenant(|t| {
+            t.groups
+                .iter()
+                .find(|g| g.id() == gid)
+                .unwrap()
+                .internal
+                .members
+                .clone()
+        })
+    };
+    let add = format!("/v1.0/groups/{gid}/members/$ref");
+    let member = |id: &str| {
+        Some(
+            json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}")}),
+        )
+    };
+    let members_only = with_roles(&emu, &["GroupMember.ReadWrite.All"]);
+    let (s, v) = members_only.send("POST", &add, member(&sp)).await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["error"]["code"], "Authorization_RequestDenied", "{v}");
+    assert!(members().is_empty(), "nothing added");
+    let (s, v) = members_only.send("POST", &add, member(&user)).await;
+    assert_eq!(s, 204, "a user needs GroupMember.ReadWrite.All alone: {v}");
+    assert_eq!(members(), vec![user.clone()]);
+
+    let both = with_roles(
+        &emu,
+        &["GroupMember.ReadWrite.All", "Application.ReadWrite.All"],
+    );
+    let (s, v) = both.send("POST", &add, member(&sp)).await;
+    assert_eq!(s, 204, "{v}");
+    assert_eq!(members(), vec![user.clone(), sp.clone()]);
+    // Releasing needs GroupMember.ReadWrite.All alone (`group-delete-members.md`).
+    let remove = format!("/v1.0/groups/{gid}/members/{sp}/$ref");
+    assert_eq!(members_only.send("DELETE", &remove, None).await.0, 204);
+    assert_eq!(members(), vec![user]);
+}
+
 #[tokio::test]
 async fn per_user_mfa_enabled_reads_enforced_once_registered() {
     let fixture =

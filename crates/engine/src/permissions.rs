@@ -180,11 +180,18 @@ mod tests {
             ..Default::default()
         });
         let p = required_permissions(&d);
-        for w in [group::CREATE, group::MEMBER_WRITE, sd::WRITE] {
+        for w in [
+            group::CREATE,
+            group::MEMBER_WRITE,
+            group::SERVICE_PRINCIPAL_MEMBER_WRITE,
+            sd::WRITE,
+        ] {
             assert!(names(&p.apply).contains(&w), "{w}");
         }
         let p = required_permissions(&d.for_destroy(false));
         assert!(names(&p.apply).contains(&sd::WRITE));
+        // Destroy only releases the record (DELETE .../members/{id}/$ref: GroupMember.ReadWrite.All).
+        assert!(!names(&p.apply).contains(&group::SERVICE_PRINCIPAL_MEMBER_WRITE));
         assert!(names(&p.plan).contains(&sd::READ), "with the record");
         // Turning them on writes no record.
         d.mfa = Some(crate::core::desired::DesiredMfa {
@@ -193,6 +200,14 @@ mod tests {
         });
         let p = required_permissions(&d);
         assert!(!names(&p.apply).contains(&group::CREATE));
+        // Records of users only (per-user MFA) add no service principal.
+        d.mfa = Some(crate::core::desired::DesiredMfa {
+            per_user_mfa_disabled: true,
+            ..Default::default()
+        });
+        let p = required_permissions(&d);
+        assert!(names(&p.apply).contains(&group::MEMBER_WRITE));
+        assert!(!names(&p.apply).contains(&group::SERVICE_PRINCIPAL_MEMBER_WRITE));
     }
 
     /// Each read is listed once, with one reason: no two reasons of a permission name the same

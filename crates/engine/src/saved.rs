@@ -173,3 +173,63 @@ impl SavedPlan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::desired::PassportMode;
+    use crate::core::forecast::{Cause, SignInForecast, UserForecast, Verdict};
+    use crate::core::render::{Format, render};
+
+    /// A plan whose forecast fails for one user, for a policy's MFA.
+    fn failing_plan() -> Plan {
+        let verdict = Verdict::NeedsMfa {
+            because: vec![Cause::Policy {
+                id: "p".into(),
+                name: "Require MFA".into(),
+                demand: "mfa".into(),
+            }],
+        };
+        Plan {
+            sign_in_forecast: Some(SignInForecast {
+                mode: PassportMode::MacLogin,
+                basis: Vec::new(),
+                users: vec![UserForecast {
+                    id: "u".into(),
+                    user: "u@contoso.com".into(),
+                    verdict,
+                    evaluated_as: None,
+                }],
+                warnings: Vec::new(),
+            }),
+            ..Plan::default()
+        }
+    }
+
+    /// The forecast's options are computed when a plan is rendered, never saved: a saved plan
+    /// made before the JSON plan listed them (no `options` anywhere) loads, and its JSON
+    /// rendering lists them.
+    #[test]
+    fn saved_plans_keep_no_options_and_load_as_before() {
+        let saved = SavedPlan::new(
+            "spec.yaml",
+            b"spec",
+            &crate::core::tests::kandji(),
+            &Observed::default(),
+            &failing_plan(),
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        let text = saved.to_json();
+        assert!(!text.contains("\"options\""), "{text}");
+        let loaded = SavedPlan::from_json(Path::new("plan.json"), &text).expect("loads");
+        assert_eq!(loaded, saved);
+        let json: Value = serde_json::from_str(&render(&loaded.plan, Format::Json, false)).unwrap();
+        let kinds: Vec<&str> = json["sign_in_forecast"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["web-login", "exclude-users", "placeholder"]);
+    }
+}

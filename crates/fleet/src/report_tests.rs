@@ -81,6 +81,56 @@ fn json_round_trip_and_renderings() {
     ));
 }
 
+/// A plan whose sign-in forecast fails for one user, for a policy's MFA.
+fn failing_plan() -> Plan {
+    use entractl_engine::desired::PassportMode;
+    use entractl_engine::forecast::{Cause, SignInForecast, UserForecast, Verdict};
+    let verdict = Verdict::NeedsMfa {
+        because: vec![Cause::Policy {
+            id: "p".into(),
+            name: "Require MFA".into(),
+            demand: "mfa".into(),
+        }],
+    };
+    Plan {
+        sign_in_forecast: Some(SignInForecast {
+            mode: PassportMode::MacLogin,
+            basis: Vec::new(),
+            users: vec![UserForecast {
+                id: "u".into(),
+                user: "u@contoso.com".into(),
+                verdict,
+                evaluated_as: None,
+            }],
+            warnings: Vec::new(),
+        }),
+        ..Plan::default()
+    }
+}
+
+/// A report embeds the JSON plan, whose forecast lists its options (computed from the verdicts):
+/// the report reads back the same, and a report written before the plan listed them loads too.
+#[test]
+fn a_plans_forecast_options_round_trip_and_old_reports_load() {
+    let mut t = tenant("a", Status::Drifted, 0);
+    t.plan = Some(failing_plan());
+    let r = FleetReport::new(Operation::Plan, "f.yaml", "x", None, vec![t]);
+    let text = r.to_json();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let options = &v["tenants"][0]["plan"]["sign_in_forecast"]["options"];
+    assert_eq!(options[0]["kind"], "web-login", "{options}");
+    assert_eq!(FleetReport::from_json("r.json", &text).unwrap(), r);
+    let mut old = v.clone();
+    old["tenants"][0]["plan"]["sign_in_forecast"]
+        .as_object_mut()
+        .unwrap()
+        .remove("options");
+    assert_eq!(
+        FleetReport::from_json("old.json", &old.to_string()).unwrap(),
+        r
+    );
+}
+
 #[test]
 fn merge_checks_completeness_and_consistency() {
     let s0 = shard_report(0, 2, &[("b", Status::Drifted, 2)]);

@@ -80,6 +80,13 @@ const MEMBER_WRITE: &[&[&str]] = &[
     &["Group.ReadWrite.All"],
     &["Directory.ReadWrite.All"],
 ];
+/// `group-post-members.md`, per member type: "[servicePrincipal](../resources/group.md) |
+/// GroupMember.ReadWrite.All and Application.ReadWrite.All"; Directory.ReadWrite.All writes both.
+const SP_MEMBER_ADD: &[&[&str]] = &[
+    &["GroupMember.ReadWrite.All", "Application.ReadWrite.All"],
+    &["Group.ReadWrite.All", "Application.ReadWrite.All"],
+    &["Directory.ReadWrite.All"],
+];
 const ORG_READ: &[&[&str]] = &[
     &["Organization.Read.All"],
     &["Organization.ReadWrite.All"],
@@ -516,6 +523,16 @@ pub fn rule(method: &str, template: &str) -> Option<&'static Rule> {
         .find(|r| r.method == method && r.template == template)
 }
 
+/// What adding a member of this `@odata.type` to a group needs besides the route's rule: a
+/// service principal needs Application.ReadWrite.All too (`group-post-members.md`).
+pub fn member_add_rule(odata_type: &str) -> Option<Rule> {
+    (odata_type == "#microsoft.graph.servicePrincipal").then_some(Rule {
+        method: "POST",
+        template: "/groups/{id}/members/$ref",
+        accepted: SP_MEMBER_ADD,
+    })
+}
+
 /// Whether `granted` (roles or scopes) satisfies the rule.
 pub fn allowed(rule: &Rule, granted: &[&str]) -> bool {
     rule.accepted.iter().any(|all| {
@@ -551,6 +568,20 @@ mod tests {
         let r = rule("GET", "/policies/homeRealmDiscoveryPolicies/{id}/appliesTo").unwrap();
         assert!(!allowed(r, &["Policy.Read.All"]));
         assert!(allowed(r, &["Policy.Read.All", "Application.Read.All"]));
+    }
+
+    #[test]
+    fn a_service_principal_member_needs_application_read_write_all_too() {
+        let r = member_add_rule("#microsoft.graph.servicePrincipal").unwrap();
+        assert!(!allowed(&r, &["GroupMember.ReadWrite.All"]));
+        assert!(!allowed(&r, &["Group.ReadWrite.All"]));
+        assert!(allowed(
+            &r,
+            &["GroupMember.ReadWrite.All", "Application.ReadWrite.All"]
+        ));
+        assert!(allowed(&r, &["Directory.ReadWrite.All"]));
+        assert!(member_add_rule("#microsoft.graph.user").is_none());
+        assert!(member_add_rule("#microsoft.graph.group").is_none());
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub const CREATE: &str = "Group.Create";
 /// Least privilege to add and remove members of a group.
 pub const MEMBER_WRITE: &str = "GroupMember.ReadWrite.All";
 
+/// Needed with [`MEMBER_WRITE`] to add a service principal as a member: graph-docs
+/// `api-reference/v1.0/api/group-post-members.md` lists, for a servicePrincipal member,
+/// "GroupMember.ReadWrite.All and Application.ReadWrite.All" (Application.ReadWrite.OwnedBy is not
+/// named). Removing one needs [`MEMBER_WRITE`] alone (`group-delete-members.md`).
+pub const SERVICE_PRINCIPAL_MEMBER_WRITE: &str = "Application.ReadWrite.All";
+
 /// Least privilege to delete a group (`group-delete.md`: no narrower application permission).
 pub const DELETE: &str = "Group.ReadWrite.All";
 
@@ -42,7 +48,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::new(
         "POST",
         "/groups/{}/members/$ref",
-        "GroupMember.ReadWrite.All (or Group.ReadWrite.All)",
+        "GroupMember.ReadWrite.All (or Group.ReadWrite.All); a service principal member also Application.ReadWrite.All",
     ),
     Operation::new(
         "DELETE",

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::common::*;
 use crate::graph::odata::{self, GraphError};
+use crate::graph::perms;
 use crate::graph::request::GraphResponse;
 use crate::graph::schema::{self, Kind};
 use crate::state::{Obj, Record, Tenant};
@@ -184,13 +185,19 @@ pub fn add_member(c: &Ctx) -> Result<GraphResponse, GraphError> {
     if t.groups.get(&gid).filter(|r| r.is_visible(c.now)).is_none() {
         return Err(GraphError::not_found(&gid));
     }
-    if directory_object(t, &member, c.now, false).is_none()
-        || !odata_id.contains("directoryObjects")
-            && !odata_id.contains("users")
-            && !odata_id.contains("groups")
-            && !odata_id.contains("servicePrincipals")
+    let Some((odata_type, _)) = directory_object(t, &member, c.now, false) else {
+        return Err(GraphError::not_found(&member));
+    };
+    if !odata_id.contains("directoryObjects")
+        && !odata_id.contains("users")
+        && !odata_id.contains("groups")
+        && !odata_id.contains("servicePrincipals")
     {
         return Err(GraphError::not_found(&member));
+    }
+    if perms::member_add_rule(odata_type).is_some_and(|r| !perms::allowed(&r, &c.caller.granted()))
+    {
+        return Err(GraphError::denied());
     }
     let g = t
         .groups

@@ -10,6 +10,7 @@ mod refusal;
 mod target;
 mod verdict;
 
+pub use options::SignInOption;
 pub use refusal::{REFUSED_CODE, Unreachable, unreachable_password};
 pub use target::{AppScope, BaselineRead, SignInTarget};
 pub use verdict::{Cause, Verdict};
@@ -56,9 +57,14 @@ impl SignInForecast {
     }
 
     /// What can let the failing sign-ins through (Web Login first): only what helps the reasons
-    /// they fail for.
+    /// they fail for; empty when nobody's sign-in fails.
+    pub fn option_list(&self) -> Vec<SignInOption> {
+        options::list(self.users.iter().map(|u| &u.verdict))
+    }
+
+    /// [`SignInForecast::option_list`] in words.
     pub fn options(&self) -> String {
-        options::options(self.users.iter().map(|u| &u.verdict))
+        options::words(&self.option_list())
     }
 
     /// How many users are forecast to fail.

@@ -21,18 +21,6 @@ pub(super) const GUEST: &str = "a guest account: its password is checked where i
 /// How the reason for a federated user's refused password begins.
 pub(super) const FEDERATED: &str = "a user of the federated domain ";
 
-/// What can let a refused password through, for the reason [`refused`] gave: never an exclusion
-/// (the password is refused before conditional access is evaluated).
-pub(super) fn fix(reason: &str) -> &'static str {
-    if reason == GUEST {
-        "for guests, assign the person's own account in this tenant instead"
-    } else if reason.starts_with(FEDERATED) {
-        "for users of federated domains, a home realm discovery policy with \"AllowCloudPasswordValidation\": true assigned to the app or made the organization's default (it needs password hash sync)"
-    } else {
-        "for accounts whose password the password grant cannot check, Web Login only"
-    }
-}
-
 /// Why the password grant cannot check a user's password where it is checked.
 pub enum Unreachable<'a> {
     /// An invited account: its password is checked where it was invited from.

@@ -277,6 +277,26 @@ fn the_options_offer_only_what_helps_the_reasons_they_fail_for() {
         "options",
         [only_refused.options(), all.options()].join("\n")
     );
+    // The JSON plan lists the same options, typed, in the same order; none when nobody fails.
+    let empty = Observed {
+        resources: vec![crate::core::tests::graph_lookup()],
+        ..Observed::default()
+    };
+    let mut plan = crate::core::diff::diff(&mac_login(), &empty).unwrap();
+    plan.sign_in_forecast = Some(all.clone());
+    let json: Value = serde_json::from_str(&render(&plan, Format::Json, false)).unwrap();
+    let options = &json["sign_in_forecast"]["options"];
+    insta::assert_json_snapshot!("options_json", options);
+    let texts: Vec<&str> = options
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["text"].as_str().unwrap())
+        .collect();
+    assert!(all.options().starts_with(&texts.join("; or ")));
+    plan.sign_in_forecast = Some(failing(vec![Verdict::Works]));
+    let json: Value = serde_json::from_str(&render(&plan, Format::Json, false)).unwrap();
+    assert_eq!(json["sign_in_forecast"]["options"], serde_json::json!([]));
 }
 
 #[test]

@@ -344,6 +344,13 @@ fn records(d: &Desired) -> bool {
     })
 }
 
+/// Whether the spec records the app's service principal (it turns security defaults off).
+fn records_service_principal(d: &Desired) -> bool {
+    d.mfa
+        .as_ref()
+        .is_some_and(|m| m.security_defaults == Some(false))
+}
+
 /// The purpose a record group's key (its mailNickname) names, whatever the app.
 fn purpose_of_key(nickname: &str) -> Option<Purpose> {
     let rest = nickname.strip_prefix(group::RECORD_PREFIX)?;
@@ -424,6 +431,12 @@ impl Kind for RecordKind {
             needed.to_apply(
                 group::MEMBER_WRITE,
                 "record what entractl weakens (the users whose per-user MFA it turns off, the users and groups it excludes, the app's service principal when it turns security defaults off), and release the record once restored (POST and DELETE /groups/{id}/members/$ref)",
+            );
+        }
+        if records_service_principal(desired) {
+            needed.to_apply(
+                group::SERVICE_PRINCIPAL_MEMBER_WRITE,
+                "record the app's service principal when entractl turns security defaults off (POST /groups/{id}/members/$ref: adding a service principal to a group takes it as well as GroupMember.ReadWrite.All); it can change any application: keep the identity's credential tight",
             );
         }
     }

@@ -2,7 +2,9 @@
 //! (failures first), a few named per group, then what to do when someone's sign-in will fail.
 
 use crate::core::desired::PassportMode;
-use crate::core::forecast::{SignInForecast, UserForecast};
+use serde::Serialize;
+
+use crate::core::forecast::{SignInForecast, SignInOption, UserForecast};
 
 /// Users named per verdict; the rest are counted.
 pub const USERS_SHOWN: usize = 5;
@@ -58,14 +60,34 @@ pub(super) fn groups(f: &SignInForecast) -> Vec<Group<'_>> {
     out
 }
 
-/// The forecast in the JSON documents (plan and verify).
+/// One option in the JSON documents (`docs/plan-format.md`).
+#[derive(Serialize)]
+struct OptionJson {
+    kind: SignInOption,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    setting: Option<&'static str>,
+    text: &'static str,
+}
+
+/// The forecast in the JSON documents (plan and verify): what the plan keeps, with what it
+/// implies (`fails`, `options`: computed, so saved plans stay as they were).
 pub(super) fn json(f: &SignInForecast) -> serde_json::Value {
+    let options: Vec<OptionJson> = f
+        .option_list()
+        .into_iter()
+        .map(|kind| OptionJson {
+            kind,
+            setting: kind.setting(),
+            text: kind.text(),
+        })
+        .collect();
     serde_json::json!({
         "fails": f.fails(),
         "mode": f.mode,
         "basis": f.basis,
         "users": f.users,
         "warnings": f.warnings,
+        "options": options,
     })
 }
 
