@@ -30,9 +30,10 @@ pub struct GraphArgs {
     /// Identity platform root URL (default: the spec's cloud).
     #[arg(long, env = "AZURE_AUTHORITY_HOST", value_name = "URL")]
     pub authority_url: Option<String>,
-    /// Overall time budget for talking to Graph, in seconds: when it runs out, the request in
-    /// flight is given up and the command fails (apply says which changes were made). Default:
-    /// none; each Graph operation still gives up after 120 s of retries.
+    /// Overall time budget for talking to Graph and the identity platform (token requests
+    /// included), in seconds: when it runs out, the request in flight is given up and the command
+    /// fails (apply says which changes were made). Default: none; each Graph operation still
+    /// gives up after 120 s of retries.
     #[arg(long, env = "ENTRACTL_TIMEOUT", value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,

@@ -81,6 +81,9 @@ fn auth_hints(a: &AuthError) -> Vec<String> {
         AuthError::Transport { .. } => vec![
             "check the network and the identity platform URL (`--authority-url` / `AZURE_AUTHORITY_HOST`, default: the spec's `cloud:`)".into(),
         ],
+        AuthError::Deadline { .. } => {
+            vec!["raise `--timeout` (or `ENTRACTL_TIMEOUT`), or run again later".into()]
+        }
         AuthError::Certificate { .. } => vec![
             "check AZURE_CLIENT_CERTIFICATE_PATH (a PEM file holding the private key and the certificate)".into(),
         ],

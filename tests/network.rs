@@ -63,6 +63,20 @@ fn a_refused_token_endpoint_fails_at_once_with_the_url_and_the_cause() {
     crate::assert_transcript!("token_connection_refused", out);
 }
 
+/// A token endpoint that takes the connection and never answers: `--timeout` bounds the token
+/// request too (it used to wait for the HTTP client's own timeout, past the budget).
+#[test]
+fn timeout_bounds_a_token_endpoint_that_never_answers() {
+    // Bound and never accepted: the kernel completes the handshake, nothing ever answers.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = format!("http://127.0.0.1:{}", hole.local_addr().unwrap().port());
+    let (out, took) = plan(&silent, &silent, &["--timeout", "2"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(took < FAST, "took {took:?}");
+    crate::assert_transcript!("token_endpoint_silent_timeout", out);
+    drop(hole);
+}
+
 #[test]
 fn a_tls_failure_fails_at_once() {
     // graph-emulator speaks plain HTTP: a TLS handshake with it fails.
@@ -106,19 +120,21 @@ fn long_throttling_waits_are_shown_without_a_terminal() {
 #[test]
 fn timeout_bounds_the_whole_run_from_the_flag_or_the_environment() {
     let mut cfg = EmulatorConfig::scenario("p1");
-    cfg.knobs.latency_ms = 3_000;
+    // The token comes within the budget (a second to spare); the first wave of Graph reads
+    // cannot (due a second after it).
+    cfg.knobs.latency_ms = 2_000;
     let emu = Sandbox::start(cfg, P1_TENANT_ID);
-    let out = emu.entractl(&["plan", SPEC, "--timeout", "2"]);
+    let out = emu.entractl(&["plan", SPEC, "--timeout", "3"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     crate::assert_transcript!("timeout_flag", out);
     let out = emu
         .command_for(P1_TENANT_ID)
-        .env("ENTRACTL_TIMEOUT", "2")
+        .env("ENTRACTL_TIMEOUT", "3")
         .args(["plan", SPEC])
         .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("the overall time budget of 2 s"),
+        out.stderr.contains("the overall time budget of 3 s"),
         "{}",
         out.stderr
     );

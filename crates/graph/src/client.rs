@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::adaptive::{Gate, Governor, Window};
-use crate::auth::TokenSource;
+use crate::auth::{AuthError, TokenSource};
 use crate::config::GraphConfig;
 use crate::error::{GraphError, GraphErrorKind};
 use crate::request::{GraphRequest, GraphResponse, MAX_BATCH};
@@ -111,11 +111,30 @@ impl GraphClient {
 
     /// The current access token (e.g. to check its permissions before a write).
     pub async fn token(&self) -> Result<AccessToken, GraphError> {
-        self.inner
-            .creds
-            .token()
-            .await
-            .map_err(|e| GraphError::auth(e, "", ""))
+        self.token_for("", "").await
+    }
+
+    /// The credential's token for a request to `method path`, within the overall time budget
+    /// when one is set (`--timeout`): a token endpoint that does not answer must not outlast
+    /// the run's budget.
+    pub(crate) async fn token_for(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> Result<AccessToken, GraphError> {
+        let token = self.inner.creds.token();
+        let answer = match self.inner.cfg.deadline {
+            Some(d) => tokio::time::timeout(d.remaining(), token)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(AuthError::Deadline {
+                        source_name: self.inner.creds.describe(),
+                        seconds: d.total.as_secs(),
+                    })
+                }),
+            None => token.await,
+        };
+        answer.map_err(|e| GraphError::auth(e, method, path))
     }
 
     /// Sends one request with the retry policy: 429/503/504 and connection failures are retried

@@ -761,6 +761,42 @@ async fn an_overall_deadline_bounds_an_operation_below_its_own_budget() {
     );
 }
 
+/// A credential whose token never comes.
+struct SilentToken;
+
+impl TokenSource for SilentToken {
+    fn token(&self) -> BoxFuture<'_, Result<AccessToken, AuthError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn describe(&self) -> String {
+        "silent credential".into()
+    }
+}
+
+#[tokio::test]
+async fn an_overall_deadline_bounds_the_token_request() {
+    let srv = serve(|_, _| Reply::Json(200, vec![], json!({"value": []}))).await;
+    let deadline = cfg(&srv.base).with_deadline(Duration::from_secs(1));
+    let c = GraphClient::new(deadline, Arc::new(SilentToken)).unwrap();
+    for err in [
+        c.token().await.unwrap_err(),
+        c.send(GraphRequest::get("/applications"))
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(err.kind, GraphErrorKind::Auth);
+        let auth = err
+            .source
+            .as_deref()
+            .and_then(|s| s.downcast_ref::<AuthError>());
+        assert!(
+            matches!(auth, Some(AuthError::Deadline { seconds: 1, source_name }) if source_name == "silent credential"),
+            "{err}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_refused_connection_is_not_retried() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -54,9 +54,10 @@ impl GraphClient {
                 })
                 .await;
         }
-        let token = self.inner.creds.token().await.map_err(|e| {
-            Failure::Auth(GraphError::auth(e, method, path).with_operation(req.label.as_deref()))
-        })?;
+        let token = self
+            .token_for(method, path)
+            .await
+            .map_err(|e| Failure::Auth(e.with_operation(req.label.as_deref())))?;
         let _permit = self
             .inner
             .in_flight

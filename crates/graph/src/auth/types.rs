@@ -179,6 +179,16 @@ pub enum AuthError {
         /// What happened (never the response body).
         reason: String,
     },
+    /// No token came within the run's overall time budget (`--timeout`).
+    #[error(
+        "{source_name}: no token within the overall time budget of {seconds} s: the identity platform did not answer in time"
+    )]
+    Deadline {
+        /// The credential.
+        source_name: String,
+        /// The budget, in seconds.
+        seconds: u64,
+    },
     /// GitHub Actions did not hand out an OIDC token.
     #[error(
         "GitHub Actions OIDC token request failed: {0}. The workflow needs `permissions: id-token: write`"
