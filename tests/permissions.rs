@@ -119,23 +119,6 @@ fn free_with_client(roles: &[String]) -> Sandbox {
     Sandbox::start(cfg, FREE_TENANT_ID)
 }
 
-/// Whether security defaults are on, and the members of the security defaults record groups.
-fn security_defaults_state(emu: &Sandbox) -> (bool, Vec<Vec<String>>) {
-    emu.with_tenant_id(FREE_TENANT_ID, |t| {
-        let records = t
-            .groups
-            .iter()
-            .filter(|g| {
-                g.str("mailNickname")
-                    .is_some_and(|n| n.starts_with("entractl-record-securitydefaults-"))
-            })
-            .map(|g| g.internal.members.clone())
-            .collect();
-        (t.security_defaults_enabled(), records)
-    })
-    .expect("the free tenant")
-}
-
 fn apply_security_defaults_off(emu: &Sandbox, spec: &str, name: &str) -> crate::util::TestOutput {
     let journal = scratch(name).join("journal");
     as_client(emu, SP_MEMBER_CLIENT_ID, SP_MEMBER_CLIENT_SECRET)
@@ -188,7 +171,7 @@ fn recording_the_service_principal_needs_application_read_write_all() {
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     crate::assert_transcript!("apply_missing_service_principal_member_permission", out);
     assert!(emu.writes().is_empty(), "{:#?}", emu.writes());
-    assert_eq!(security_defaults_state(&emu), (true, vec![]));
+    assert_eq!(crate::security_defaults::tenant(&emu), (true, vec![]));
     emu.shutdown();
 
     // With exactly what `entractl permissions` lists: applied, and the emulator (which refuses a
@@ -196,7 +179,7 @@ fn recording_the_service_principal_needs_application_read_write_all() {
     let emu = free_with_client(&all);
     let out = apply_security_defaults_off(&emu, spec, "permissions-sp-member-with");
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let (on, records) = security_defaults_state(&emu);
+    let (on, records) = crate::security_defaults::tenant(&emu);
     assert!(!on, "security defaults turned off");
     let sp = emu.with_tenant_id(FREE_TENANT_ID, |t| {
         let app = t

@@ -44,7 +44,7 @@ const MAC_LOGIN_MFA: &str = "mfa:
 
 /// Whether security defaults are on, and the members of the security defaults record groups, as
 /// the emulator holds them.
-fn tenant(emu: &Sandbox) -> (bool, Vec<Vec<String>>) {
+pub(crate) fn tenant(emu: &Sandbox) -> (bool, Vec<Vec<String>>) {
     emu.with_tenant_id(FREE_TENANT_ID, |t| {
         let records = t
             .groups
