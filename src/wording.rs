@@ -75,6 +75,9 @@ fn stopped_hints(s: &Stopped, command: &str) -> Vec<String> {
     out
 }
 
+/// The hint for a run that spent its `--timeout` (a Graph request or the token request).
+const TIMEOUT_HINT: &str = "raise `--timeout` (or `ENTRACTL_TIMEOUT`), or run again later";
+
 /// Hints for a credential error: each names the flag or variable that sets what failed.
 fn auth_hints(a: &AuthError) -> Vec<String> {
     match a {
@@ -82,7 +85,7 @@ fn auth_hints(a: &AuthError) -> Vec<String> {
             "check the network and the identity platform URL (`--authority-url` / `AZURE_AUTHORITY_HOST`, default: the spec's `cloud:`)".into(),
         ],
         AuthError::Deadline { .. } => {
-            vec!["raise `--timeout` (or `ENTRACTL_TIMEOUT`), or run again later".into()]
+            vec![TIMEOUT_HINT.into()]
         }
         AuthError::Certificate { .. } => vec![
             "check AZURE_CLIENT_CERTIFICATE_PATH (a PEM file holding the private key and the certificate)".into(),
@@ -126,7 +129,7 @@ fn chain_graph_hints(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
             "check the network, a proxy, and the Graph URL (`--graph-url` / `ENTRACTL_GRAPH_URL`, default: the spec's `cloud:`)".into(),
         ],
         (GraphErrorKind::Budget, _) if g.message.contains("overall time budget") => {
-            vec!["raise `--timeout` (or `ENTRACTL_TIMEOUT`), or run again later".into()]
+            vec![TIMEOUT_HINT.into()]
         }
         (GraphErrorKind::Budget, Some(429)) | (GraphErrorKind::Graph, Some(429)) => {
             vec!["Graph kept throttling: run again later".into()]

@@ -177,8 +177,8 @@ impl SavedPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::desired::PassportMode;
-    use crate::core::forecast::{Cause, SignInForecast, UserForecast, Verdict};
+    use crate::core::forecast::tests::failing;
+    use crate::core::forecast::{Cause, Verdict};
     use crate::core::render::{Format, render};
 
     /// A plan whose forecast fails for one user, for a policy's MFA.
@@ -191,17 +191,7 @@ mod tests {
             }],
         };
         Plan {
-            sign_in_forecast: Some(SignInForecast {
-                mode: PassportMode::MacLogin,
-                basis: Vec::new(),
-                users: vec![UserForecast {
-                    id: "u".into(),
-                    user: "u@contoso.com".into(),
-                    verdict,
-                    evaluated_as: None,
-                }],
-                warnings: Vec::new(),
-            }),
+            sign_in_forecast: Some(failing(vec![verdict])),
             ..Plan::default()
         }
     }

@@ -213,4 +213,4 @@ fn basis(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -213,7 +213,7 @@ fn the_sections_in_text_and_markdown() {
 }
 
 /// A forecast of Mac Login users who fail for `verdicts`, one user each.
-fn failing(verdicts: Vec<Verdict>) -> SignInForecast {
+pub(crate) fn failing(verdicts: Vec<Verdict>) -> SignInForecast {
     SignInForecast {
         mode: PassportMode::MacLogin,
         basis: Vec::new(),

@@ -82,16 +82,21 @@ fn the_app_works_only_under_the_legacy_behaviour() {
     }
 }
 
-#[test]
-fn identities_work_whatever_the_setting_and_on_managed_policies() {
-    let all = [
+/// A policy of the tenant's own and Microsoft's managed MFA policy, both demanding MFA.
+fn own_and_managed() -> [Policy; 2] {
+    [
         policy("p1", "Require MFA", &[]),
         policy(
             "m1",
             "Microsoft-managed: Multifactor authentication for all users",
             &[],
         ),
-    ];
+    ]
+}
+
+#[test]
+fn identities_work_whatever_the_setting_and_on_managed_policies() {
+    let all = own_and_managed();
     let (sel, who) = (every(), people());
     let r = Remedies {
         passport: PASSPORT,
@@ -170,14 +175,7 @@ fn named_identity_exclusions_touch_only_the_named_policies() {
 /// placeholder exclusion (it takes none); a policy of the tenant's own does.
 #[test]
 fn a_managed_policy_is_not_offered_the_placeholder() {
-    let all = [
-        policy("p1", "Require MFA", &[]),
-        policy(
-            "m1",
-            "Microsoft-managed: Multifactor authentication for all users",
-            &[],
-        ),
-    ];
+    let all = own_and_managed();
     let sel = every();
     let r = Remedies {
         passport: PASSPORT,
