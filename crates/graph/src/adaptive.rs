@@ -1,28 +1,29 @@
 //! Adaptive concurrency: how many Graph operations (requests, or requests inside `$batch`es) a
 //! client keeps in flight, paced to Graph's identity and access limits
-//! (`concepts/throttling-limits.md`: resource units per application and tenant in token buckets).
+//! (`concepts/throttling-limits.md`: resource units per application and tenant in token buckets
+//! stated per 10 seconds).
 //!
-//! Additive increase, multiplicative decrease, as TCP does with its congestion window, steered by
-//! the share of the limit Graph reports:
-//! - while no answer hints at a limit, the window doubles every round trip (slow start), then
-//!   grows by its minimum (one `$batch`) per round trip;
+//! Additive increase, multiplicative decrease, as TCP does with its congestion window, bounded by
+//! what the bucket has left:
+//! - until the first answer, one `$batch` goes (the bucket may be spent already); while no
+//!   answer hints at a limit, the window then doubles every round trip (slow start), then grows
+//!   by its minimum (one `$batch`) per round trip;
 //! - Graph's `x-ms-throttle-limit-percentage` (sent once more than 0.8 of a limit is used) ends
-//!   slow start; one share is no trend, so the window keeps its size. From then on it follows
-//!   the share's *trend*:
-//!   over every change of at least [`TREND_STEP`], the share gained per operation answered says
-//!   how many more operations the limit leaves at this pace; when that is less than
-//!   [`MARGIN`] windows, the window shrinks to a [`MARGIN`]th of it (at least by half), once per
-//!   round trip. A steady or falling share (the bucket refills as fast as it is spent, or
-//!   faster) lets it grow, up to [`HIGH_WATER`] where a steady share holds it. So a run that
-//!   starts with a full bucket spends it at full speed and slows down before it is empty, not
-//!   after, and a throttle-bound run keeps spending what the bucket refills;
+//!   slow start. Over every stretch in which the bucket moved by at least [`TREND_STEP`] (the
+//!   share gained, plus what refilled meanwhile: [`REFILL_PER_SECOND`]), the window learns what
+//!   one operation costs. From then on every reported share caps it: what the bucket still holds
+//!   (less what rounding may hide, [`ROUNDING`]),
+//!   plus what refills in one round trip, divided by [`MARGIN`]. So a run that starts with a full
+//!   bucket spends it at full speed and tapers before it is empty, and a throttle-bound run keeps
+//!   in flight what the bucket refills, not more. Until the cost is known, a share at
+//!   [`HIGH_WATER`] holds the window;
 //! - a 429 halves the window (once per round trip: answers to requests sent before the last
 //!   decrease no longer change it) and holds every new request until its `Retry-After` has
 //!   passed (or the back-off base when Graph gives none), so throttled requests never come back
 //!   as a storm.
 //!
-//! [`Window`] and [`Gate`] are plain state, tested without time; [`Governor`] is their async
-//! wrapper. Conditional access calls are not governed here (they are paced at 1 request/s).
+//! [`Window`] and [`Gate`] are plain state, tested with made-up instants; [`Governor`] is their
+//! async wrapper. Conditional access calls are not governed here (they are paced at 1 request/s).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -35,16 +36,21 @@ use tokio::time::Instant;
 use crate::request::headers_from_json;
 use crate::retry::retry_after;
 
-/// Share of a limit from which a steady share holds the window (it grows only while the share
-/// falls).
+/// Share of a limit from which a steady share holds the window while the cost of an operation
+/// is not known yet.
 pub const HIGH_WATER: f64 = 0.99;
-/// The smallest change of the reported share a trend is measured over: two hundredths, so that
-/// one rounding does not make a trend (graph-emulator reports hundredths; Graph's page does not
-/// state a precision).
-pub const TREND_STEP: f64 = 0.02;
-/// How many windows of operations the limit must leave at the current pace for the window to
-/// keep its size.
-pub const MARGIN: f64 = 1.5;
+/// The smallest movement of the bucket a cost is measured over: four hundredths, so that the
+/// rounding of the shares at both ends moves the measure by a quarter at most (graph-emulator
+/// reports hundredths; Graph's page does not state a precision).
+pub const TREND_STEP: f64 = 0.04;
+/// What a reported share may hide by rounding: half a hundredth (a share reported as 0.99 may be
+/// 0.994); the bucket is taken to hold that much less.
+pub const ROUNDING: f64 = 0.005;
+/// Share of a limit its bucket refills per second: Graph states the identity and access limits
+/// per 10 seconds.
+pub const REFILL_PER_SECOND: f64 = 0.1;
+/// How many times over the bucket (with one round trip's refill) must hold what is in flight.
+pub const MARGIN: f64 = 1.25;
 /// The header Graph sends once more than 0.8 of a limit is used (0.8 to 1.8).
 pub const LIMIT_PERCENTAGE: &str = "x-ms-throttle-limit-percentage";
 
@@ -95,35 +101,54 @@ impl Signal {
     }
 }
 
+/// When a request was let go: the window's epoch and the instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub epoch: u64,
+    pub at: Instant,
+}
+
 /// The window of operations in flight.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window {
     limit: f64,
     min: f64,
     max: f64,
+    /// The size to open to once the first answer is clear (until then, one `$batch` goes).
+    probing: Option<f64>,
     slow_start: bool,
     epoch: u64,
     trend: Option<Trend>,
+    /// Share of the limit one operation costs, once measured.
+    cost: Option<f64>,
+    /// Smoothed round trip, in seconds.
+    rtt: Option<f64>,
 }
 
-/// Where the share's trend is measured from: a reported share, and the operations answered since.
+/// Where the bucket's movement is measured from: a reported share, when, and the operations
+/// answered since.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Trend {
     share: f64,
+    at: Instant,
     ops: f64,
 }
 
 impl Window {
-    /// A window starting at `initial` operations, kept within `[min, max]`.
+    /// A window opening to `initial` operations once the first answer is clear, kept within
+    /// `[min, max]`; until then it lets `min` go.
     pub fn new(initial: usize, min: usize, max: usize) -> Window {
         let (min, max) = (min.max(1) as f64, max.max(min).max(1) as f64);
         Window {
-            limit: (initial as f64).clamp(min, max),
+            limit: min,
             min,
             max,
+            probing: Some((initial as f64).clamp(min, max)),
             slow_start: true,
             epoch: 0,
             trend: None,
+            cost: None,
+            rtt: None,
         }
     }
 
@@ -142,72 +167,98 @@ impl Window {
         self.slow_start
     }
 
-    /// Takes in the answer to `ops` operations sent in epoch `sent`. Answers to requests sent
-    /// before the last decrease change nothing: the window has already reacted to their round.
-    pub fn on_answer(&mut self, sent: u64, ops: usize, signal: Signal) {
-        if sent < self.epoch {
-            return;
+    /// Share of the limit one operation costs, once measured.
+    pub fn cost(&self) -> Option<f64> {
+        self.cost
+    }
+
+    /// Takes in the answer, at `now`, to `ops` operations sent at `sent`. Answers to requests
+    /// sent before the last decrease do not grow or halve it: the window has already reacted to
+    /// their round. What they say of the bucket still counts.
+    pub fn on_answer(&mut self, sent: Sent, ops: usize, signal: Signal, now: Instant) {
+        let rtt = now.saturating_duration_since(sent.at).as_secs_f64();
+        self.rtt = Some(self.rtt.map_or(rtt, |r| 0.875 * r + 0.125 * rtt));
+        if let Some(initial) = self.probing.take()
+            && signal == Signal::Clear
+        {
+            self.limit = self.limit.max(initial);
         }
         let ops = ops.max(1) as f64;
         // Additive increase: the window's minimum (one `$batch`) per round trip.
-        let step = self.min * ops / self.limit;
+        let step = if sent.epoch < self.epoch {
+            0.0
+        } else if self.slow_start {
+            ops
+        } else {
+            self.min * ops / self.limit
+        };
         match signal {
-            Signal::Clear if self.slow_start => self.limit += ops,
             Signal::Clear => {
-                // Under the reported share again: a later report starts a new trend.
+                // Under the reported share again: a later report starts a new measure.
                 self.trend = None;
                 self.limit += step;
             }
-            Signal::Near(share) => self.near(sent, ops, share, step),
+            Signal::Near(share) => self.near(ops, share, step, now),
             Signal::Throttled(_) => {
                 self.trend = None;
-                self.decrease(sent, 0.5);
+                self.decrease(sent.epoch, 0.5);
             }
         }
         self.limit = self.limit.clamp(self.min, self.max);
     }
 
     /// An answer reporting `share` of a limit used: see the module documentation.
-    fn near(&mut self, sent: u64, ops: f64, share: f64, step: f64) {
-        // The first report ends slow start; the trend decides from the next.
-        self.slow_start = false;
+    fn near(&mut self, ops: f64, share: f64, step: f64, now: Instant) {
+        // The first report ends slow start; one share alone does not grow the window.
+        let step = if std::mem::replace(&mut self.slow_start, false) {
+            0.0
+        } else {
+            step
+        };
+        self.measure(ops, share, now);
+        match self.cost {
+            Some(cost) => {
+                let refill = REFILL_PER_SECOND * self.rtt.unwrap_or(0.0);
+                let cap = ((1.0 - share - ROUNDING).max(0.0) + refill) / cost / MARGIN;
+                self.limit = (self.limit + step).min(cap);
+            }
+            None if share < HIGH_WATER => self.limit += step,
+            None => {}
+        }
+    }
+
+    /// Learns the cost of an operation from how far the bucket moved since the trend's start:
+    /// the share gained, plus what refilled meanwhile.
+    fn measure(&mut self, ops: f64, share: f64, now: Instant) {
         let Some(trend) = self.trend.as_mut() else {
-            self.trend = Some(Trend { share, ops: 0.0 });
+            self.trend = Some(Trend {
+                share,
+                at: now,
+                ops: 0.0,
+            });
             return;
         };
         trend.ops += ops;
-        if (share - trend.share).abs() + 1e-9 < TREND_STEP {
-            if share < HIGH_WATER {
-                self.limit += step;
-            }
-            return;
+        let elapsed = now.saturating_duration_since(trend.at).as_secs_f64();
+        let moved = share - trend.share + REFILL_PER_SECOND * elapsed;
+        if moved + 1e-9 >= TREND_STEP {
+            self.cost = Some(moved / trend.ops);
+            *trend = Trend {
+                share,
+                at: now,
+                ops: 0.0,
+            };
         }
-        let gained = (share - trend.share) / trend.ops;
-        *trend = Trend { share, ops: 0.0 };
-        if gained > 0.0 {
-            // Operations until the limit, at the pace of the last ones.
-            let left = (1.0 - share).max(0.0) / gained;
-            if left < MARGIN * self.limit {
-                let to = (left / MARGIN).min(self.limit * 0.5);
-                if self.decrease(sent, 1.0) {
-                    self.limit = to;
-                }
-                return;
-            }
-        }
-        self.limit += step;
     }
 
     /// Shrinks the window to `factor` of itself, once for the requests sent since the last
-    /// decrease (`false`: it already shrank for them).
-    fn decrease(&mut self, sent: u64, factor: f64) -> bool {
+    /// decrease.
+    fn decrease(&mut self, sent: u64, factor: f64) {
         self.slow_start = false;
-        if sent != self.epoch {
-            return false;
+        if sent == self.epoch {
+            self.limit *= factor;
+            self.epoch += 1;
         }
-        self.limit *= factor;
-        self.epoch += 1;
-        true
     }
 }
 
@@ -224,8 +275,8 @@ pub struct Gate {
 /// What a request may do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
-    /// Go: sent in this epoch.
-    Go { epoch: u64 },
+    /// Go: sent now, in this epoch.
+    Go(Sent),
     /// Every request is held until then (a 429's `Retry-After`).
     HoldUntil(Instant),
     /// The window is full: wait for an answer.
@@ -254,18 +305,19 @@ impl Gate {
         }
         if self.in_flight == 0 || self.in_flight + ops <= self.window.limit() {
             self.in_flight += ops;
-            Admission::Go {
+            Admission::Go(Sent {
                 epoch: self.window.epoch(),
-            }
+                at: now,
+            })
         } else {
             Admission::Full
         }
     }
 
-    /// The answer to `ops` operations admitted in epoch `sent` arrived at `now`.
-    pub fn answered(&mut self, sent: u64, ops: usize, signal: Signal, now: Instant) {
+    /// The answer to `ops` operations admitted at `sent` arrived at `now`.
+    pub fn answered(&mut self, sent: Sent, ops: usize, signal: Signal, now: Instant) {
         self.release(ops);
-        self.window.on_answer(sent, ops, signal);
+        self.window.on_answer(sent, ops, signal, now);
         if let Signal::Throttled(after) = signal {
             let until = now + after.unwrap_or(self.fallback_hold);
             self.hold_until = Some(self.hold_until.map_or(until, |t| t.max(until)));
@@ -289,7 +341,7 @@ pub(crate) struct Governor {
 pub(crate) struct Permit<'a> {
     governor: &'a Governor,
     ops: usize,
-    epoch: u64,
+    sent: Sent,
     open: bool,
 }
 
@@ -313,11 +365,11 @@ impl Governor {
             changed.as_mut().enable();
             let admission = self.gate().admit(ops, Instant::now());
             match admission {
-                Admission::Go { epoch } => {
+                Admission::Go(sent) => {
                     return Permit {
                         governor: self,
                         ops,
-                        epoch,
+                        sent,
                         open: true,
                     };
                 }
@@ -334,7 +386,7 @@ impl Permit<'_> {
         self.open = false;
         let g = self.governor;
         g.gate()
-            .answered(self.epoch, self.ops, signal, Instant::now());
+            .answered(self.sent, self.ops, signal, Instant::now());
         g.changed.notify_waiters();
     }
 }

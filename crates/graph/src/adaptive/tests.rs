@@ -3,122 +3,165 @@ use serde_json::json;
 use super::*;
 use crate::request::MAX_BATCH;
 
-/// Sends windows of `batch`-operation requests, each answered with `signal`, `rounds` times.
-fn round_trips(w: &mut Window, rounds: usize, signal: Signal) {
+/// Made-up instants: round trips of [`RTT`] from a start.
+const RTT: Duration = Duration::from_millis(50);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Requests of the current epoch sent at `at`.
+fn sent(w: &Window, at: Instant) -> Sent {
+    Sent {
+        epoch: w.epoch(),
+        at,
+    }
+}
+
+/// The answer to `ops` operations sent one round trip before `at`.
+fn answer(w: &mut Window, at: Instant, ops: usize, signal: Signal) {
+    let s = sent(w, at - RTT);
+    w.on_answer(s, ops, signal, at);
+}
+
+/// Sends windows of `MAX_BATCH`-operation requests from `*at`, each answered with `signal` one
+/// round trip later, `rounds` times; `*at` moves on.
+fn round_trips(w: &mut Window, at: &mut Instant, rounds: usize, signal: Signal) {
     for _ in 0..rounds {
-        let (epoch, n) = (w.epoch(), w.limit() / MAX_BATCH);
+        let (s, n) = (sent(w, *at), w.limit() / MAX_BATCH);
+        *at += RTT;
         for _ in 0..n.max(1) {
-            w.on_answer(epoch, MAX_BATCH, signal);
+            w.on_answer(s, MAX_BATCH, signal, *at);
         }
     }
 }
 
 #[test]
-fn slow_start_doubles_every_round_trip_up_to_the_cap() {
+fn until_the_first_answer_one_batch_goes_then_a_clear_one_opens_the_window() {
+    let t0 = Instant::now();
+    let mut g = Gate::new(Window::new(80, 20, 640), ms(1000));
+    let Admission::Go(first) = g.admit(20, t0) else {
+        panic!("the first request goes")
+    };
+    assert_eq!(
+        g.admit(20, t0),
+        Admission::Full,
+        "one $batch until an answer"
+    );
+    g.answered(first, 20, Signal::Clear, t0 + RTT);
+    // Opened to the initial 80, and slow start counts the answer.
+    assert_eq!(g.window.limit(), 100);
+    assert!(g.window.in_slow_start());
+}
+
+#[test]
+fn a_first_answer_from_a_spent_bucket_keeps_the_window_at_one_batch() {
+    let t0 = Instant::now();
     let mut w = Window::new(80, 20, 640);
-    round_trips(&mut w, 1, Signal::Clear);
-    assert_eq!(w.limit(), 160);
-    round_trips(&mut w, 1, Signal::Clear);
-    assert_eq!(w.limit(), 320);
-    round_trips(&mut w, 5, Signal::Clear);
+    answer(&mut w, t0 + RTT, 20, Signal::Near(1.0));
+    assert_eq!(w.limit(), 20);
+    assert!(!w.in_slow_start());
+    let mut w = Window::new(80, 20, 640);
+    answer(&mut w, t0 + RTT, 20, Signal::Throttled(None));
+    assert_eq!(w.limit(), 20);
+}
+
+#[test]
+fn slow_start_doubles_every_round_trip_up_to_the_cap() {
+    let mut at = Instant::now();
+    let mut w = Window::new(80, 20, 640);
+    answer(&mut w, at, 20, Signal::Clear);
+    assert_eq!(w.limit(), 100);
+    round_trips(&mut w, &mut at, 1, Signal::Clear);
+    assert_eq!(w.limit(), 200);
+    round_trips(&mut w, &mut at, 1, Signal::Clear);
+    assert_eq!(w.limit(), 400);
+    round_trips(&mut w, &mut at, 5, Signal::Clear);
     assert_eq!(w.limit(), 640);
     assert!(w.in_slow_start());
 }
 
-#[test]
-fn the_first_report_of_a_limit_ends_slow_start_and_the_trend_takes_over() {
-    let mut w = Window::new(320, 20, 640);
-    let sent = w.epoch();
-    // Sixteen batches of one window all come back with the share reported: the first ends
-    // slow start (no doubling, no decrease: one share is no trend yet); the share holding
-    // steady, the others grow it as clear answers would, by about one batch per round trip.
-    for _ in 0..16 {
-        w.on_answer(sent, 20, Signal::Near(0.82));
-    }
-    assert!(!w.in_slow_start());
-    assert_eq!(w.epoch(), sent, "no decrease");
-    assert!((337..=340).contains(&w.limit()), "{}", w.limit());
-}
-
-/// A window that has left slow start at `share` (its trend measured from there), at `limit`.
-fn after_slow_start(share: f64, limit: usize) -> Window {
+/// A window that has left slow start at `share`, reported at `at`, at `limit` (opened to it by
+/// a first clear answer of no size).
+fn after_slow_start(share: f64, limit: usize, at: Instant) -> Window {
     let mut w = Window::new(limit, 20, 640);
-    w.on_answer(w.epoch(), 20, Signal::Near(share));
+    answer(&mut w, at, 0, Signal::Clear);
+    w.limit = limit as f64;
+    answer(&mut w, at, 20, Signal::Near(share));
     assert_eq!(w.limit(), limit);
+    assert!(!w.in_slow_start());
     w
 }
 
 #[test]
-fn a_rising_share_shrinks_the_window_to_what_the_limit_leaves_before_it_is_reached() {
-    // 0.80 → 0.96 over 160 operations: 0.001 per operation, so 40 more reach the limit: the
-    // window shrinks to 40 / 1.5, once.
-    let mut w = after_slow_start(0.80, 160);
-    let sent = w.epoch();
-    w.on_answer(sent, 160, Signal::Near(0.96));
-    assert_eq!(w.limit(), 26);
-    // Answers to that round trip change it no more.
-    w.on_answer(sent, 20, Signal::Near(0.99));
-    assert_eq!(w.limit(), 26);
-    // A rise that leaves more than that, but under 1.5 windows: halved.
-    let mut w = after_slow_start(0.80, 160);
-    let sent = w.epoch();
-    for share in [0.81, 0.90] {
-        w.on_answer(sent, 100, Signal::Near(share));
+fn the_first_report_of_a_limit_ends_slow_start_and_one_share_caps_nothing() {
+    let t0 = Instant::now();
+    let mut w = after_slow_start(0.82, 320, t0);
+    // Fifteen more batches come back at once with the share: no cost is known (the bucket has
+    // not moved by the trend step), so they grow it as clear answers would, by about one
+    // batch per round trip.
+    for _ in 0..15 {
+        answer(&mut w, t0, 20, Signal::Near(0.82));
     }
-    // The first answer grew it to 172 (a change under the trend step); 200 left is under 1.5
-    // windows of that, and 200 / 1.5 is more than half: halved.
-    assert_eq!(w.limit(), 86);
+    assert_eq!(w.cost(), None);
+    assert!((337..=340).contains(&w.limit()), "{}", w.limit());
 }
 
 #[test]
-fn a_share_rising_slowly_enough_lets_the_window_grow() {
-    // 0.80 → 0.82 over 400 operations: 9,000 more before the limit, far more than the window.
-    let mut w = after_slow_start(0.80, 160);
-    for _ in 0..19 {
-        w.on_answer(w.epoch(), 20, Signal::Near(0.81));
-    }
-    let before = w.limit();
-    w.on_answer(w.epoch(), 20, Signal::Near(0.82));
-    assert!(w.limit() > before, "{before} → {}", w.limit());
+fn the_cost_of_an_operation_comes_from_the_bucket_s_movement_and_caps_the_window() {
+    let t0 = Instant::now();
+    let mut w = after_slow_start(0.80, 320, t0);
+    // 0.80 → 0.96 in 100 ms over 160 operations: the bucket moved 0.16 + 0.01 refilled.
+    answer(&mut w, t0 + ms(100), 160, Signal::Near(0.96));
+    let cost = w.cost().expect("measured");
+    assert!((cost - 0.17 / 160.0).abs() < 1e-12, "{cost}");
+    // What is left (0.04, less 0.005 of rounding) plus one round trip's refill (0.005), over
+    // the cost and the margin: 0.04 / 0.0010625 / 1.25 = 30.1 operations.
+    assert_eq!(w.limit(), 30);
 }
 
 #[test]
-fn a_steady_or_falling_share_grows_it_and_a_steady_full_one_holds_it() {
-    // Falling: the bucket refills faster than the window spends it.
-    let mut w = after_slow_start(0.97, 100);
-    let before = w.limit();
-    round_trips(&mut w, 1, Signal::Near(0.95));
-    assert!(w.limit() > before, "{before} → {}", w.limit());
-    // Steady below the high water mark: grows as on a clear answer.
-    let mut w = after_slow_start(0.90, 100);
-    round_trips(&mut w, 1, Signal::Near(0.90));
-    assert!((117..=121).contains(&w.limit()), "{}", w.limit());
-    // Steady at it: spending what the bucket refills; held.
-    let mut w = after_slow_start(HIGH_WATER, 100);
-    round_trips(&mut w, 3, Signal::Near(HIGH_WATER));
-    assert_eq!(w.limit(), 100);
+fn a_throttle_bound_run_keeps_in_flight_what_the_bucket_refills() {
+    let mut at = Instant::now();
+    let mut w = after_slow_start(HIGH_WATER, 40, at);
+    // The share holds at the high water mark: 40 operations a round trip spend what refills.
+    // Until the cost is known, the window is held.
+    round_trips(&mut w, &mut at, 7, Signal::Near(HIGH_WATER));
+    assert_eq!((w.cost(), w.limit()), (None, 40));
+    // At 0.4 s the refill alone has moved the bucket by the trend step: 0.04 over the 300
+    // operations answered since, 7,500 operations to the limit.
+    round_trips(&mut w, &mut at, 1, Signal::Near(HIGH_WATER));
+    let cost = w.cost().expect("measured");
+    assert!((cost - 0.04 / 300.0).abs() < 1e-12, "{cost}");
+    // Capped at (0.005 left + 0.005 refilled per round trip) / cost / 1.25 = 60, growing to it
+    // by a batch per round trip.
+    round_trips(&mut w, &mut at, 5, Signal::Near(HIGH_WATER));
+    assert_eq!(w.limit(), 60);
+    // The limit reached: only the refill of one round trip may be in flight.
+    answer(&mut w, at, 20, Signal::Near(1.0));
+    assert_eq!(w.limit(), 30);
+    // A falling share lifts the cap, but the window grows back additively, not at once.
+    answer(&mut w, at, 20, Signal::Near(0.95));
+    assert_eq!(w.limit(), 43);
 }
 
 #[test]
-fn a_429_halves_once_per_round_trip_and_a_trend_starts_anew() {
-    let mut w = after_slow_start(0.80, 160);
-    let sent = w.epoch();
-    w.on_answer(sent, 20, Signal::Throttled(None));
-    w.on_answer(sent, 20, Signal::Throttled(None));
+fn a_429_halves_once_per_round_trip_and_a_measure_starts_anew() {
+    let t0 = Instant::now();
+    let mut w = after_slow_start(0.80, 160, t0);
+    let s = sent(&w, t0);
+    w.on_answer(s, 20, Signal::Throttled(None), t0 + RTT);
+    w.on_answer(s, 20, Signal::Throttled(None), t0 + RTT);
     assert_eq!(w.limit(), 80, "answers to one round trip halve it once");
     // Answers to requests sent after the decrease halve it again.
-    w.on_answer(
-        w.epoch(),
-        20,
-        Signal::Throttled(Some(Duration::from_secs(1))),
-    );
+    answer(&mut w, t0 + RTT * 2, 20, Signal::Throttled(Some(ms(1000))));
     assert_eq!(w.limit(), 40);
-    // The next report starts a trend: no decrease from a rise measured across the 429.
-    w.on_answer(w.epoch(), 20, Signal::Near(0.99));
-    assert_eq!(w.limit(), 40);
+    // The next report starts a measure: nothing is learned across the 429.
+    answer(&mut w, t0 + RTT * 3, 20, Signal::Near(0.99));
+    assert_eq!((w.cost(), w.limit()), (None, 40));
     // Never below the floor (one full $batch).
-    for _ in 0..3 {
-        w.on_answer(w.epoch(), 20, Signal::Throttled(None));
+    for i in 4..7 {
+        answer(&mut w, t0 + RTT * i, 20, Signal::Throttled(None));
     }
     assert_eq!(w.limit(), 20);
 }
@@ -126,14 +169,19 @@ fn a_429_halves_once_per_round_trip_and_a_trend_starts_anew() {
 #[test]
 fn a_429_holds_every_request_until_its_retry_after() {
     let t0 = Instant::now();
-    let mut g = Gate::new(Window::new(40, 20, 640), Duration::from_secs(1));
-    let Admission::Go { epoch } = g.admit(20, t0) else {
+    let mut g = Gate::new(Window::new(20, 20, 640), Duration::from_secs(1));
+    // A first clear answer opens the window to 40 (slow start).
+    let Admission::Go(probe) = g.admit(20, t0) else {
         panic!("first request goes")
     };
-    assert!(matches!(g.admit(20, t0), Admission::Go { .. }));
+    g.answered(probe, 20, Signal::Clear, t0);
+    let Admission::Go(first) = g.admit(20, t0) else {
+        panic!("first request goes")
+    };
+    assert!(matches!(g.admit(20, t0), Admission::Go(_)));
     assert_eq!(g.admit(20, t0), Admission::Full, "window of 40 is full");
     g.answered(
-        epoch,
+        first,
         20,
         Signal::Throttled(Some(Duration::from_millis(2500))),
         t0,
@@ -150,13 +198,13 @@ fn a_429_holds_every_request_until_its_retry_after() {
         "the other request is still out"
     );
     g.release(20);
-    assert!(matches!(g.admit(1, until), Admission::Go { .. }));
+    assert!(matches!(g.admit(1, until), Admission::Go(_)));
     // Without Retry-After, the fallback hold.
     let mut g = Gate::new(Window::new(40, 20, 640), Duration::from_secs(1));
-    let Admission::Go { epoch } = g.admit(20, t0) else {
+    let Admission::Go(first) = g.admit(20, t0) else {
         panic!()
     };
-    g.answered(epoch, 20, Signal::Throttled(None), t0);
+    g.answered(first, 20, Signal::Throttled(None), t0);
     assert_eq!(
         g.admit(1, t0),
         Admission::HoldUntil(t0 + Duration::from_secs(1))
@@ -168,7 +216,7 @@ fn a_429_holds_every_request_until_its_retry_after() {
 fn a_request_larger_than_the_window_goes_alone() {
     let t0 = Instant::now();
     let mut g = Gate::new(Window::new(1, 1, 1), Duration::from_secs(1));
-    assert!(matches!(g.admit(20, t0), Admission::Go { .. }));
+    assert!(matches!(g.admit(20, t0), Admission::Go(_)));
     assert_eq!(g.admit(1, t0), Admission::Full);
 }
 
