@@ -136,6 +136,28 @@ impl RunningEmulator {
     pub fn tenant_ids(&self) -> Vec<String> {
         self.state.read().tenants.keys().cloned().collect()
     }
+    /// An app-only Graph access token for `app_id` in the default tenant with exactly `roles`,
+    /// signed as the token endpoint signs (for tests of what a permission allows, whatever the
+    /// app has been granted).
+    pub fn app_token(&self, app_id: &str, roles: &[&str]) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let tid = self.tenant_id();
+        let claims = identity::jwt::AccessClaims {
+            iss: format!("https://sts.windows.net/{tid}/"),
+            tid,
+            aud: "https://graph.microsoft.com".into(),
+            appid: app_id.into(),
+            azp: None,
+            oid: None,
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            scp: None,
+            exp: now + 3600,
+            iat: now,
+        };
+        identity::jwt::issue_access_token(&self.state, &claims)
+    }
     /// Approve a pending device-code sign-in as `upn`.
     pub fn approve_device_code(&self, user_code: &str, upn: &str) -> Result<(), Error> {
         identity::approve_device_code(&self.state, user_code, upn)

@@ -101,31 +101,6 @@ impl G {
     }
 }
 
-/// An app-only token for the CI client with arbitrary roles (for operations no scenario client may do).
-fn admin_token(emu: &RunningEmulator, roles: &[&str]) -> String {
-    let now = chrono_now();
-    let claims = graph_emulator::identity::jwt::AccessClaims {
-        tid: emu.tenant_id(),
-        aud: "https://graph.microsoft.com".into(),
-        iss: format!("https://sts.windows.net/{}/", emu.tenant_id()),
-        appid: CI_CLIENT_ID.into(),
-        azp: None,
-        oid: None,
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-        scp: None,
-        exp: now + 3600,
-        iat: now,
-    };
-    graph_emulator::identity::jwt::issue_access_token(emu.state(), &claims)
-}
-
-fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 fn assert_graph_error(body: &Value, code: &str) {
     assert_eq!(body["error"]["code"], code, "{body}");
     let inner = &body["error"]["innerError"];
@@ -676,8 +651,8 @@ async fn users_groups_paging_and_query_errors() {
     let (s, e) = g.post("/v1.0/users", json!({"accountEnabled": true, "displayName": "Zed", "mailNickname": "zed", "userPrincipalName": "zed@contoso.com", "passwordProfile": {"password": "x-Passw0rd!"}})).await;
     assert_eq!(s, 403, "entractl-ci has no User.ReadWrite.All: {e}");
     let admin = G {
-        token: admin_token(
-            &emu,
+        token: emu.app_token(
+            CI_CLIENT_ID,
             &[
                 "User.ReadWrite.All",
                 "Group.ReadWrite.All",

@@ -397,26 +397,10 @@ async fn a_service_principal_is_a_security_group_member_listed_with_its_type() {
 
 /// An app-only token of the CI client with exactly `roles`.
 fn with_roles(emu: &RunningEmulator, roles: &[&str]) -> G {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let claims = graph_emulator::identity::jwt::AccessClaims {
-        tid: emu.tenant_id(),
-        aud: "https://graph.microsoft.com".into(),
-        iss: format!("https://sts.windows.net/{}/", emu.tenant_id()),
-        appid: CI_CLIENT_ID.into(),
-        azp: None,
-        oid: None,
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-        scp: None,
-        exp: now + 3600,
-        iat: now,
-    };
     G {
         http: reqwest::Client::new(),
         base: emu.base_url(),
-        token: graph_emulator::identity::jwt::issue_access_token(emu.state(), &claims),
+        token: emu.app_token(CI_CLIENT_ID, roles),
     }
 }
 
